@@ -1,0 +1,231 @@
+#include "verifier/note.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace verifier {
+namespace {
+
+constexpr uint8_t kAlgEd25519 = 0x01;
+constexpr std::string_view kSigPrefix = "\xe2\x80\x94 ";  // em dash, space
+
+Status BadNote(std::string msg) {
+  return InvalidArgument("MALFORMED_NOTE", std::move(msg));
+}
+
+bool ValidKeyName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (c <= ' ' || c == '+' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == sep) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+Result<uint32_t> ParseHash8(std::string_view hex) {
+  if (hex.size() != 8) return BadNote("key hash is not 8 hex digits");
+  auto bytes = HexDecode(hex);
+  if (!bytes.ok()) return BadNote("key hash is not 8 hex digits");
+  return (uint32_t{(*bytes)[0]} << 24) | (uint32_t{(*bytes)[1]} << 16) |
+         (uint32_t{(*bytes)[2]} << 8) | uint32_t{(*bytes)[3]};
+}
+
+std::string Hash8(uint32_t h) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", h);
+  return buf;
+}
+
+}  // namespace
+
+uint32_t NoteKeyHash(std::string_view name, const PublicKey& key) {
+  std::string buf(name);
+  buf.push_back('\n');
+  buf.push_back(static_cast<char>(kAlgEd25519));
+  buf.append(reinterpret_cast<const char*>(key.data()), key.size());
+  Hash h = Sha256(buf);
+  return (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) |
+         uint32_t{h[3]};
+}
+
+std::string FormatVerifierKey(std::string_view name, const PublicKey& key) {
+  Bytes data{kAlgEd25519};
+  data.insert(data.end(), key.begin(), key.end());
+  return std::string(name) + "+" + Hash8(NoteKeyHash(name, key)) + "+" +
+         Base64Encode(data);
+}
+
+Result<NoteVerifier> ParseVerifierKey(std::string_view vkey) {
+  auto parts = Split(vkey, '+');
+  if (parts.size() != 3 || !ValidKeyName(parts[0])) {
+    return BadNote("verifier key is not <name>+<hash>+<key>");
+  }
+  PROV_ASSIGN_OR_RETURN(uint32_t hash, ParseHash8(parts[1]));
+  auto data = Base64Decode(parts[2]);
+  if (!data.ok() || data->size() != 33 || (*data)[0] != kAlgEd25519) {
+    return BadNote("verifier key is not an Ed25519 key");
+  }
+  NoteVerifier v;
+  v.name = std::string(parts[0]);
+  std::copy(data->begin() + 1, data->end(), v.public_key.begin());
+  v.key_hash = hash;
+  if (NoteKeyHash(v.name, v.public_key) != hash) {
+    return BadNote("verifier key hash does not match its name and key");
+  }
+  return v;
+}
+
+std::string FormatSignerKey(std::string_view name, const SigningKey& key) {
+  auto seed = key.seed();
+  Bytes data{kAlgEd25519};
+  data.insert(data.end(), seed.begin(), seed.end());
+  return "PRIVATE+KEY+" + std::string(name) + "+" +
+         Hash8(NoteKeyHash(name, key.public_key())) + "+" + Base64Encode(data);
+}
+
+Result<std::pair<std::string, SigningKey>> ParseSignerKey(std::string_view skey) {
+  auto parts = Split(skey, '+');
+  if (parts.size() != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" ||
+      !ValidKeyName(parts[2])) {
+    return BadNote("signer key is not PRIVATE+KEY+<name>+<hash>+<key>");
+  }
+  PROV_ASSIGN_OR_RETURN(uint32_t hash, ParseHash8(parts[3]));
+  auto data = Base64Decode(parts[4]);
+  if (!data.ok() || data->size() != 33 || (*data)[0] != kAlgEd25519) {
+    return BadNote("signer key is not an Ed25519 key");
+  }
+  PROV_ASSIGN_OR_RETURN(SigningKey key,
+                        SigningKey::FromSeed(ByteView(*data).subspan(1)));
+  std::string name(parts[2]);
+  if (NoteKeyHash(name, key.public_key()) != hash) {
+    return BadNote("signer key hash does not match its name and key");
+  }
+  return std::make_pair(std::move(name), std::move(key));
+}
+
+std::string SignNote(std::string_view text, std::string_view name,
+                     const SigningKey& key) {
+  auto sig = key.Sign(AsBytes(text));
+  uint32_t h = NoteKeyHash(name, key.public_key());
+  Bytes blob{static_cast<uint8_t>(h >> 24), static_cast<uint8_t>(h >> 16),
+             static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)};
+  blob.insert(blob.end(), sig.begin(), sig.end());
+  std::string out(text);
+  out += "\n";
+  out += kSigPrefix;
+  out += name;
+  out += " ";
+  out += Base64Encode(blob);
+  out += "\n";
+  return out;
+}
+
+Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier) {
+  if (note.size() > 1 << 20) return BadNote("note is larger than 1 MiB");
+  for (unsigned char c : note) {
+    if ((c < 0x20 && c != '\n') || c == 0x7f) {
+      return BadNote("note has a control character");
+    }
+  }
+  size_t split = note.rfind("\n\n");
+  if (split == std::string_view::npos) return BadNote("note has no signature block");
+  std::string_view text = note.substr(0, split + 1);
+  std::string_view sigs = note.substr(split + 2);
+  if (text.find("\n\n") != std::string_view::npos) {
+    return BadNote("note text has a blank line");
+  }
+  if (sigs.empty() || sigs.back() != '\n') {
+    return BadNote("note does not end with a newline");
+  }
+  sigs.remove_suffix(1);
+  bool verified = false;
+  for (std::string_view line : Split(sigs, '\n')) {
+    if (line.substr(0, kSigPrefix.size()) != kSigPrefix) {
+      return BadNote("malformed signature line");
+    }
+    line.remove_prefix(kSigPrefix.size());
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos || !ValidKeyName(line.substr(0, sp))) {
+      return BadNote("malformed signature line");
+    }
+    std::string_view name = line.substr(0, sp);
+    auto blob = Base64Decode(line.substr(sp + 1));
+    if (!blob.ok() || blob->size() < 5) return BadNote("malformed signature");
+    uint32_t h = (uint32_t{(*blob)[0]} << 24) | (uint32_t{(*blob)[1]} << 16) |
+                 (uint32_t{(*blob)[2]} << 8) | uint32_t{(*blob)[3]};
+    if (name != verifier.name || h != verifier.key_hash) continue;  // not ours
+    if (!VerifySignature(verifier.public_key, AsBytes(text),
+                         ByteView(*blob).subspan(4))) {
+      return InvalidArgument("BAD_NOTE_SIGNATURE",
+                             "note signature by " + verifier.name + " is invalid");
+    }
+    verified = true;
+  }
+  if (!verified) {
+    return InvalidArgument("UNVERIFIED_NOTE",
+                           "note has no signature by " + verifier.name + "+" +
+                               Hash8(verifier.key_hash));
+  }
+  return std::string(text);
+}
+
+std::string FormatCheckpoint(const Checkpoint& c) {
+  std::string out = c.origin + "\n" + std::to_string(c.size) + "\n" +
+                    Base64Encode(c.root) + "\n";
+  for (const auto& e : c.extensions) out += e + "\n";
+  return out;
+}
+
+Result<Checkpoint> ParseCheckpoint(std::string_view text) {
+  auto bad = [](std::string m) {
+    return InvalidArgument("MALFORMED_CHECKPOINT", std::move(m));
+  };
+  if (text.empty() || text.back() != '\n') return bad("checkpoint must end with a newline");
+  auto lines = Split(text.substr(0, text.size() - 1), '\n');
+  if (lines.size() < 3) return bad("checkpoint needs origin, size and root lines");
+  Checkpoint c;
+  c.origin = std::string(lines[0]);
+  if (c.origin.empty()) return bad("empty origin");
+  std::string_view sz = lines[1];
+  if (sz.empty() || (sz.size() > 1 && sz[0] == '0')) {
+    return bad("tree size is not a decimal without leading zeros");
+  }
+  auto [p, ec] = std::from_chars(sz.data(), sz.data() + sz.size(), c.size);
+  if (ec != std::errc() || p != sz.data() + sz.size()) {
+    return bad("tree size is not a 64-bit decimal");
+  }
+  auto root = Base64Decode(lines[2]);
+  if (!root.ok() || root->size() != 32) return bad("root is not a base64 SHA-256 hash");
+  std::copy(root->begin(), root->end(), c.root.begin());
+  for (size_t i = 3; i < lines.size(); ++i) {
+    if (lines[i].empty()) return bad("empty extension line");
+    c.extensions.emplace_back(lines[i]);
+  }
+  return c;
+}
+
+Result<Checkpoint> VerifyCheckpoint(std::string_view note,
+                                    const NoteVerifier& verifier,
+                                    std::string_view expected_origin) {
+  PROV_ASSIGN_OR_RETURN(std::string text, OpenNote(note, verifier));
+  PROV_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(text));
+  if (c.origin != expected_origin) {
+    return InvalidArgument("WRONG_ORIGIN", "checkpoint origin \"" + c.origin +
+                                               "\" is not \"" +
+                                               std::string(expected_origin) + "\"");
+  }
+  return c;
+}
+
+}  // namespace verifier

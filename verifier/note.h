@@ -1,0 +1,57 @@
+// C2SP signed-note (https://c2sp.org/signed-note) with Ed25519 keys, and
+// C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) bodies. Notes made
+// here verify with Go's golang.org/x/mod/sumdb/note and vice versa.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "verifier/crypto.h"
+#include "verifier/status.h"
+
+namespace verifier {
+
+// A note verifier key: "<name>+<hash8 hex>+<base64(0x01 || pubkey)>".
+struct NoteVerifier {
+  std::string name;
+  uint32_t key_hash = 0;  // first 4 bytes of SHA-256(name || "\n" || 0x01 || key)
+  PublicKey public_key{};
+};
+
+uint32_t NoteKeyHash(std::string_view name, const PublicKey& key);
+// REQUIRES: name is non-empty and has no '+', spaces or newlines.
+std::string FormatVerifierKey(std::string_view name, const PublicKey& key);
+Result<NoteVerifier> ParseVerifierKey(std::string_view vkey);
+// Go's signer key format: "PRIVATE+KEY+<name>+<hash8>+<base64(0x01 || seed)>".
+std::string FormatSignerKey(std::string_view name, const SigningKey& key);
+Result<std::pair<std::string, SigningKey>> ParseSignerKey(std::string_view skey);
+
+// Returns `text` followed by a blank line and one signature line.
+// REQUIRES: text ends with '\n' and has no blank line.
+std::string SignNote(std::string_view text, std::string_view name,
+                     const SigningKey& key);
+
+// Checks that `note` is well formed and carries a valid signature by
+// `verifier`; returns the signed text. Signatures by other keys are ignored,
+// as the spec requires; a bad signature by the same key is an error.
+Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier);
+
+// A tlog-checkpoint body: origin, tree size, root hash, extension lines.
+struct Checkpoint {
+  std::string origin;
+  uint64_t size = 0;
+  Hash root{};
+  std::vector<std::string> extensions;
+};
+
+std::string FormatCheckpoint(const Checkpoint& c);
+Result<Checkpoint> ParseCheckpoint(std::string_view text);
+
+// OpenNote + ParseCheckpoint + the origin must equal `expected_origin`.
+Result<Checkpoint> VerifyCheckpoint(std::string_view note,
+                                    const NoteVerifier& verifier,
+                                    std::string_view expected_origin);
+
+}  // namespace verifier

@@ -1,0 +1,726 @@
+#include "verifier/rules.h"
+
+#include <algorithm>
+#include <set>
+
+#include "proto/state.pb.h"
+#include "verifier/merkle.h"
+
+namespace verifier {
+namespace pb = provenance::v1;
+using google::protobuf::Message;
+
+namespace {
+
+Status Malformed(std::string msg) {
+  return InvalidArgument("MALFORMED_RECORD", std::move(msg));
+}
+Status BadField(std::string msg) {
+  return InvalidArgument("INVALID_FIELD", std::move(msg));
+}
+
+bool HasUnknownFields(const Message& m) {
+  const auto* refl = m.GetReflection();
+  if (!refl->GetUnknownFields(m).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < refl->FieldSize(m, f); ++i) {
+        if (HasUnknownFields(refl->GetRepeatedMessage(m, f, i))) return true;
+      }
+    } else if (HasUnknownFields(refl->GetMessage(m, f))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Identifiers: 1..128 bytes, no control characters.
+Status CheckId(std::string_view what, const std::string& v) {
+  if (v.empty() || v.size() > 128) {
+    return BadField(std::string(what) + " must be 1 to 128 bytes");
+  }
+  for (unsigned char c : v) {
+    if (c < 0x20 || c == 0x7f) {
+      return BadField(std::string(what) + " has a control character");
+    }
+  }
+  return Status::Ok();
+}
+
+// Organisation ids: [a-z0-9][a-z0-9.-]{0,63}
+Status CheckOrgId(std::string_view what, const std::string& v) {
+  bool ok = !v.empty() && v.size() <= 64;
+  for (size_t i = 0; ok && i < v.size(); ++i) {
+    char c = v[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    ok = alnum || (i > 0 && (c == '.' || c == '-'));
+  }
+  if (!ok) {
+    return BadField(std::string(what) + " \"" + v.substr(0, 64) +
+                    "\" is not an org id ([a-z0-9][a-z0-9.-]*, at most 64)");
+  }
+  return Status::Ok();
+}
+
+Status CheckCountry(std::string_view what, const std::string& v, bool optional) {
+  if (optional && v.empty()) return Status::Ok();
+  if (v.size() != 2 || !std::isupper(static_cast<unsigned char>(v[0])) ||
+      !std::isupper(static_cast<unsigned char>(v[1]))) {
+    return BadField(std::string(what) + " must be an ISO 3166-1 alpha-2 code");
+  }
+  return Status::Ok();
+}
+
+Status CheckLen(std::string_view what, const std::string& v, size_t n) {
+  if (v.size() != n) {
+    return BadField(std::string(what) + " must be " + std::to_string(n) +
+                    " bytes, got " + std::to_string(v.size()));
+  }
+  return Status::Ok();
+}
+
+Status CheckText(std::string_view what, const std::string& v, size_t max) {
+  if (v.size() > max) {
+    return BadField(std::string(what) + " is longer than " + std::to_string(max));
+  }
+  return Status::Ok();
+}
+
+Status CheckComponentRef(const pb::ComponentRef& r) {
+  PROV_RETURN_IF_ERROR(CheckOrgId("component maker_org", r.maker_org()));
+  return CheckId("component part_number", r.part_number());
+}
+
+// Stateless syntax checks of each kind.
+Status CheckFields(const pb::Record& r) {
+  if (r.kind_case() != pb::Record::kGenesis && r.issued_at() <= 0) {
+    return BadField("issued_at must be a positive unix time");
+  }
+  switch (r.kind_case()) {
+    case pb::Record::kGenesis: {
+      const auto& g = r.genesis();
+      PROV_RETURN_IF_ERROR(CheckId("origin", g.origin()));
+      if (g.authority_keys().empty()) return BadField("genesis needs authority keys");
+      std::set<std::string> keys;
+      for (const auto& k : g.authority_keys()) {
+        PROV_RETURN_IF_ERROR(CheckId("authority key name", k.name()));
+        PROV_RETURN_IF_ERROR(CheckLen("authority public_key", k.public_key(), 32));
+        if (!keys.insert(k.public_key()).second) {
+          return BadField("genesis lists an authority key twice");
+        }
+      }
+      if (g.threshold() < 1 || g.threshold() > keys.size()) {
+        return BadField("threshold must be between 1 and the number of authority keys");
+      }
+      return Status::Ok();
+    }
+    case pb::Record::kOrganization: {
+      const auto& o = r.organization();
+      PROV_RETURN_IF_ERROR(CheckOrgId("org_id", o.org_id()));
+      PROV_RETURN_IF_ERROR(CheckId("legal_name", o.legal_name()));
+      PROV_RETURN_IF_ERROR(CheckCountry("country", o.country(), false));
+      for (const auto& a : o.aliases()) PROV_RETURN_IF_ERROR(CheckId("alias", a));
+      for (const auto& l : o.laws()) PROV_RETURN_IF_ERROR(CheckId("law", l));
+      return Status::Ok();
+    }
+    case pb::Record::kOwnership: {
+      const auto& w = r.ownership();
+      PROV_RETURN_IF_ERROR(CheckOrgId("owner_org", w.owner_org()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("owned_org", w.owned_org()));
+      if (w.owner_org() == w.owned_org()) return BadField("an org cannot own itself");
+      if (w.stake_bp() > 10000) return BadField("stake_bp must be at most 10000");
+      if (w.valid_until() != 0 && w.valid_until() <= w.valid_from()) {
+        return BadField("valid_until must be after valid_from");
+      }
+      return Status::Ok();
+    }
+    case pb::Record::kKeyEnrollment: {
+      const auto& e = r.key_enrollment();
+      PROV_RETURN_IF_ERROR(CheckLen("public_key", e.public_key(), 32));
+      PROV_RETURN_IF_ERROR(CheckOrgId("org_id", e.org_id()));
+      if (e.roles().empty()) return BadField("a key enrollment needs at least one role");
+      for (int role : e.roles()) {
+        if (role == pb::ROLE_UNSPECIFIED || !pb::Role_IsValid(role)) {
+          return BadField("unknown role " + std::to_string(role));
+        }
+      }
+      if (e.not_after() != 0 && e.not_after() <= e.not_before()) {
+        return BadField("not_after must be after not_before");
+      }
+      return Status::Ok();
+    }
+    case pb::Record::kKeyRevocation:
+      PROV_RETURN_IF_ERROR(CheckLen("key_id", r.key_revocation().key_id(), 32));
+      return CheckText("reason", r.key_revocation().reason(), 1024);
+    case pb::Record::kComponent: {
+      const auto& c = r.component();
+      PROV_RETURN_IF_ERROR(CheckOrgId("maker_org", c.maker_org()));
+      PROV_RETURN_IF_ERROR(CheckId("part_number", c.part_number()));
+      if (c.kind() == pb::COMPONENT_KIND_UNSPECIFIED || !pb::ComponentKind_IsValid(c.kind())) {
+        return BadField("component kind is unspecified or unknown");
+      }
+      PROV_RETURN_IF_ERROR(CheckCountry("country_of_origin", c.country_of_origin(), false));
+      return CheckText("description", c.description(), 1024);
+    }
+    case pb::Record::kDeviceModel: {
+      const auto& m = r.device_model();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", m.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("model_id", m.model_id()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("brand_org", m.brand_org()));
+      for (const auto& line : m.bom()) {
+        PROV_RETURN_IF_ERROR(CheckComponentRef(line.component()));
+        PROV_RETURN_IF_ERROR(CheckCountry("assembly_test_location",
+                                          line.assembly_test_location(), true));
+      }
+      return Status::Ok();
+    }
+    case pb::Record::kFirmwareRelease: {
+      const auto& f = r.firmware_release();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", f.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("model_id", f.model_id()));
+      PROV_RETURN_IF_ERROR(CheckId("version", f.version()));
+      return CheckLen("sha256", f.sha256(), 32);
+    }
+    case pb::Record::kFirmwareRevocation: {
+      const auto& f = r.firmware_revocation();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", f.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("model_id", f.model_id()));
+      return CheckId("version", f.version());
+    }
+    case pb::Record::kDevice: {
+      const auto& d = r.device();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", d.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("serial", d.serial()));
+      PROV_RETURN_IF_ERROR(CheckId("model_id", d.model_id()));
+      PROV_RETURN_IF_ERROR(CheckLen("device_public_key", d.device_public_key(), 32));
+      return CheckCountry("assembly_country", d.assembly_country(), true);
+    }
+    case pb::Record::kTransfer: {
+      const auto& t = r.transfer();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", t.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("from_org", t.from_org()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("to_org", t.to_org()));
+      if (t.from_org() == t.to_org()) return BadField("a transfer must change custodian");
+      if (t.serials().empty()) return BadField("a transfer needs at least one serial");
+      std::set<std::string_view> seen;
+      for (const auto& s : t.serials()) {
+        PROV_RETURN_IF_ERROR(CheckId("serial", s));
+        if (!seen.insert(s).second) return BadField("serial " + s + " is listed twice");
+      }
+      return CheckText("reference", t.reference(), 256);
+    }
+    case pb::Record::kDeviceStatus: {
+      const auto& s = r.device_status();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", s.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("serial", s.serial()));
+      if (s.condition() == pb::DEVICE_CONDITION_UNSPECIFIED ||
+          !pb::DeviceCondition_IsValid(s.condition())) {
+        return BadField("device condition is unspecified or unknown");
+      }
+      return CheckText("note", s.note(), 1024);
+    }
+    case pb::Record::KIND_NOT_SET:
+      break;
+  }
+  return InvalidArgument("UNKNOWN_RECORD_KIND", "record has no known kind");
+}
+
+template <typename M>
+Result<bool> Load(const StateView& s, const std::string& key, M* out) {
+  return GetMessage(s, key, out);
+}
+
+void Store(StateOverlay& s, std::string key, const Message& m) {
+  s.Put(std::move(key), m.SerializeAsString());
+}
+
+// The signers of a record, resolved against state.
+struct Signers {
+  int authority = 0;  // how many are genesis authority keys
+  std::vector<pb::KeyState> enrolled;
+};
+
+Result<Signers> ResolveSigners(const StateView& s, const pb::Genesis& genesis,
+                               const PreparedRecord& rec) {
+  Signers out;
+  int64_t t = rec.record.issued_at();
+  for (const PublicKey& pk : rec.signers) {
+    std::string_view pks = AsStringView(pk);
+    bool is_authority = std::any_of(
+        genesis.authority_keys().begin(), genesis.authority_keys().end(),
+        [&](const pb::AuthorityKey& a) { return a.public_key() == pks; });
+    if (is_authority) {
+      ++out.authority;
+      continue;
+    }
+    pb::KeyState ks;
+    PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Key(KeyId(pk)), &ks));
+    std::string id = HexEncode(KeyId(pk)).substr(0, 16);
+    if (!found) {
+      return PermissionDenied("UNKNOWN_SIGNER",
+                              "key " + id + " is not enrolled in this ledger");
+    }
+    if (ks.revoked()) {
+      return PermissionDenied("REVOKED_KEY",
+                              "key " + id + " of " + ks.enrollment().org_id() +
+                                  " was revoked at entry #" +
+                                  std::to_string(ks.revoked_index()));
+    }
+    if (t < ks.enrollment().not_before()) {
+      return PermissionDenied("KEY_NOT_YET_VALID",
+                              "key " + id + " is not valid before " +
+                                  std::to_string(ks.enrollment().not_before()));
+    }
+    if (ks.enrollment().not_after() != 0 && t >= ks.enrollment().not_after()) {
+      return PermissionDenied("KEY_EXPIRED",
+                              "key " + id + " expired at " +
+                                  std::to_string(ks.enrollment().not_after()));
+    }
+    out.enrolled.push_back(std::move(ks));
+  }
+  return out;
+}
+
+Status RequireAuthority(const Signers& s, const pb::Genesis& g,
+                        const std::string& kind) {
+  if (!s.enrolled.empty()) {
+    return PermissionDenied("WRONG_ROLE", kind +
+                                              " records are signed by authority "
+                                              "keys only, not by org key of " +
+                                              s.enrolled[0].enrollment().org_id());
+  }
+  if (s.authority < static_cast<int>(g.threshold())) {
+    return PermissionDenied("INSUFFICIENT_SIGNATURES",
+                            kind + " records need " + std::to_string(g.threshold()) +
+                                " distinct authority signatures, got " +
+                                std::to_string(s.authority));
+  }
+  return Status::Ok();
+}
+
+bool HasRole(const pb::KeyState& k, pb::Role role) {
+  const auto& roles = k.enrollment().roles();
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+// At least one signer is a key of `org` with `role`; no authority keys.
+Status RequireOrgRole(const Signers& s, const std::string& org, pb::Role role,
+                      const std::string& kind) {
+  for (const auto& k : s.enrolled) {
+    if (k.enrollment().org_id() == org && HasRole(k, role)) return Status::Ok();
+  }
+  return PermissionDenied("WRONG_ROLE",
+                          kind + " must be signed by a " +
+                              (role == pb::ROLE_MANUFACTURER ? "manufacturer"
+                                                             : "custodian") +
+                              " key of " + org);
+}
+
+Result<pb::OrgState> LoadOrg(const StateView& s, const std::string& org_id,
+                             const std::string& role) {
+  pb::OrgState os;
+  PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Org(org_id), &os));
+  if (!found) {
+    return FailedPrecondition("UNKNOWN_ORG", role + " " + org_id +
+                                                 " is not a registered organization");
+  }
+  return os;
+}
+
+void AppendOrgIndex(StateOverlay& s, pb::OrgState os, uint64_t index) {
+  std::string id = os.current().org_id();
+  os.add_record_indices(index);
+  Store(s, state_key::Org(id), os);
+}
+
+Result<pb::DeviceState> LoadDevice(const StateView& s, const std::string& mfr,
+                                   const std::string& serial) {
+  pb::DeviceState d;
+  PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Device(mfr, serial), &d));
+  if (!found) {
+    return FailedPrecondition("UNKNOWN_DEVICE", "device " + mfr + "/" + serial +
+                                                    " is not registered");
+  }
+  return d;
+}
+
+std::string Idx(uint64_t i) { return "#" + std::to_string(i); }
+
+Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& rec,
+                 const Signers& signers, uint64_t index) {
+  const pb::Record& r = rec.record;
+  switch (r.kind_case()) {
+    case pb::Record::kOrganization: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "organization"));
+      pb::OrgState os;
+      PROV_ASSIGN_OR_RETURN(bool found,
+                            Load(s, state_key::Org(r.organization().org_id()), &os));
+      (void)found;  // a later version supersedes
+      *os.mutable_current() = r.organization();
+      os.set_latest_index(index);
+      AppendOrgIndex(s, std::move(os), index);
+      return Status::Ok();
+    }
+    case pb::Record::kOwnership: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "ownership"));
+      const auto& w = r.ownership();
+      PROV_ASSIGN_OR_RETURN(auto owner, LoadOrg(s, w.owner_org(), "owner"));
+      PROV_ASSIGN_OR_RETURN(auto owned, LoadOrg(s, w.owned_org(), "owned org"));
+      AppendOrgIndex(s, std::move(owner), index);
+      AppendOrgIndex(s, std::move(owned), index);
+      return Status::Ok();
+    }
+    case pb::Record::kKeyEnrollment: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "key enrollment"));
+      const auto& e = r.key_enrollment();
+      PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, e.org_id(), "key owner"));
+      for (const auto& a : g.authority_keys()) {
+        if (a.public_key() == e.public_key()) {
+          return AlreadyExists("KEY_ALREADY_ENROLLED",
+                               "that key is an authority key of this ledger");
+        }
+      }
+      std::string key = state_key::Key(KeyId(AsBytes(e.public_key())));
+      pb::KeyState ks;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ks));
+      if (found) {
+        return AlreadyExists("KEY_ALREADY_ENROLLED",
+                             "key is already enrolled for " +
+                                 ks.enrollment().org_id() + " at " +
+                                 Idx(ks.enrolled_index()));
+      }
+      *ks.mutable_enrollment() = e;
+      ks.set_enrolled_index(index);
+      Store(s, key, ks);
+      AppendOrgIndex(s, std::move(org), index);
+      return Status::Ok();
+    }
+    case pb::Record::kKeyRevocation: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "key revocation"));
+      const auto& v = r.key_revocation();
+      std::string key = state_key::Key(*ToHash(AsBytes(v.key_id())));
+      pb::KeyState ks;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ks));
+      if (!found) {
+        return FailedPrecondition("UNKNOWN_KEY", "no enrolled key has id " +
+                                                     HexEncode(AsBytes(v.key_id())));
+      }
+      if (ks.revoked()) {
+        return AlreadyExists("ALREADY_REVOKED",
+                             "key was already revoked at " + Idx(ks.revoked_index()));
+      }
+      ks.set_revoked(true);
+      ks.set_revoked_effective(v.effective_time());
+      ks.set_revoked_index(index);
+      Store(s, key, ks);
+      PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, ks.enrollment().org_id(), "key owner"));
+      AppendOrgIndex(s, std::move(org), index);
+      return Status::Ok();
+    }
+    case pb::Record::kComponent: {
+      const auto& c = r.component();
+      PROV_RETURN_IF_ERROR(
+          RequireOrgRole(signers, c.maker_org(), pb::ROLE_MANUFACTURER, "a component"));
+      std::string key = state_key::Component(c.maker_org(), c.part_number());
+      pb::ComponentState cs;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &cs));
+      if (found) {
+        return AlreadyExists("DUPLICATE_COMPONENT",
+                             "component " + c.maker_org() + "/" + c.part_number() +
+                                 " is already registered at " + Idx(cs.index()));
+      }
+      cs.set_index(index);
+      Store(s, key, cs);
+      return Status::Ok();
+    }
+    case pb::Record::kDeviceModel: {
+      const auto& m = r.device_model();
+      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, m.manufacturer_org(),
+                                          pb::ROLE_MANUFACTURER, "a device model"));
+      PROV_RETURN_IF_ERROR(LoadOrg(s, m.brand_org(), "brand").status());
+      for (const auto& line : m.bom()) {
+        const auto& ref = line.component();
+        pb::ComponentState cs;
+        PROV_ASSIGN_OR_RETURN(
+            bool found, Load(s, state_key::Component(ref.maker_org(), ref.part_number()), &cs));
+        if (!found) {
+          return FailedPrecondition("DANGLING_REFERENCE",
+                                    "bill of materials names component " +
+                                        ref.maker_org() + "/" + ref.part_number() +
+                                        ", which is not registered");
+        }
+      }
+      std::string key = state_key::Model(m.manufacturer_org(), m.model_id());
+      pb::ModelState ms;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ms));
+      if (found) {
+        return AlreadyExists("DUPLICATE_MODEL", "model " + m.manufacturer_org() + "/" +
+                                                    m.model_id() +
+                                                    " is already registered at " +
+                                                    Idx(ms.index()));
+      }
+      *ms.mutable_model() = m;
+      ms.set_index(index);
+      Store(s, key, ms);
+      return Status::Ok();
+    }
+    case pb::Record::kFirmwareRelease:
+    case pb::Record::kFirmwareRevocation: {
+      bool release = r.kind_case() == pb::Record::kFirmwareRelease;
+      const std::string& mfr = release ? r.firmware_release().manufacturer_org()
+                                       : r.firmware_revocation().manufacturer_org();
+      const std::string& model = release ? r.firmware_release().model_id()
+                                         : r.firmware_revocation().model_id();
+      const std::string& version = release ? r.firmware_release().version()
+                                           : r.firmware_revocation().version();
+      PROV_RETURN_IF_ERROR(
+          RequireOrgRole(signers, mfr, pb::ROLE_MANUFACTURER, "firmware"));
+      std::string mkey = state_key::Model(mfr, model);
+      pb::ModelState ms;
+      PROV_ASSIGN_OR_RETURN(bool mfound, Load(s, mkey, &ms));
+      if (!mfound) {
+        return FailedPrecondition("DANGLING_REFERENCE", "firmware names model " + mfr +
+                                                            "/" + model +
+                                                            ", which is not registered");
+      }
+      std::string fkey = state_key::Firmware(mfr, model, version);
+      pb::FirmwareState fs;
+      PROV_ASSIGN_OR_RETURN(bool ffound, Load(s, fkey, &fs));
+      if (release) {
+        if (ffound) {
+          return AlreadyExists("DUPLICATE_FIRMWARE",
+                               "firmware " + version + " of " + model +
+                                   " is already released at " + Idx(fs.release_index()));
+        }
+        fs.set_sha256(r.firmware_release().sha256());
+        fs.set_release_index(index);
+      } else {
+        if (!ffound) {
+          return FailedPrecondition("DANGLING_REFERENCE",
+                                    "firmware " + version + " of " + model +
+                                        " was never released");
+        }
+        if (fs.revoked()) {
+          return AlreadyExists("ALREADY_REVOKED", "firmware " + version +
+                                                      " was already revoked at " +
+                                                      Idx(fs.revoked_index()));
+        }
+        fs.set_revoked(true);
+        fs.set_revoked_index(index);
+      }
+      Store(s, fkey, fs);
+      ms.add_firmware_indices(index);
+      Store(s, mkey, ms);
+      return Status::Ok();
+    }
+    case pb::Record::kDevice: {
+      const auto& d = r.device();
+      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, d.manufacturer_org(),
+                                          pb::ROLE_MANUFACTURER, "a device"));
+      pb::ModelState ms;
+      PROV_ASSIGN_OR_RETURN(
+          bool mfound, Load(s, state_key::Model(d.manufacturer_org(), d.model_id()), &ms));
+      if (!mfound) {
+        return FailedPrecondition("DANGLING_REFERENCE",
+                                  "device names model " + d.manufacturer_org() + "/" +
+                                      d.model_id() + ", which is not registered");
+      }
+      std::string key = state_key::Device(d.manufacturer_org(), d.serial());
+      pb::DeviceState ds;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ds));
+      if (found) {
+        return AlreadyExists("DUPLICATE_SERIAL", "serial " + d.serial() + " of " +
+                                                     d.manufacturer_org() +
+                                                     " is already registered at " +
+                                                     Idx(ds.index()));
+      }
+      ds.set_index(index);
+      ds.set_model_id(d.model_id());
+      ds.set_device_public_key(d.device_public_key());
+      ds.set_custodian_org(d.manufacturer_org());
+      ds.set_condition(pb::DEVICE_CONDITION_ACTIVE);
+      ds.add_record_indices(index);
+      Store(s, key, ds);
+      return Status::Ok();
+    }
+    case pb::Record::kTransfer: {
+      const auto& t = r.transfer();
+      PROV_RETURN_IF_ERROR(
+          RequireOrgRole(signers, t.from_org(), pb::ROLE_CUSTODIAN, "a transfer"));
+      PROV_RETURN_IF_ERROR(LoadOrg(s, t.to_org(), "recipient").status());
+      for (const auto& serial : t.serials()) {
+        PROV_ASSIGN_OR_RETURN(auto ds, LoadDevice(s, t.manufacturer_org(), serial));
+        if (ds.custodian_org() != t.from_org()) {
+          return PermissionDenied("NOT_CUSTODIAN",
+                                  t.from_org() + " does not hold device " + serial +
+                                      " (custodian: " + ds.custodian_org() + ")");
+        }
+        ds.set_custodian_org(t.to_org());
+        ds.add_record_indices(index);
+        Store(s, state_key::Device(t.manufacturer_org(), serial), ds);
+      }
+      return Status::Ok();
+    }
+    case pb::Record::kDeviceStatus: {
+      const auto& st = r.device_status();
+      PROV_ASSIGN_OR_RETURN(auto ds, LoadDevice(s, st.manufacturer_org(), st.serial()));
+      bool allowed = signers.enrolled.empty() && signers.authority >= static_cast<int>(g.threshold());
+      for (const auto& k : signers.enrolled) {
+        const std::string& org = k.enrollment().org_id();
+        if (org == ds.custodian_org() || org == st.manufacturer_org()) allowed = true;
+      }
+      if (!allowed) {
+        return PermissionDenied("WRONG_ROLE",
+                                "device status is signed by the custodian (" +
+                                    ds.custodian_org() +
+                                    "), the manufacturer or the authorities");
+      }
+      ds.set_condition(st.condition());
+      ds.add_record_indices(index);
+      Store(s, state_key::Device(st.manufacturer_org(), st.serial()), ds);
+      return Status::Ok();
+    }
+    case pb::Record::kGenesis:
+    case pb::Record::KIND_NOT_SET:
+      break;
+  }
+  return FailedPrecondition("GENESIS_NOT_FIRST", "only leaf 0 may be a genesis record");
+}
+
+}  // namespace
+
+Result<bool> GetMessage(const StateView& state, std::string_view key, Message* out) {
+  std::string value;
+  PROV_ASSIGN_OR_RETURN(bool found, state.Get(key, &value));
+  if (!found) return false;
+  if (!out->ParseFromString(value)) {
+    return DataLoss("CORRUPT_STATE", "state entry does not parse");
+  }
+  return true;
+}
+
+Result<PreparedRecord> PrepareRecord(std::string leaf) {
+  InitCrypto();
+  if (leaf.size() > kMaxSignedRecordBytes) {
+    return InvalidArgument("RECORD_TOO_LARGE",
+                           "signed record is " + std::to_string(leaf.size()) +
+                               " bytes; the limit is " +
+                               std::to_string(kMaxSignedRecordBytes));
+  }
+  PreparedRecord p;
+  if (!p.signed_record.ParseFromString(leaf)) {
+    return Malformed("bytes are not a SignedRecord");
+  }
+  if (!p.record.ParseFromString(p.signed_record.record())) {
+    return Malformed("record bytes are not a Record");
+  }
+  if (HasUnknownFields(p.signed_record) || HasUnknownFields(p.record)) {
+    return Malformed("record has fields this ledger does not know");
+  }
+  std::string canonical;
+  p.record.SerializeToString(&canonical);
+  if (canonical != p.signed_record.record()) {
+    return Malformed("record bytes are not in canonical protobuf encoding");
+  }
+  PROV_RETURN_IF_ERROR(CheckFields(p.record));
+
+  const auto& sigs = p.signed_record.signatures();
+  bool genesis = p.record.kind_case() == pb::Record::kGenesis;
+  if (genesis && !sigs.empty()) return Malformed("the genesis record is not signed");
+  if (!genesis && sigs.empty()) {
+    return PermissionDenied("UNSIGNED", "record carries no signature");
+  }
+  if (sigs.size() > static_cast<int>(kMaxSignatures)) {
+    return InvalidArgument("TOO_MANY_SIGNATURES",
+                           "at most " + std::to_string(kMaxSignatures) + " signatures");
+  }
+  Bytes pae = PreAuthEncoding(kRecordPayloadType, AsBytes(p.signed_record.record()));
+  for (const auto& sig : sigs) {
+    if (sig.public_key().size() != kPublicKeySize ||
+        sig.signature().size() != kSignatureSize) {
+      return Malformed("a signature needs a 32-byte key and 64-byte signature");
+    }
+    PublicKey pk;
+    std::copy(sig.public_key().begin(), sig.public_key().end(), pk.begin());
+    if (std::find(p.signers.begin(), p.signers.end(), pk) != p.signers.end()) {
+      return InvalidArgument("DUPLICATE_SIGNER", "a key signed the record twice");
+    }
+    if (!VerifySignature(pk, pae, AsBytes(sig.signature()))) {
+      return InvalidArgument("BAD_SIGNATURE",
+                             "signature by key " + HexEncode(KeyId(pk)).substr(0, 16) +
+                                 " does not verify");
+    }
+    p.signers.push_back(pk);
+  }
+  p.leaf_hash = LeafHash(AsBytes(leaf));
+  p.leaf = std::move(leaf);
+  return p;
+}
+
+Status ApplyPrepared(StateOverlay& state, const PreparedRecord& rec, uint64_t index) {
+  StateOverlay s(&state);
+  if (index == 0) {
+    if (rec.record.kind_case() != pb::Record::kGenesis) {
+      return FailedPrecondition("NO_GENESIS", "leaf 0 must be the genesis record");
+    }
+    pb::Genesis g = rec.record.genesis();
+    Store(s, state_key::Genesis(), g);
+    state.Absorb(s);
+    return Status::Ok();
+  }
+  pb::Genesis g;
+  PROV_ASSIGN_OR_RETURN(bool have_genesis, Load(s, state_key::Genesis(), &g));
+  if (!have_genesis) return FailedPrecondition("NO_GENESIS", "ledger has no genesis");
+  if (rec.record.kind_case() == pb::Record::kGenesis) {
+    return FailedPrecondition("GENESIS_NOT_FIRST", "only leaf 0 may be a genesis record");
+  }
+  PROV_ASSIGN_OR_RETURN(Signers signers, ResolveSigners(s, g, rec));
+  PROV_RETURN_IF_ERROR(ApplyKind(s, g, rec, signers, index));
+  state.Absorb(s);
+  return Status::Ok();
+}
+
+Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index) {
+  PROV_ASSIGN_OR_RETURN(PreparedRecord p, PrepareRecord(std::move(leaf)));
+  return ApplyPrepared(state, p, index);
+}
+
+pb::SignedRecord SignRecord(const std::string& record_bytes,
+                            std::span<const SigningKey* const> keys) {
+  pb::SignedRecord out;
+  out.set_record(record_bytes);
+  for (const SigningKey* k : keys) AddSignature(out, *k);
+  return out;
+}
+
+void AddSignature(pb::SignedRecord& signed_record, const SigningKey& key) {
+  Bytes pae = PreAuthEncoding(kRecordPayloadType, AsBytes(signed_record.record()));
+  auto sig = key.Sign(pae);
+  auto* s = signed_record.add_signatures();
+  s->set_public_key(std::string(AsStringView(key.public_key())));
+  s->set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+}
+
+std::string RecordKindName(const pb::Record& record) {
+  switch (record.kind_case()) {
+    case pb::Record::kGenesis: return "genesis";
+    case pb::Record::kOrganization: return "organization";
+    case pb::Record::kOwnership: return "ownership";
+    case pb::Record::kKeyEnrollment: return "key enrollment";
+    case pb::Record::kKeyRevocation: return "key revocation";
+    case pb::Record::kComponent: return "component";
+    case pb::Record::kDeviceModel: return "device model";
+    case pb::Record::kFirmwareRelease: return "firmware release";
+    case pb::Record::kFirmwareRevocation: return "firmware revocation";
+    case pb::Record::kDevice: return "device";
+    case pb::Record::kTransfer: return "transfer";
+    case pb::Record::kDeviceStatus: return "device status";
+    case pb::Record::KIND_NOT_SET: break;
+  }
+  return "unknown";
+}
+
+}  // namespace verifier

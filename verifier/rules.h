@@ -1,0 +1,63 @@
+// The rulebook: decides whether a signed record may enter the log, and how
+// it changes the derived state. The server runs it over RocksDB before
+// appending; audits replay the log through it over a MemoryState.
+//
+// Rejection reasons (Status::reason) are stable; docs/rules.md lists them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proto/records.pb.h"
+#include "verifier/crypto.h"
+#include "verifier/state.h"
+#include "verifier/status.h"
+
+namespace verifier {
+
+// A SignedRecord leaf is at most this many bytes, so that the log can be
+// served as C2SP tlog-tiles entry bundles.
+inline constexpr size_t kMaxSignedRecordBytes = 64 * 1024;
+inline constexpr size_t kMaxSignatures = 16;
+
+// A record whose envelope, encoding, fields and signatures have been checked
+// without looking at any state. Cheap to apply; expensive to make (Ed25519).
+struct PreparedRecord {
+  std::string leaf;  // the exact SignedRecord bytes
+  Hash leaf_hash{};
+  provenance::v1::SignedRecord signed_record;
+  provenance::v1::Record record;
+  std::vector<PublicKey> signers;  // distinct, each with a valid signature
+};
+
+// Parses and checks `leaf` statelessly: size, strict encoding (no unknown
+// fields), field syntax, and every signature over
+// PAE(kRecordPayloadType, record bytes).
+Result<PreparedRecord> PrepareRecord(std::string leaf);
+
+// Applies a prepared record as leaf `index` against `state`, writing its
+// effects into `state` only on success. REQUIRES: records are applied in
+// index order starting at 0.
+Status ApplyPrepared(StateOverlay& state, const PreparedRecord& record,
+                     uint64_t index);
+
+// PrepareRecord + ApplyPrepared.
+Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index);
+
+// Signs `record` for inclusion: returns a SignedRecord with one signature
+// per key (the exact bytes of `record` are kept).
+provenance::v1::SignedRecord SignRecord(const std::string& record_bytes,
+                                        std::span<const SigningKey* const> keys);
+// Adds one more signature (co-signing for an authority threshold).
+void AddSignature(provenance::v1::SignedRecord& signed_record,
+                  const SigningKey& key);
+
+// Typed reads of rulebook state (evidence building, verdicts).
+Result<bool> GetMessage(const StateView& state, std::string_view key,
+                        google::protobuf::Message* out);
+
+// A human name for the record's kind, e.g. "device".
+std::string RecordKindName(const provenance::v1::Record& record);
+
+}  // namespace verifier

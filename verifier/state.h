@@ -1,0 +1,66 @@
+// The small state interface the rulebook runs against. A state is a byte
+// key-value map; ledger/ backs it with RocksDB, audits and evidence checks
+// with MemoryState. Keys are built only by the helpers below.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "verifier/crypto.h"
+#include "verifier/status.h"
+
+namespace verifier {
+
+class StateView {
+ public:
+  virtual ~StateView() = default;
+  // Sets *value and returns true when `key` exists. Errors are I/O failures.
+  virtual Result<bool> Get(std::string_view key, std::string* value) const = 0;
+};
+
+// Buffers writes over a base view; reads see the buffered writes first.
+// REQUIRES: base outlives the overlay. Not thread-safe.
+class StateOverlay final : public StateView {
+ public:
+  explicit StateOverlay(const StateView* base) : base_(base) {}
+  StateOverlay(const StateOverlay&) = delete;
+  StateOverlay& operator=(const StateOverlay&) = delete;
+
+  Result<bool> Get(std::string_view key, std::string* value) const override;
+  void Put(std::string key, std::string value) { writes_[std::move(key)] = std::move(value); }
+  // Moves `child`'s writes into this overlay (child was layered on this one).
+  void Absorb(StateOverlay& child);
+  const std::map<std::string, std::string, std::less<>>& writes() const { return writes_; }
+  void Clear() { writes_.clear(); }
+
+ private:
+  const StateView* base_;
+  std::map<std::string, std::string, std::less<>> writes_;
+};
+
+// A whole state in memory (audit replay, bundle checks, tests).
+class MemoryState final : public StateView {
+ public:
+  Result<bool> Get(std::string_view key, std::string* value) const override;
+  void Apply(const StateOverlay& overlay);
+  size_t size() const { return map_.size(); }
+
+ private:
+  std::map<std::string, std::string, std::less<>> map_;
+};
+
+// State keys. Every key starts with a one-letter kind and '/'.
+namespace state_key {
+std::string Genesis();
+std::string Org(std::string_view org_id);
+std::string Key(const Hash& key_id);
+std::string Component(std::string_view maker, std::string_view part);
+std::string Model(std::string_view manufacturer, std::string_view model_id);
+std::string Firmware(std::string_view manufacturer, std::string_view model_id,
+                     std::string_view version);
+std::string Device(std::string_view manufacturer, std::string_view serial);
+}  // namespace state_key
+
+}  // namespace verifier
