@@ -1,0 +1,64 @@
+// Builders for records: fill a provenance::v1::Record, serialize it once
+// (canonically), and sign the exact bytes. Used by `prov`, tools and tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proto/records.pb.h"
+#include "verifier/crypto.h"
+
+namespace client {
+
+namespace pb = provenance::v1;
+
+// Serializes `record` canonically and signs it with every key in `keys`.
+pb::SignedRecord SignRecord(const pb::Record& record,
+                            const std::vector<const verifier::SigningKey*>& keys);
+std::string SignRecordBytes(const pb::Record& record,
+                            const std::vector<const verifier::SigningKey*>& keys);
+
+// Record constructors. `issued_at` is unix seconds.
+pb::Record GenesisRecord(const std::string& origin,
+                         const std::vector<std::pair<std::string, verifier::PublicKey>>& authorities,
+                         uint32_t threshold);
+pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
+                              const std::string& legal_name, const std::string& country,
+                              const std::vector<std::string>& laws = {},
+                              bool state_owned = false,
+                              const std::vector<std::string>& aliases = {});
+pb::Record OwnershipRecord(int64_t issued_at, const std::string& owner,
+                           const std::string& owned, uint32_t stake_bp, bool control,
+                           int64_t valid_from, int64_t valid_until = 0);
+pb::Record KeyEnrollmentRecord(int64_t issued_at, const verifier::PublicKey& key,
+                               const std::string& org_id, const std::vector<pb::Role>& roles,
+                               int64_t not_before = 0, int64_t not_after = 0);
+pb::Record KeyRevocationRecord(int64_t issued_at, const verifier::PublicKey& key,
+                               int64_t effective_time, const std::string& reason = "");
+pb::Record ComponentRecord(int64_t issued_at, const std::string& maker,
+                           const std::string& part_number, pb::ComponentKind kind,
+                           const std::string& country_of_origin);
+pb::Record DeviceModelRecord(int64_t issued_at, const std::string& manufacturer,
+                             const std::string& model_id, const std::string& brand,
+                             const std::vector<pb::ComponentRef>& components);
+pb::Record FirmwareReleaseRecord(int64_t issued_at, const std::string& manufacturer,
+                                 const std::string& model_id, const std::string& version,
+                                 const verifier::Hash& sha256);
+pb::Record FirmwareRevocationRecord(int64_t issued_at, const std::string& manufacturer,
+                                    const std::string& model_id, const std::string& version,
+                                    const std::string& reason = "");
+pb::Record DeviceRecord(int64_t issued_at, const std::string& manufacturer,
+                        const std::string& serial, const std::string& model_id,
+                        const verifier::PublicKey& device_key, int64_t manufactured_at,
+                        const std::string& assembly_country = "");
+pb::Record TransferRecord(int64_t issued_at, const std::string& manufacturer,
+                          const std::vector<std::string>& serials, const std::string& from,
+                          const std::string& to, const std::string& reference = "");
+pb::Record DeviceStatusRecord(int64_t issued_at, const std::string& manufacturer,
+                              const std::string& serial, pb::DeviceCondition condition,
+                              const std::string& note = "");
+
+pb::ComponentRef Ref(const std::string& maker, const std::string& part_number);
+
+}  // namespace client
