@@ -21,11 +21,13 @@ bool ValidKeyName(std::string_view name) {
   return true;
 }
 
-std::vector<std::string_view> Split(std::string_view s, char sep) {
+// Splits at `sep`, into at most `max_parts` (the last keeps any further seps).
+std::vector<std::string_view> Split(std::string_view s, char sep,
+                                    size_t max_parts = SIZE_MAX) {
   std::vector<std::string_view> out;
   size_t start = 0;
   for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == sep) {
+    if (i == s.size() || (s[i] == sep && out.size() + 1 < max_parts)) {
       out.push_back(s.substr(start, i - start));
       start = i + 1;
     }
@@ -67,7 +69,7 @@ std::string FormatVerifierKey(std::string_view name, const PublicKey& key) {
 }
 
 Result<NoteVerifier> ParseVerifierKey(std::string_view vkey) {
-  auto parts = Split(vkey, '+');
+  auto parts = Split(vkey, '+', 3);
   if (parts.size() != 3 || !ValidKeyName(parts[0])) {
     return BadNote("verifier key is not <name>+<hash>+<key>");
   }
@@ -95,7 +97,7 @@ std::string FormatSignerKey(std::string_view name, const SigningKey& key) {
 }
 
 Result<std::pair<std::string, SigningKey>> ParseSignerKey(std::string_view skey) {
-  auto parts = Split(skey, '+');
+  auto parts = Split(skey, '+', 5);
   if (parts.size() != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" ||
       !ValidKeyName(parts[2])) {
     return BadNote("signer key is not PRIVATE+KEY+<name>+<hash>+<key>");

@@ -1,0 +1,499 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ledger/coding.h"
+#include "proto/state.pb.h"
+
+namespace ledger {
+
+using verifier::Status;
+
+namespace {
+
+Result<std::string> ReadLatestNote(const KvStore& kv) {
+  std::string note;
+  PROV_ASSIGN_OR_RETURN(bool found, kv.Get(coding::kLatestCheckpointKey, &note));
+  if (!found) {
+    return verifier::NotFound("NO_LEDGER", "the database holds no ledger (run `provd init`)");
+  }
+  return note;
+}
+
+// The origin is the first line of a checkpoint note.
+std::string NoteOrigin(const std::string& note) { return note.substr(0, note.find('\n')); }
+
+void Sort(std::vector<uint64_t>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+}  // namespace
+
+Status Ledger::Init(KvStore* kv, const verifier::SigningKey& log_key,
+                    const pb::Record& genesis) {
+  std::string existing;
+  PROV_ASSIGN_OR_RETURN(bool exists, kv->Get(coding::kLatestCheckpointKey, &existing));
+  if (exists) return verifier::AlreadyExists("LEDGER_EXISTS", "a ledger already exists here");
+  if (genesis.kind_case() != pb::Record::kGenesis) {
+    return verifier::InvalidArgument("NO_GENESIS", "leaf 0 must be a genesis record");
+  }
+  pb::SignedRecord sr;
+  genesis.SerializeToString(sr.mutable_record());
+  PROV_ASSIGN_OR_RETURN(auto prepared, verifier::PrepareRecord(sr.SerializeAsString()));
+  KvStateView view(kv);
+  verifier::StateOverlay state(&view);
+  PROV_RETURN_IF_ERROR(verifier::ApplyPrepared(state, prepared, 0));
+
+  TileReader reader(kv);
+  PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(reader, kv, 0));
+  writer.Append(prepared.leaf_hash);
+  KvBatch batch;
+  batch.Put(coding::LeafKey(0), prepared.leaf);
+  std::string idx;
+  coding::PutBigEndian64(&idx, 0);
+  batch.Put(coding::LeafHashKey(prepared.leaf_hash), idx);
+  for (const auto& [k, v] : state.writes()) batch.Put(coding::StateKey(k), v);
+  writer.FlushTiles(&batch);
+  const std::string& origin = genesis.genesis().origin();
+  verifier::Checkpoint c{origin, 1, writer.Root(), {}};
+  std::string note = verifier::SignNote(verifier::FormatCheckpoint(c), origin, log_key);
+  batch.Put(coding::CheckpointKey(1), note);
+  batch.Put(std::string(coding::kLatestCheckpointKey), note);
+  return kv->Write(batch);
+}
+
+Ledger::Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key,
+               LedgerOptions options)
+    : kv_(std::move(kv)),
+      log_key_(key),
+      options_(options),
+      reader_(kv_.get()),
+      state_(kv_.get()) {}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
+                                             const verifier::SigningKey& log_key,
+                                             LedgerOptions options) {
+  PROV_ASSIGN_OR_RETURN(std::string note, ReadLatestNote(*kv));
+  std::string origin = NoteOrigin(note);
+  std::string vkey = verifier::FormatVerifierKey(origin, log_key.public_key());
+  PROV_ASSIGN_OR_RETURN(auto verifier_key, verifier::ParseVerifierKey(vkey));
+  auto checkpoint = verifier::VerifyCheckpoint(note, verifier_key, origin);
+  if (!checkpoint.ok()) {
+    return verifier::DataLoss("BAD_CHECKPOINT",
+                              "latest checkpoint does not verify with the log key: " +
+                                  checkpoint.status().ToString());
+  }
+  std::unique_ptr<Ledger> l(new Ledger(std::move(kv), log_key, options));
+  l->origin_ = origin;
+  l->vkey_ = vkey;
+  uint64_t size = checkpoint->size;
+
+  // The stored tree must be exactly the checkpointed one.
+  auto root = l->reader_.RootAt(size);
+  if (!root.ok()) return root.status();
+  if (!verifier::ConstantTimeEqual(*root, checkpoint->root)) {
+    return verifier::DataLoss("TREE_CORRUPT",
+                              "stored tree root at size " + std::to_string(size) +
+                                  " differs from the signed checkpoint");
+  }
+  PROV_ASSIGN_OR_RETURN(std::string last, l->GetLeaf(size - 1));
+  PROV_ASSIGN_OR_RETURN(Hash last_hash, l->reader_.SubtreeHash(size - 1, size));
+  if (verifier::LeafHash(verifier::AsBytes(last)) != last_hash) {
+    return verifier::DataLoss("TREE_CORRUPT", "leaf " + std::to_string(size - 1) +
+                                                  " does not match its tree hash");
+  }
+  std::string extra;
+  PROV_ASSIGN_OR_RETURN(bool beyond, l->kv_->Get(coding::LeafKey(size), &extra));
+  if (beyond) {
+    return verifier::DataLoss("TREE_CORRUPT",
+                              "a leaf exists beyond the checkpointed size " +
+                                  std::to_string(size));
+  }
+  PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(l->reader_, l->kv_.get(), size));
+  l->writer_ = std::make_unique<TreeWriter>(std::move(writer));
+
+  auto c = std::make_shared<pb::SignedCheckpoint>();
+  c->set_note(note);
+  c->set_size(size);
+  c->set_root_hash(std::string(verifier::AsStringView(checkpoint->root)));
+  l->checkpoint_ = std::move(c);
+  l->sequencer_ = std::thread([p = l.get()] { p->SequencerLoop(); });
+  return l;
+}
+
+Ledger::~Ledger() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  queue_space_cv_.notify_all();
+  if (sequencer_.joinable()) sequencer_.join();
+}
+
+std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
+  Pending p{std::move(record), {}};
+  std::future<Ack> f = p.promise.get_future();
+  {
+    std::unique_lock lock(queue_mu_);
+    queue_space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < options_.max_queue; });
+    if (stopping_) {
+      p.promise.set_value(
+          {Status(verifier::Code::kUnavailable, "SHUTTING_DOWN", "the ledger is stopping")});
+      return f;
+    }
+    queue_.push_back(std::move(p));
+  }
+  queue_cv_.notify_one();
+  return f;
+}
+
+Ack Ledger::SubmitAndWait(std::string leaf) {
+  auto prepared = verifier::PrepareRecord(std::move(leaf));
+  if (!prepared.ok()) return {prepared.status()};
+  return Submit(std::move(prepared).value()).get();
+}
+
+void Ledger::SequencerLoop() {
+  std::vector<Pending> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and drained
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    queue_space_cv_.notify_all();
+    CommitBatch(batch);
+    batch.clear();
+  }
+}
+
+void Ledger::CommitBatch(std::vector<Pending>& batch) {
+  const uint64_t old_size = writer_->size();
+  uint64_t next = old_size;
+  verifier::StateOverlay state(&state_);
+  KvBatch kv;
+  std::map<Hash, uint64_t> batch_hashes;
+  struct Done {
+    size_t slot;
+    uint64_t index;
+    bool already_logged;
+  };
+  std::vector<Done> done;
+  done.reserve(batch.size());
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const verifier::PreparedRecord& rec = batch[i].record;
+    auto in_batch = batch_hashes.find(rec.leaf_hash);
+    if (in_batch != batch_hashes.end()) {
+      done.push_back({i, in_batch->second, true});
+      continue;
+    }
+    auto logged = FindLeaf(rec.leaf_hash);
+    if (logged.ok()) {
+      done.push_back({i, *logged, true});
+      continue;
+    }
+    if (logged.status().code() != verifier::Code::kNotFound) {
+      batch[i].promise.set_value({logged.status()});
+      continue;
+    }
+    Status s = verifier::ApplyPrepared(state, rec, next);
+    if (!s.ok()) {
+      batch[i].promise.set_value({s});  // nothing appended
+      continue;
+    }
+    kv.Put(coding::LeafKey(next), rec.leaf);
+    std::string idx;
+    coding::PutBigEndian64(&idx, next);
+    kv.Put(coding::LeafHashKey(rec.leaf_hash), std::move(idx));
+    writer_->Append(rec.leaf_hash);
+    batch_hashes.emplace(rec.leaf_hash, next);
+    done.push_back({i, next, false});
+    ++next;
+  }
+
+  std::shared_ptr<const pb::SignedCheckpoint> ckpt;
+  if (next > old_size) {
+    for (const auto& [k, v] : state.writes()) kv.Put(coding::StateKey(k), v);
+    writer_->FlushTiles(&kv);
+    ckpt = SignCheckpoint(next, writer_->Root());
+    kv.Put(coding::CheckpointKey(next), ckpt->note());
+    kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
+    Status s = kv_->Write(kv);
+    if (!s.ok()) {
+      // Nothing was acknowledged; roll the in-memory tree back to storage.
+      auto reopened = TreeWriter::Open(reader_, kv_.get(), old_size);
+      if (!reopened.ok()) std::abort();  // storage is unusable: let a restart recover
+      writer_ = std::make_unique<TreeWriter>(std::move(reopened).value());
+      Status failed(verifier::Code::kUnavailable, "STORAGE_ERROR",
+                    "the ledger could not write durably; nothing was appended: " +
+                        s.message());
+      for (const Done& d : done) batch[d.slot].promise.set_value({failed});
+      return;
+    }
+    Publish(ckpt);
+  } else {
+    ckpt = Checkpoint();
+  }
+  for (const Done& d : done) {
+    batch[d.slot].promise.set_value({Status::Ok(), d.index, d.already_logged, ckpt});
+  }
+}
+
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::SignCheckpoint(uint64_t size,
+                                                                   const Hash& root) const {
+  verifier::Checkpoint c{origin_, size, root, {}};
+  auto out = std::make_shared<pb::SignedCheckpoint>();
+  out->set_note(verifier::SignNote(verifier::FormatCheckpoint(c), origin_, log_key_));
+  out->set_size(size);
+  out->set_root_hash(std::string(verifier::AsStringView(root)));
+  return out;
+}
+
+void Ledger::Publish(std::shared_ptr<const pb::SignedCheckpoint> c) {
+  {
+    std::lock_guard lock(ckpt_mu_);
+    checkpoint_ = std::move(c);
+  }
+  ckpt_cv_.notify_all();
+}
+
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::Checkpoint() const {
+  std::lock_guard lock(ckpt_mu_);
+  return checkpoint_;
+}
+
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::WaitForCheckpoint(
+    uint64_t after_size, std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(ckpt_mu_);
+  ckpt_cv_.wait_until(lock, deadline, [&] { return checkpoint_->size() > after_size; });
+  return checkpoint_;
+}
+
+Result<std::string> Ledger::GetLeaf(uint64_t index) const {
+  std::string leaf;
+  PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(index), &leaf));
+  if (!found) {
+    return verifier::DataLoss("LEAF_MISSING", "leaf " + std::to_string(index) + " is missing");
+  }
+  return leaf;
+}
+
+Result<uint64_t> Ledger::FindLeaf(const Hash& leaf_hash) const {
+  std::string v;
+  PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafHashKey(leaf_hash), &v));
+  if (!found || v.size() != 8) {
+    return verifier::NotFound("UNKNOWN_LEAF", "no leaf has that hash");
+  }
+  return coding::DecodeBigEndian64(v);
+}
+
+Result<std::vector<pb::LogEntry>> Ledger::GetEntries(uint64_t start, uint64_t end) const {
+  uint64_t size = Checkpoint()->size();
+  if (start >= end || end > size) {
+    return verifier::OutOfRange("BAD_RANGE", "entries [" + std::to_string(start) + ", " +
+                                                 std::to_string(end) +
+                                                 ") are not within the tree of size " +
+                                                 std::to_string(size));
+  }
+  if (end - start > options_.max_entries_per_read) {
+    return verifier::OutOfRange("RANGE_TOO_LARGE",
+                                "at most " + std::to_string(options_.max_entries_per_read) +
+                                    " entries per request");
+  }
+  std::vector<pb::LogEntry> out;
+  size_t bytes = 0;
+  for (uint64_t i = start; i < end; ++i) {
+    PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+    bytes += leaf.size();
+    if (!out.empty() && bytes > options_.max_read_bytes) break;  // caller asks again
+    pb::LogEntry e;
+    e.set_index(i);
+    e.set_signed_record(std::move(leaf));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<pb::InclusionProof> Ledger::InclusionProof(uint64_t index, uint64_t tree_size) const {
+  uint64_t size = Checkpoint()->size();
+  if (tree_size == 0) tree_size = size;
+  if (tree_size > size) {
+    return verifier::OutOfRange("TREE_SIZE_TOO_LARGE",
+                                "tree size " + std::to_string(tree_size) +
+                                    " exceeds the latest checkpoint " + std::to_string(size));
+  }
+  PROV_ASSIGN_OR_RETURN(auto hashes, reader_.InclusionProof(index, tree_size));
+  pb::InclusionProof p;
+  p.set_index(index);
+  p.set_tree_size(tree_size);
+  for (const Hash& h : hashes) p.add_hashes(std::string(verifier::AsStringView(h)));
+  return p;
+}
+
+Result<pb::GetConsistencyProofResponse> Ledger::ConsistencyProof(uint64_t first,
+                                                                 uint64_t second) const {
+  uint64_t size = Checkpoint()->size();
+  if (second == 0) second = size;
+  if (second > size) {
+    return verifier::OutOfRange("TREE_SIZE_TOO_LARGE",
+                                "tree size " + std::to_string(second) +
+                                    " exceeds the latest checkpoint " + std::to_string(size));
+  }
+  PROV_ASSIGN_OR_RETURN(auto hashes, reader_.ConsistencyProof(first, second));
+  pb::GetConsistencyProofResponse r;
+  r.set_first(first);
+  r.set_second(second);
+  for (const Hash& h : hashes) r.add_hashes(std::string(verifier::AsStringView(h)));
+  return r;
+}
+
+Status Ledger::AddSignerKeys(const std::string& leaf, std::vector<uint64_t>* out,
+                             std::vector<std::string>* orgs) const {
+  pb::SignedRecord sr;
+  if (!sr.ParseFromString(leaf)) return verifier::DataLoss("LEAF_CORRUPT", "leaf does not parse");
+  for (const auto& sig : sr.signatures()) {
+    pb::KeyState ks;
+    PROV_ASSIGN_OR_RETURN(
+        bool found,
+        verifier::GetMessage(state_, verifier::state_key::Key(
+                                         verifier::KeyId(verifier::AsBytes(sig.public_key()))),
+                             &ks));
+    if (!found) continue;  // an authority key: in genesis
+    out->push_back(ks.enrolled_index());
+    if (ks.revoked()) out->push_back(ks.revoked_index());
+    orgs->push_back(ks.enrollment().org_id());
+  }
+  return Status::Ok();
+}
+
+Status Ledger::AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* out,
+                             std::vector<std::string>* visited) const {
+  std::vector<std::string> todo{org_id};
+  while (!todo.empty()) {
+    std::string id = std::move(todo.back());
+    todo.pop_back();
+    if (std::find(visited->begin(), visited->end(), id) != visited->end()) continue;
+    visited->push_back(id);
+    pb::OrgState os;
+    PROV_ASSIGN_OR_RETURN(bool found,
+                          verifier::GetMessage(state_, verifier::state_key::Org(id), &os));
+    if (!found) continue;
+    for (uint64_t i : os.record_indices()) {
+      out->push_back(i);
+      PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+      pb::SignedRecord sr;
+      pb::Record r;
+      if (!sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) {
+        return verifier::DataLoss("LEAF_CORRUPT", "leaf " + std::to_string(i) + " does not parse");
+      }
+      if (r.has_ownership() && r.ownership().owned_org() == id) {
+        todo.push_back(r.ownership().owner_org());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<pb::Evidence> Ledger::DeviceEvidence(const std::string& manufacturer,
+                                            const std::string& serial) const {
+  pb::DeviceState ds;
+  PROV_ASSIGN_OR_RETURN(
+      bool found,
+      verifier::GetMessage(state_, verifier::state_key::Device(manufacturer, serial), &ds));
+  if (!found) {
+    return verifier::NotFound("UNKNOWN_DEVICE", "device " + manufacturer + "/" + serial +
+                                                    " is not registered");
+  }
+  std::vector<uint64_t> indices{0};
+  std::vector<std::string> orgs{manufacturer};
+  indices.insert(indices.end(), ds.record_indices().begin(), ds.record_indices().end());
+  for (uint64_t i : ds.record_indices()) {
+    PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+    pb::SignedRecord sr;
+    pb::Record r;
+    if (sr.ParseFromString(leaf) && r.ParseFromString(sr.record()) && r.has_transfer()) {
+      orgs.push_back(r.transfer().from_org());
+      orgs.push_back(r.transfer().to_org());
+    }
+  }
+  pb::ModelState ms;
+  PROV_ASSIGN_OR_RETURN(
+      bool have_model,
+      verifier::GetMessage(state_, verifier::state_key::Model(manufacturer, ds.model_id()), &ms));
+  if (have_model) {
+    indices.push_back(ms.index());
+    indices.insert(indices.end(), ms.firmware_indices().begin(), ms.firmware_indices().end());
+    orgs.push_back(ms.model().brand_org());
+    for (const auto& line : ms.model().bom()) {
+      pb::ComponentState cs;
+      const auto& ref = line.component();
+      PROV_ASSIGN_OR_RETURN(
+          bool have,
+          verifier::GetMessage(
+              state_, verifier::state_key::Component(ref.maker_org(), ref.part_number()), &cs));
+      if (have) indices.push_back(cs.index());
+      orgs.push_back(ref.maker_org());
+    }
+  }
+  // Keys that signed any of these records, then every org and its owners.
+  std::vector<uint64_t> records = indices;
+  for (uint64_t i : records) {
+    if (i == 0) continue;
+    PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+    PROV_RETURN_IF_ERROR(AddSignerKeys(leaf, &indices, &orgs));
+  }
+  std::vector<std::string> visited;
+  for (const auto& org : orgs) PROV_RETURN_IF_ERROR(AddOrgClosure(org, &indices, &visited));
+  return BuildEvidence(std::move(indices));
+}
+
+Result<pb::Evidence> Ledger::OrganizationEvidence(const std::string& org_id) const {
+  pb::OrgState os;
+  PROV_ASSIGN_OR_RETURN(bool found,
+                        verifier::GetMessage(state_, verifier::state_key::Org(org_id), &os));
+  if (!found) {
+    return verifier::NotFound("UNKNOWN_ORG", org_id + " is not a registered organization");
+  }
+  std::vector<uint64_t> indices{0};
+  std::vector<std::string> visited;
+  PROV_RETURN_IF_ERROR(AddOrgClosure(org_id, &indices, &visited));
+  return BuildEvidence(std::move(indices));
+}
+
+Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices) const {
+  Sort(&indices);
+  // State may run ahead of the published checkpoint by one batch.
+  auto ckpt = WaitForCheckpoint(indices.back(),
+                                std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  if (indices.back() >= ckpt->size()) {
+    return Status(verifier::Code::kUnavailable, "CHECKPOINT_PENDING",
+                  "evidence is not yet covered by a checkpoint; retry");
+  }
+  pb::Evidence ev;
+  *ev.mutable_checkpoint() = *ckpt;
+  size_t bytes = 0;
+  for (uint64_t i : indices) {
+    auto* e = ev.add_entries();
+    e->set_index(i);
+    PROV_ASSIGN_OR_RETURN(*e->mutable_signed_record(), GetLeaf(i));
+    bytes += e->signed_record().size();
+    if (bytes > options_.max_read_bytes) {
+      return verifier::OutOfRange("EVIDENCE_TOO_LARGE", "evidence exceeds the response limit");
+    }
+    PROV_ASSIGN_OR_RETURN(auto proof, reader_.InclusionProof(i, ckpt->size()));
+    for (const Hash& h : proof) e->add_proof(std::string(verifier::AsStringView(h)));
+  }
+  return ev;
+}
+
+}  // namespace ledger

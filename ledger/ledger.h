@@ -1,0 +1,132 @@
+// The ledger: storage, tree and the sequencer — the single authority that
+// assigns leaf indices. Submissions are verified in the caller's thread
+// (signatures, in parallel) and then group-committed by one sequencer thread:
+// one atomic, WAL-synced write per batch holding the leaves, tiles, rulebook
+// state and the new signed checkpoint. Nobody is answered before that write.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/kv_store.h"
+#include "ledger/tree.h"
+#include "proto/ledger.pb.h"
+#include "verifier/note.h"
+#include "verifier/rules.h"
+
+namespace ledger {
+
+namespace pb = provenance::v1;
+
+struct LedgerOptions {
+  size_t max_batch = 4096;           // records per commit
+  size_t max_queue = 65536;          // queued records before Submit blocks
+  uint64_t max_entries_per_read = 1000;
+  size_t max_read_bytes = 3 << 20;   // per GetEntries/evidence response
+};
+
+// A sequenced record's answer.
+struct Ack {
+  verifier::Status status;
+  uint64_t index = 0;
+  bool already_logged = false;
+  std::shared_ptr<const pb::SignedCheckpoint> checkpoint;  // includes index
+};
+
+class Ledger {
+ public:
+  // Creates a new ledger in `kv`: leaf 0 is `genesis` (a Genesis record), and
+  // the first checkpoint is signed by `log_key` as `origin`.
+  static verifier::Status Init(KvStore* kv, const verifier::SigningKey& log_key,
+                               const pb::Record& genesis);
+
+  // Opens an existing ledger. Verifies the latest checkpoint's signature with
+  // the log key and that the stored tree has exactly its size and root;
+  // refuses (DATA_LOSS) otherwise. Starts the sequencer.
+  static Result<std::unique_ptr<Ledger>> Open(std::unique_ptr<KvStore> kv,
+                                              const verifier::SigningKey& log_key,
+                                              LedgerOptions options = {});
+  ~Ledger();  // drains queued submissions, then stops the sequencer
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Queues a record verified by verifier::PrepareRecord. Blocks while the
+  // queue is full. The future is fulfilled after the durable commit.
+  std::future<Ack> Submit(verifier::PreparedRecord record);
+  // PrepareRecord + Submit + wait.
+  Ack SubmitAndWait(std::string leaf);
+
+  std::shared_ptr<const pb::SignedCheckpoint> Checkpoint() const;
+  // Blocks until a checkpoint larger than `after_size` exists or `deadline`.
+  std::shared_ptr<const pb::SignedCheckpoint> WaitForCheckpoint(
+      uint64_t after_size, std::chrono::steady_clock::time_point deadline) const;
+
+  Result<std::vector<pb::LogEntry>> GetEntries(uint64_t start, uint64_t end) const;
+  Result<std::string> GetLeaf(uint64_t index) const;
+  Result<uint64_t> FindLeaf(const Hash& leaf_hash) const;
+  // tree_size 0 means the latest checkpoint's size.
+  Result<pb::InclusionProof> InclusionProof(uint64_t index, uint64_t tree_size) const;
+  Result<pb::GetConsistencyProofResponse> ConsistencyProof(uint64_t first,
+                                                           uint64_t second) const;
+  Result<pb::Evidence> DeviceEvidence(const std::string& manufacturer,
+                                      const std::string& serial) const;
+  Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;
+
+  const std::string& origin() const { return origin_; }
+  const std::string& verifier_key() const { return vkey_; }
+  const KvStore& kv() const { return *kv_; }
+  const LedgerOptions& options() const { return options_; }
+
+ private:
+  struct Pending {
+    verifier::PreparedRecord record;
+    std::promise<Ack> promise;
+  };
+
+  Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key,
+         LedgerOptions options);
+  void SequencerLoop();
+  void CommitBatch(std::vector<Pending>& batch);
+  std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size,
+                                                             const Hash& root) const;
+  void Publish(std::shared_ptr<const pb::SignedCheckpoint> c);
+  Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices) const;
+  // Adds an org, the orgs owning it (transitively) and their records.
+  verifier::Status AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* out,
+                                 std::vector<std::string>* visited) const;
+  verifier::Status AddSignerKeys(const std::string& leaf, std::vector<uint64_t>* out,
+                                 std::vector<std::string>* orgs) const;
+
+  std::unique_ptr<KvStore> kv_;
+  verifier::SigningKey log_key_;
+  std::string origin_;
+  std::string vkey_;
+  LedgerOptions options_;
+  TileReader reader_;
+  KvStateView state_;
+
+  // Sequencer-thread only.
+  std::unique_ptr<TreeWriter> writer_;
+
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;       // sequencer waits for work
+  std::condition_variable queue_space_cv_; // submitters wait for room
+  std::deque<Pending> queue_;              // GUARDED_BY(queue_mu_)
+  bool stopping_ = false;                  // GUARDED_BY(queue_mu_)
+
+  mutable std::mutex ckpt_mu_;
+  mutable std::condition_variable ckpt_cv_;
+  std::shared_ptr<const pb::SignedCheckpoint> checkpoint_;  // GUARDED_BY(ckpt_mu_)
+
+  std::thread sequencer_;
+};
+
+}  // namespace ledger

@@ -1,0 +1,164 @@
+// provd: the provenance ledger server.
+//   provd init  --data-dir DIR --origin NAME --authority NAME=PUBHEX... --threshold N
+//   provd serve --data-dir DIR --listen HOST:PORT
+// The data directory holds db/ (RocksDB), log.key (0600) and log.vkey.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "client/records.h"
+#include "ledger/ledger.h"
+#include "ledger/service.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using verifier::Status;
+
+constexpr int kExitUsage = 2;
+
+std::string DbPath(const std::string& dir) { return dir + "/db"; }
+std::string KeyPath(const std::string& dir) { return dir + "/log.key"; }
+std::string VkeyPath(const std::string& dir) { return dir + "/log.vkey"; }
+
+int Fail(const Status& s) {
+  spdlog::error("{}", s.ToString());
+  return 1;
+}
+
+int Init(const std::string& dir, const std::string& origin,
+         const std::vector<std::string>& authorities, uint32_t threshold) {
+  std::vector<std::pair<std::string, verifier::PublicKey>> keys;
+  for (const auto& a : authorities) {
+    auto eq = a.find('=');
+    auto pk = verifier::HexDecode(eq == std::string::npos ? "" : a.substr(eq + 1));
+    if (eq == std::string::npos || !pk.ok() || pk->size() != 32) {
+      spdlog::error("--authority must be NAME=<64 hex digits of an Ed25519 public key>: {}", a);
+      return kExitUsage;
+    }
+    verifier::PublicKey key;
+    std::copy(pk->begin(), pk->end(), key.begin());
+    keys.emplace_back(a.substr(0, eq), key);
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Fail(verifier::FailedPrecondition("DATA_DIR", dir + ": " + ec.message()));
+  if (fs::exists(DbPath(dir))) {
+    return Fail(verifier::AlreadyExists("LEDGER_EXISTS", "a ledger already exists in " + dir));
+  }
+  verifier::SigningKey log_key = verifier::SigningKey::Generate();
+  if (Status s = verifier::WriteKeyFile(KeyPath(dir), log_key); !s.ok()) return Fail(s);
+  auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/true);
+  if (!kv.ok()) return Fail(kv.status());
+  auto genesis = client::GenesisRecord(origin, keys, threshold);
+  if (Status s = ledger::Ledger::Init(kv->get(), log_key, genesis); !s.ok()) return Fail(s);
+  std::string vkey = verifier::FormatVerifierKey(origin, log_key.public_key());
+  std::ofstream(VkeyPath(dir)) << vkey << "\n";
+  std::printf("%s\n", vkey.c_str());
+  spdlog::info("created ledger {} in {}; pin the log key above (also in {})", origin, dir,
+               VkeyPath(dir));
+  return 0;
+}
+
+int Serve(const std::string& dir, const std::string& listen, size_t max_batch) {
+  // Block termination signals in every thread; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto key = verifier::ReadKeyFile(KeyPath(dir));
+  if (!key.ok()) return Fail(key.status());
+  auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/false);
+  if (!kv.ok()) return Fail(kv.status());
+  ledger::LedgerOptions options;
+  options.max_batch = max_batch;
+  auto opened = ledger::Ledger::Open(std::move(kv).value(), *key, options);
+  if (!opened.ok()) {
+    spdlog::critical("refusing to serve: {}", opened.status().ToString());
+    return 3;
+  }
+  std::unique_ptr<ledger::Ledger> ledger = std::move(opened).value();
+  ledger::LedgerService service(ledger.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(256 * 1024);
+  builder.SetMaxSendMessageSize(8 * 1024 * 1024);
+  grpc::ResourceQuota quota("provd");
+  quota.SetMaxThreads(256);
+  builder.SetResourceQuota(quota);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::critical("cannot listen on {}", listen);
+    return 1;
+  }
+  auto ckpt = ledger->Checkpoint();
+  std::string host = listen.substr(0, listen.rfind(':'));
+  // Scripts and tests read this line for the port.
+  std::printf("provd: serving %s (size %llu) on %s:%d\n", ledger->origin().c_str(),
+              static_cast<unsigned long long>(ckpt->size()), host.c_str(), port);
+  std::fflush(stdout);
+  spdlog::info("log key {}", ledger->verifier_key());
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: draining and shutting down", sig);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  });
+  server->Wait();
+  waiter.join();
+  ledger.reset();  // drains queued submissions
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  verifier::InitCrypto();
+  CLI::App app{"provd: the provenance ledger server for security cameras"};
+  app.require_subcommand(1);
+
+  std::string dir, origin, listen = "127.0.0.1:7400";
+  std::vector<std::string> authorities;
+  uint32_t threshold = 1;
+  size_t max_batch = 4096;
+
+  auto* init = app.add_subcommand("init", "create a ledger: log key, genesis record");
+  init->add_option("--data-dir", dir, "directory for the database and log key")->required();
+  init->add_option("--origin", origin, "log origin, e.g. camera-provenance.example/log")
+      ->required();
+  init->add_option("--authority", authorities, "authority key NAME=PUBHEX (repeatable)")
+      ->required();
+  init->add_option("--threshold", threshold, "authority signatures needed")->default_val(1);
+
+  auto* serve = app.add_subcommand("serve", "serve the ledger over gRPC");
+  serve->add_option("--data-dir", dir, "directory made by `provd init`")->required();
+  serve->add_option("--listen", listen, "HOST:PORT (port 0 picks a free one)")
+      ->default_val(listen);
+  serve->add_option("--max-batch", max_batch, "records per commit")->default_val(4096);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
+  if (*init) return Init(dir, origin, authorities, threshold);
+  return Serve(dir, listen, max_batch);
+}

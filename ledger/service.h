@@ -1,0 +1,51 @@
+// The Ledger gRPC service: a thin, final adapter from gRPC to ledger::Ledger.
+// Errors are mapped to grpc::Status in one place (ToGrpcStatus).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "ledger/ledger.h"
+#include "proto/ledger.grpc.pb.h"
+
+namespace ledger {
+
+// Precise code; message "REASON: plain-language explanation".
+grpc::Status ToGrpcStatus(const verifier::Status& s);
+
+struct ServiceOptions {
+  size_t stream_window = 1024;  // unacknowledged requests per SubmitStream
+};
+
+class LedgerService final : public pb::Ledger::Service {
+ public:
+  explicit LedgerService(Ledger* ledger, ServiceOptions options = {})
+      : ledger_(ledger), options_(options) {}
+
+  grpc::Status Submit(grpc::ServerContext*, const pb::SubmitRequest*,
+                      pb::SubmitResponse*) override;
+  grpc::Status SubmitStream(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>*) override;
+  grpc::Status GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
+                             pb::SignedCheckpoint*) override;
+  grpc::Status GetEntries(grpc::ServerContext*, const pb::GetEntriesRequest*,
+                          pb::GetEntriesResponse*) override;
+  grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::GetInclusionProofRequest*,
+                                 pb::GetInclusionProofResponse*) override;
+  grpc::Status GetConsistencyProof(grpc::ServerContext*,
+                                   const pb::GetConsistencyProofRequest*,
+                                   pb::GetConsistencyProofResponse*) override;
+  grpc::Status GetDeviceEvidence(grpc::ServerContext*, const pb::GetDeviceEvidenceRequest*,
+                                 pb::Evidence*) override;
+  grpc::Status GetOrganizationEvidence(grpc::ServerContext*,
+                                       const pb::GetOrganizationEvidenceRequest*,
+                                       pb::Evidence*) override;
+  grpc::Status WatchCheckpoints(grpc::ServerContext*, const pb::WatchCheckpointsRequest*,
+                                grpc::ServerWriter<pb::SignedCheckpoint>*) override;
+
+ private:
+  Ledger* ledger_;
+  ServiceOptions options_;
+};
+
+}  // namespace ledger
