@@ -1,0 +1,191 @@
+#include "client/ledger_client.h"
+
+#include <map>
+
+#include "verifier/merkle.h"
+#include "verifier/rules.h"
+
+namespace client {
+
+Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return Status::Ok();
+  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
+  int code = s.error_code();
+  std::string name = code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
+  return Status(static_cast<verifier::Code>(code), "RPC_" + name, s.error_message());
+}
+
+Result<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& target,
+                                                            const std::string& vkey) {
+  PROV_ASSIGN_OR_RETURN(auto verifier, verifier::ParseVerifierKey(vkey));
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  auto channel =
+      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::unique_ptr<LedgerClient> c(new LedgerClient());
+  c->stub_ = pb::Ledger::NewStub(channel);
+  c->verifier_ = std::move(verifier);
+  return c;
+}
+
+Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) {
+  PROV_ASSIGN_OR_RETURN(auto c, verifier::VerifyCheckpoint(note, verifier_, verifier_.name));
+  return VerifiedCheckpoint{std::move(c), note};
+}
+
+Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
+  if (latest_) {
+    const auto& old = latest_->checkpoint;
+    if (c.checkpoint.size < old.size) {
+      return verifier::DataLoss(
+          "ROLLBACK", "log rolled back: server shows size " + std::to_string(c.checkpoint.size) +
+                          " root " + verifier::HexEncode(c.checkpoint.root) +
+                          " after size " + std::to_string(old.size) + " root " +
+                          verifier::HexEncode(old.root));
+    }
+    Status s = ProveConsistency(old, c.checkpoint);
+    if (!s.ok()) {
+      return verifier::DataLoss("FORK", "tree head size " + std::to_string(c.checkpoint.size) +
+                                            " root " + verifier::HexEncode(c.checkpoint.root) +
+                                            " is not consistent with size " +
+                                            std::to_string(old.size) + " root " +
+                                            verifier::HexEncode(old.root) + ": " +
+                                            s.ToString());
+    }
+    if (c.checkpoint.size == old.size) return Status::Ok();
+  }
+  latest_ = c;
+  return Status::Ok();
+}
+
+Result<VerifiedCheckpoint> LedgerClient::GetCheckpoint() {
+  grpc::ClientContext ctx;
+  pb::SignedCheckpoint resp;
+  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetCheckpoint(&ctx, {}, &resp)));
+  PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(resp.note()));
+  PROV_RETURN_IF_ERROR(Advance(c));
+  return c;
+}
+
+Result<std::vector<verifier::Hash>> ParseHashes(
+    const google::protobuf::RepeatedPtrField<std::string>& hashes) {
+  std::vector<verifier::Hash> out;
+  out.reserve(hashes.size());
+  for (const auto& h : hashes) {
+    PROV_ASSIGN_OR_RETURN(auto hash, verifier::ToHash(verifier::AsBytes(h)));
+    out.push_back(hash);
+  }
+  return out;
+}
+
+Status LedgerClient::ProveInclusion(uint64_t index, const std::string& leaf,
+                                    const VerifiedCheckpoint& at) {
+  grpc::ClientContext ctx;
+  pb::GetInclusionProofRequest req;
+  req.set_index(index);
+  req.set_tree_size(at.checkpoint.size);
+  pb::GetInclusionProofResponse resp;
+  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetInclusionProof(&ctx, req, &resp)));
+  if (resp.proof().index() != index || resp.proof().tree_size() != at.checkpoint.size) {
+    return verifier::InvalidArgument("PROOF_MISMATCH", "server answered for another leaf or size");
+  }
+  PROV_ASSIGN_OR_RETURN(auto hashes, ParseHashes(resp.proof().hashes()));
+  return verifier::VerifyInclusion(index, at.checkpoint.size,
+                                   verifier::LeafHash(verifier::AsBytes(leaf)), hashes,
+                                   at.checkpoint.root);
+}
+
+Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
+                                      const verifier::Checkpoint& newer) {
+  if (older.size == newer.size) {
+    return verifier::VerifyConsistency(older.size, newer.size, {}, older.root, newer.root);
+  }
+  grpc::ClientContext ctx;
+  pb::GetConsistencyProofRequest req;
+  req.set_first(older.size);
+  req.set_second(newer.size);
+  pb::GetConsistencyProofResponse resp;
+  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetConsistencyProof(&ctx, req, &resp)));
+  PROV_ASSIGN_OR_RETURN(auto hashes, ParseHashes(resp.hashes()));
+  return verifier::VerifyConsistency(older.size, newer.size, hashes, older.root, newer.root);
+}
+
+Result<LedgerClient::Appended> LedgerClient::Submit(const pb::SignedRecord& record) {
+  grpc::ClientContext ctx;
+  pb::SubmitRequest req;
+  *req.mutable_record() = record;
+  pb::SubmitResponse resp;
+  PROV_RETURN_IF_ERROR(FromGrpc(stub_->Submit(&ctx, req, &resp)));
+  PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(resp.checkpoint().note()));
+  PROV_RETURN_IF_ERROR(Advance(c));
+  PROV_RETURN_IF_ERROR(ProveInclusion(resp.index(), record.SerializeAsString(), c));
+  return Appended{resp.index(), resp.already_logged(), std::move(c)};
+}
+
+Result<std::vector<std::string>> LedgerClient::GetEntries(uint64_t start, uint64_t end) {
+  std::vector<std::string> out;
+  while (start < end) {
+    grpc::ClientContext ctx;
+    pb::GetEntriesRequest req;
+    req.set_start(start);
+    req.set_end(std::min(end, start + 1000));
+    pb::GetEntriesResponse resp;
+    PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetEntries(&ctx, req, &resp)));
+    if (resp.entries().empty()) {
+      return verifier::DataLoss("SHORT_READ", "server returned no entries");
+    }
+    for (auto& e : *resp.mutable_entries()) {
+      if (e.index() != start) {
+        return verifier::DataLoss("WRONG_ENTRY", "server returned entry " +
+                                                     std::to_string(e.index()) + " for " +
+                                                     std::to_string(start));
+      }
+      out.push_back(std::move(*e.mutable_signed_record()));
+      ++start;
+    }
+  }
+  return out;
+}
+
+Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
+                          const std::function<void(uint64_t)>& progress) {
+  AuditReport report;
+  verifier::MemoryState state;
+  verifier::CompactRange range;
+  const uint64_t n = head.checkpoint.size;
+  for (uint64_t start = 0; start < n; start += 1000) {
+    PROV_ASSIGN_OR_RETURN(auto leaves, client.GetEntries(start, std::min(n, start + 1000)));
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      uint64_t index = start + i;
+      auto prepared = verifier::PrepareRecord(leaves[i]);
+      Status s = prepared.status();
+      verifier::StateOverlay overlay(&state);
+      if (s.ok()) s = verifier::ApplyPrepared(overlay, *prepared, index);
+      if (!s.ok()) {
+        return Status(s.code(), "AUDIT_REJECTED",
+                      "entry #" + std::to_string(index) +
+                          " breaks the rules: " + s.ToString());
+      }
+      state.Apply(overlay);
+      report.kinds[verifier::RecordKindName(prepared->record)]++;
+      range.Append(prepared->leaf_hash);
+    }
+    if (progress) progress(std::min(n, start + 1000));
+  }
+  report.size = range.size();
+  report.root = range.Root();
+  if (!verifier::ConstantTimeEqual(report.root, head.checkpoint.root)) {
+    return verifier::DataLoss("ROOT_MISMATCH",
+                              "replayed root " + verifier::HexEncode(report.root) +
+                                  " differs from the signed checkpoint root " +
+                                  verifier::HexEncode(head.checkpoint.root));
+  }
+  return report;
+}
+
+}  // namespace client

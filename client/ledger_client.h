@@ -1,0 +1,88 @@
+// A gRPC client of provd that trusts nothing it is told: every checkpoint is
+// verified against the pinned log key, every leaf it returns is proven
+// included, and every newer checkpoint is proven consistent with the last
+// one this client saw (a fork or rollback is an error).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/ledger.grpc.pb.h"
+#include "verifier/note.h"
+#include "verifier/status.h"
+
+namespace client {
+
+namespace pb = provenance::v1;
+using verifier::Result;
+using verifier::Status;
+
+// Status from a failed RPC, reason "RPC_<CODE>", message from the server.
+Status FromGrpc(const grpc::Status& s);
+
+struct VerifiedCheckpoint {
+  verifier::Checkpoint checkpoint;
+  std::string note;
+};
+
+class LedgerClient {
+ public:
+  // `vkey`: the log's C2SP verifier key text (its name is the origin).
+  static Result<std::unique_ptr<LedgerClient>> Connect(const std::string& target,
+                                                       const std::string& vkey);
+
+  // Verifies the signature, and consistency with the newest checkpoint seen
+  // so far (which it then replaces).
+  Result<VerifiedCheckpoint> GetCheckpoint();
+  Result<VerifiedCheckpoint> VerifyNote(const std::string& note);
+
+  struct Appended {
+    uint64_t index;
+    bool already_logged;
+    VerifiedCheckpoint checkpoint;
+  };
+  // Submits and proves the leaf is in the returned checkpoint.
+  Result<Appended> Submit(const pb::SignedRecord& record);
+
+  // Entries [start, end) in pages, each proven against `at` (a verified head).
+  Result<std::vector<std::string>> GetEntries(uint64_t start, uint64_t end);
+  Status ProveInclusion(uint64_t index, const std::string& leaf,
+                        const VerifiedCheckpoint& at);
+  Status ProveConsistency(const verifier::Checkpoint& older,
+                          const verifier::Checkpoint& newer);
+
+  // The newest verified checkpoint (from GetCheckpoint/Submit), if any.
+  const std::optional<VerifiedCheckpoint>& latest() const { return latest_; }
+  // Pins a previously verified head (e.g. from a trust store on disk).
+  void SetLatest(VerifiedCheckpoint c) { latest_ = std::move(c); }
+  pb::Ledger::Stub& stub() { return *stub_; }
+  const verifier::NoteVerifier& verifier() const { return verifier_; }
+
+ private:
+  LedgerClient() = default;
+  Status Advance(const VerifiedCheckpoint& c);
+
+  std::unique_ptr<pb::Ledger::Stub> stub_;
+  verifier::NoteVerifier verifier_;
+  std::optional<VerifiedCheckpoint> latest_;
+};
+
+// Proof helpers on wire types.
+Result<std::vector<verifier::Hash>> ParseHashes(
+    const google::protobuf::RepeatedPtrField<std::string>& hashes);
+
+// Replays leaves [0, n) through the rulebook over an in-memory state and
+// recomputes the root; fails with the first bad index.
+struct AuditReport {
+  uint64_t size = 0;
+  verifier::Hash root{};
+  std::map<std::string, uint64_t> kinds;  // record kind -> count
+};
+Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
+                          const std::function<void(uint64_t done)>& progress = {});
+
+}  // namespace client

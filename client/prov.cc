@@ -1,0 +1,434 @@
+// prov: the command line of the provenance ledger (see README "Using prov").
+// Exit codes: 0 ok / trusted, 1 rejected by the ledger or a check,
+// 2 usage, connection or verification failure (cannot tell).
+#include <google/protobuf/util/json_util.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "client/ledger_client.h"
+#include "client/records.h"
+#include "verifier/merkle.h"
+#include "verifier/rules.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using verifier::Status;
+
+constexpr int kOk = 0, kRejected = 1, kCannotTell = 2;
+
+struct Globals {
+  std::string server = "127.0.0.1:7400";
+  std::string vkey_file;
+  std::string state_dir;
+  bool json = false;
+} g;
+
+// Ledger rejections (a record broke a rule) exit 1; anything that stops us
+// from telling (I/O, connection, proof, signature of the log) exits 2.
+int ExitFor(const Status& s) {
+  switch (s.code()) {
+    case verifier::Code::kInvalidArgument:
+    case verifier::Code::kAlreadyExists:
+    case verifier::Code::kPermissionDenied:
+    case verifier::Code::kFailedPrecondition:
+      return s.reason().rfind("RPC_", 0) == 0 || s.reason() == "MALFORMED_NOTE" ||
+                     s.reason().find("PROOF") != std::string::npos ||
+                     s.reason().find("NOTE") != std::string::npos
+                 ? kCannotTell
+                 : kRejected;
+    default:
+      return kCannotTell;
+  }
+}
+
+int Report(const Status& s) {
+  if (g.json) {
+    std::cout << json{{"ok", false}, {"reason", s.reason()}, {"message", s.message()}}.dump()
+              << "\n";
+  } else {
+    std::fprintf(stderr, "prov: %s\n", s.ToString().c_str());
+  }
+  return ExitFor(s);
+}
+
+verifier::Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return verifier::NotFound("NO_FILE", "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+  if (!out) return verifier::FailedPrecondition("WRITE_FAILED", "cannot write " + path);
+  return Status::Ok();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Trust store: the newest verified checkpoint lives in STATE_DIR/checkpoint.
+std::string TrustFile() { return g.state_dir + "/checkpoint"; }
+
+verifier::Result<std::unique_ptr<client::LedgerClient>> Connect() {
+  if (g.vkey_file.empty()) {
+    return verifier::InvalidArgument("NO_LOG_KEY", "--vkey FILE (the pinned log key) is required");
+  }
+  PROV_ASSIGN_OR_RETURN(std::string vkey, ReadFile(g.vkey_file));
+  PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(g.server, Trim(vkey)));
+  if (!g.state_dir.empty()) {
+    auto note = ReadFile(TrustFile());
+    if (note.ok()) {
+      PROV_ASSIGN_OR_RETURN(auto pinned, c->VerifyNote(*note));
+      c->SetLatest(std::move(pinned));
+    }
+  }
+  return c;
+}
+
+Status SaveTrust(const client::LedgerClient& c) {
+  if (g.state_dir.empty() || !c.latest()) return Status::Ok();
+  std::error_code ec;
+  fs::create_directories(g.state_dir, ec);
+  std::string tmp = TrustFile() + ".tmp";
+  PROV_RETURN_IF_ERROR(WriteFile(tmp, c.latest()->note));
+  fs::rename(tmp, TrustFile(), ec);
+  if (ec) return verifier::FailedPrecondition("WRITE_FAILED", ec.message());
+  return Status::Ok();
+}
+
+json HeadJson(const verifier::Checkpoint& c) {
+  return {{"origin", c.origin}, {"size", c.size}, {"root", verifier::HexEncode(c.root)}};
+}
+
+std::string RecordJson(const provenance::v1::Record& r) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(r, &out, o);
+  return out;
+}
+
+// --- key ---
+int KeyGenerate(const std::string& out) {
+  auto key = verifier::SigningKey::Generate();
+  if (Status s = verifier::WriteKeyFile(out, key); !s.ok()) return Report(s);
+  std::string pub = verifier::HexEncode(key.public_key());
+  if (g.json) {
+    std::cout << json{{"public_key", pub}, {"key_id", verifier::HexEncode(verifier::KeyId(key.public_key()))}, {"file", out}}.dump() << "\n";
+  } else {
+    std::printf("%s\n", pub.c_str());
+  }
+  return kOk;
+}
+
+int KeyShow(const std::string& file, bool base64) {
+  auto key = verifier::ReadKeyFile(file);
+  if (!key.ok()) return Report(key.status());
+  std::string pub = base64 ? verifier::Base64Encode(key->public_key())
+                           : verifier::HexEncode(key->public_key());
+  std::string id = verifier::HexEncode(verifier::KeyId(key->public_key()));
+  if (g.json) {
+    std::cout << json{{"public_key", pub}, {"key_id", id}}.dump() << "\n";
+  } else {
+    std::printf("%s\n", pub.c_str());
+  }
+  return kOk;
+}
+
+// --- record ---
+int RecordSign(const std::string& json_file, const std::vector<std::string>& keys,
+               const std::string& out) {
+  auto text = ReadFile(json_file);
+  if (!text.ok()) return Report(text.status());
+  provenance::v1::Record record;
+  auto st = google::protobuf::util::JsonStringToMessage(*text, &record);
+  if (!st.ok()) {
+    return Report(verifier::InvalidArgument("BAD_JSON", json_file + ": " + st.ToString()));
+  }
+  std::vector<verifier::SigningKey> loaded;
+  for (const auto& k : keys) {
+    auto key = verifier::ReadKeyFile(k);
+    if (!key.ok()) return Report(key.status());
+    loaded.push_back(std::move(key).value());
+  }
+  std::vector<const verifier::SigningKey*> ptrs;
+  for (const auto& k : loaded) ptrs.push_back(&k);
+  auto signed_record = client::SignRecord(record, ptrs);
+  if (Status s = WriteFile(out, signed_record.SerializeAsString()); !s.ok()) return Report(s);
+  std::fprintf(stderr, "prov: signed %s with %zu key(s) -> %s\n",
+               verifier::RecordKindName(record).c_str(), keys.size(), out.c_str());
+  return kOk;
+}
+
+int RecordCosign(const std::string& in, const std::string& key_file, const std::string& out) {
+  auto bytes = ReadFile(in);
+  if (!bytes.ok()) return Report(bytes.status());
+  provenance::v1::SignedRecord sr;
+  if (!sr.ParseFromString(*bytes)) {
+    return Report(verifier::InvalidArgument("MALFORMED_RECORD", in + " is not a signed record"));
+  }
+  auto key = verifier::ReadKeyFile(key_file);
+  if (!key.ok()) return Report(key.status());
+  verifier::AddSignature(sr, *key);
+  if (Status s = WriteFile(out.empty() ? in : out, sr.SerializeAsString()); !s.ok()) {
+    return Report(s);
+  }
+  std::fprintf(stderr, "prov: %d signature(s) now on %s\n", sr.signatures_size(),
+               (out.empty() ? in : out).c_str());
+  return kOk;
+}
+
+int RecordShow(const std::string& in) {
+  auto bytes = ReadFile(in);
+  if (!bytes.ok()) return Report(bytes.status());
+  auto p = verifier::PrepareRecord(*bytes);
+  if (!p.ok()) return Report(p.status());
+  json signers = json::array();
+  for (const auto& s : p->signers) signers.push_back(verifier::HexEncode(s));
+  json out{{"kind", verifier::RecordKindName(p->record)},
+           {"record", json::parse(RecordJson(p->record))},
+           {"signers", signers},
+           {"leaf_hash", verifier::HexEncode(p->leaf_hash)}};
+  std::cout << out.dump(g.json ? -1 : 2) << "\n";
+  return kOk;
+}
+
+// --- submit ---
+int Submit(const std::vector<std::string>& files) {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  int rc = kOk;
+  for (const auto& f : files) {
+    auto bytes = ReadFile(f);
+    if (!bytes.ok()) return Report(bytes.status());
+    provenance::v1::SignedRecord sr;
+    if (!sr.ParseFromString(*bytes)) {
+      rc = std::max(rc, Report(verifier::InvalidArgument("MALFORMED_RECORD",
+                                                         f + " is not a signed record")));
+      continue;
+    }
+    auto r = (*c)->Submit(sr);
+    if (!r.ok()) {
+      std::fprintf(stderr, "prov: %s: ", f.c_str());
+      rc = std::max(rc, Report(r.status()));
+      continue;
+    }
+    if (g.json) {
+      std::cout << json{{"ok", true}, {"file", f}, {"index", r->index},
+                        {"already_logged", r->already_logged},
+                        {"checkpoint", HeadJson(r->checkpoint.checkpoint)}}
+                       .dump()
+                << "\n";
+    } else {
+      std::printf("%s: logged at #%llu%s; inclusion in tree of size %llu verified\n",
+                  f.c_str(), static_cast<unsigned long long>(r->index),
+                  r->already_logged ? " (already logged)" : "",
+                  static_cast<unsigned long long>(r->checkpoint.checkpoint.size));
+    }
+  }
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  return rc;
+}
+
+// --- log ---
+int LogCheckpoint() {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  auto head = (*c)->GetCheckpoint();
+  if (!head.ok()) return Report(head.status());
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (g.json) {
+    std::cout << HeadJson(head->checkpoint).dump() << "\n";
+  } else {
+    std::printf("%s", head->note.c_str());
+    std::fprintf(stderr, "prov: checkpoint signature verified; consistent with the trust store\n");
+  }
+  return kOk;
+}
+
+int LogEntries(uint64_t start, uint64_t end) {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  auto head = (*c)->GetCheckpoint();
+  if (!head.ok()) return Report(head.status());
+  end = std::min(end, head->checkpoint.size);
+  auto leaves = (*c)->GetEntries(start, end);
+  if (!leaves.ok()) return Report(leaves.status());
+  for (size_t i = 0; i < leaves->size(); ++i) {
+    uint64_t index = start + i;
+    if (Status s = (*c)->ProveInclusion(index, (*leaves)[i], *head); !s.ok()) return Report(s);
+    auto p = verifier::PrepareRecord((*leaves)[i]);
+    std::string kind = p.ok() ? verifier::RecordKindName(p->record) : "unparseable";
+    std::string body = p.ok() ? RecordJson(p->record) : "{}";
+    std::cout << json{{"index", index}, {"kind", kind}, {"record", json::parse(body)}}.dump()
+              << "\n";
+  }
+  return SaveTrust(**c).ok() ? kOk : kCannotTell;
+}
+
+int LogProof(uint64_t index) {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  auto head = (*c)->GetCheckpoint();
+  if (!head.ok()) return Report(head.status());
+  auto leaves = (*c)->GetEntries(index, index + 1);
+  if (!leaves.ok()) return Report(leaves.status());
+  if (Status s = (*c)->ProveInclusion(index, (*leaves)[0], *head); !s.ok()) return Report(s);
+  if (g.json) {
+    std::cout << json{{"ok", true}, {"index", index}, {"checkpoint", HeadJson(head->checkpoint)}}.dump() << "\n";
+  } else {
+    std::printf("entry #%llu is included in the tree of size %llu (root %s)\n",
+                static_cast<unsigned long long>(index),
+                static_cast<unsigned long long>(head->checkpoint.size),
+                verifier::HexEncode(head->checkpoint.root).c_str());
+  }
+  return SaveTrust(**c).ok() ? kOk : kCannotTell;
+}
+
+int LogConsistency(const std::string& older_file) {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  auto text = ReadFile(older_file);
+  if (!text.ok()) return Report(text.status());
+  auto older = (*c)->VerifyNote(*text);
+  if (!older.ok()) return Report(older.status());
+  auto head = (*c)->GetCheckpoint();
+  if (!head.ok()) return Report(head.status());
+  Status s = (*c)->ProveConsistency(older->checkpoint, head->checkpoint);
+  if (!s.ok()) {
+    return Report(verifier::DataLoss(
+        "FORK", "tree head size " + std::to_string(head->checkpoint.size) + " root " +
+                    verifier::HexEncode(head->checkpoint.root) +
+                    " is not consistent with size " + std::to_string(older->checkpoint.size) +
+                    " root " + verifier::HexEncode(older->checkpoint.root) + ": " +
+                    s.ToString()));
+  }
+  if (g.json) {
+    std::cout << json{{"ok", true}, {"from", HeadJson(older->checkpoint)},
+                      {"to", HeadJson(head->checkpoint)}}.dump() << "\n";
+  } else {
+    std::printf("tree of size %llu is an append-only extension of size %llu (proof verified)\n",
+                static_cast<unsigned long long>(head->checkpoint.size),
+                static_cast<unsigned long long>(older->checkpoint.size));
+  }
+  return SaveTrust(**c).ok() ? kOk : kCannotTell;
+}
+
+int AuditCmd() {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  auto head = (*c)->GetCheckpoint();
+  if (!head.ok()) return Report(head.status());
+  auto report = client::Audit(**c, *head);
+  if (!report.ok()) return Report(report.status());
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (g.json) {
+    std::cout << json{{"ok", true}, {"checkpoint", HeadJson(head->checkpoint)},
+                      {"kinds", report->kinds}}
+                     .dump()
+              << "\n";
+  } else {
+    std::printf("audit: replayed %llu entries through the rulebook; root %s matches the "
+                "signed checkpoint\n",
+                static_cast<unsigned long long>(report->size),
+                verifier::HexEncode(report->root).c_str());
+    for (const auto& [kind, n] : report->kinds) {
+      std::printf("  %-20s %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+    }
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  verifier::InitCrypto();
+  CLI::App app{"prov: provenance ledger client for security cameras"};
+  app.require_subcommand(1);
+  app.add_option("--server", g.server, "provd address HOST:PORT")->default_val(g.server)
+      ->envname("PROV_SERVER");
+  app.add_option("--vkey", g.vkey_file, "file with the pinned log verifier key")
+      ->envname("PROV_VKEY");
+  app.add_option("--state-dir", g.state_dir,
+                 "trust store: remembers the newest verified checkpoint")
+      ->envname("PROV_STATE_DIR");
+  app.add_flag("--json", g.json, "machine-readable output");
+
+  std::string out, in, json_file, key_file;
+  std::vector<std::string> keys, files;
+  bool base64 = false;
+  uint64_t start = 0, end = 0, index = 0;
+  std::string from_note;
+
+  auto* key = app.add_subcommand("key", "Ed25519 signing keys");
+  key->require_subcommand(1);
+  auto* key_gen = key->add_subcommand("generate", "new key pair; private key file is 0600");
+  key_gen->add_option("--out", out, "private key file (never overwritten)")->required();
+  auto* key_show = key->add_subcommand("show", "print the public key of a key file");
+  key_show->add_option("file", key_file)->required();
+  key_show->add_flag("--base64", base64, "base64 (as in record JSON) instead of hex");
+
+  auto* record = app.add_subcommand("record", "make and sign records");
+  record->require_subcommand(1);
+  auto* rec_sign = record->add_subcommand("sign", "sign a record given as protobuf JSON");
+  rec_sign->add_option("--json", json_file, "record in protobuf JSON")->required();
+  rec_sign->add_option("--key", keys, "signing key file (repeatable)")->required();
+  rec_sign->add_option("--out", out, "signed record file")->required();
+  auto* rec_cosign = record->add_subcommand("cosign", "add a signature (authority threshold)");
+  rec_cosign->add_option("--in", in, "signed record file")->required();
+  rec_cosign->add_option("--key", key_file, "signing key file")->required();
+  rec_cosign->add_option("--out", out, "output (default: overwrite --in)");
+  auto* rec_show = record->add_subcommand("show", "check and print a signed record");
+  rec_show->add_option("--in", in, "signed record file")->required();
+
+  auto* submit = app.add_subcommand("submit", "submit signed records; proves each is logged");
+  submit->add_option("files", files, "signed record files")->required();
+
+  auto* log = app.add_subcommand("log", "read and verify the log");
+  log->require_subcommand(1);
+  log->add_subcommand("checkpoint", "fetch and verify the latest checkpoint");
+  auto* log_entries = log->add_subcommand("entries", "entries [start, end), each proven");
+  log_entries->add_option("--start", start)->default_val(0);
+  log_entries->add_option("--end", end)->required();
+  auto* log_proof = log->add_subcommand("proof", "prove one entry is in the latest tree");
+  log_proof->add_option("--index", index)->required();
+  auto* log_cons = log->add_subcommand(
+      "consistency", "prove the latest tree extends an older signed checkpoint");
+  log_cons->add_option("--from-note", from_note, "file with the older checkpoint note")
+      ->required();
+
+  app.add_subcommand("audit", "replay the whole log through the rulebook and check the root");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kOk : kCannotTell;
+  }
+  if (*key_gen) return KeyGenerate(out);
+  if (*key_show) return KeyShow(key_file, base64);
+  if (*rec_sign) return RecordSign(json_file, keys, out);
+  if (*rec_cosign) return RecordCosign(in, key_file, out);
+  if (*rec_show) return RecordShow(in);
+  if (*submit) return Submit(files);
+  if (log->got_subcommand("checkpoint")) return LogCheckpoint();
+  if (*log_entries) return LogEntries(start, end);
+  if (*log_proof) return LogProof(index);
+  if (*log_cons) return LogConsistency(from_note);
+  if (app.got_subcommand("audit")) return AuditCmd();
+  return kCannotTell;
+}
