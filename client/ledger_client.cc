@@ -9,15 +9,22 @@ namespace client {
 
 Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return Status::Ok();
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  int code = s.error_code();
-  std::string name = code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
-  return Status(static_cast<verifier::Code>(code), "RPC_" + name, s.error_message());
+  // provd sends "REASON: message"; keep its reason when it has that shape.
+  const std::string& m = s.error_message();
+  size_t colon = m.find(": ");
+  bool has_reason = colon != std::string::npos && colon > 0 &&
+                    m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == colon;
+  std::string reason = has_reason ? m.substr(0, colon) : "RPC_FAILED";
+  std::string message = has_reason ? m.substr(colon + 2) : m;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE && !has_reason) {
+    reason = "UNREACHABLE";
+  }
+  return Status(static_cast<verifier::Code>(s.error_code()), reason, message);
+}
+
+Status Unverified(const Status& s) {
+  if (s.ok()) return s;
+  return Status(verifier::Code::kDataLoss, s.reason(), s.message());
 }
 
 Result<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& target,
@@ -34,8 +41,9 @@ Result<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& t
 }
 
 Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) {
-  PROV_ASSIGN_OR_RETURN(auto c, verifier::VerifyCheckpoint(note, verifier_, verifier_.name));
-  return VerifiedCheckpoint{std::move(c), note};
+  auto c = verifier::VerifyCheckpoint(note, verifier_, verifier_.name);
+  if (!c.ok()) return Unverified(c.status());
+  return VerifiedCheckpoint{std::move(c).value(), note};
 }
 
 Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
@@ -92,18 +100,20 @@ Status LedgerClient::ProveInclusion(uint64_t index, const std::string& leaf,
   pb::GetInclusionProofResponse resp;
   PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetInclusionProof(&ctx, req, &resp)));
   if (resp.proof().index() != index || resp.proof().tree_size() != at.checkpoint.size) {
-    return verifier::InvalidArgument("PROOF_MISMATCH", "server answered for another leaf or size");
+    return verifier::DataLoss("PROOF_MISMATCH", "server answered for another leaf or size");
   }
-  PROV_ASSIGN_OR_RETURN(auto hashes, ParseHashes(resp.proof().hashes()));
-  return verifier::VerifyInclusion(index, at.checkpoint.size,
-                                   verifier::LeafHash(verifier::AsBytes(leaf)), hashes,
-                                   at.checkpoint.root);
+  auto hashes = ParseHashes(resp.proof().hashes());
+  if (!hashes.ok()) return Unverified(hashes.status());
+  return Unverified(verifier::VerifyInclusion(index, at.checkpoint.size,
+                                              verifier::LeafHash(verifier::AsBytes(leaf)),
+                                              *hashes, at.checkpoint.root));
 }
 
 Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
                                       const verifier::Checkpoint& newer) {
   if (older.size == newer.size) {
-    return verifier::VerifyConsistency(older.size, newer.size, {}, older.root, newer.root);
+    return Unverified(
+        verifier::VerifyConsistency(older.size, newer.size, {}, older.root, newer.root));
   }
   grpc::ClientContext ctx;
   pb::GetConsistencyProofRequest req;
@@ -111,8 +121,10 @@ Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
   req.set_second(newer.size);
   pb::GetConsistencyProofResponse resp;
   PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetConsistencyProof(&ctx, req, &resp)));
-  PROV_ASSIGN_OR_RETURN(auto hashes, ParseHashes(resp.hashes()));
-  return verifier::VerifyConsistency(older.size, newer.size, hashes, older.root, newer.root);
+  auto hashes = ParseHashes(resp.hashes());
+  if (!hashes.ok()) return Unverified(hashes.status());
+  return Unverified(
+      verifier::VerifyConsistency(older.size, newer.size, *hashes, older.root, newer.root));
 }
 
 Result<LedgerClient::Appended> LedgerClient::Submit(const pb::SignedRecord& record) {

@@ -21,8 +21,11 @@ namespace pb = provenance::v1;
 using verifier::Result;
 using verifier::Status;
 
-// Status from a failed RPC, reason "RPC_<CODE>", message from the server.
+// Status from a failed RPC: the server's code, and its reason and message
+// (provd sends "REASON: message"); reason UNREACHABLE when no server answered.
 Status FromGrpc(const grpc::Status& s);
+// The same failure as DATA_LOSS: what the server sent did not verify.
+Status Unverified(const Status& s);
 
 struct VerifiedCheckpoint {
   verifier::Checkpoint checkpoint;

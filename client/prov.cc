@@ -32,32 +32,28 @@ struct Globals {
   bool json = false;
 } g;
 
-// Ledger rejections (a record broke a rule) exit 1; anything that stops us
-// from telling (I/O, connection, proof, signature of the log) exits 2.
-int ExitFor(const Status& s) {
+// Exit 1 is reserved for a verdict: the ledger refused a record because it
+// broke a rule. Everything that stops us from telling exits 2.
+bool IsRefusal(const Status& s) {
   switch (s.code()) {
     case verifier::Code::kInvalidArgument:
     case verifier::Code::kAlreadyExists:
     case verifier::Code::kPermissionDenied:
     case verifier::Code::kFailedPrecondition:
-      return s.reason().rfind("RPC_", 0) == 0 || s.reason() == "MALFORMED_NOTE" ||
-                     s.reason().find("PROOF") != std::string::npos ||
-                     s.reason().find("NOTE") != std::string::npos
-                 ? kCannotTell
-                 : kRejected;
+      return true;
     default:
-      return kCannotTell;
+      return false;
   }
 }
 
-int Report(const Status& s) {
+int Report(const Status& s, int rc = kCannotTell) {
   if (g.json) {
     std::cout << json{{"ok", false}, {"reason", s.reason()}, {"message", s.message()}}.dump()
               << "\n";
   } else {
     std::fprintf(stderr, "prov: %s\n", s.ToString().c_str());
   }
-  return ExitFor(s);
+  return rc;
 }
 
 verifier::Result<std::string> ReadFile(const std::string& path) {
@@ -218,13 +214,15 @@ int Submit(const std::vector<std::string>& files) {
     provenance::v1::SignedRecord sr;
     if (!sr.ParseFromString(*bytes)) {
       rc = std::max(rc, Report(verifier::InvalidArgument("MALFORMED_RECORD",
-                                                         f + " is not a signed record")));
+                                                         f + " is not a signed record"),
+                               kCannotTell));
       continue;
     }
     auto r = (*c)->Submit(sr);
     if (!r.ok()) {
-      std::fprintf(stderr, "prov: %s: ", f.c_str());
-      rc = std::max(rc, Report(r.status()));
+      const Status& e = r.status();
+      rc = std::max(rc, Report(Status(e.code(), e.reason(), f + ": " + e.message()),
+                               IsRefusal(e) ? kRejected : kCannotTell));
       continue;
     }
     if (g.json) {

@@ -142,7 +142,7 @@ std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
     queue_space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < options_.max_queue; });
     if (stopping_) {
       p.promise.set_value(
-          {Status(verifier::Code::kUnavailable, "SHUTTING_DOWN", "the ledger is stopping")});
+          Ack{Status(verifier::Code::kUnavailable, "SHUTTING_DOWN", "the ledger is stopping"), 0, false, nullptr});
       return f;
     }
     queue_.push_back(std::move(p));
@@ -153,7 +153,7 @@ std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
 
 Ack Ledger::SubmitAndWait(std::string leaf) {
   auto prepared = verifier::PrepareRecord(std::move(leaf));
-  if (!prepared.ok()) return {prepared.status()};
+  if (!prepared.ok()) return Ack{prepared.status(), 0, false, nullptr};
   return Submit(std::move(prepared).value()).get();
 }
 
@@ -203,12 +203,12 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
       continue;
     }
     if (logged.status().code() != verifier::Code::kNotFound) {
-      batch[i].promise.set_value({logged.status()});
+      batch[i].promise.set_value(Ack{logged.status(), 0, false, nullptr});
       continue;
     }
     Status s = verifier::ApplyPrepared(state, rec, next);
     if (!s.ok()) {
-      batch[i].promise.set_value({s});  // nothing appended
+      batch[i].promise.set_value(Ack{s, 0, false, nullptr});  // nothing appended
       continue;
     }
     kv.Put(coding::LeafKey(next), rec.leaf);
@@ -237,7 +237,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
       Status failed(verifier::Code::kUnavailable, "STORAGE_ERROR",
                     "the ledger could not write durably; nothing was appended: " +
                         s.message());
-      for (const Done& d : done) batch[d.slot].promise.set_value({failed});
+      for (const Done& d : done) batch[d.slot].promise.set_value(Ack{failed, 0, false, nullptr});
       return;
     }
     Publish(ckpt);

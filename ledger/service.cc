@@ -20,7 +20,7 @@ std::future<Ack> Prepare(Ledger* ledger, const pb::SubmitRequest& req) {
   auto prepared = verifier::PrepareRecord(req.record().SerializeAsString());
   if (!prepared.ok()) {
     std::promise<Ack> p;
-    p.set_value({prepared.status()});
+    p.set_value(Ack{prepared.status(), 0, false, nullptr});
     return p.get_future();
   }
   return ledger->Submit(std::move(prepared).value());
