@@ -9,7 +9,7 @@ packages=(
   librocksdb-dev libsodium-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  golang-go golang-golang-x-mod-dev
+  golang-go golang-golang-x-mod-dev xxd procps
 )
 
 missing=()
