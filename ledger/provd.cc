@@ -17,6 +17,7 @@
 #include "client/records.h"
 #include "ledger/ledger.h"
 #include "ledger/service.h"
+#include "ledger/verify_store.h"
 
 namespace {
 
@@ -127,6 +128,25 @@ int Serve(const std::string& dir, const std::string& listen, size_t max_batch) {
   return 0;
 }
 
+int Verify(const std::string& dir) {
+  auto key = verifier::ReadKeyFile(KeyPath(dir));
+  if (!key.ok()) return Fail(key.status());
+  auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/false);
+  if (!kv.ok()) return Fail(kv.status());
+  auto report = ledger::VerifyStore(**kv, key->public_key(), [](uint64_t n) {
+    spdlog::info("verified {} entries", n);
+  });
+  if (!report.ok()) {
+    spdlog::critical("{}", report.status().ToString());
+    return 3;
+  }
+  std::printf("ok: %llu entries, root %s, %llu state entries match a full replay\n",
+              static_cast<unsigned long long>(report->size),
+              verifier::HexEncode(report->root).c_str(),
+              static_cast<unsigned long long>(report->state_entries));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +173,10 @@ int main(int argc, char** argv) {
       ->default_val(listen);
   serve->add_option("--max-batch", max_batch, "records per commit")->default_val(4096);
 
+  auto* verify = app.add_subcommand(
+      "verify", "offline full check: re-hash and replay every leaf, compare tree and state");
+  verify->add_option("--data-dir", dir, "directory made by `provd init`")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,5 +184,6 @@ int main(int argc, char** argv) {
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
   if (*init) return Init(dir, origin, authorities, threshold);
+  if (*verify) return Verify(dir);
   return Serve(dir, listen, max_batch);
 }
