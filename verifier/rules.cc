@@ -67,8 +67,8 @@ Status CheckOrgId(std::string_view what, const std::string& v) {
 
 Status CheckCountry(std::string_view what, const std::string& v, bool optional) {
   if (optional && v.empty()) return Status::Ok();
-  if (v.size() != 2 || !std::isupper(static_cast<unsigned char>(v[0])) ||
-      !std::isupper(static_cast<unsigned char>(v[1]))) {
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  if (v.size() != 2 || !upper(v[0]) || !upper(v[1])) {
     return BadField(std::string(what) + " must be an ISO 3166-1 alpha-2 code");
   }
   return Status::Ok();
@@ -306,7 +306,8 @@ bool HasRole(const pb::KeyState& k, pb::Role role) {
   return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
-// At least one signer is a key of `org` with `role`; no authority keys.
+// At least one signer is a key of `org` with `role`. (Co-signatures by other
+// valid keys, authority keys included, are allowed.)
 Status RequireOrgRole(const Signers& s, const std::string& org, pb::Role role,
                       const std::string& kind) {
   for (const auto& k : s.enrolled) {
@@ -537,6 +538,18 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
                                                      " is already registered at " +
                                                      Idx(ds.index()));
       }
+      // A device key identifies one device: a second registration of the same
+      // key is a cloned identity.
+      std::string dkey = state_key::DeviceKey(KeyId(AsBytes(d.device_public_key())));
+      pb::ComponentState first;
+      PROV_ASSIGN_OR_RETURN(bool key_used, Load(s, dkey, &first));
+      if (key_used) {
+        return AlreadyExists("DUPLICATE_DEVICE_KEY",
+                             "that device public key was already registered at " +
+                                 Idx(first.index()));
+      }
+      first.set_index(index);
+      Store(s, dkey, first);
       ds.set_index(index);
       ds.set_model_id(d.model_id());
       ds.set_device_public_key(d.device_public_key());
@@ -624,6 +637,10 @@ Result<PreparedRecord> PrepareRecord(std::string leaf) {
   p.record.SerializeToString(&canonical);
   if (canonical != p.signed_record.record()) {
     return Malformed("record bytes are not in canonical protobuf encoding");
+  }
+  // The envelope too: one signed record, one leaf hash.
+  if (p.signed_record.SerializeAsString() != leaf) {
+    return Malformed("signed record envelope is not in canonical protobuf encoding");
   }
   PROV_RETURN_IF_ERROR(CheckFields(p.record));
 

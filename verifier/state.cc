@@ -31,7 +31,8 @@ namespace state_key {
 namespace {
 // Components are joined with '\0', which no identifier may contain.
 std::string Join(char kind, std::initializer_list<std::string_view> parts) {
-  std::string out{kind, '/'};
+  std::string out(1, kind);
+  out.push_back('/');
   bool first = true;
   for (auto p : parts) {
     if (!first) out.push_back('\0');
@@ -60,6 +61,7 @@ std::string Firmware(std::string_view manufacturer, std::string_view model_id,
 std::string Device(std::string_view manufacturer, std::string_view serial) {
   return Join('d', {manufacturer, serial});
 }
+std::string DeviceKey(const Hash& key_id) { return Join('p', {AsStringView(key_id)}); }
 }  // namespace state_key
 
 }  // namespace verifier

@@ -61,6 +61,7 @@ std::string Model(std::string_view manufacturer, std::string_view model_id);
 std::string Firmware(std::string_view manufacturer, std::string_view model_id,
                      std::string_view version);
 std::string Device(std::string_view manufacturer, std::string_view serial);
+std::string DeviceKey(const Hash& key_id);  // first device registered with a key
 }  // namespace state_key
 
 }  // namespace verifier

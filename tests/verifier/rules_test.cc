@@ -1,1 +1,1602 @@
-// placeholder; written by the verifier test work
+// The rulebook (verifier/rules.h) over a MemoryState: every acceptance path
+// and every rejection reason of verifier/rules.cc, each rejection checked for
+// its exact code and reason and for changing nothing (no overlay writes, the
+// same state size, the same next index).
+#include "verifier/rules.h"
+
+#include <google/protobuf/unknown_field_set.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "client/records.h"
+#include "proto/records.pb.h"
+#include "proto/state.pb.h"
+#include "verifier/crypto.h"
+#include "verifier/merkle.h"
+#include "verifier/state.h"
+#include "verifier/status.h"
+
+namespace verifier {
+namespace {
+
+namespace pb = provenance::v1;
+
+constexpr int64_t kT = 1'700'000'000;  // issued_at of the fixture's records
+
+constexpr char kAcme[] = "acme-cam";      // manufacturer
+constexpr char kOrion[] = "orion-micro";  // component maker
+constexpr char kDist[] = "dist-co";       // distributor
+constexpr char kBuyer[] = "buyer-gov";    // buyer
+
+// Leaf indices of the fixture's records (the genesis is leaf 0).
+constexpr uint64_t kAcmeOrgIdx = 1;
+constexpr uint64_t kOrionOrgIdx = 2;
+constexpr uint64_t kDistOrgIdx = 3;
+constexpr uint64_t kBuyerOrgIdx = 4;
+constexpr uint64_t kAcmeMfrKeyIdx = 5;
+constexpr uint64_t kAcmeCustKeyIdx = 6;
+constexpr uint64_t kOrionMfrKeyIdx = 7;
+constexpr uint64_t kDistCustKeyIdx = 8;
+constexpr uint64_t kBuyerCustKeyIdx = 9;
+constexpr uint64_t kFixtureSize = 10;
+
+// Deterministic keys: seed = 32 copies of `b`.
+SigningKey KeyFromByte(uint8_t b) {
+  std::array<uint8_t, 32> seed;
+  seed.fill(b);
+  return *SigningKey::FromSeed(seed);
+}
+
+std::string Str(ByteView b) { return std::string(AsStringView(b)); }
+
+std::vector<uint64_t> Vec(const google::protobuf::RepeatedField<uint64_t>& r) {
+  return {r.begin(), r.end()};
+}
+
+// Hand-made protobuf wire encoding, for records the builders cannot make.
+std::string Varint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string VarintField(uint32_t field, uint64_t v) { return Varint(field << 3 | 0) + Varint(v); }
+std::string LenField(uint32_t field, const std::string& payload) {
+  return Varint(field << 3 | 2) + Varint(payload.size()) + payload;
+}
+
+// Signs arbitrary record bytes (canonical or not) with `keys`.
+std::string SignBytes(const std::string& record_bytes, std::vector<const SigningKey*> keys) {
+  return SignRecord(record_bytes, keys).SerializeAsString();
+}
+
+// The unknown fields of `m`, for adding fields this ledger does not know.
+google::protobuf::UnknownFieldSet* Unknown(google::protobuf::Message* m) {
+  return m->GetReflection()->MutableUnknownFields(m);
+}
+
+std::string Serialize(const pb::Record& r) { return r.SerializeAsString(); }
+
+// A StateView whose reads of keys starting with `prefix` fail (I/O error).
+class FailingState final : public StateView {
+ public:
+  FailingState(const StateView* base, std::string prefix)
+      : base_(base), prefix_(std::move(prefix)) {}
+  Result<bool> Get(std::string_view key, std::string* value) const override {
+    if (key.substr(0, prefix_.size()) == prefix_) {
+      return Status(Code::kUnavailable, "STORAGE_ERROR", "disk on fire");
+    }
+    return base_->Get(key, value);
+  }
+
+ private:
+  const StateView* base_;
+  std::string prefix_;
+};
+
+class RulesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    ASSERT_TRUE(
+        Accepted(client::SignRecordBytes(client::GenesisRecord("ledger.example/cams",
+                                                               {{"auth-0", auth0_.public_key()},
+                                                                {"auth-1", auth1_.public_key()},
+                                                                {"auth-2", auth2_.public_key()}},
+                                                               2),
+                                         {})));
+    ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"))));
+    ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW"))));
+    ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB"))));
+    ASSERT_TRUE(
+        Accepted(Auth(client::OrganizationRecord(kT, kBuyer, "Buyer Government Dept", "GB"))));
+    ASSERT_TRUE(Accepted(Auth(
+        client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme, {pb::ROLE_MANUFACTURER}))));
+    ASSERT_TRUE(Accepted(Auth(
+        client::KeyEnrollmentRecord(kT, acme_cust_.public_key(), kAcme, {pb::ROLE_CUSTODIAN}))));
+    ASSERT_TRUE(Accepted(Auth(client::KeyEnrollmentRecord(kT, orion_mfr_.public_key(), kOrion,
+                                                          {pb::ROLE_MANUFACTURER}))));
+    ASSERT_TRUE(Accepted(Auth(
+        client::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist, {pb::ROLE_CUSTODIAN}))));
+    ASSERT_TRUE(Accepted(Auth(
+        client::KeyEnrollmentRecord(kT, buyer_cust_.public_key(), kBuyer, {pb::ROLE_CUSTODIAN}))));
+    ASSERT_EQ(next_index_, kFixtureSize);
+  }
+
+  // Applies `leaf` at the next index through an overlay on the state; only on
+  // success are the overlay's writes applied and the index advanced.
+  Status Append(std::string leaf) {
+    StateOverlay overlay(&state_);
+    Status s = ApplyRecord(overlay, std::move(leaf), next_index_);
+    last_overlay_writes_ = overlay.writes().size();
+    if (s.ok()) {
+      state_.Apply(overlay);
+      ++next_index_;
+    }
+    return s;
+  }
+
+  testing::AssertionResult Accepted(std::string leaf) {
+    Status s = Append(std::move(leaf));
+    if (!s.ok()) return testing::AssertionFailure() << "rejected: " << s.ToString();
+    return testing::AssertionSuccess();
+  }
+
+  // The record is rejected with exactly `code` and `reason`, and nothing changed.
+  testing::AssertionResult Rejected(std::string leaf, Code code, std::string_view reason) {
+    size_t size_before = state_.size();
+    uint64_t index_before = next_index_;
+    Status s = Append(std::move(leaf));
+    if (s.ok()) return testing::AssertionFailure() << "accepted; wanted " << reason;
+    if (s.reason() != reason || s.code() != code) {
+      return testing::AssertionFailure()
+             << "got " << s.ToString() << " (code " << static_cast<int>(s.code()) << "); wanted "
+             << reason << " (code " << static_cast<int>(code) << ")";
+    }
+    if (s.message().empty()) return testing::AssertionFailure() << reason << " has no message";
+    if (last_overlay_writes_ != 0) {
+      return testing::AssertionFailure()
+             << reason << " left " << last_overlay_writes_ << " writes in the overlay";
+    }
+    if (state_.size() != size_before || next_index_ != index_before) {
+      return testing::AssertionFailure() << reason << " changed the state";
+    }
+    return testing::AssertionSuccess() << s.ToString();
+  }
+
+  // Signed by two of the three authority keys (the threshold).
+  std::string Auth(const pb::Record& r) { return client::SignRecordBytes(r, {&auth0_, &auth1_}); }
+  std::string By(const pb::Record& r, const SigningKey& key) {
+    return client::SignRecordBytes(r, {&key});
+  }
+
+  template <typename M>
+  M Read(const std::string& key) {
+    M m;
+    Result<bool> found = GetMessage(state_, key, &m);
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    EXPECT_TRUE(found.ok() && *found) << "no state entry";
+    return m;
+  }
+  bool Has(const std::string& key) {
+    std::string v;
+    Result<bool> found = state_.Get(key, &v);
+    return found.ok() && *found;
+  }
+  pb::OrgState Org(const std::string& id) { return Read<pb::OrgState>(state_key::Org(id)); }
+  pb::DeviceState Dev(const std::string& mfr, const std::string& serial) {
+    return Read<pb::DeviceState>(state_key::Device(mfr, serial));
+  }
+
+  // Component orion-micro/OM-SOC-1, model acme-cam/C100 (brand acme-cam, BOM
+  // that SoC), firmware 1.0.0 and devices SN-1..SN-3, all held by acme-cam.
+  void RegisterCatalog() {
+    catalog_start_ = next_index_;
+    ASSERT_TRUE(
+        Accepted(By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
+                    orion_mfr_)));
+    ASSERT_TRUE(Accepted(
+        By(client::DeviceModelRecord(kT, kAcme, "C100", kAcme, {client::Ref(kOrion, "OM-SOC-1")}),
+           acme_mfr_)));
+    ASSERT_TRUE(Accepted(By(
+        client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("fw 1.0.0")), acme_mfr_)));
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(Accepted(By(client::DeviceRecord(kT, kAcme, "SN-" + std::to_string(i), "C100",
+                                                   DeviceKey(i).public_key(), kT - 86400, "VN"),
+                              acme_mfr_)));
+    }
+  }
+  uint64_t DeviceIdx(int i) const { return catalog_start_ + 2 + static_cast<uint64_t>(i); }
+  static SigningKey DeviceKey(int i) { return KeyFromByte(static_cast<uint8_t>(100 + i)); }
+
+  std::string Transfer(const std::vector<std::string>& serials, const std::string& from,
+                       const std::string& to, const SigningKey& key) {
+    return By(client::TransferRecord(kT, kAcme, serials, from, to, "PO-1"), key);
+  }
+
+  MemoryState state_;
+  uint64_t next_index_ = 0;
+  size_t last_overlay_writes_ = 0;
+  uint64_t catalog_start_ = 0;
+
+  SigningKey auth0_ = KeyFromByte(1);
+  SigningKey auth1_ = KeyFromByte(2);
+  SigningKey auth2_ = KeyFromByte(3);
+  SigningKey acme_mfr_ = KeyFromByte(10);
+  SigningKey acme_cust_ = KeyFromByte(11);
+  SigningKey orion_mfr_ = KeyFromByte(12);
+  SigningKey dist_cust_ = KeyFromByte(13);
+  SigningKey buyer_cust_ = KeyFromByte(14);
+  SigningKey stranger_ = KeyFromByte(99);  // never enrolled
+};
+
+// ---------------------------------------------------------------------------
+// Acceptance
+
+TEST_F(RulesTest, FixtureStateHoldsGenesisOrgsAndKeys) {
+  auto g = Read<pb::Genesis>(state_key::Genesis());
+  EXPECT_EQ(g.origin(), "ledger.example/cams");
+  EXPECT_EQ(g.threshold(), 2u);
+  ASSERT_EQ(g.authority_keys_size(), 3);
+  EXPECT_EQ(g.authority_keys(2).public_key(), Str(auth2_.public_key()));
+
+  auto acme = Org(kAcme);
+  EXPECT_EQ(acme.current().legal_name(), "Acme Camera Co.");
+  EXPECT_EQ(acme.current().country(), "CN");
+  EXPECT_EQ(acme.latest_index(), kAcmeOrgIdx);
+  EXPECT_EQ(Vec(acme.record_indices()),
+            (std::vector<uint64_t>{kAcmeOrgIdx, kAcmeMfrKeyIdx, kAcmeCustKeyIdx}));
+  EXPECT_EQ(Vec(Org(kOrion).record_indices()),
+            (std::vector<uint64_t>{kOrionOrgIdx, kOrionMfrKeyIdx}));
+  EXPECT_EQ(Vec(Org(kDist).record_indices()),
+            (std::vector<uint64_t>{kDistOrgIdx, kDistCustKeyIdx}));
+  EXPECT_EQ(Vec(Org(kBuyer).record_indices()),
+            (std::vector<uint64_t>{kBuyerOrgIdx, kBuyerCustKeyIdx}));
+
+  auto ks = Read<pb::KeyState>(state_key::Key(KeyId(acme_mfr_.public_key())));
+  EXPECT_EQ(ks.enrollment().org_id(), kAcme);
+  ASSERT_EQ(ks.enrollment().roles_size(), 1);
+  EXPECT_EQ(ks.enrollment().roles(0), pb::ROLE_MANUFACTURER);
+  EXPECT_EQ(ks.enrolled_index(), kAcmeMfrKeyIdx);
+  EXPECT_FALSE(ks.revoked());
+  EXPECT_FALSE(Has(state_key::Key(KeyId(auth0_.public_key()))));  // authorities live in genesis
+}
+
+TEST_F(RulesTest, PrepareRecordReportsLeafHashAndSigners) {
+  std::string leaf = Auth(client::OrganizationRecord(kT, "new-org", "New Org", "FR"));
+  Result<PreparedRecord> p = PrepareRecord(leaf);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->leaf, leaf);
+  EXPECT_EQ(p->leaf_hash, LeafHash(AsBytes(leaf)));
+  EXPECT_EQ(p->record.organization().org_id(), "new-org");
+  ASSERT_EQ(p->signers.size(), 2u);
+  EXPECT_EQ(p->signers[0], auth0_.public_key());
+  EXPECT_EQ(p->signers[1], auth1_.public_key());
+
+  StateOverlay overlay(&state_);
+  ASSERT_TRUE(ApplyPrepared(overlay, *p, next_index_).ok());
+  state_.Apply(overlay);
+  EXPECT_EQ(Org("new-org").latest_index(), next_index_);
+}
+
+TEST_F(RulesTest, OrganizationReRegisteredSupersedesEarlierVersion) {
+  uint64_t idx = next_index_;
+  ASSERT_TRUE(Accepted(
+      Auth(client::OrganizationRecord(kT + 10, kAcme, "Acme Camera Holdings", "CN", {"CN-NIL-2017"},
+                                      true, {"AcmeVision", "ClearSight"}))));
+  auto acme = Org(kAcme);
+  EXPECT_EQ(acme.current().legal_name(), "Acme Camera Holdings");
+  ASSERT_EQ(acme.current().laws_size(), 1);
+  EXPECT_EQ(acme.current().laws(0), "CN-NIL-2017");
+  EXPECT_TRUE(acme.current().state_owned());
+  EXPECT_EQ(acme.current().aliases_size(), 2);
+  EXPECT_EQ(acme.latest_index(), idx);
+  EXPECT_EQ(Vec(acme.record_indices()),
+            (std::vector<uint64_t>{kAcmeOrgIdx, kAcmeMfrKeyIdx, kAcmeCustKeyIdx, idx}));
+}
+
+TEST_F(RulesTest, OwnershipAppendsItsIndexToBothOrgs) {
+  uint64_t idx = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 5100, true, kT - 1000))));
+  EXPECT_EQ(Vec(Org(kOrion).record_indices()),
+            (std::vector<uint64_t>{kOrionOrgIdx, kOrionMfrKeyIdx, idx}));
+  EXPECT_EQ(Vec(Org(kAcme).record_indices()),
+            (std::vector<uint64_t>{kAcmeOrgIdx, kAcmeMfrKeyIdx, kAcmeCustKeyIdx, idx}));
+  // Neither org's current version changes.
+  EXPECT_EQ(Org(kAcme).latest_index(), kAcmeOrgIdx);
+  EXPECT_EQ(Org(kOrion).latest_index(), kOrionOrgIdx);
+  // Boundary values: stake 10000, a closed window.
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kBuyer, 10000, false, 5, 6))));
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kBuyer, 0, true, 0))));
+}
+
+TEST_F(RulesTest, AuthorityCoSigningWithAnyTwoDistinctKeysIsAccepted) {
+  pb::Record r = client::OrganizationRecord(kT, "cosigned", "Co-Signed Ltd", "DE");
+  std::string bytes = Serialize(r);
+  const SigningKey* first[] = {&auth2_};
+  pb::SignedRecord sr = SignRecord(bytes, first);
+  AddSignature(sr, auth0_);
+  ASSERT_TRUE(Accepted(sr.SerializeAsString()));
+  EXPECT_EQ(Org("cosigned").current().country(), "DE");
+
+  // All three authorities is more than enough.
+  ASSERT_TRUE(Accepted(
+      client::SignRecordBytes(client::OrganizationRecord(kT, "all-three", "Three Ltd", "DE"),
+                              {&auth0_, &auth1_, &auth2_})));
+  // Signature order does not matter.
+  ASSERT_TRUE(Accepted(client::SignRecordBytes(
+      client::OrganizationRecord(kT, "reversed", "Reversed Ltd", "DE"), {&auth2_, &auth1_})));
+}
+
+TEST_F(RulesTest, KeyEnrollmentRecordsKeyStateAndOrgIndex) {
+  SigningKey k = KeyFromByte(40);
+  uint64_t idx = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::KeyEnrollmentRecord(
+      kT, k.public_key(), kDist, {pb::ROLE_CUSTODIAN, pb::ROLE_MANUFACTURER}, kT - 5, kT + 5))));
+  auto ks = Read<pb::KeyState>(state_key::Key(KeyId(k.public_key())));
+  EXPECT_EQ(ks.enrollment().public_key(), Str(k.public_key()));
+  EXPECT_EQ(ks.enrollment().roles_size(), 2);
+  EXPECT_EQ(ks.enrollment().not_before(), kT - 5);
+  EXPECT_EQ(ks.enrollment().not_after(), kT + 5);
+  EXPECT_EQ(ks.enrolled_index(), idx);
+  EXPECT_EQ(Vec(Org(kDist).record_indices()),
+            (std::vector<uint64_t>{kDistOrgIdx, kDistCustKeyIdx, idx}));
+}
+
+TEST_F(RulesTest, KeyRevocationMarksKeyAndAppendsOrgIndex) {
+  uint64_t idx = next_index_;
+  ASSERT_TRUE(Accepted(
+      Auth(client::KeyRevocationRecord(kT + 50, dist_cust_.public_key(), kT + 40, "lost"))));
+  auto ks = Read<pb::KeyState>(state_key::Key(KeyId(dist_cust_.public_key())));
+  EXPECT_TRUE(ks.revoked());
+  EXPECT_EQ(ks.revoked_effective(), kT + 40);
+  EXPECT_EQ(ks.revoked_index(), idx);
+  EXPECT_EQ(ks.enrolled_index(), kDistCustKeyIdx);
+  EXPECT_EQ(Vec(Org(kDist).record_indices()),
+            (std::vector<uint64_t>{kDistOrgIdx, kDistCustKeyIdx, idx}));
+}
+
+TEST_F(RulesTest, CatalogRecordsAreAcceptedAndStored) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  uint64_t c = catalog_start_;
+  EXPECT_EQ(Read<pb::ComponentState>(state_key::Component(kOrion, "OM-SOC-1")).index(), c);
+
+  auto ms = Read<pb::ModelState>(state_key::Model(kAcme, "C100"));
+  EXPECT_EQ(ms.index(), c + 1);
+  EXPECT_EQ(ms.model().brand_org(), kAcme);
+  ASSERT_EQ(ms.model().bom_size(), 1);
+  EXPECT_EQ(ms.model().bom(0).component().maker_org(), kOrion);
+  EXPECT_EQ(Vec(ms.firmware_indices()), (std::vector<uint64_t>{c + 2}));
+
+  auto fw = Read<pb::FirmwareState>(state_key::Firmware(kAcme, "C100", "1.0.0"));
+  EXPECT_EQ(fw.sha256(), Str(Sha256("fw 1.0.0")));
+  EXPECT_EQ(fw.release_index(), c + 2);
+  EXPECT_FALSE(fw.revoked());
+
+  for (int i = 1; i <= 3; ++i) {
+    auto d = Dev(kAcme, "SN-" + std::to_string(i));
+    EXPECT_EQ(d.index(), DeviceIdx(i));
+    EXPECT_EQ(d.model_id(), "C100");
+    EXPECT_EQ(d.device_public_key(), Str(DeviceKey(i).public_key()));
+    EXPECT_EQ(d.custodian_org(), kAcme);
+    EXPECT_EQ(d.condition(), pb::DEVICE_CONDITION_ACTIVE);
+    EXPECT_EQ(Vec(d.record_indices()), (std::vector<uint64_t>{DeviceIdx(i)}));
+  }
+
+  // A model whose brand is another org (an OEM making for a brand), with no BOM.
+  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kAcme, "D200", kDist, {}), acme_mfr_)));
+  EXPECT_EQ(Read<pb::ModelState>(state_key::Model(kAcme, "D200")).model().brand_org(), kDist);
+}
+
+TEST_F(RulesTest, FirmwareRevocationMarksReleaseAndAppendsModelIndex) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  uint64_t idx = next_index_;
+  ASSERT_TRUE(Accepted(By(
+      client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0", "CVE-2024-0001"), acme_mfr_)));
+  auto fw = Read<pb::FirmwareState>(state_key::Firmware(kAcme, "C100", "1.0.0"));
+  EXPECT_TRUE(fw.revoked());
+  EXPECT_EQ(fw.revoked_index(), idx);
+  EXPECT_EQ(fw.release_index(), catalog_start_ + 2);
+  EXPECT_EQ(fw.sha256(), Str(Sha256("fw 1.0.0")));
+  EXPECT_EQ(Vec(Read<pb::ModelState>(state_key::Model(kAcme, "C100")).firmware_indices()),
+            (std::vector<uint64_t>{catalog_start_ + 2, idx}));
+}
+
+TEST_F(RulesTest, TransfersChainFromManufacturerThroughDistributorToBuyer) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  uint64_t t1 = next_index_;
+  ASSERT_TRUE(Accepted(Transfer({"SN-1", "SN-2"}, kAcme, kDist, acme_cust_)));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kDist);
+  EXPECT_EQ(Dev(kAcme, "SN-2").custodian_org(), kDist);
+  EXPECT_EQ(Dev(kAcme, "SN-3").custodian_org(), kAcme);
+
+  uint64_t t2 = next_index_;
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kDist, kBuyer, dist_cust_)));
+  auto sn1 = Dev(kAcme, "SN-1");
+  EXPECT_EQ(sn1.custodian_org(), kBuyer);
+  EXPECT_EQ(Vec(sn1.record_indices()), (std::vector<uint64_t>{DeviceIdx(1), t1, t2}));
+  auto sn2 = Dev(kAcme, "SN-2");
+  EXPECT_EQ(sn2.custodian_org(), kDist);
+  EXPECT_EQ(Vec(sn2.record_indices()), (std::vector<uint64_t>{DeviceIdx(2), t1}));
+  EXPECT_EQ(Vec(Dev(kAcme, "SN-3").record_indices()), (std::vector<uint64_t>{DeviceIdx(3)}));
+  // The registration facts are untouched by custody changes.
+  EXPECT_EQ(sn1.index(), DeviceIdx(1));
+  EXPECT_EQ(sn1.model_id(), "C100");
+
+  // And the buyer can hand it back.
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kBuyer, kAcme, buyer_cust_)));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
+}
+
+TEST_F(RulesTest, DeviceStatusByCustodianIsAccepted) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  uint64_t t = next_index_;
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kAcme, kDist, acme_cust_)));
+  uint64_t s = next_index_;
+  ASSERT_TRUE(Accepted(
+      By(client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN, "truck theft"),
+         dist_cust_)));
+  auto d = Dev(kAcme, "SN-1");
+  EXPECT_EQ(d.condition(), pb::DEVICE_CONDITION_STOLEN);
+  EXPECT_EQ(Vec(d.record_indices()), (std::vector<uint64_t>{DeviceIdx(1), t, s}));
+  EXPECT_EQ(d.custodian_org(), kDist);
+}
+
+TEST_F(RulesTest, DeviceStatusByManufacturerAfterTransferIsAccepted) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kAcme, kDist, acme_cust_)));
+  // Any key of the manufacturer, whatever its role.
+  ASSERT_TRUE(Accepted(
+      By(client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_RECALLED), acme_mfr_)));
+  EXPECT_EQ(Dev(kAcme, "SN-1").condition(), pb::DEVICE_CONDITION_RECALLED);
+  ASSERT_TRUE(Accepted(
+      By(client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_ACTIVE), acme_cust_)));
+  EXPECT_EQ(Dev(kAcme, "SN-1").condition(), pb::DEVICE_CONDITION_ACTIVE);
+  EXPECT_EQ(Dev(kAcme, "SN-1").record_indices_size(), 4);
+}
+
+TEST_F(RulesTest, DeviceStatusByAuthorityThresholdIsAccepted) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  ASSERT_TRUE(Accepted(Auth(
+      client::DeviceStatusRecord(kT, kAcme, "SN-2", pb::DEVICE_CONDITION_COMPROMISED, "CVE"))));
+  EXPECT_EQ(Dev(kAcme, "SN-2").condition(), pb::DEVICE_CONDITION_COMPROMISED);
+  ASSERT_TRUE(Accepted(
+      Auth(client::DeviceStatusRecord(kT, kAcme, "SN-2", pb::DEVICE_CONDITION_DECOMMISSIONED))));
+  EXPECT_EQ(Dev(kAcme, "SN-2").condition(), pb::DEVICE_CONDITION_DECOMMISSIONED);
+}
+
+TEST_F(RulesTest, SameIdentitiesUnderAnotherMakerAreAccepted) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  // Same part number, other maker.
+  ASSERT_TRUE(Accepted(By(
+      client::ComponentRecord(kT, kAcme, "OM-SOC-1", pb::COMPONENT_KIND_OTHER, "CN"), acme_mfr_)));
+  // Same model id, other manufacturer.
+  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kOrion, "C100", kOrion, {}), orion_mfr_)));
+  // Same firmware version, other manufacturer.
+  ASSERT_TRUE(Accepted(
+      By(client::FirmwareReleaseRecord(kT, kOrion, "C100", "1.0.0", Sha256("x")), orion_mfr_)));
+  // Same serial, other manufacturer.
+  ASSERT_TRUE(
+      Accepted(By(client::DeviceRecord(kT, kOrion, "SN-1", "C100", DeviceKey(9).public_key(), kT),
+                  orion_mfr_)));
+  EXPECT_EQ(Dev(kOrion, "SN-1").custodian_org(), kOrion);
+  EXPECT_EQ(Dev(kAcme, "SN-1").device_public_key(), Str(DeviceKey(1).public_key()));
+}
+
+TEST_F(RulesTest, KeyIsValidFromNotBeforeUntilJustBeforeNotAfter) {
+  SigningKey k = KeyFromByte(41);
+  ASSERT_TRUE(Accepted(Auth(client::KeyEnrollmentRecord(
+      kT, k.public_key(), kOrion, {pb::ROLE_MANUFACTURER}, kT + 100, kT + 200))));
+  auto comp = [&](int64_t t, const std::string& part) {
+    return By(client::ComponentRecord(t, kOrion, part, pb::COMPONENT_KIND_LENS, "JP"), k);
+  };
+  EXPECT_TRUE(Rejected(comp(kT + 99, "P1"), Code::kPermissionDenied, "KEY_NOT_YET_VALID"));
+  EXPECT_TRUE(Accepted(comp(kT + 100, "P2")));
+  EXPECT_TRUE(Accepted(comp(kT + 199, "P3")));
+  EXPECT_TRUE(Rejected(comp(kT + 200, "P4"), Code::kPermissionDenied, "KEY_EXPIRED"));
+  EXPECT_TRUE(Rejected(comp(kT + 10'000, "P5"), Code::kPermissionDenied, "KEY_EXPIRED"));
+}
+
+TEST_F(RulesTest, ApplyingIntoABatchOverlayKeepsEarlierWritesOnRejection) {
+  // The server applies a batch of records into one overlay before a single
+  // commit; a rejected record must not disturb the records before it.
+  StateOverlay batch(&state_);
+  ASSERT_TRUE(
+      ApplyRecord(batch, Auth(client::OrganizationRecord(kT, "batch-org", "B", "NL")), next_index_)
+          .ok());
+  SigningKey k = KeyFromByte(42);
+  ASSERT_TRUE(ApplyRecord(batch,
+                          Auth(client::KeyEnrollmentRecord(kT, k.public_key(), "batch-org",
+                                                           {pb::ROLE_MANUFACTURER})),
+                          next_index_ + 1)
+                  .ok());
+  auto before = batch.writes();
+  Status s = ApplyRecord(
+      batch,
+      Auth(client::KeyEnrollmentRecord(kT, k.public_key(), "batch-org", {pb::ROLE_CUSTODIAN})),
+      next_index_ + 2);
+  EXPECT_EQ(s.reason(), "KEY_ALREADY_ENROLLED");
+  EXPECT_EQ(batch.writes(), before);
+  // A record signed by the key enrolled earlier in the batch sees it.
+  ASSERT_TRUE(
+      ApplyRecord(
+          batch,
+          By(client::ComponentRecord(kT, "batch-org", "B-1", pb::COMPONENT_KIND_RADIO, "NL"), k),
+          next_index_ + 2)
+          .ok());
+  EXPECT_FALSE(Has(state_key::Org("batch-org")));  // nothing reached the base yet
+  state_.Apply(batch);
+  EXPECT_EQ(Vec(Org("batch-org").record_indices()),
+            (std::vector<uint64_t>{next_index_, next_index_ + 1}));
+  EXPECT_TRUE(Has(state_key::Component("batch-org", "B-1")));
+}
+
+TEST_F(RulesTest, RecordKindNamesAreHumanReadable) {
+  EXPECT_EQ(RecordKindName(client::GenesisRecord("o", {}, 1)), "genesis");
+  EXPECT_EQ(RecordKindName(client::OrganizationRecord(kT, "a", "A", "GB")), "organization");
+  EXPECT_EQ(RecordKindName(client::OwnershipRecord(kT, "a", "b", 1, false, 0)), "ownership");
+  EXPECT_EQ(RecordKindName(client::KeyEnrollmentRecord(kT, {}, "a", {})), "key enrollment");
+  EXPECT_EQ(RecordKindName(client::KeyRevocationRecord(kT, {}, 0)), "key revocation");
+  EXPECT_EQ(RecordKindName(client::ComponentRecord(kT, "a", "p", pb::COMPONENT_KIND_SOC, "GB")),
+            "component");
+  EXPECT_EQ(RecordKindName(client::DeviceModelRecord(kT, "a", "m", "a", {})), "device model");
+  EXPECT_EQ(RecordKindName(client::FirmwareReleaseRecord(kT, "a", "m", "v", {})),
+            "firmware release");
+  EXPECT_EQ(RecordKindName(client::FirmwareRevocationRecord(kT, "a", "m", "v")),
+            "firmware revocation");
+  EXPECT_EQ(RecordKindName(client::DeviceRecord(kT, "a", "s", "m", {}, 0)), "device");
+  EXPECT_EQ(RecordKindName(client::TransferRecord(kT, "a", {"s"}, "a", "b")), "transfer");
+  EXPECT_EQ(RecordKindName(client::DeviceStatusRecord(kT, "a", "s", pb::DEVICE_CONDITION_STOLEN)),
+            "device status");
+  EXPECT_EQ(RecordKindName(pb::Record()), "unknown");
+}
+
+// ---------------------------------------------------------------------------
+// Envelope, size and encoding: MALFORMED_RECORD, RECORD_TOO_LARGE
+
+TEST_F(RulesTest, GarbageBytesAreMalformed) {
+  // 0x0f is field 1 with wire type 7, which does not exist.
+  EXPECT_TRUE(
+      Rejected(std::string("\x0f\xff\xff garbage"), Code::kInvalidArgument, "MALFORMED_RECORD"));
+  // A truncated length-delimited field.
+  EXPECT_TRUE(
+      Rejected(LenField(1, "abcdef").substr(0, 4), Code::kInvalidArgument, "MALFORMED_RECORD"));
+}
+
+TEST_F(RulesTest, RecordBytesThatAreNotARecordAreMalformed) {
+  EXPECT_TRUE(Rejected(SignBytes("\x0f not a record", {&auth0_, &auth1_}), Code::kInvalidArgument,
+                       "MALFORMED_RECORD"));
+  // issued_at as a length-delimited field: the wrong wire type for an int64.
+  EXPECT_TRUE(Rejected(SignBytes(LenField(1, "xx"), {&auth0_, &auth1_}), Code::kInvalidArgument,
+                       "MALFORMED_RECORD"));
+}
+
+TEST_F(RulesTest, UnknownFieldInSignedRecordIsMalformed) {
+  std::string leaf = Auth(client::OrganizationRecord(kT, "new-org", "New", "FR"));
+  EXPECT_TRUE(Rejected(leaf + VarintField(3, 1), Code::kInvalidArgument, "MALFORMED_RECORD"));
+  EXPECT_TRUE(Accepted(leaf));  // the same leaf without it is fine
+}
+
+TEST_F(RulesTest, UnknownFieldInsideASignatureIsMalformed) {
+  pb::SignedRecord sr = client::SignRecord(client::OrganizationRecord(kT, "new-org", "New", "FR"),
+                                           {&auth0_, &auth1_});
+  Unknown(sr.mutable_signatures(1))->AddVarint(7, 1);
+  EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kInvalidArgument, "MALFORMED_RECORD"));
+}
+
+TEST_F(RulesTest, UnknownFieldInRecordIsMalformed) {
+  std::string bytes = Serialize(client::OrganizationRecord(kT, "new-org", "New", "FR"));
+  // An unknown scalar field, and an unknown record kind (field 30).
+  EXPECT_TRUE(Rejected(SignBytes(bytes + VarintField(99, 1), {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(30, ""), {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  EXPECT_TRUE(Accepted(SignBytes(bytes, {&auth0_, &auth1_})));
+}
+
+TEST_F(RulesTest, UnknownFieldNestedInRecordIsMalformed) {
+  // Inside the record kind.
+  pb::Record r = client::OrganizationRecord(kT, "new-org", "New", "FR");
+  Unknown(r.mutable_organization())->AddVarint(40, 7);
+  EXPECT_TRUE(Rejected(Auth(r), Code::kInvalidArgument, "MALFORMED_RECORD"));
+
+  // Two levels down: a BOM line's component reference.
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  pb::Record m =
+      client::DeviceModelRecord(kT, kAcme, "C200", kAcme, {client::Ref(kOrion, "OM-SOC-1")});
+  Unknown(m.mutable_device_model()->mutable_bom(0)->mutable_component())
+      ->AddLengthDelimited(9, "x");
+  EXPECT_TRUE(Rejected(By(m, acme_mfr_), Code::kInvalidArgument, "MALFORMED_RECORD"));
+
+  // In a genesis authority key.
+  pb::Record g = client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1);
+  Unknown(g.mutable_genesis()->mutable_authority_keys(0))->AddFixed32(5, 1);
+  MemoryState fresh;
+  StateOverlay overlay(&fresh);
+  Status s = ApplyRecord(overlay, client::SignRecordBytes(g, {}), 0);
+  EXPECT_EQ(s.reason(), "MALFORMED_RECORD");
+  EXPECT_TRUE(overlay.writes().empty());
+}
+
+TEST_F(RulesTest, FieldsOutOfOrderAreMalformed) {
+  pb::Record r = client::OrganizationRecord(kT, "new-org", "New", "FR");
+  std::string org = r.organization().SerializeAsString();
+  std::string in_order = VarintField(1, kT) + LenField(11, org);
+  ASSERT_EQ(in_order, Serialize(r));
+  std::string reversed = LenField(11, org) + VarintField(1, kT);
+  EXPECT_TRUE(Rejected(SignBytes(reversed, {&auth0_, &auth1_}), Code::kInvalidArgument,
+                       "MALFORMED_RECORD"));
+  // Out of order inside the kind: country (4) before legal_name (2).
+  std::string inner = LenField(1, "new-org") + LenField(4, "FR") + LenField(2, "New");
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(11, inner), {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  EXPECT_TRUE(Accepted(SignBytes(in_order, {&auth0_, &auth1_})));
+}
+
+TEST_F(RulesTest, ExplicitlyEncodedDefaultValueIsMalformed) {
+  std::string org =
+      client::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
+  // state_owned = false written out.
+  EXPECT_TRUE(Rejected(
+      SignBytes(VarintField(1, kT) + LenField(11, org + VarintField(6, 0)), {&auth0_, &auth1_}),
+      Code::kInvalidArgument, "MALFORMED_RECORD"));
+  // Ownership with control = false written out between stake and valid_from.
+  std::string own = LenField(1, kAcme) + LenField(2, kDist) + VarintField(3, 100) +
+                    VarintField(4, 0) + VarintField(5, 1);
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(12, own), {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  // A genesis with issued_at = 0 written out.
+  std::string genesis =
+      client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1).genesis().SerializeAsString();
+  Result<PreparedRecord> p = PrepareRecord(
+      client::SignRecordBytes(client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1), {}));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  pb::SignedRecord explicit_zero;
+  explicit_zero.set_record(VarintField(1, 0) + LenField(10, genesis));
+  p = PrepareRecord(explicit_zero.SerializeAsString());
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().reason(), "MALFORMED_RECORD");
+  // state_owned = true is canonical in that position.
+  EXPECT_TRUE(Accepted(
+      SignBytes(VarintField(1, kT) + LenField(11, org + VarintField(6, 1)), {&auth0_, &auth1_})));
+  EXPECT_TRUE(Org("new-org").current().state_owned());
+}
+
+TEST_F(RulesTest, NonMinimalVarintIsMalformed) {
+  // issued_at with a redundant continuation byte.
+  std::string org =
+      client::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
+  std::string v = Varint(kT);
+  v.back() = static_cast<char>(v.back() | 0x80);
+  v.push_back('\0');
+  EXPECT_TRUE(Rejected(SignBytes(Varint(1 << 3) + v + LenField(11, org), {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+}
+
+TEST_F(RulesTest, UnpackedRepeatedRolesAreMalformed) {
+  SigningKey k = KeyFromByte(43);
+  std::string head = LenField(1, Str(k.public_key())) + LenField(2, kDist);
+  std::string unpacked =
+      head + VarintField(3, pb::ROLE_MANUFACTURER) + VarintField(3, pb::ROLE_CUSTODIAN);
+  std::string packed =
+      head + LenField(3, Varint(pb::ROLE_MANUFACTURER) + Varint(pb::ROLE_CUSTODIAN));
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(13, unpacked), {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  EXPECT_TRUE(Accepted(SignBytes(VarintField(1, kT) + LenField(13, packed), {&auth0_, &auth1_})));
+}
+
+TEST_F(RulesTest, TwoRecordKindsInOneRecordAreMalformed) {
+  std::string org =
+      client::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
+  std::string own =
+      client::OwnershipRecord(kT, kAcme, kDist, 100, false, 0).ownership().SerializeAsString();
+  EXPECT_TRUE(Rejected(
+      SignBytes(VarintField(1, kT) + LenField(11, org) + LenField(12, own), {&auth0_, &auth1_}),
+      Code::kInvalidArgument, "MALFORMED_RECORD"));
+  // The same field twice (the parser keeps the last).
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + VarintField(1, kT + 1) + LenField(11, org),
+                                 {&auth0_, &auth1_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+}
+
+TEST_F(RulesTest, InvalidUtf8InAStringFieldIsMalformed) {
+  // proto3 strings are UTF-8; ids must not smuggle raw bytes into state keys.
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  std::string device = LenField(1, kAcme) + LenField(2, "SN-\xff") + LenField(3, "C100") +
+                       LenField(4, Str(DeviceKey(8).public_key()));
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(19, device), {&acme_mfr_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  // Non-ASCII UTF-8 is fine.
+  EXPECT_TRUE(Accepted(
+      By(client::DeviceRecord(kT, kAcme, "SN-\u00e9", "C100", DeviceKey(8).public_key(), kT),
+         acme_mfr_)));
+}
+
+TEST_F(RulesTest, SignatureWithWrongKeyOrSignatureSizeIsMalformed) {
+  pb::SignedRecord sr = client::SignRecord(client::OrganizationRecord(kT, "new-org", "New", "FR"),
+                                           {&auth0_, &auth1_});
+  pb::SignedRecord short_key = sr;
+  short_key.mutable_signatures(0)->mutable_public_key()->pop_back();
+  EXPECT_TRUE(Rejected(short_key.SerializeAsString(), Code::kInvalidArgument, "MALFORMED_RECORD"));
+  pb::SignedRecord long_sig = sr;
+  long_sig.mutable_signatures(1)->mutable_signature()->push_back('\0');
+  EXPECT_TRUE(Rejected(long_sig.SerializeAsString(), Code::kInvalidArgument, "MALFORMED_RECORD"));
+  pb::SignedRecord empty_sig = sr;
+  empty_sig.mutable_signatures(1)->clear_signature();
+  EXPECT_TRUE(Rejected(empty_sig.SerializeAsString(), Code::kInvalidArgument, "MALFORMED_RECORD"));
+}
+
+TEST_F(RulesTest, SignedGenesisIsMalformed) {
+  pb::Record g = client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1);
+  MemoryState fresh;
+  StateOverlay overlay(&fresh);
+  Status s = ApplyRecord(overlay, client::SignRecordBytes(g, {&auth0_}), 0);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.reason(), "MALFORMED_RECORD");
+  EXPECT_TRUE(overlay.writes().empty());
+}
+
+// Returns an authority-signed organization leaf padded with aliases to
+// exactly `size` bytes.
+std::string PaddedOrganizationLeaf(size_t size, const SigningKey& a, const SigningKey& b) {
+  pb::Record r = client::OrganizationRecord(kT, "padded-org", "Padded Ltd", "GB");
+  auto leaf = [&] { return client::SignRecordBytes(r, {&a, &b}); };
+  // Each 128-byte alias adds 131 bytes; stop with 120..250 bytes to go.
+  size_t overhead = leaf().size() - r.ByteSizeLong();
+  while (r.ByteSizeLong() + overhead + 250 < size) {
+    r.mutable_organization()->add_aliases(std::string(128, 'a'));
+  }
+  // Length prefixes no longer change size in the range left, so two aliases
+  // of 1..127 bytes (3..129 bytes each) close the gap exactly.
+  overhead = leaf().size() - r.ByteSizeLong();
+  std::string* x = r.mutable_organization()->add_aliases();
+  std::string* y = r.mutable_organization()->add_aliases();
+  for (size_t n = 1; n <= 127; ++n) {
+    for (size_t m = 1; m <= 127; ++m) {
+      x->assign(n, 'x');
+      y->assign(m, 'y');
+      if (r.ByteSizeLong() + overhead == size) return leaf();
+    }
+  }
+  return "";
+}
+
+TEST_F(RulesTest, LeafOfExactlyTheSizeLimitIsAccepted) {
+  std::string leaf = PaddedOrganizationLeaf(kMaxSignedRecordBytes, auth0_, auth1_);
+  ASSERT_EQ(leaf.size(), kMaxSignedRecordBytes);
+  EXPECT_TRUE(Accepted(leaf));
+  EXPECT_GT(Org("padded-org").current().aliases_size(), 400);
+}
+
+TEST_F(RulesTest, LeafOverTheSizeLimitIsRejected) {
+  std::string leaf = PaddedOrganizationLeaf(kMaxSignedRecordBytes + 1, auth0_, auth1_);
+  ASSERT_EQ(leaf.size(), kMaxSignedRecordBytes + 1);
+  EXPECT_TRUE(Rejected(leaf, Code::kInvalidArgument, "RECORD_TOO_LARGE"));
+  // Size is checked before anything else.
+  EXPECT_TRUE(Rejected(std::string(kMaxSignedRecordBytes + 1, '\x0f'), Code::kInvalidArgument,
+                       "RECORD_TOO_LARGE"));
+  EXPECT_TRUE(Rejected(std::string(kMaxSignedRecordBytes, '\x0f'), Code::kInvalidArgument,
+                       "MALFORMED_RECORD"));
+}
+
+// ---------------------------------------------------------------------------
+// Field syntax: INVALID_FIELD, UNKNOWN_RECORD_KIND
+
+struct BadFieldCase {
+  std::string name;
+  pb::Record record;
+  std::string message_part;  // a substring of the rejection message
+};
+
+std::vector<BadFieldCase> BadFieldCases() {
+  std::vector<BadFieldCase> cases;
+  auto add = [&](std::string name, pb::Record r, std::string part) {
+    cases.push_back({std::move(name), std::move(r), std::move(part)});
+  };
+  auto org = [](const std::string& id, const std::string& name, const std::string& country) {
+    return client::OrganizationRecord(kT, id, name, country);
+  };
+  PublicKey pk = KeyFromByte(44).public_key();
+
+  // Common to every kind but genesis.
+  add("issued_at zero", client::OrganizationRecord(0, "x", "X", "GB"), "issued_at");
+  add("issued_at negative", client::OrganizationRecord(-5, "x", "X", "GB"), "issued_at");
+
+  // Organization.
+  add("org id uppercase", org("Acme-Cam", "X", "GB"), "org_id");
+  add("org id leading dash", org("-acme", "X", "GB"), "org_id");
+  add("org id leading dot", org(".acme", "X", "GB"), "org_id");
+  add("org id with space", org("acme cam", "X", "GB"), "org_id");
+  add("org id with underscore", org("acme_cam", "X", "GB"), "org_id");
+  add("org id empty", org("", "X", "GB"), "org_id");
+  add("org id 65 bytes", org(std::string(65, 'a'), "X", "GB"), "org_id");
+  add("org id with control character", org(std::string("acme\x01", 5), "X", "GB"), "org_id");
+  add("legal name empty", org("x", "", "GB"), "legal_name");
+  add("legal name 129 bytes", org("x", std::string(129, 'L'), "GB"), "legal_name");
+  add("legal name with newline", org("x", "Acme\nLtd", "GB"), "legal_name");
+  add("legal name with DEL", org("x", "Acme\x7f", "GB"), "legal_name");
+  add("country lowercase", org("x", "X", "gb"), "country");
+  add("country three letters", org("x", "X", "GBR"), "country");
+  add("country empty", org("x", "X", ""), "country");
+  add("country digits", org("x", "X", "12"), "country");
+  add("alias with control character",
+      client::OrganizationRecord(kT, "x", "X", "GB", {}, false, {"ok", "bad\t"}), "alias");
+  add("alias empty", client::OrganizationRecord(kT, "x", "X", "GB", {}, false, {""}), "alias");
+  add("law with control character",
+      client::OrganizationRecord(kT, "x", "X", "GB", {std::string("CN\0NIL", 6)}), "law");
+
+  // Ownership.
+  add("owner org bad", client::OwnershipRecord(kT, "Bad", "x", 1, false, 0), "owner_org");
+  add("owned org bad", client::OwnershipRecord(kT, "x", "", 1, false, 0), "owned_org");
+  add("owns itself", client::OwnershipRecord(kT, "x", "x", 1, false, 0), "own itself");
+  add("stake over 10000", client::OwnershipRecord(kT, "x", "y", 10001, false, 0), "stake_bp");
+  add("valid_until equal to valid_from", client::OwnershipRecord(kT, "x", "y", 1, false, 10, 10),
+      "valid_until");
+  add("valid_until before valid_from", client::OwnershipRecord(kT, "x", "y", 1, false, 10, 9),
+      "valid_until");
+
+  // Key enrollment.
+  {
+    pb::Record r = client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN});
+    r.mutable_key_enrollment()->mutable_public_key()->pop_back();
+    add("public key 31 bytes", r, "public_key");
+    r.mutable_key_enrollment()->mutable_public_key()->append("ab");
+    add("public key 33 bytes", r, "public_key");
+  }
+  add("enrollment org bad", client::KeyEnrollmentRecord(kT, pk, "X", {pb::ROLE_CUSTODIAN}),
+      "org_id");
+  add("no roles", client::KeyEnrollmentRecord(kT, pk, "x", {}), "role");
+  add("role unspecified", client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_UNSPECIFIED}),
+      "unknown role 0");
+  add("role unknown value",
+      client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN, static_cast<pb::Role>(7)}),
+      "unknown role 7");
+  add("not_after equal to not_before",
+      client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN}, 100, 100), "not_after");
+  add("not_after before not_before",
+      client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN}, 100, 50), "not_after");
+
+  // Key revocation.
+  {
+    pb::Record r = client::KeyRevocationRecord(kT, pk, kT);
+    r.mutable_key_revocation()->mutable_key_id()->pop_back();
+    add("key id 31 bytes", r, "key_id");
+  }
+  add("revocation reason too long", client::KeyRevocationRecord(kT, pk, kT, std::string(1025, 'r')),
+      "reason");
+
+  // Component.
+  auto comp = [](const std::string& maker, const std::string& part, pb::ComponentKind kind,
+                 const std::string& country) {
+    return client::ComponentRecord(kT, maker, part, kind, country);
+  };
+  add("component maker bad", comp("X", "p", pb::COMPONENT_KIND_SOC, "GB"), "maker_org");
+  add("part number empty", comp("x", "", pb::COMPONENT_KIND_SOC, "GB"), "part_number");
+  add("part number 129 bytes", comp("x", std::string(129, 'p'), pb::COMPONENT_KIND_SOC, "GB"),
+      "part_number");
+  add("part number with control character",
+      comp("x", std::string("p\0q", 3), pb::COMPONENT_KIND_SOC, "GB"), "part_number");
+  add("component kind unspecified", comp("x", "p", pb::COMPONENT_KIND_UNSPECIFIED, "GB"), "kind");
+  add("component kind unknown value", comp("x", "p", static_cast<pb::ComponentKind>(12), "GB"),
+      "kind");
+  add("component country missing", comp("x", "p", pb::COMPONENT_KIND_SOC, ""), "country_of_origin");
+  {
+    pb::Record r = comp("x", "p", pb::COMPONENT_KIND_SOC, "GB");
+    r.mutable_component()->set_description(std::string(1025, 'd'));
+    add("component description too long", r, "description");
+  }
+
+  // Device model.
+  add("model manufacturer bad", client::DeviceModelRecord(kT, "", "m", "x", {}),
+      "manufacturer_org");
+  add("model id empty", client::DeviceModelRecord(kT, "x", "", "x", {}), "model_id");
+  add("brand org bad", client::DeviceModelRecord(kT, "x", "m", "Brand", {}), "brand_org");
+  add("bom maker bad", client::DeviceModelRecord(kT, "x", "m", "x", {client::Ref("Y", "p")}),
+      "component maker_org");
+  add("bom part empty", client::DeviceModelRecord(kT, "x", "m", "x", {client::Ref("y", "")}),
+      "component part_number");
+  {
+    pb::Record r = client::DeviceModelRecord(kT, "x", "m", "x", {client::Ref("y", "p")});
+    r.mutable_device_model()->mutable_bom(0)->set_assembly_test_location("tw");
+    add("bom assembly location bad", r, "assembly_test_location");
+  }
+  {
+    pb::Record r = client::DeviceModelRecord(kT, "x", "m", "x", {});
+    r.mutable_device_model()->add_bom()->set_quantity(1);  // no component reference
+    add("bom line without component", r, "component maker_org");
+  }
+
+  // Firmware.
+  Hash h = Sha256("fw");
+  add("firmware manufacturer bad", client::FirmwareReleaseRecord(kT, "X", "m", "1", h),
+      "manufacturer_org");
+  add("firmware model empty", client::FirmwareReleaseRecord(kT, "x", "", "1", h), "model_id");
+  add("firmware version empty", client::FirmwareReleaseRecord(kT, "x", "m", "", h), "version");
+  {
+    pb::Record r = client::FirmwareReleaseRecord(kT, "x", "m", "1", h);
+    r.mutable_firmware_release()->mutable_sha256()->pop_back();
+    add("firmware sha256 31 bytes", r, "sha256");
+    r.mutable_firmware_release()->clear_sha256();
+    add("firmware sha256 missing", r, "sha256");
+  }
+  add("firmware revocation manufacturer bad", client::FirmwareRevocationRecord(kT, "", "m", "1"),
+      "manufacturer_org");
+  add("firmware revocation model bad", client::FirmwareRevocationRecord(kT, "x", "m\x1b", "1"),
+      "model_id");
+  add("firmware revocation version with control character",
+      client::FirmwareRevocationRecord(kT, "x", "m", "1.0\r"), "version");
+
+  // Device.
+  PublicKey dk = KeyFromByte(45).public_key();
+  add("device manufacturer bad", client::DeviceRecord(kT, "X", "s", "m", dk, kT),
+      "manufacturer_org");
+  add("serial empty", client::DeviceRecord(kT, "x", "", "m", dk, kT), "serial");
+  add("serial with NUL", client::DeviceRecord(kT, "x", std::string("s\0t", 3), "m", dk, kT),
+      "serial");
+  add("serial 129 bytes", client::DeviceRecord(kT, "x", std::string(129, 's'), "m", dk, kT),
+      "serial");
+  add("device model empty", client::DeviceRecord(kT, "x", "s", "", dk, kT), "model_id");
+  {
+    pb::Record r = client::DeviceRecord(kT, "x", "s", "m", dk, kT);
+    r.mutable_device()->mutable_device_public_key()->append("!");
+    add("device key 33 bytes", r, "device_public_key");
+    r.mutable_device()->clear_device_public_key();
+    add("device key missing", r, "device_public_key");
+  }
+  add("assembly country bad", client::DeviceRecord(kT, "x", "s", "m", dk, kT, "G"),
+      "assembly_country");
+
+  // Transfer.
+  auto transfer = [](std::vector<std::string> serials, const std::string& from,
+                     const std::string& to) {
+    return client::TransferRecord(kT, "x", serials, from, to);
+  };
+  add("transfer with no serials", transfer({}, "a", "b"), "at least one serial");
+  add("transfer with duplicate serial", transfer({"s1", "s2", "s1"}, "a", "b"), "listed twice");
+  add("transfer from equals to", transfer({"s1"}, "a", "a"), "change custodian");
+  add("transfer serial empty", transfer({"s1", ""}, "a", "b"), "serial");
+  add("transfer serial with control character", transfer({"s\x02"}, "a", "b"), "serial");
+  add("transfer from bad", transfer({"s1"}, "A", "b"), "from_org");
+  add("transfer to bad", transfer({"s1"}, "a", "b c"), "to_org");
+  add("transfer manufacturer bad", client::TransferRecord(kT, "", {"s1"}, "a", "b"),
+      "manufacturer_org");
+  add("transfer reference too long",
+      client::TransferRecord(kT, "x", {"s1"}, "a", "b", std::string(257, 'r')), "reference");
+
+  // Device status.
+  auto status = [](pb::DeviceCondition c) { return client::DeviceStatusRecord(kT, "x", "s", c); };
+  add("condition unspecified", status(pb::DEVICE_CONDITION_UNSPECIFIED), "condition");
+  add("condition unknown value", status(static_cast<pb::DeviceCondition>(9)), "condition");
+  add("status serial bad", client::DeviceStatusRecord(kT, "x", "", pb::DEVICE_CONDITION_STOLEN),
+      "serial");
+  add("status manufacturer bad",
+      client::DeviceStatusRecord(kT, "X", "s", pb::DEVICE_CONDITION_STOLEN), "manufacturer_org");
+  add("status note too long",
+      client::DeviceStatusRecord(kT, "x", "s", pb::DEVICE_CONDITION_STOLEN, std::string(1025, 'n')),
+      "note");
+
+  // Genesis (checked statelessly, so at any index).
+  PublicKey a = KeyFromByte(46).public_key(), b = KeyFromByte(47).public_key(),
+            c = KeyFromByte(48).public_key();
+  add("genesis threshold zero", client::GenesisRecord("o", {{"a", a}, {"b", b}, {"c", c}}, 0),
+      "threshold");
+  add("genesis threshold above key count",
+      client::GenesisRecord("o", {{"a", a}, {"b", b}, {"c", c}}, 4), "threshold");
+  add("genesis without keys", client::GenesisRecord("o", {}, 1), "authority keys");
+  add("genesis key listed twice", client::GenesisRecord("o", {{"a", a}, {"b", a}}, 1), "twice");
+  add("genesis origin empty", client::GenesisRecord("", {{"a", a}}, 1), "origin");
+  add("genesis key name empty", client::GenesisRecord("o", {{"", a}}, 1), "authority key name");
+  {
+    pb::Record r = client::GenesisRecord("o", {{"a", a}}, 1);
+    r.mutable_genesis()->mutable_authority_keys(0)->mutable_public_key()->pop_back();
+    add("genesis key 31 bytes", r, "authority public_key");
+  }
+  return cases;
+}
+
+TEST_F(RulesTest, EachFieldSyntaxViolationIsInvalidField) {
+  for (const BadFieldCase& c : BadFieldCases()) {
+    SCOPED_TRACE(c.name);
+    // Genesis records must be unsigned; everything else gets the authority
+    // threshold (field syntax is checked before any signature).
+    std::string leaf =
+        c.record.has_genesis() ? client::SignRecordBytes(c.record, {}) : Auth(c.record);
+    EXPECT_TRUE(Rejected(leaf, Code::kInvalidArgument, "INVALID_FIELD"));
+    Result<PreparedRecord> p = PrepareRecord(leaf);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.status().message().find(c.message_part), std::string::npos) << p.status().message();
+  }
+}
+
+TEST_F(RulesTest, GenesisThresholdMayEqualTheKeyCount) {
+  MemoryState fresh;
+  StateOverlay overlay(&fresh);
+  ASSERT_TRUE(ApplyRecord(overlay,
+                          client::SignRecordBytes(
+                              client::GenesisRecord(
+                                  "o", {{"a", auth0_.public_key()}, {"b", auth1_.public_key()}}, 2),
+                              {}),
+                          0)
+                  .ok());
+}
+
+TEST_F(RulesTest, BoundaryFieldValuesAreAccepted) {
+  ASSERT_TRUE(Accepted(
+      Auth(client::OrganizationRecord(kT, std::string(64, 'z'), std::string(128, 'L'), "ZZ"))));
+  ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, "0a.b-c", "N", "AA"))));
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  ASSERT_TRUE(Accepted(By(client::DeviceRecord(kT, kAcme, std::string(128, 's'), "C100",
+                                               DeviceKey(7).public_key(), 0, ""),
+                          acme_mfr_)));
+  ASSERT_TRUE(Accepted(By(client::TransferRecord(kT, kAcme, {std::string(128, 's')}, kAcme, kDist,
+                                                 std::string(256, 'r')),
+                          acme_cust_)));
+}
+
+TEST_F(RulesTest, RecordWithoutKindIsUnknownRecordKind) {
+  pb::Record r;
+  r.set_issued_at(kT);
+  EXPECT_TRUE(Rejected(Auth(r), Code::kInvalidArgument, "UNKNOWN_RECORD_KIND"));
+}
+
+// ---------------------------------------------------------------------------
+// Signatures: UNSIGNED, TOO_MANY_SIGNATURES, DUPLICATE_SIGNER, BAD_SIGNATURE
+
+TEST_F(RulesTest, UnsignedRecordIsRejected) {
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(client::OrganizationRecord(kT, "x", "X", "GB"), {}),
+                       Code::kPermissionDenied, "UNSIGNED"));
+}
+
+TEST_F(RulesTest, SeventeenSignaturesAreTooMany) {
+  std::vector<SigningKey> extra;
+  for (int i = 0; i < 15; ++i) extra.push_back(KeyFromByte(static_cast<uint8_t>(200 + i)));
+  std::vector<const SigningKey*> keys = {&auth0_, &auth1_};
+  for (const auto& k : extra) keys.push_back(&k);
+  ASSERT_EQ(keys.size(), kMaxSignatures + 1);
+  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
+  EXPECT_TRUE(
+      Rejected(client::SignRecordBytes(r, keys), Code::kInvalidArgument, "TOO_MANY_SIGNATURES"));
+
+  // Sixteen pass the stateless checks; the extra keys are then unknown.
+  keys.pop_back();
+  Result<PreparedRecord> p = PrepareRecord(client::SignRecordBytes(r, keys));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->signers.size(), kMaxSignatures);
+  EXPECT_TRUE(
+      Rejected(client::SignRecordBytes(r, keys), Code::kPermissionDenied, "UNKNOWN_SIGNER"));
+}
+
+TEST_F(RulesTest, SameKeySigningTwiceIsDuplicateSigner) {
+  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(r, {&auth0_, &auth0_}), Code::kInvalidArgument,
+                       "DUPLICATE_SIGNER"));
+  // Also when the threshold is otherwise met.
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(r, {&auth0_, &auth1_, &auth0_}),
+                       Code::kInvalidArgument, "DUPLICATE_SIGNER"));
+  // A duplicate with a garbage second signature is still a duplicate.
+  pb::SignedRecord sr = client::SignRecord(r, {&auth0_, &auth1_});
+  *sr.add_signatures() = sr.signatures(0);
+  sr.mutable_signatures(2)->mutable_signature()->assign(64, 'x');
+  EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kInvalidArgument, "DUPLICATE_SIGNER"));
+}
+
+TEST_F(RulesTest, SignatureOverDifferentBytesIsBadSignature) {
+  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
+  pb::SignedRecord sr = client::SignRecord(r, {&auth0_, &auth1_});
+  pb::SignedRecord other =
+      client::SignRecord(client::OrganizationRecord(kT, "y", "Y", "GB"), {&auth0_, &auth1_});
+  *sr.mutable_signatures(1) = other.signatures(1);
+  EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
+
+  // The record bytes changed after signing.
+  pb::SignedRecord changed = client::SignRecord(r, {&auth0_, &auth1_});
+  changed.set_record(Serialize(client::OrganizationRecord(kT, "x", "X", "FR")));
+  EXPECT_TRUE(Rejected(changed.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
+
+  // A raw signature over the record bytes without the DSSE PAE.
+  pb::SignedRecord raw = client::SignRecord(r, {&auth0_});
+  auto sig = auth0_.Sign(AsBytes(raw.record()));
+  raw.mutable_signatures(0)->set_signature(Str(sig));
+  EXPECT_TRUE(Rejected(raw.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
+}
+
+TEST_F(RulesTest, FlippedSignatureBitIsBadSignature) {
+  pb::SignedRecord sr =
+      client::SignRecord(client::OrganizationRecord(kT, "x", "X", "GB"), {&auth0_, &auth1_});
+  for (size_t byte : {size_t{0}, size_t{31}, size_t{63}}) {
+    pb::SignedRecord flipped = sr;
+    std::string* s = flipped.mutable_signatures(1)->mutable_signature();
+    (*s)[byte] = static_cast<char>((*s)[byte] ^ 0x01);
+    SCOPED_TRACE(byte);
+    EXPECT_TRUE(Rejected(flipped.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
+  }
+  // A valid signature attributed to another key.
+  pb::SignedRecord swapped = sr;
+  swapped.mutable_signatures(1)->set_public_key(Str(auth2_.public_key()));
+  EXPECT_TRUE(Rejected(swapped.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
+  EXPECT_TRUE(Accepted(sr.SerializeAsString()));
+}
+
+// ---------------------------------------------------------------------------
+// Genesis placement: NO_GENESIS, GENESIS_NOT_FIRST
+
+TEST_F(RulesTest, LeafZeroThatIsNotGenesisIsNoGenesis) {
+  MemoryState fresh;
+  StateOverlay overlay(&fresh);
+  Status s = ApplyRecord(overlay, Auth(client::OrganizationRecord(kT, "x", "X", "GB")), 0);
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(s.reason(), "NO_GENESIS");
+  EXPECT_TRUE(overlay.writes().empty());
+}
+
+TEST_F(RulesTest, LaterLeafOverAStateWithoutGenesisIsNoGenesis) {
+  MemoryState fresh;
+  StateOverlay overlay(&fresh);
+  Status s = ApplyRecord(overlay, Auth(client::OrganizationRecord(kT, "x", "X", "GB")), 1);
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(s.reason(), "NO_GENESIS");
+  // Not even a genesis record may start a log at leaf 1.
+  s = ApplyRecord(
+      overlay,
+      client::SignRecordBytes(client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1), {}), 1);
+  EXPECT_EQ(s.reason(), "NO_GENESIS");
+  EXPECT_TRUE(overlay.writes().empty());
+}
+
+TEST_F(RulesTest, SecondGenesisIsGenesisNotFirst) {
+  EXPECT_TRUE(
+      Rejected(client::SignRecordBytes(
+                   client::GenesisRecord("other", {{"evil", stranger_.public_key()}}, 1), {}),
+               Code::kFailedPrecondition, "GENESIS_NOT_FIRST"));
+  EXPECT_EQ(Read<pb::Genesis>(state_key::Genesis()).origin(), "ledger.example/cams");
+}
+
+// ---------------------------------------------------------------------------
+// Signers against state: UNKNOWN_SIGNER, REVOKED_KEY, WRONG_ROLE,
+// INSUFFICIENT_SIGNATURES (key windows are tested above)
+
+TEST_F(RulesTest, RecordSignedByUnenrolledKeyIsUnknownSigner) {
+  EXPECT_TRUE(Rejected(
+      By(client::ComponentRecord(kT, kOrion, "P", pb::COMPONENT_KIND_SOC, "TW"), stranger_),
+      Code::kPermissionDenied, "UNKNOWN_SIGNER"));
+  // One unknown co-signer spoils an otherwise sufficient authority record.
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(client::OrganizationRecord(kT, "x", "X", "GB"),
+                                               {&auth0_, &auth1_, &stranger_}),
+                       Code::kPermissionDenied, "UNKNOWN_SIGNER"));
+}
+
+TEST_F(RulesTest, RevokedKeySignsNothingMore) {
+  auto comp = [&](int64_t t, const std::string& part) {
+    return By(client::ComponentRecord(t, kAcme, part, pb::COMPONENT_KIND_SOC, "CN"), acme_mfr_);
+  };
+  ASSERT_TRUE(Accepted(comp(kT, "before-revocation")));
+  uint64_t rev = next_index_;
+  ASSERT_TRUE(Accepted(
+      Auth(client::KeyRevocationRecord(kT + 100, acme_mfr_.public_key(), kT + 100, "key leaked"))));
+  Status s = Append(comp(kT + 200, "after"));
+  EXPECT_EQ(s.reason(), "REVOKED_KEY");
+  EXPECT_NE(s.message().find("#" + std::to_string(rev)), std::string::npos) << s.message();
+  EXPECT_TRUE(Rejected(comp(kT + 200, "after"), Code::kPermissionDenied, "REVOKED_KEY"));
+  // Whatever issued_at it claims: backdating does not help.
+  EXPECT_TRUE(Rejected(comp(kT, "backdated"), Code::kPermissionDenied, "REVOKED_KEY"));
+  // The org's other keys are unaffected.
+  EXPECT_FALSE(Read<pb::KeyState>(state_key::Key(KeyId(acme_cust_.public_key()))).revoked());
+  // A new manufacturer key for acme does.
+  SigningKey fresh = KeyFromByte(50);
+  ASSERT_TRUE(Accepted(
+      Auth(client::KeyEnrollmentRecord(kT, fresh.public_key(), kAcme, {pb::ROLE_MANUFACTURER}))));
+  EXPECT_TRUE(Accepted(
+      By(client::ComponentRecord(kT + 200, kAcme, "after", pb::COMPONENT_KIND_SOC, "CN"), fresh)));
+}
+
+TEST_F(RulesTest, AuthorityRecordSignedByOrgKeyIsWrongRole) {
+  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kPermissionDenied, "WRONG_ROLE"));
+  // Only authority keys: a threshold plus an org key is still wrong.
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(r, {&auth0_, &auth1_, &acme_mfr_}),
+                       Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(By(client::OwnershipRecord(kT, kAcme, kDist, 100, false, 0), dist_cust_),
+                       Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(
+      By(client::KeyEnrollmentRecord(kT, stranger_.public_key(), kAcme, {pb::ROLE_MANUFACTURER}),
+         acme_mfr_),
+      Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(By(client::KeyRevocationRecord(kT, acme_cust_.public_key(), kT), acme_mfr_),
+                       Code::kPermissionDenied, "WRONG_ROLE"));
+}
+
+TEST_F(RulesTest, MakerRecordSignedByAnotherOrgsKeyIsWrongRole) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  // orion's manufacturer key cannot speak for acme, nor acme's for orion.
+  EXPECT_TRUE(Rejected(
+      By(client::ComponentRecord(kT, kOrion, "P2", pb::COMPONENT_KIND_SOC, "TW"), acme_mfr_),
+      Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(By(client::DeviceModelRecord(kT, kAcme, "C300", kAcme, {}), orion_mfr_),
+                       Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(
+      Rejected(By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "2.0", Sha256("2")), orion_mfr_),
+               Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0"), orion_mfr_),
+                       Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(
+      Rejected(By(client::DeviceRecord(kT, kAcme, "SN-9", "C100", DeviceKey(9).public_key(), kT),
+                  orion_mfr_),
+               Code::kPermissionDenied, "WRONG_ROLE"));
+  // The authorities do not register a maker's catalogue either.
+  EXPECT_TRUE(
+      Rejected(Auth(client::ComponentRecord(kT, kOrion, "P2", pb::COMPONENT_KIND_SOC, "TW")),
+               Code::kPermissionDenied, "WRONG_ROLE"));
+}
+
+TEST_F(RulesTest, CustodianOnlyKeyRegisteringADeviceIsWrongRole) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  pb::Record d = client::DeviceRecord(kT, kAcme, "SN-9", "C100", DeviceKey(9).public_key(), kT);
+  EXPECT_TRUE(Rejected(By(d, acme_cust_), Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(
+      By(client::ComponentRecord(kT, kAcme, "P", pb::COMPONENT_KIND_SOC, "CN"), acme_cust_),
+      Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Accepted(By(d, acme_mfr_)));
+}
+
+TEST_F(RulesTest, ManufacturerOnlyKeySigningATransferIsWrongRole) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(
+      Rejected(Transfer({"SN-1"}, kAcme, kDist, acme_mfr_), Code::kPermissionDenied, "WRONG_ROLE"));
+  // A custodian key of another org than from_org.
+  EXPECT_TRUE(Rejected(Transfer({"SN-1"}, kAcme, kDist, dist_cust_), Code::kPermissionDenied,
+                       "WRONG_ROLE"));
+  // The authorities cannot move custody.
+  EXPECT_TRUE(Rejected(Auth(client::TransferRecord(kT, kAcme, {"SN-1"}, kAcme, kDist)),
+                       Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
+}
+
+TEST_F(RulesTest, DeviceStatusByUnrelatedOrgIsWrongRole) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  pb::Record st = client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN);
+  EXPECT_TRUE(Rejected(By(st, orion_mfr_), Code::kPermissionDenied, "WRONG_ROLE"));
+  // A future custodian, before the transfer.
+  EXPECT_TRUE(Rejected(By(st, buyer_cust_), Code::kPermissionDenied, "WRONG_ROLE"));
+  // A single authority is below the threshold.
+  EXPECT_TRUE(Rejected(By(st, auth2_), Code::kPermissionDenied, "WRONG_ROLE"));
+  // A former custodian (not the manufacturer) loses the right.
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kAcme, kDist, acme_cust_)));
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kDist, kBuyer, dist_cust_)));
+  EXPECT_TRUE(Rejected(By(st, dist_cust_), Code::kPermissionDenied, "WRONG_ROLE"));
+  EXPECT_TRUE(Accepted(By(st, buyer_cust_)));
+  EXPECT_EQ(Dev(kAcme, "SN-1").condition(), pb::DEVICE_CONDITION_STOLEN);
+}
+
+TEST_F(RulesTest, OneAuthoritySignatureOfThresholdTwoIsInsufficient) {
+  PublicKey k = KeyFromByte(51).public_key();
+  std::vector<pb::Record> records = {
+      client::OrganizationRecord(kT, "x", "X", "GB"),
+      client::OwnershipRecord(kT, kAcme, kDist, 100, false, 0),
+      client::KeyEnrollmentRecord(kT, k, kAcme, {pb::ROLE_CUSTODIAN}),
+      client::KeyRevocationRecord(kT, acme_cust_.public_key(), kT),
+  };
+  for (const auto& r : records) {
+    SCOPED_TRACE(RecordKindName(r));
+    for (const SigningKey* a : {&auth0_, &auth1_, &auth2_}) {
+      EXPECT_TRUE(Rejected(By(r, *a), Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// References against state: UNKNOWN_ORG, UNKNOWN_KEY, UNKNOWN_DEVICE,
+// DANGLING_REFERENCE
+
+TEST_F(RulesTest, OwnershipNamingAnUnregisteredOrgIsUnknownOrg) {
+  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kAcme, "ghost-co", 100, false, 0)),
+                       Code::kFailedPrecondition, "UNKNOWN_ORG"));
+  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, "ghost-co", kAcme, 100, false, 0)),
+                       Code::kFailedPrecondition, "UNKNOWN_ORG"));
+  EXPECT_EQ(Org(kAcme).record_indices_size(), 3);
+}
+
+TEST_F(RulesTest, KeyEnrollmentForUnknownOrgIsUnknownOrg) {
+  EXPECT_TRUE(Rejected(Auth(client::KeyEnrollmentRecord(kT, stranger_.public_key(), "ghost-co",
+                                                        {pb::ROLE_CUSTODIAN})),
+                       Code::kFailedPrecondition, "UNKNOWN_ORG"));
+  EXPECT_FALSE(Has(state_key::Key(KeyId(stranger_.public_key()))));
+}
+
+TEST_F(RulesTest, ModelWithUnknownBrandIsUnknownOrg) {
+  EXPECT_TRUE(
+      Rejected(By(client::DeviceModelRecord(kT, kAcme, "C100", "ghost-brand", {}), acme_mfr_),
+               Code::kFailedPrecondition, "UNKNOWN_ORG"));
+}
+
+TEST_F(RulesTest, TransferToUnknownOrgIsUnknownOrg) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(Transfer({"SN-1"}, kAcme, "ghost-co", acme_cust_), Code::kFailedPrecondition,
+                       "UNKNOWN_ORG"));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
+}
+
+TEST_F(RulesTest, RevokingANeverEnrolledKeyIsUnknownKey) {
+  EXPECT_TRUE(Rejected(Auth(client::KeyRevocationRecord(kT, stranger_.public_key(), kT)),
+                       Code::kFailedPrecondition, "UNKNOWN_KEY"));
+  // Authority keys are not enrolled keys; the rulebook cannot revoke them.
+  EXPECT_TRUE(Rejected(Auth(client::KeyRevocationRecord(kT, auth2_.public_key(), kT)),
+                       Code::kFailedPrecondition, "UNKNOWN_KEY"));
+}
+
+TEST_F(RulesTest, TransferOfUnregisteredSerialIsUnknownDevice) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(Transfer({"SN-404"}, kAcme, kDist, acme_cust_), Code::kFailedPrecondition,
+                       "UNKNOWN_DEVICE"));
+  // One unknown serial among known ones: nothing moves.
+  EXPECT_TRUE(Rejected(Transfer({"SN-1", "SN-404", "SN-2"}, kAcme, kDist, acme_cust_),
+                       Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
+  EXPECT_EQ(Dev(kAcme, "SN-1").record_indices_size(), 1);
+  // The serial exists, but under another manufacturer.
+  EXPECT_TRUE(Rejected(By(client::TransferRecord(kT, kOrion, {"SN-1"}, kAcme, kDist), acme_cust_),
+                       Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
+}
+
+TEST_F(RulesTest, StatusForUnknownDeviceIsUnknownDevice) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(
+      By(client::DeviceStatusRecord(kT, kAcme, "SN-404", pb::DEVICE_CONDITION_STOLEN), acme_mfr_),
+      Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
+  EXPECT_TRUE(
+      Rejected(Auth(client::DeviceStatusRecord(kT, kOrion, "SN-1", pb::DEVICE_CONDITION_STOLEN)),
+               Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
+}
+
+TEST_F(RulesTest, ModelWithUnregisteredComponentIsDanglingReference) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(By(client::DeviceModelRecord(kT, kAcme, "C200", kAcme,
+                                                    {client::Ref(kOrion, "OM-SOC-1"),
+                                                     client::Ref(kOrion, "OM-SENSOR-9")}),
+                          acme_mfr_),
+                       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  // The part exists, but from another maker.
+  EXPECT_TRUE(Rejected(
+      By(client::DeviceModelRecord(kT, kAcme, "C200", kAcme, {client::Ref(kAcme, "OM-SOC-1")}),
+         acme_mfr_),
+      Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  EXPECT_FALSE(Has(state_key::Model(kAcme, "C200")));
+}
+
+TEST_F(RulesTest, FirmwareForUnregisteredModelIsDanglingReference) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(
+      By(client::FirmwareReleaseRecord(kT, kAcme, "C999", "1.0.0", Sha256("x")), acme_mfr_),
+      Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  EXPECT_TRUE(Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C999", "1.0.0"), acme_mfr_),
+                       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+}
+
+TEST_F(RulesTest, DeviceWithUnknownModelIsDanglingReference) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(
+      By(client::DeviceRecord(kT, kAcme, "SN-9", "C999", DeviceKey(9).public_key(), kT), acme_mfr_),
+      Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  // A model of another manufacturer does not count.
+  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kOrion, "O1", kOrion, {}), orion_mfr_)));
+  EXPECT_TRUE(Rejected(
+      By(client::DeviceRecord(kT, kAcme, "SN-9", "O1", DeviceKey(9).public_key(), kT), acme_mfr_),
+      Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+}
+
+TEST_F(RulesTest, RevokingNeverReleasedFirmwareIsDanglingReference) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "9.9.9"), acme_mfr_),
+                       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  EXPECT_FALSE(Has(state_key::Firmware(kAcme, "C100", "9.9.9")));
+}
+
+// ---------------------------------------------------------------------------
+// Uniqueness: KEY_ALREADY_ENROLLED, ALREADY_REVOKED, DUPLICATE_*
+
+TEST_F(RulesTest, EnrollingAnEnrolledKeyAgainIsKeyAlreadyEnrolled) {
+  // For the same org, for another org, with other roles.
+  EXPECT_TRUE(Rejected(
+      Auth(client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme, {pb::ROLE_MANUFACTURER})),
+      Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+  EXPECT_TRUE(Rejected(
+      Auth(client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kDist, {pb::ROLE_CUSTODIAN})),
+      Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+  EXPECT_EQ(Read<pb::KeyState>(state_key::Key(KeyId(acme_mfr_.public_key()))).enrollment().org_id(),
+            kAcme);
+  // A revoked key cannot be brought back by enrolling it again.
+  ASSERT_TRUE(Accepted(Auth(client::KeyRevocationRecord(kT, dist_cust_.public_key(), kT))));
+  EXPECT_TRUE(Rejected(
+      Auth(client::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist, {pb::ROLE_CUSTODIAN})),
+      Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+}
+
+TEST_F(RulesTest, EnrollingAnAuthorityKeyIsKeyAlreadyEnrolled) {
+  EXPECT_TRUE(Rejected(
+      Auth(client::KeyEnrollmentRecord(kT, auth2_.public_key(), kAcme, {pb::ROLE_MANUFACTURER})),
+      Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+  EXPECT_FALSE(Has(state_key::Key(KeyId(auth2_.public_key()))));
+}
+
+TEST_F(RulesTest, RevokingAKeyTwiceIsAlreadyRevoked) {
+  uint64_t first = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::KeyRevocationRecord(kT, acme_cust_.public_key(), kT))));
+  EXPECT_TRUE(Rejected(Auth(client::KeyRevocationRecord(kT + 1, acme_cust_.public_key(), kT + 1)),
+                       Code::kAlreadyExists, "ALREADY_REVOKED"));
+  auto ks = Read<pb::KeyState>(state_key::Key(KeyId(acme_cust_.public_key())));
+  EXPECT_EQ(ks.revoked_index(), first);
+  EXPECT_EQ(ks.revoked_effective(), kT);
+}
+
+TEST_F(RulesTest, RevokingFirmwareTwiceIsAlreadyRevoked) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  ASSERT_TRUE(
+      Accepted(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0"), acme_mfr_)));
+  EXPECT_TRUE(
+      Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0", "again"), acme_mfr_),
+               Code::kAlreadyExists, "ALREADY_REVOKED"));
+  // Re-releasing a revoked version is a duplicate, not a reinstatement.
+  EXPECT_TRUE(Rejected(
+      By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("fw 1.0.0")), acme_mfr_),
+      Code::kAlreadyExists, "DUPLICATE_FIRMWARE"));
+}
+
+TEST_F(RulesTest, RegisteringAComponentTwiceIsDuplicateComponent) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(
+      Rejected(By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_MEMORY, "US"),
+                  orion_mfr_),
+               Code::kAlreadyExists, "DUPLICATE_COMPONENT"));
+  EXPECT_EQ(Read<pb::ComponentState>(state_key::Component(kOrion, "OM-SOC-1")).index(),
+            catalog_start_);
+}
+
+TEST_F(RulesTest, RegisteringAModelTwiceIsDuplicateModel) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(By(client::DeviceModelRecord(kT, kAcme, "C100", kDist, {}), acme_mfr_),
+                       Code::kAlreadyExists, "DUPLICATE_MODEL"));
+  EXPECT_EQ(Read<pb::ModelState>(state_key::Model(kAcme, "C100")).model().brand_org(), kAcme);
+}
+
+TEST_F(RulesTest, ReleasingAFirmwareVersionTwiceIsDuplicateFirmware) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(
+      Rejected(By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("other image")),
+                  acme_mfr_),
+               Code::kAlreadyExists, "DUPLICATE_FIRMWARE"));
+  EXPECT_EQ(Read<pb::FirmwareState>(state_key::Firmware(kAcme, "C100", "1.0.0")).sha256(),
+            Str(Sha256("fw 1.0.0")));
+  EXPECT_EQ(Read<pb::ModelState>(state_key::Model(kAcme, "C100")).firmware_indices_size(), 1);
+}
+
+TEST_F(RulesTest, RegisteringASerialTwiceIsDuplicateSerial) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  EXPECT_TRUE(Rejected(
+      By(client::DeviceRecord(kT, kAcme, "SN-1", "C100", DeviceKey(9).public_key(), kT), acme_mfr_),
+      Code::kAlreadyExists, "DUPLICATE_SERIAL"));
+  EXPECT_EQ(Dev(kAcme, "SN-1").device_public_key(), Str(DeviceKey(1).public_key()));
+  // The same serial under another manufacturer is another device.
+  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kOrion, "O1", kOrion, {}), orion_mfr_)));
+  EXPECT_TRUE(Accepted(By(
+      client::DeviceRecord(kT, kOrion, "SN-1", "O1", DeviceKey(9).public_key(), kT), orion_mfr_)));
+}
+
+TEST_F(RulesTest, ReusingADeviceKeyIsDuplicateDeviceKey) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  // SN-1 holds DeviceKey(1): a second serial with the same key is a clone.
+  EXPECT_TRUE(Rejected(
+      By(client::DeviceRecord(kT, kAcme, "SN-CLONE", "C100", DeviceKey(1).public_key(), kT),
+         acme_mfr_),
+      Code::kAlreadyExists, "DUPLICATE_DEVICE_KEY"));
+  EXPECT_TRUE(Accepted(By(
+      client::DeviceRecord(kT, kAcme, "SN-CLONE", "C100", DeviceKey(7).public_key(), kT),
+      acme_mfr_)));
+}
+
+TEST_F(RulesTest, NonCanonicalEnvelopeIsMalformed) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  std::string leaf =
+      By(client::DeviceRecord(kT, kAcme, "SN-ENV", "C100", DeviceKey(6).public_key(), kT),
+         acme_mfr_);
+  pb::SignedRecord sr;
+  ASSERT_TRUE(sr.ParseFromString(leaf));
+  // Same content, signatures (field 2) encoded before the record (field 1).
+  std::string reordered;
+  for (const auto& sig : sr.signatures()) {
+    pb::SignedRecord only_sig;
+    *only_sig.add_signatures() = sig;
+    reordered += only_sig.SerializeAsString();
+  }
+  pb::SignedRecord only_record;
+  only_record.set_record(sr.record());
+  reordered += only_record.SerializeAsString();
+  pb::SignedRecord check;
+  ASSERT_TRUE(check.ParseFromString(reordered));
+  ASSERT_NE(reordered, leaf);
+  EXPECT_TRUE(Rejected(reordered, Code::kInvalidArgument, "MALFORMED_RECORD"));
+  EXPECT_TRUE(Accepted(leaf));
+}
+
+// ---------------------------------------------------------------------------
+// Custody: NOT_CUSTODIAN
+
+TEST_F(RulesTest, TransferByPreviousCustodianIsRejected) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kAcme, kDist, acme_cust_)));
+  EXPECT_TRUE(Rejected(Transfer({"SN-1"}, kAcme, kBuyer, acme_cust_), Code::kPermissionDenied,
+                       "NOT_CUSTODIAN"));
+  // Nor can anyone claim to transfer from an org that does not hold it.
+  EXPECT_TRUE(Rejected(Transfer({"SN-2"}, kBuyer, kDist, buyer_cust_), Code::kPermissionDenied,
+                       "NOT_CUSTODIAN"));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kDist);
+  EXPECT_EQ(Dev(kAcme, "SN-2").custodian_org(), kAcme);
+}
+
+TEST_F(RulesTest, OneBadSerialRejectsTheWholeTransferAndMovesNoDevice) {
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  ASSERT_TRUE(Accepted(Transfer({"SN-2"}, kAcme, kDist, acme_cust_)));
+  // SN-1 and SN-3 are acme's, SN-2 is dist-co's; listed in the middle.
+  EXPECT_TRUE(Rejected(Transfer({"SN-1", "SN-2", "SN-3"}, kAcme, kBuyer, acme_cust_),
+                       Code::kPermissionDenied, "NOT_CUSTODIAN"));
+  EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
+  EXPECT_EQ(Dev(kAcme, "SN-3").custodian_org(), kAcme);
+  EXPECT_EQ(Dev(kAcme, "SN-2").custodian_org(), kDist);
+  EXPECT_EQ(Vec(Dev(kAcme, "SN-1").record_indices()), (std::vector<uint64_t>{DeviceIdx(1)}));
+  EXPECT_EQ(Vec(Dev(kAcme, "SN-3").record_indices()), (std::vector<uint64_t>{DeviceIdx(3)}));
+  // Without the bad serial it goes through.
+  EXPECT_TRUE(Accepted(Transfer({"SN-1", "SN-3"}, kAcme, kBuyer, acme_cust_)));
+  EXPECT_EQ(Dev(kAcme, "SN-3").custodian_org(), kBuyer);
+}
+
+// ---------------------------------------------------------------------------
+// State errors fail closed
+
+TEST_F(RulesTest, CorruptStateEntryIsDataLoss) {
+  StateOverlay corrupt(&state_);
+  corrupt.Put(state_key::Org(kDist), std::string("\x0f\xff", 2));
+  pb::OrgState os;
+  Result<bool> r = GetMessage(corrupt, state_key::Org(kDist), &os);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kDataLoss);
+  EXPECT_EQ(r.status().reason(), "CORRUPT_STATE");
+
+  StateOverlay overlay(&corrupt);
+  Status s = ApplyRecord(overlay, Auth(client::OwnershipRecord(kT, kAcme, kDist, 1, false, 0)),
+                         next_index_);
+  EXPECT_EQ(s.reason(), "CORRUPT_STATE");
+  EXPECT_TRUE(overlay.writes().empty());
+}
+
+TEST_F(RulesTest, StorageErrorsAreReturnedNotIgnored) {
+  // Key lookups fail: signer resolution must not treat the key as absent.
+  FailingState keys_fail(&state_, "k/");
+  StateOverlay o1(&keys_fail);
+  Status s = ApplyRecord(
+      o1, By(client::ComponentRecord(kT, kOrion, "P", pb::COMPONENT_KIND_SOC, "TW"), orion_mfr_),
+      next_index_);
+  EXPECT_EQ(s.reason(), "STORAGE_ERROR");
+  // Genesis lookup fails.
+  FailingState genesis_fail(&state_, "g/");
+  StateOverlay o2(&genesis_fail);
+  s = ApplyRecord(o2, Auth(client::OrganizationRecord(kT, "x", "X", "GB")), next_index_);
+  EXPECT_EQ(s.reason(), "STORAGE_ERROR");
+  // Device lookup fails mid-transfer.
+  ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
+  FailingState devices_fail(&state_, "d/");
+  StateOverlay o3(&devices_fail);
+  s = ApplyRecord(o3, Transfer({"SN-1"}, kAcme, kDist, acme_cust_), next_index_);
+  EXPECT_EQ(s.reason(), "STORAGE_ERROR");
+  EXPECT_TRUE(o1.writes().empty());
+  EXPECT_TRUE(o2.writes().empty());
+  EXPECT_TRUE(o3.writes().empty());
+}
+
+}  // namespace
+}  // namespace verifier
