@@ -1,0 +1,152 @@
+#include "tools/provd_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+// fork + exec with stdout and stderr appended to `log`.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int ExitCode(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+  return -1;
+}
+
+std::string ReadFrom(const std::string& path, std::streamoff offset) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(offset);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = Spawn(argv, log);
+  if (pid < 0) return -1;
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  return ExitCode(wstatus);
+}
+
+uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+Result<std::string> InitLedger(
+    const std::string& provd, const std::string& data_dir, const std::string& origin,
+    const std::vector<std::pair<std::string, verifier::PublicKey>>& authorities,
+    uint32_t threshold) {
+  std::vector<std::string> argv = {provd, "init", "--data-dir", data_dir, "--origin", origin,
+                                   "--threshold", std::to_string(threshold)};
+  for (const auto& [name, key] : authorities) {
+    argv.push_back("--authority");
+    argv.push_back(name + "=" + verifier::HexEncode(key));
+  }
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  const std::string log = data_dir + "/provd.log";
+  if (int rc = RunCommand(argv, log); rc != 0) {
+    return verifier::Internal("PROVD_INIT", "provd init exited " + std::to_string(rc) +
+                                                "; see " + log);
+  }
+  std::ifstream in(data_dir + "/log.vkey");
+  std::string vkey;
+  if (!std::getline(in, vkey) || vkey.empty()) {
+    return verifier::Internal("PROVD_INIT", "no log.vkey in " + data_dir);
+  }
+  return vkey;
+}
+
+Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& provd,
+                                                          const std::string& data_dir,
+                                                          std::vector<std::string> extra) {
+  const std::string log = data_dir + "/provd.log";
+  std::error_code ec;
+  const auto offset = static_cast<std::streamoff>(fs::exists(log, ec) ? fs::file_size(log, ec) : 0);
+  std::vector<std::string> argv = {provd, "serve", "--data-dir", data_dir, "--listen",
+                                   "127.0.0.1:0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::unique_ptr<ProvdProcess> p(new ProvdProcess);
+  p->pid_ = Spawn(argv, log);
+  if (p->pid_ < 0) return verifier::Internal("PROVD_START", "fork failed");
+
+  static const std::regex kServing(R"(provd: serving \S+ \(size \d+\) on (\S+:\d+))");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    std::string text = ReadFrom(log, offset);
+    if (std::regex_search(text, m, kServing)) {
+      p->target_ = m[1];
+      return p;
+    }
+    int wstatus = 0;
+    if (waitpid(p->pid_, &wstatus, WNOHANG) == p->pid_) {
+      p->pid_ = -1;
+      return verifier::Internal("PROVD_START", "provd exited " +
+                                                   std::to_string(ExitCode(wstatus)) + ": " +
+                                                   text.substr(0, 2000));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return verifier::Internal("PROVD_START", "provd did not start serving within 60 s; see " + log);
+}
+
+ProvdProcess::~ProvdProcess() {
+  if (pid_ > 0) Stop(SIGKILL);
+}
+
+uint64_t ProvdProcess::PeakRssBytes() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // kB
+  }
+  return 0;
+}
+
+int ProvdProcess::Stop(int sig) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int wstatus = 0;
+  waitpid(pid_, &wstatus, 0);
+  pid_ = -1;
+  return ExitCode(wstatus);
+}
+
+}  // namespace tools

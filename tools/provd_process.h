@@ -1,0 +1,62 @@
+// A real `provd` child process, for provbench and the integration tests:
+// `provd init` a data directory, start `provd serve` on a loopback port
+// chosen by the kernel, and stop it with a signal. Its stdout and stderr go
+// to <data-dir>/provd.log; the port is read from the "provd: serving" line.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "verifier/crypto.h"
+#include "verifier/status.h"
+
+namespace tools {
+
+using verifier::Result;
+using verifier::Status;
+
+// Runs `provd init` in `data_dir` with the given authorities; returns the
+// log's verifier key (vkey text).
+Result<std::string> InitLedger(
+    const std::string& provd, const std::string& data_dir, const std::string& origin,
+    const std::vector<std::pair<std::string, verifier::PublicKey>>& authorities,
+    uint32_t threshold);
+
+class ProvdProcess {
+ public:
+  // Starts `provd serve --data-dir DIR --listen 127.0.0.1:0 EXTRA...` and
+  // waits (up to 60 s) until it serves.
+  static Result<std::unique_ptr<ProvdProcess>> Start(const std::string& provd,
+                                                     const std::string& data_dir,
+                                                     std::vector<std::string> extra = {});
+  ~ProvdProcess();  // SIGKILL if still running
+  ProvdProcess(const ProvdProcess&) = delete;
+  ProvdProcess& operator=(const ProvdProcess&) = delete;
+
+  const std::string& target() const { return target_; }  // "127.0.0.1:PORT"
+  pid_t pid() const { return pid_; }
+  // Peak resident set size (VmHWM) in bytes; 0 if unknown.
+  uint64_t PeakRssBytes() const;
+
+  // Sends `sig` and waits for the exit; returns the exit code (128+signal
+  // for a death by signal).
+  int Stop(int sig);
+
+ private:
+  ProvdProcess() = default;
+  pid_t pid_ = -1;
+  std::string target_;
+};
+
+// Runs a command to completion with stdout/stderr appended to `log`;
+// returns its exit code (128+signal if killed).
+int RunCommand(const std::vector<std::string>& argv, const std::string& log);
+
+// Total size of the files under `dir` (recursively), in bytes.
+uint64_t DirectoryBytes(const std::string& dir);
+
+}  // namespace tools
