@@ -1,0 +1,189 @@
+// Shared helpers for the ledger tests: deterministic keys, a genesis with
+// three authorities (threshold 2), organisations, key enrolments, a catalog
+// (component, model, firmware) and devices, each as signed leaf bytes.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/records.h"
+#include "ledger/kv_store.h"
+#include "proto/records.pb.h"
+#include "verifier/crypto.h"
+#include "verifier/merkle.h"
+#include "verifier/status.h"
+
+namespace ledger_test {
+
+namespace pb = provenance::v1;
+using verifier::SigningKey;
+
+inline constexpr int64_t kT = 1'700'000'000;
+inline constexpr char kOrigin[] = "ledger.example/cams";
+inline constexpr char kAcme[] = "acme-cam";      // manufacturer
+inline constexpr char kOrion[] = "orion-micro";  // component maker
+inline constexpr char kDist[] = "dist-co";       // distributor
+inline constexpr char kHolding[] = "acme-holding";  // owns acme-cam
+
+// Deterministic keys: seed = 32 copies of `b`.
+inline SigningKey KeyFromByte(uint8_t b) {
+  std::array<uint8_t, 32> seed;
+  seed.fill(b);
+  return *SigningKey::FromSeed(seed);
+}
+
+// A device key for device number `i` (distinct for every i < 2^24).
+inline SigningKey DeviceKey(uint32_t i) {
+  std::array<uint8_t, 32> seed{};
+  seed[0] = 0xd0;
+  seed[1] = static_cast<uint8_t>(i >> 16);
+  seed[2] = static_cast<uint8_t>(i >> 8);
+  seed[3] = static_cast<uint8_t>(i);
+  return *SigningKey::FromSeed(seed);
+}
+
+inline verifier::Hash LeafHashOf(const std::string& leaf) {
+  return verifier::LeafHash(verifier::AsBytes(leaf));
+}
+
+// Converts protobuf `repeated bytes` hashes to Hash values.
+template <typename Repeated>
+std::vector<verifier::Hash> ToHashes(const Repeated& r) {
+  std::vector<verifier::Hash> out;
+  for (const std::string& s : r) {
+    auto h = verifier::ToHash(verifier::AsBytes(s));
+    EXPECT_TRUE(h.ok()) << "not a 32-byte hash";
+    out.push_back(h.ok() ? *h : verifier::Hash{});
+  }
+  return out;
+}
+
+// A fresh directory under the gtest temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = ::testing::TempDir() + "ledger_test_XXXXXX";
+    char* p = mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr) << "mkdtemp failed";
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string db() const { return path_ + "/db"; }
+
+ private:
+  std::string path_;
+};
+
+// A KvStore that forwards to a shared store, so a test can hand the ledger a
+// unique_ptr and still reach (and reopen) the same backing store afterwards.
+class SharedKvStore final : public ledger::KvStore {
+ public:
+  explicit SharedKvStore(std::shared_ptr<ledger::KvStore> base) : base_(std::move(base)) {}
+  verifier::Result<bool> Get(std::string_view key, std::string* value) const override {
+    return base_->Get(key, value);
+  }
+  verifier::Status Write(const ledger::KvBatch& batch) override { return base_->Write(batch); }
+  verifier::Status Scan(std::string_view prefix,
+                        const std::function<bool(std::string_view, std::string_view)>& fn)
+      const override {
+    return base_->Scan(prefix, fn);
+  }
+  uint64_t ApproximateDiskBytes() const override { return base_->ApproximateDiskBytes(); }
+
+ private:
+  std::shared_ptr<ledger::KvStore> base_;
+};
+
+// The records of a small world, as signed leaves. Leaf order after Genesis():
+// Setup() returns, in order, the leaves for indices 1.. of the fixture.
+struct World {
+  SigningKey log_key = KeyFromByte(200);
+  SigningKey auth0 = KeyFromByte(1);
+  SigningKey auth1 = KeyFromByte(2);
+  SigningKey auth2 = KeyFromByte(3);
+  SigningKey acme_mfr = KeyFromByte(10);
+  SigningKey acme_cust = KeyFromByte(11);
+  SigningKey orion_mfr = KeyFromByte(12);
+  SigningKey dist_cust = KeyFromByte(13);
+
+  pb::Record Genesis() const {
+    return client::GenesisRecord(kOrigin,
+                                 {{"auth-0", auth0.public_key()},
+                                  {"auth-1", auth1.public_key()},
+                                  {"auth-2", auth2.public_key()}},
+                                 2);
+  }
+  std::string Auth(const pb::Record& r) const {
+    return client::SignRecordBytes(r, {&auth0, &auth1});
+  }
+  static std::string By(const pb::Record& r, const SigningKey& key) {
+    return client::SignRecordBytes(r, {&key});
+  }
+
+  // Indices 1..8: organisations, ownership and key enrolments.
+  std::vector<std::string> Orgs() const {
+    return {
+        Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),           // 1
+        Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),       // 2
+        Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),               // 3
+        Auth(client::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),           // 4
+        Auth(client::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),     // 5
+        Auth(client::KeyEnrollmentRecord(kT, acme_mfr.public_key(), kAcme,
+                                         {pb::ROLE_MANUFACTURER})),                     // 6
+        Auth(client::KeyEnrollmentRecord(kT, acme_cust.public_key(), kAcme,
+                                         {pb::ROLE_CUSTODIAN})),                        // 7
+        Auth(client::KeyEnrollmentRecord(kT, orion_mfr.public_key(), kOrion,
+                                         {pb::ROLE_MANUFACTURER})),                     // 8
+        Auth(client::KeyEnrollmentRecord(kT, dist_cust.public_key(), kDist,
+                                         {pb::ROLE_CUSTODIAN})),                        // 9
+    };
+  }
+  // Indices 10..12: component orion-micro/OM-SOC-1, model acme-cam/C100 with
+  // that SoC, firmware 1.0.0.
+  std::vector<std::string> Catalog() const {
+    return {
+        By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
+           orion_mfr),
+        By(client::DeviceModelRecord(kT, kAcme, "C100", kAcme, {client::Ref(kOrion, "OM-SOC-1")}),
+           acme_mfr),
+        By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0",
+                                         verifier::Sha256(std::string_view("fw 1.0.0"))),
+           acme_mfr),
+    };
+  }
+  static constexpr uint64_t kFixtureSize = 13;  // genesis + 9 + 3
+
+  static std::string Serial(uint32_t i) { return "SN-" + std::to_string(i); }
+  std::string Device(uint32_t i) const {
+    return By(client::DeviceRecord(kT, kAcme, Serial(i), "C100", DeviceKey(i).public_key(),
+                                   kT - 86400, "VN"),
+              acme_mfr);
+  }
+  std::string Transfer(uint32_t i, const std::string& from, const std::string& to,
+                       const SigningKey& key) const {
+    return By(client::TransferRecord(kT, kAcme, {Serial(i)}, from, to, "PO-1"), key);
+  }
+
+  // Every fixture leaf after the genesis, in index order.
+  std::vector<std::string> Setup() const {
+    std::vector<std::string> out = Orgs();
+    for (auto& l : Catalog()) out.push_back(std::move(l));
+    return out;
+  }
+};
+
+}  // namespace ledger_test
