@@ -119,6 +119,7 @@ int Serve(const std::string& dir, const std::string& listen, size_t max_batch) {
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("signal {}: draining and shutting down", sig);
+    service.StopWatchers();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   });
   server->Wait();

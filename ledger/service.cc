@@ -172,12 +172,16 @@ grpc::Status LedgerService::WatchCheckpoints(grpc::ServerContext* ctx,
                                              const pb::WatchCheckpointsRequest* req,
                                              grpc::ServerWriter<pb::SignedCheckpoint>* writer) {
   uint64_t last = req->after_size();
-  while (!ctx->IsCancelled()) {
+  while (!ctx->IsCancelled() && !stopping_) {
     auto c = ledger_->WaitForCheckpoint(
         last, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
     if (c->size() <= last) continue;
     if (!writer->Write(*c)) break;
     last = c->size();
+  }
+  if (stopping_) {
+    return ToGrpcStatus(Status(verifier::Code::kUnavailable, "SHUTTING_DOWN",
+                               "the server is shutting down; reconnect to keep watching"));
   }
   return grpc::Status::OK;
 }

@@ -4,6 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+
 #include "ledger/ledger.h"
 #include "proto/ledger.grpc.pb.h"
 
@@ -43,9 +45,14 @@ class LedgerService final : public pb::Ledger::Service {
   grpc::Status WatchCheckpoints(grpc::ServerContext*, const pb::WatchCheckpointsRequest*,
                                 grpc::ServerWriter<pb::SignedCheckpoint>*) override;
 
+  // Ends open WatchCheckpoints streams (within half a second) so that the
+  // server's shutdown is not held up by watchers. Call before Shutdown().
+  void StopWatchers() { stopping_ = true; }
+
  private:
   Ledger* ledger_;
   ServiceOptions options_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace ledger

@@ -527,6 +527,23 @@ TEST_F(ProvdTest, WatchCheckpointsStreamsNewHeads) {
   watch->Finish();
 }
 
+TEST_F(ProvdTest, SigtermEndsWatchersAndExitsCleanly) {
+  grpc::ClientContext ctx;
+  pb::WatchCheckpointsRequest req;
+  req.set_after_size(Size());
+  auto watch = client_->stub().WatchCheckpoints(&ctx, req);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the call start
+  std::thread stop([&] { EXPECT_EQ(provd_->Stop(SIGTERM), 0); });
+  pb::SignedCheckpoint c;
+  EXPECT_FALSE(watch->Read(&c));
+  grpc::Status s = watch->Finish();
+  stop.join();
+  provd_.reset();
+  // Told by the server why, not cut off by the forced-shutdown deadline.
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(s.error_message().rfind("SHUTTING_DOWN: ", 0), 0u) << s.error_message();
+}
+
 TEST_F(ProvdTest, ServesTheStandardHealthService) {
   // grpc.health.v1.HealthCheckRequest{} is empty; the answer is
   // HealthCheckResponse{status: SERVING (1)}.
