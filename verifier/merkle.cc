@@ -83,6 +83,10 @@ Status VerifyConsistency(uint64_t size1, uint64_t size2,
     if (!ConstantTimeEqual(root1, root2)) {
       return Mismatch("equal tree sizes with different roots");
     }
+    // The empty tree has exactly one root.
+    if (size1 == 0 && !ConstantTimeEqual(root1, EmptyRoot())) {
+      return Mismatch("the root of the empty tree is SHA-256 of nothing");
+    }
     return Status::Ok();
   }
   if (size1 == 0) {
