@@ -1,129 +1,25 @@
 // prov: the command line of the provenance ledger (see README "Using prov").
-// Exit codes: 0 ok / trusted, 1 rejected by the ledger or a check,
-// 2 usage, connection or verification failure (cannot tell).
+// This file holds main() and the key, record, submit, log and audit
+// subcommands; client/cli.h has the shared plumbing and exit codes.
 #include <google/protobuf/util/json_util.h>
-#include <sys/stat.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "client/ledger_client.h"
+#include "client/cli.h"
 #include "client/records.h"
 #include "verifier/merkle.h"
 #include "verifier/rules.h"
 
+namespace prov {
 namespace {
-
-namespace fs = std::filesystem;
-using json = nlohmann::json;
-using verifier::Status;
-
-constexpr int kOk = 0, kRejected = 1, kCannotTell = 2;
-
-struct Globals {
-  std::string server = "127.0.0.1:7400";
-  std::string vkey_file;
-  std::string state_dir;
-  bool json = false;
-} g;
-
-// Exit 1 is reserved for a verdict: the ledger refused a record because it
-// broke a rule. Everything that stops us from telling exits 2.
-bool IsRefusal(const Status& s) {
-  switch (s.code()) {
-    case verifier::Code::kInvalidArgument:
-    case verifier::Code::kAlreadyExists:
-    case verifier::Code::kPermissionDenied:
-    case verifier::Code::kFailedPrecondition:
-      return true;
-    default:
-      return false;
-  }
-}
-
-int Report(const Status& s, int rc = kCannotTell) {
-  if (g.json) {
-    std::cout << json{{"ok", false}, {"reason", s.reason()}, {"message", s.message()}}.dump()
-              << "\n";
-  } else {
-    std::fprintf(stderr, "prov: %s\n", s.ToString().c_str());
-  }
-  return rc;
-}
-
-verifier::Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return verifier::NotFound("NO_FILE", "cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Status WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  if (!out) return verifier::FailedPrecondition("WRITE_FAILED", "cannot write " + path);
-  return Status::Ok();
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// Trust store: the newest verified checkpoint lives in STATE_DIR/checkpoint.
-std::string TrustFile() { return g.state_dir + "/checkpoint"; }
-
-verifier::Result<std::unique_ptr<client::LedgerClient>> Connect() {
-  if (g.vkey_file.empty()) {
-    return verifier::InvalidArgument("NO_LOG_KEY", "--vkey FILE (the pinned log key) is required");
-  }
-  PROV_ASSIGN_OR_RETURN(std::string vkey, ReadFile(g.vkey_file));
-  PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(g.server, Trim(vkey)));
-  if (!g.state_dir.empty()) {
-    auto note = ReadFile(TrustFile());
-    if (note.ok()) {
-      PROV_ASSIGN_OR_RETURN(auto pinned, c->VerifyNote(*note));
-      c->SetLatest(std::move(pinned));
-    }
-  }
-  return c;
-}
-
-Status SaveTrust(const client::LedgerClient& c) {
-  if (g.state_dir.empty() || !c.latest()) return Status::Ok();
-  std::error_code ec;
-  fs::create_directories(g.state_dir, ec);
-  std::string tmp = TrustFile() + ".tmp";
-  PROV_RETURN_IF_ERROR(WriteFile(tmp, c.latest()->note));
-  fs::rename(tmp, TrustFile(), ec);
-  if (ec) return verifier::FailedPrecondition("WRITE_FAILED", ec.message());
-  return Status::Ok();
-}
-
-json HeadJson(const verifier::Checkpoint& c) {
-  return {{"origin", c.origin}, {"size", c.size}, {"root", verifier::HexEncode(c.root)}};
-}
-
-std::string RecordJson(const provenance::v1::Record& r) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(r, &out, o);
-  return out;
-}
 
 // --- key ---
 int KeyGenerate(const std::string& out) {
   auto key = verifier::SigningKey::Generate();
   if (Status s = verifier::WriteKeyFile(out, key); !s.ok()) return Report(s);
   std::string pub = verifier::HexEncode(key.public_key());
-  if (g.json) {
+  if (G().json) {
     std::cout << json{{"public_key", pub}, {"key_id", verifier::HexEncode(verifier::KeyId(key.public_key()))}, {"file", out}}.dump() << "\n";
   } else {
     std::printf("%s\n", pub.c_str());
@@ -137,7 +33,7 @@ int KeyShow(const std::string& file, bool base64) {
   std::string pub = base64 ? verifier::Base64Encode(key->public_key())
                            : verifier::HexEncode(key->public_key());
   std::string id = verifier::HexEncode(verifier::KeyId(key->public_key()));
-  if (g.json) {
+  if (G().json) {
     std::cout << json{{"public_key", pub}, {"key_id", id}}.dump() << "\n";
   } else {
     std::printf("%s\n", pub.c_str());
@@ -199,7 +95,7 @@ int RecordShow(const std::string& in) {
            {"record", json::parse(RecordJson(p->record))},
            {"signers", signers},
            {"leaf_hash", verifier::HexEncode(p->leaf_hash)}};
-  std::cout << out.dump(g.json ? -1 : 2) << "\n";
+  std::cout << out.dump(G().json ? -1 : 2) << "\n";
   return kOk;
 }
 
@@ -225,7 +121,7 @@ int Submit(const std::vector<std::string>& files) {
                                IsRefusal(e) ? kRejected : kCannotTell));
       continue;
     }
-    if (g.json) {
+    if (G().json) {
       std::cout << json{{"ok", true}, {"file", f}, {"index", r->index},
                         {"already_logged", r->already_logged},
                         {"checkpoint", HeadJson(r->checkpoint.checkpoint)}}
@@ -249,7 +145,7 @@ int LogCheckpoint() {
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
-  if (g.json) {
+  if (G().json) {
     std::cout << HeadJson(head->checkpoint).dump() << "\n";
   } else {
     std::printf("%s", head->note.c_str());
@@ -286,7 +182,7 @@ int LogProof(uint64_t index) {
   auto leaves = (*c)->GetEntries(index, index + 1);
   if (!leaves.ok()) return Report(leaves.status());
   if (Status s = (*c)->ProveInclusion(index, (*leaves)[0], *head); !s.ok()) return Report(s);
-  if (g.json) {
+  if (G().json) {
     std::cout << json{{"ok", true}, {"index", index}, {"checkpoint", HeadJson(head->checkpoint)}}.dump() << "\n";
   } else {
     std::printf("entry #%llu is included in the tree of size %llu (root %s)\n",
@@ -315,7 +211,7 @@ int LogConsistency(const std::string& older_file) {
                     " root " + verifier::HexEncode(older->checkpoint.root) + ": " +
                     s.ToString()));
   }
-  if (g.json) {
+  if (G().json) {
     std::cout << json{{"ok", true}, {"from", HeadJson(older->checkpoint)},
                       {"to", HeadJson(head->checkpoint)}}.dump() << "\n";
   } else {
@@ -334,7 +230,7 @@ int AuditCmd() {
   auto report = client::Audit(**c, *head);
   if (!report.ok()) return Report(report.status());
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
-  if (g.json) {
+  if (G().json) {
     std::cout << json{{"ok", true}, {"checkpoint", HeadJson(head->checkpoint)},
                       {"kinds", report->kinds}}
                      .dump()
@@ -353,11 +249,89 @@ int AuditCmd() {
 
 }  // namespace
 
+void AddKeyCommands(CLI::App& app) {
+  struct Opts {
+    std::string out, file;
+    bool base64 = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* key = app.add_subcommand("key", "Ed25519 signing keys");
+  key->require_subcommand(1);
+  auto* gen = key->add_subcommand("generate", "new key pair; private key file is 0600");
+  gen->add_option("--out", o->out, "private key file (never overwritten)")->required();
+  OnRun(gen, [o] { return KeyGenerate(o->out); });
+  auto* show = key->add_subcommand("show", "print the public key of a key file");
+  show->add_option("file", o->file)->required();
+  show->add_flag("--base64", o->base64, "base64 (as in record JSON) instead of hex");
+  OnRun(show, [o] { return KeyShow(o->file, o->base64); });
+}
+
+void AddRecordCommands(CLI::App& app) {
+  struct Opts {
+    std::string out, in, json_file, key_file;
+    std::vector<std::string> keys, files;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* record = app.add_subcommand("record", "make and sign records");
+  record->require_subcommand(1);
+  auto* sign = record->add_subcommand("sign", "sign a record given as protobuf JSON");
+  sign->add_option("--json", o->json_file, "record in protobuf JSON")->required();
+  sign->add_option("--key", o->keys, "signing key file (repeatable)")->required();
+  sign->add_option("--out", o->out, "signed record file")->required();
+  OnRun(sign, [o] { return RecordSign(o->json_file, o->keys, o->out); });
+  auto* cosign = record->add_subcommand("cosign", "add a signature (authority threshold)");
+  cosign->add_option("--in", o->in, "signed record file")->required();
+  cosign->add_option("--key", o->key_file, "signing key file")->required();
+  cosign->add_option("--out", o->out, "output (default: overwrite --in)");
+  OnRun(cosign, [o] { return RecordCosign(o->in, o->key_file, o->out); });
+  auto* show = record->add_subcommand("show", "check and print a signed record");
+  show->add_option("--in", o->in, "signed record file")->required();
+  OnRun(show, [o] { return RecordShow(o->in); });
+
+  auto* submit = app.add_subcommand("submit", "submit signed records; proves each is logged");
+  submit->add_option("files", o->files, "signed record files")->required();
+  OnRun(submit, [o] { return Submit(o->files); });
+}
+
+void AddLogCommands(CLI::App& app) {
+  struct Opts {
+    uint64_t start = 0, end = 0, index = 0;
+    std::string from_note;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* log = app.add_subcommand("log", "read and verify the log");
+  log->require_subcommand(1);
+  OnRun(log->add_subcommand("checkpoint", "fetch and verify the latest checkpoint"),
+        [] { return LogCheckpoint(); });
+  auto* entries = log->add_subcommand("entries", "entries [start, end), each proven");
+  entries->add_option("--start", o->start)->default_val(0);
+  entries->add_option("--end", o->end)->required();
+  OnRun(entries, [o] { return LogEntries(o->start, o->end); });
+  auto* proof = log->add_subcommand("proof", "prove one entry is in the latest tree");
+  proof->add_option("--index", o->index)->required();
+  OnRun(proof, [o] { return LogProof(o->index); });
+  auto* cons = log->add_subcommand("consistency",
+                                   "prove the latest tree extends an older signed checkpoint");
+  cons->add_option("--from-note", o->from_note, "file with the older checkpoint note")
+      ->required();
+  OnRun(cons, [o] { return LogConsistency(o->from_note); });
+  OnRun(app.add_subcommand("audit",
+                           "replay the whole log through the rulebook and check the root"),
+        [] { return AuditCmd(); });
+}
+
+}  // namespace prov
+
 int main(int argc, char** argv) {
+  using namespace prov;
   verifier::InitCrypto();
-  CLI::App app{"prov: provenance ledger client for security cameras"};
+  CLI::App app{"prov: provenance ledger client for security cameras\n"
+               "exit codes: 0 ok/trusted, 1 rejected, 2 cannot tell (usage, connection, "
+               "verification)"};
   app.require_subcommand(1);
-  app.add_option("--server", g.server, "provd address HOST:PORT")->default_val(g.server)
+  Globals& g = G();
+  app.add_option("--server", g.server, "provd address HOST:PORT")
+      ->default_val(g.server)
       ->envname("PROV_SERVER");
   app.add_option("--vkey", g.vkey_file, "file with the pinned log verifier key")
       ->envname("PROV_VKEY");
@@ -365,68 +339,16 @@ int main(int argc, char** argv) {
                  "trust store: remembers the newest verified checkpoint")
       ->envname("PROV_STATE_DIR");
   app.add_flag("--json", g.json, "machine-readable output");
-
-  std::string out, in, json_file, key_file;
-  std::vector<std::string> keys, files;
-  bool base64 = false;
-  uint64_t start = 0, end = 0, index = 0;
-  std::string from_note;
-
-  auto* key = app.add_subcommand("key", "Ed25519 signing keys");
-  key->require_subcommand(1);
-  auto* key_gen = key->add_subcommand("generate", "new key pair; private key file is 0600");
-  key_gen->add_option("--out", out, "private key file (never overwritten)")->required();
-  auto* key_show = key->add_subcommand("show", "print the public key of a key file");
-  key_show->add_option("file", key_file)->required();
-  key_show->add_flag("--base64", base64, "base64 (as in record JSON) instead of hex");
-
-  auto* record = app.add_subcommand("record", "make and sign records");
-  record->require_subcommand(1);
-  auto* rec_sign = record->add_subcommand("sign", "sign a record given as protobuf JSON");
-  rec_sign->add_option("--json", json_file, "record in protobuf JSON")->required();
-  rec_sign->add_option("--key", keys, "signing key file (repeatable)")->required();
-  rec_sign->add_option("--out", out, "signed record file")->required();
-  auto* rec_cosign = record->add_subcommand("cosign", "add a signature (authority threshold)");
-  rec_cosign->add_option("--in", in, "signed record file")->required();
-  rec_cosign->add_option("--key", key_file, "signing key file")->required();
-  rec_cosign->add_option("--out", out, "output (default: overwrite --in)");
-  auto* rec_show = record->add_subcommand("show", "check and print a signed record");
-  rec_show->add_option("--in", in, "signed record file")->required();
-
-  auto* submit = app.add_subcommand("submit", "submit signed records; proves each is logged");
-  submit->add_option("files", files, "signed record files")->required();
-
-  auto* log = app.add_subcommand("log", "read and verify the log");
-  log->require_subcommand(1);
-  log->add_subcommand("checkpoint", "fetch and verify the latest checkpoint");
-  auto* log_entries = log->add_subcommand("entries", "entries [start, end), each proven");
-  log_entries->add_option("--start", start)->default_val(0);
-  log_entries->add_option("--end", end)->required();
-  auto* log_proof = log->add_subcommand("proof", "prove one entry is in the latest tree");
-  log_proof->add_option("--index", index)->required();
-  auto* log_cons = log->add_subcommand(
-      "consistency", "prove the latest tree extends an older signed checkpoint");
-  log_cons->add_option("--from-note", from_note, "file with the older checkpoint note")
-      ->required();
-
-  app.add_subcommand("audit", "replay the whole log through the rulebook and check the root");
-
+  AddKeyCommands(app);
+  AddRecordCommands(app);
+  AddLogCommands(app);
+  AddRegistryCommands(app);
+  AddCheckCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kOk : kCannotTell;
   }
-  if (*key_gen) return KeyGenerate(out);
-  if (*key_show) return KeyShow(key_file, base64);
-  if (*rec_sign) return RecordSign(json_file, keys, out);
-  if (*rec_cosign) return RecordCosign(in, key_file, out);
-  if (*rec_show) return RecordShow(in);
-  if (*submit) return Submit(files);
-  if (log->got_subcommand("checkpoint")) return LogCheckpoint();
-  if (*log_entries) return LogEntries(start, end);
-  if (*log_proof) return LogProof(index);
-  if (*log_cons) return LogConsistency(from_note);
-  if (app.got_subcommand("audit")) return AuditCmd();
-  return kCannotTell;
+  return ExitCode();
 }

@@ -15,8 +15,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Installing Debian packages (idempotent)"
 bash scripts/install-deps.sh
-step "Building (Release)"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+step "Building (RelWithDebInfo, the same build the tests use)"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C "$BUILD" -j2 provd prov provbench
 
 PROVD=$BUILD/ledger/provd

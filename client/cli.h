@@ -1,0 +1,73 @@
+// Shared plumbing of the `prov` subcommands: global options, exit codes,
+// error reporting, files, the trust store, and registration of each group of
+// subcommands (one source file per group).
+//
+// Exit codes: 0 ok / trusted; 1 rejected (by the ledger or by a check);
+// 2 cannot tell (usage, connection, verification failure).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "client/ledger_client.h"
+#include "proto/records.pb.h"
+#include "verifier/note.h"
+#include "verifier/status.h"
+
+namespace prov {
+
+using json = nlohmann::json;
+using verifier::Result;
+using verifier::Status;
+namespace pb = provenance::v1;
+
+inline constexpr int kOk = 0, kRejected = 1, kCannotTell = 2;
+
+struct Globals {
+  std::string server = "127.0.0.1:7400";
+  std::string vkey_file;
+  std::string state_dir;
+  bool json = false;
+};
+Globals& G();
+
+// Runs `fn` when subcommand `sub` was given; its result is the exit code.
+void OnRun(CLI::App* sub, std::function<int()> fn);
+int& ExitCode();
+
+// True for a rule violation (the ledger refused a record): exit code 1.
+bool IsRefusal(const Status& s);
+// Prints `s` (text to stderr, or a JSON object to stdout) and returns `rc`.
+int Report(const Status& s, int rc = kCannotTell);
+// kRejected for refusals, kCannotTell otherwise.
+int ReportSubmitError(const Status& s);
+
+Result<std::string> ReadFile(const std::string& path);
+Status WriteFile(const std::string& path, const std::string& data);
+std::string Trim(std::string s);
+
+// Reads the pinned log key (--vkey); fails with NO_LOG_KEY without one.
+Result<std::string> PinnedVkey();
+// Connects with the pinned log key; the trust store's checkpoint (if any)
+// becomes the head every later checkpoint must be consistent with.
+Result<std::unique_ptr<client::LedgerClient>> Connect();
+// Saves the client's newest verified checkpoint to the trust store.
+Status SaveTrust(const client::LedgerClient& c);
+
+json HeadJson(const verifier::Checkpoint& c);
+std::string RecordJson(const google::protobuf::Message& r);
+
+// Loads a signing key file (0600) given with --key.
+Result<verifier::SigningKey> LoadKey(const std::string& path);
+
+// Subcommand groups.
+void AddKeyCommands(CLI::App& app);       // prov.cc: key
+void AddRecordCommands(CLI::App& app);    // prov.cc: record, submit
+void AddLogCommands(CLI::App& app);       // prov.cc: log, audit
+void AddRegistryCommands(CLI::App& app);  // prov_registry.cc: authority, manufacturer, transfer, status
+void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, scan, delivery, bundle
+
+}  // namespace prov
