@@ -13,10 +13,55 @@ Status BadNote(std::string msg) {
   return InvalidArgument("MALFORMED_NOTE", std::move(msg));
 }
 
+// Decodes the UTF-8 sequence at s[i], advancing i; returns -1 if it is not
+// valid UTF-8 (bad byte, truncated, overlong, surrogate, beyond U+10FFFF).
+int32_t NextRune(std::string_view s, size_t& i) {
+  auto c0 = static_cast<unsigned char>(s[i]);
+  if (c0 < 0x80) {
+    ++i;
+    return c0;
+  }
+  int n;
+  int32_t r, min;
+  if (c0 >= 0xc2 && c0 <= 0xdf) {
+    n = 1, r = c0 & 0x1f, min = 0x80;
+  } else if (c0 >= 0xe0 && c0 <= 0xef) {
+    n = 2, r = c0 & 0x0f, min = 0x800;
+  } else if (c0 >= 0xf0 && c0 <= 0xf4) {
+    n = 3, r = c0 & 0x07, min = 0x10000;
+  } else {
+    return -1;
+  }
+  if (s.size() - i <= static_cast<size_t>(n)) return -1;
+  for (int k = 1; k <= n; ++k) {
+    auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xc0) != 0x80) return -1;
+    r = (r << 6) | (c & 0x3f);
+  }
+  if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff)) return -1;
+  i += n + 1;
+  return r;
+}
+
+// Go's unicode.IsSpace.
+bool IsUnicodeSpace(int32_t r) {
+  switch (r) {
+    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
+    case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029:
+    case 0x202f: case 0x205f: case 0x3000:
+      return true;
+    default:
+      return r >= 0x2000 && r <= 0x200a;
+  }
+}
+
+// As Go's note package: non-empty UTF-8 without spaces or '+'; also no
+// control characters.
 bool ValidKeyName(std::string_view name) {
   if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (c <= ' ' || c == '+' || c == 0x7f) return false;
+  for (size_t i = 0; i < name.size();) {
+    int32_t r = NextRune(name, i);
+    if (r < 0 || r < ' ' || r == '+' || r == 0x7f || IsUnicodeSpace(r)) return false;
   }
   return true;
 }
@@ -135,8 +180,10 @@ std::string SignNote(std::string_view text, std::string_view name,
 
 Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier) {
   if (note.size() > 1 << 20) return BadNote("note is larger than 1 MiB");
-  for (unsigned char c : note) {
-    if ((c < 0x20 && c != '\n') || c == 0x7f) {
+  for (size_t i = 0; i < note.size();) {
+    int32_t r = NextRune(note, i);
+    if (r < 0) return BadNote("note is not valid UTF-8");
+    if ((r < 0x20 && r != '\n') || r == 0x7f) {
       return BadNote("note has a control character");
     }
   }
@@ -152,7 +199,10 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier
   }
   sigs.remove_suffix(1);
   bool verified = false;
-  for (std::string_view line : Split(sigs, '\n')) {
+  auto lines = Split(sigs, '\n');
+  // As Go's note.Open: bounds the work a note can ask for.
+  if (lines.size() > 100) return BadNote("note has more than 100 signatures");
+  for (std::string_view line : lines) {
     if (line.substr(0, kSigPrefix.size()) != kSigPrefix) {
       return BadNote("malformed signature line");
     }
