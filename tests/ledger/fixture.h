@@ -28,9 +28,9 @@ using verifier::SigningKey;
 
 inline constexpr int64_t kT = 1'700'000'000;
 inline constexpr char kOrigin[] = "ledger.example/cams";
-inline constexpr char kAcme[] = "acme-cam";      // manufacturer
-inline constexpr char kOrion[] = "orion-micro";  // component maker
-inline constexpr char kDist[] = "dist-co";       // distributor
+inline constexpr char kAcme[] = "acme-cam";         // manufacturer
+inline constexpr char kOrion[] = "orion-micro";     // component maker
+inline constexpr char kDist[] = "dist-co";          // distributor
 inline constexpr char kHolding[] = "acme-holding";  // owns acme-cam
 
 // Deterministic keys: seed = 32 copies of `b`.
@@ -97,9 +97,9 @@ class SharedKvStore final : public ledger::KvStore {
     return base_->Get(key, value);
   }
   verifier::Status Write(const ledger::KvBatch& batch) override { return base_->Write(batch); }
-  verifier::Status Scan(std::string_view prefix,
-                        const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override {
+  verifier::Status Scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     return base_->Scan(prefix, fn);
   }
   uint64_t ApproximateDiskBytes() const override { return base_->ApproximateDiskBytes(); }
@@ -137,19 +137,19 @@ struct World {
   // Indices 1..8: organisations, ownership and key enrolments.
   std::vector<std::string> Orgs() const {
     return {
-        Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),           // 1
-        Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),       // 2
-        Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),               // 3
-        Auth(client::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),           // 4
-        Auth(client::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),     // 5
+        Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),        // 1
+        Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),    // 2
+        Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),            // 3
+        Auth(client::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),        // 4
+        Auth(client::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),  // 5
         Auth(client::KeyEnrollmentRecord(kT, acme_mfr.public_key(), kAcme,
-                                         {pb::ROLE_MANUFACTURER})),                     // 6
+                                         {pb::ROLE_MANUFACTURER})),  // 6
         Auth(client::KeyEnrollmentRecord(kT, acme_cust.public_key(), kAcme,
-                                         {pb::ROLE_CUSTODIAN})),                        // 7
+                                         {pb::ROLE_CUSTODIAN})),  // 7
         Auth(client::KeyEnrollmentRecord(kT, orion_mfr.public_key(), kOrion,
-                                         {pb::ROLE_MANUFACTURER})),                     // 8
+                                         {pb::ROLE_MANUFACTURER})),  // 8
         Auth(client::KeyEnrollmentRecord(kT, dist_cust.public_key(), kDist,
-                                         {pb::ROLE_CUSTODIAN})),                        // 9
+                                         {pb::ROLE_CUSTODIAN})),  // 9
     };
   }
   // Indices 10..12: component orion-micro/OM-SOC-1, model acme-cam/C100 with

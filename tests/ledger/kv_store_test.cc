@@ -242,11 +242,14 @@ TEST(RocksKvStoreTest, DataSurvivesCloseAndReopen) {
   ASSERT_TRUE(*(*kv)->Get(coding::LeafKey(7), &v));
   EXPECT_EQ(v, "rewritten");
   uint64_t n = 0;
-  ASSERT_TRUE((*kv)->Scan(coding::kLeafPrefix, [&](std::string_view k, std::string_view) {
-                     EXPECT_EQ(coding::DecodeBigEndian64(k.substr(1)), n);
-                     ++n;
-                     return true;
-                   }).ok());
+  ASSERT_TRUE((*kv)
+                  ->Scan(coding::kLeafPrefix,
+                         [&](std::string_view k, std::string_view) {
+                           EXPECT_EQ(coding::DecodeBigEndian64(k.substr(1)), n);
+                           ++n;
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(n, 50u);
 }
 
@@ -275,8 +278,8 @@ TEST(RocksKvStoreTest, CreatingOverAnExistingDatabaseFails) {
 }
 
 TEST(CodingTest, KeysSortNumericallyAndRoundTrip) {
-  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256},
-                     uint64_t{1} << 40, ~uint64_t{0}}) {
+  for (uint64_t v :
+       {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256}, uint64_t{1} << 40, ~uint64_t{0}}) {
     std::string s;
     coding::PutBigEndian64(&s, v);
     ASSERT_EQ(s.size(), 8u);

@@ -105,8 +105,7 @@ class LedgerTest : public ::testing::Test {
   }
 
   // Rejected with `code` and `reason`; the tree and checkpoint are unchanged.
-  ::testing::AssertionResult Rejected(const std::string& leaf, Code code,
-                                      std::string_view reason) {
+  ::testing::AssertionResult Rejected(const std::string& leaf, Code code, std::string_view reason) {
     auto before = ledger_->Checkpoint();
     Ack a = ledger_->SubmitAndWait(leaf);
     if (a.status.ok()) return ::testing::AssertionFailure() << "accepted at " << a.index;
@@ -172,8 +171,7 @@ class LedgerTest : public ::testing::Test {
 
 TEST_F(LedgerTest, InitWritesTheGenesisAsLeafZero) {
   EXPECT_EQ(ledger_->origin(), kOrigin);
-  EXPECT_EQ(ledger_->verifier_key(),
-            verifier::FormatVerifierKey(kOrigin, w_.log_key.public_key()));
+  EXPECT_EQ(ledger_->verifier_key(), verifier::FormatVerifierKey(kOrigin, w_.log_key.public_key()));
   auto c = ledger_->Checkpoint();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->size(), 1u);
@@ -199,8 +197,8 @@ TEST_F(LedgerTest, InitRefusesAnExistingLedgerAndANonGenesisLeafZero) {
   EXPECT_EQ(again.reason(), "LEDGER_EXISTS");
 
   MemoryKvStore fresh;
-  verifier::Status s = Ledger::Init(
-      &fresh, w_.log_key, client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"));
+  verifier::Status s = Ledger::Init(&fresh, w_.log_key,
+                                    client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"));
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_EQ(s.reason(), "NO_GENESIS");
   EXPECT_TRUE(fresh.Scan("", [](auto, auto) { return false; }).ok());
@@ -301,11 +299,10 @@ TEST_F(LedgerTest, RejectedRecordsChangeNothing) {
   ASSERT_TRUE(Appended(w_.Device(1), 13));
 
   // Same serial, another device key.
-  EXPECT_TRUE(Rejected(
-      World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
-                                     ledger_test::DeviceKey(999).public_key(), kT),
-                w_.acme_mfr),
-      Code::kAlreadyExists, "DUPLICATE_SERIAL"));
+  EXPECT_TRUE(Rejected(World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
+                                                      ledger_test::DeviceKey(999).public_key(), kT),
+                                 w_.acme_mfr),
+                       Code::kAlreadyExists, "DUPLICATE_SERIAL"));
   // A flipped signature bit.
   pb::SignedRecord sr;
   ASSERT_TRUE(sr.ParseFromString(w_.Device(2)));
@@ -352,7 +349,8 @@ TEST_F(LedgerTest, RejectionsInsideABatchDoNotDisturbTheOthers) {
   ASSERT_TRUE(acks[3].status.ok()) << acks[3].status.ToString();
   EXPECT_EQ(acks[3].index, 15u);
   EXPECT_EQ(Size(), 16u);
-  for (size_t k : {0u, 2u, 3u}) EXPECT_TRUE(Included(leaves[k], acks[k].index, *acks[k].checkpoint));
+  for (size_t k : {0u, 2u, 3u})
+    EXPECT_TRUE(Included(leaves[k], acks[k].index, *acks[k].checkpoint));
 }
 
 TEST_F(LedgerTest, ConcurrentSubmittersEachLandExactlyOnce) {
@@ -401,7 +399,8 @@ TEST_F(LedgerTest, ATinyQueueBlocksSubmittersButLosesNothing) {
   o.max_batch = 3;
   ASSERT_NO_FATAL_FAILURE(Reopen(o));
   std::vector<std::future<Ack>> fs;
-  for (uint32_t i = 0; i < 30; ++i) fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (uint32_t i = 0; i < 30; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
   std::set<uint64_t> idx;
   for (auto& f : fs) {
     Ack a = f.get();
@@ -415,7 +414,8 @@ TEST_F(LedgerTest, ATinyQueueBlocksSubmittersButLosesNothing) {
 TEST_F(LedgerTest, DestroyingTheLedgerDrainsQueuedSubmissions) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
   std::vector<std::future<Ack>> fs;
-  for (uint32_t i = 0; i < 50; ++i) fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (uint32_t i = 0; i < 50; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
   ledger_.reset();
   for (auto& f : fs) {
     ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
@@ -433,11 +433,87 @@ TEST_F(LedgerTest, WaitForCheckpoint) {
   EXPECT_GE(std::chrono::steady_clock::now() - now, std::chrono::milliseconds(20));
 
   std::thread t([&] { EXPECT_TRUE(Appended(w_.Orgs()[0], 1)); });
-  auto later = ledger_->WaitForCheckpoint(1, std::chrono::steady_clock::now() +
-                                                 std::chrono::seconds(10));
+  auto later =
+      ledger_->WaitForCheckpoint(1, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   t.join();
   EXPECT_EQ(later->size(), 2u);
   EXPECT_EQ(ledger_->WaitForCheckpoint(0, std::chrono::steady_clock::now())->size(), 2u);
+}
+
+// A store whose writes fail while `fail` is set (a full disk, an I/O error).
+class FlakyKvStore final : public KvStore {
+ public:
+  explicit FlakyKvStore(std::shared_ptr<KvStore> base) : base_(std::move(base)) {}
+  verifier::Result<bool> Get(std::string_view key, std::string* value) const override {
+    return base_->Get(key, value);
+  }
+  verifier::Status Write(const KvBatch& batch) override {
+    if (fail) return verifier::Internal("STORAGE_ERROR", "disk full");
+    return base_->Write(batch);
+  }
+  verifier::Status Scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+    return base_->Scan(prefix, fn);
+  }
+  std::atomic<bool> fail{false};
+
+ private:
+  std::shared_ptr<KvStore> base_;
+};
+
+TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
+  ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  ledger_.reset();
+  auto flaky_owned = std::make_unique<FlakyKvStore>(store_);
+  FlakyKvStore* flaky = flaky_owned.get();
+  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  ledger_ = std::move(l).value();
+
+  // Grow to just below the first tile boundary.
+  std::vector<std::future<Ack>> fs;
+  for (uint32_t i = 0; i < 240; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (auto& f : fs) ASSERT_TRUE(f.get().status.ok());
+  const uint64_t before = Size();
+  ASSERT_EQ(before, 253u);
+  auto ckpt = ledger_->Checkpoint();
+
+  // Batches that would cross 256 fail: nobody is told they were appended.
+  flaky->fail = true;
+  fs.clear();
+  for (uint32_t i = 500; i < 520; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (auto& f : fs) {
+    Ack a = f.get();
+    EXPECT_EQ(a.status.code(), Code::kUnavailable);
+    EXPECT_EQ(a.status.reason(), "STORAGE_ERROR");
+    EXPECT_EQ(a.checkpoint, nullptr);
+  }
+  Ack again = ledger_->SubmitAndWait(w_.Device(3));  // already logged: no write needed
+  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == 16)
+      << again.status.ToString();
+  EXPECT_EQ(ledger_->Checkpoint(), ckpt);
+
+  // Storage is back: other records take the same indices, and the failed ones
+  // can be submitted again.
+  flaky->fail = false;
+  EXPECT_TRUE(Appended(w_.Device(600), before));
+  fs.clear();
+  for (uint32_t i = 500; i < 520; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (size_t k = 0; k < fs.size(); ++k) {
+    Ack a = fs[k].get();
+    ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+    EXPECT_EQ(a.index, before + 1 + k);
+  }
+  std::vector<verifier::Hash> hashes;
+  for (uint64_t i = 0; i < Size(); ++i) hashes.push_back(LeafHashOf(*ledger_->GetLeaf(i)));
+  EXPECT_EQ(Verified(*ledger_->Checkpoint()).root, verifier::RootOf(hashes));
+  EXPECT_TRUE(Included(w_.Device(510), before + 11, *ledger_->Checkpoint()));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Size(), before + 21);
 }
 
 // ---------------------------------------------------------------------------
@@ -570,9 +646,10 @@ class EvidenceTest : public LedgerTest {
 
   std::multiset<std::string> Kinds(const pb::Evidence& ev) {
     std::multiset<std::string> out;
-    for (const auto& e : ev.entries()) out.insert(pb::Record::descriptor()
-                                                      ->FindFieldByNumber(RecordOf(e.signed_record()).kind_case())
-                                                      ->name());
+    for (const auto& e : ev.entries())
+      out.insert(pb::Record::descriptor()
+                     ->FindFieldByNumber(RecordOf(e.signed_record()).kind_case())
+                     ->name());
     return out;
   }
 };
@@ -605,8 +682,7 @@ TEST_F(EvidenceTest, DeviceEvidenceHoldsEverythingNeededToJudgeTheDevice) {
   // manufacturer's records, its custodian key too).
   auto ev2 = ledger_->DeviceEvidence(kAcme, "SN-2");
   ASSERT_TRUE(ev2.ok()) << ev2.status().ToString();
-  EXPECT_EQ(CheckEvidence(*ev2),
-            (std::vector<uint64_t>{0, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12, 14}));
+  EXPECT_EQ(CheckEvidence(*ev2), (std::vector<uint64_t>{0, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12, 14}));
 }
 
 TEST_F(EvidenceTest, UnknownDeviceAndOrg) {

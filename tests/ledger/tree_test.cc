@@ -91,16 +91,17 @@ class TreeTest : public ::testing::Test {
 
   ::testing::AssertionResult RootMatches(uint64_t n) {
     auto got = reader_.RootAt(n);
-    if (!got.ok()) return ::testing::AssertionFailure() << "RootAt(" << n << "): "
-                                                       << got.status().ToString();
+    if (!got.ok())
+      return ::testing::AssertionFailure() << "RootAt(" << n << "): " << got.status().ToString();
     if (*got != ref_.Root(n)) return ::testing::AssertionFailure() << "RootAt(" << n << ") differs";
     return ::testing::AssertionSuccess();
   }
 
   ::testing::AssertionResult InclusionMatches(uint64_t i, uint64_t n) {
     auto got = reader_.InclusionProof(i, n);
-    if (!got.ok()) return ::testing::AssertionFailure() << "InclusionProof(" << i << ", " << n
-                                                       << "): " << got.status().ToString();
+    if (!got.ok())
+      return ::testing::AssertionFailure()
+             << "InclusionProof(" << i << ", " << n << "): " << got.status().ToString();
     auto want = verifier::MakeInclusionProof(i, n, ref_.Fn());
     if (!want.ok() || *got != *want) {
       return ::testing::AssertionFailure() << "InclusionProof(" << i << ", " << n << ") differs";
@@ -112,8 +113,9 @@ class TreeTest : public ::testing::Test {
 
   ::testing::AssertionResult ConsistencyMatches(uint64_t a, uint64_t b) {
     auto got = reader_.ConsistencyProof(a, b);
-    if (!got.ok()) return ::testing::AssertionFailure() << "ConsistencyProof(" << a << ", " << b
-                                                       << "): " << got.status().ToString();
+    if (!got.ok())
+      return ::testing::AssertionFailure()
+             << "ConsistencyProof(" << a << ", " << b << "): " << got.status().ToString();
     auto want = verifier::MakeConsistencyProof(a, b, ref_.Fn());
     if (!want.ok() || *got != *want) {
       return ::testing::AssertionFailure() << "ConsistencyProof(" << a << ", " << b << ") differs";
@@ -229,7 +231,7 @@ TEST_F(TreeTest, LargeTreeAcrossLevelTwoTiles) {
   EXPECT_NE(std::find(flushed.begin(), flushed.end(), 65536), flushed.end());
 
   const uint64_t size = ref_.size();
-  std::set<uint64_t> sizes{1,     2,     255,   256,   257,   511,         512,      513,
+  std::set<uint64_t> sizes{1,     2,     255,   256,   257,   511,      512, 513,
                            65535, 65536, 65537, 65792, 65793, size - 1, size};
   for (uint64_t s : flushed) sizes.insert(s);
   for (int k = 0; k < 30; ++k) sizes.insert(1 + rng() % size);
