@@ -406,31 +406,53 @@ Status Ledger::AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* o
 
 Result<pb::Evidence> Ledger::DeviceEvidence(const std::string& manufacturer,
                                             const std::string& serial) const {
-  pb::DeviceState ds;
-  PROV_ASSIGN_OR_RETURN(
-      bool found,
-      verifier::GetMessage(state_, verifier::state_key::Device(manufacturer, serial), &ds));
-  if (!found) {
+  pb::DeviceRef ref;
+  ref.set_manufacturer_org(manufacturer);
+  ref.set_serial(serial);
+  PROV_ASSIGN_OR_RETURN(pb::Evidence ev, DevicesEvidence({ref}));
+  if (ev.unknown_devices_size() > 0) {
     return verifier::NotFound("UNKNOWN_DEVICE", "device " + manufacturer + "/" + serial +
                                                     " is not registered");
   }
-  std::vector<uint64_t> indices{0};
-  std::vector<std::string> orgs{manufacturer};
-  indices.insert(indices.end(), ds.record_indices().begin(), ds.record_indices().end());
-  for (uint64_t i : ds.record_indices()) {
-    PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
-    pb::SignedRecord sr;
-    pb::Record r;
-    if (sr.ParseFromString(leaf) && r.ParseFromString(sr.record()) && r.has_transfer()) {
-      orgs.push_back(r.transfer().from_org());
-      orgs.push_back(r.transfer().to_org());
-    }
+  return ev;
+}
+
+Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& devices) const {
+  if (devices.size() > kMaxEvidenceDevices) {
+    return verifier::OutOfRange("TOO_MANY_DEVICES",
+                                "at most " + std::to_string(kMaxEvidenceDevices) +
+                                    " devices per evidence request, got " +
+                                    std::to_string(devices.size()));
   }
-  pb::ModelState ms;
-  PROV_ASSIGN_OR_RETURN(
-      bool have_model,
-      verifier::GetMessage(state_, verifier::state_key::Model(manufacturer, ds.model_id()), &ms));
-  if (have_model) {
+  std::vector<uint64_t> indices{0};
+  std::vector<std::string> orgs;
+  std::vector<pb::DeviceRef> unknown;
+  std::set<std::string> models;
+  for (const auto& d : devices) {
+    pb::DeviceState ds;
+    PROV_ASSIGN_OR_RETURN(
+        bool found, verifier::GetMessage(
+                        state_, verifier::state_key::Device(d.manufacturer_org(), d.serial()), &ds));
+    if (!found) {
+      unknown.push_back(d);
+      continue;
+    }
+    orgs.push_back(d.manufacturer_org());
+    indices.insert(indices.end(), ds.record_indices().begin(), ds.record_indices().end());
+    for (uint64_t i : ds.record_indices()) {
+      PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+      pb::SignedRecord sr;
+      pb::Record r;
+      if (sr.ParseFromString(leaf) && r.ParseFromString(sr.record()) && r.has_transfer()) {
+        orgs.push_back(r.transfer().from_org());
+        orgs.push_back(r.transfer().to_org());
+      }
+    }
+    const std::string model_key = verifier::state_key::Model(d.manufacturer_org(), ds.model_id());
+    if (!models.insert(model_key).second) continue;
+    pb::ModelState ms;
+    PROV_ASSIGN_OR_RETURN(bool have_model, verifier::GetMessage(state_, model_key, &ms));
+    if (!have_model) continue;
     indices.push_back(ms.index());
     indices.insert(indices.end(), ms.firmware_indices().begin(), ms.firmware_indices().end());
     orgs.push_back(ms.model().brand_org());
@@ -446,6 +468,7 @@ Result<pb::Evidence> Ledger::DeviceEvidence(const std::string& manufacturer,
     }
   }
   // Keys that signed any of these records, then every org and its owners.
+  Sort(&indices);
   std::vector<uint64_t> records = indices;
   for (uint64_t i : records) {
     if (i == 0) continue;
@@ -454,7 +477,9 @@ Result<pb::Evidence> Ledger::DeviceEvidence(const std::string& manufacturer,
   }
   std::vector<std::string> visited;
   for (const auto& org : orgs) PROV_RETURN_IF_ERROR(AddOrgClosure(org, &indices, &visited));
-  return BuildEvidence(std::move(indices));
+  PROV_ASSIGN_OR_RETURN(pb::Evidence ev, BuildEvidence(std::move(indices)));
+  for (auto& d : unknown) *ev.add_unknown_devices() = std::move(d);
+  return ev;
 }
 
 Result<pb::Evidence> Ledger::OrganizationEvidence(const std::string& org_id) const {

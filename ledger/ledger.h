@@ -41,6 +41,8 @@ struct Ack {
   std::shared_ptr<const pb::SignedCheckpoint> checkpoint;  // includes index
 };
 
+inline constexpr size_t kMaxEvidenceDevices = 1000;  // per evidence request
+
 class Ledger {
  public:
   // Creates a new ledger in `kv`: leaf 0 is `genesis` (a Genesis record), and
@@ -76,6 +78,10 @@ class Ledger {
   Result<pb::InclusionProof> InclusionProof(uint64_t index, uint64_t tree_size) const;
   Result<pb::GetConsistencyProofResponse> ConsistencyProof(uint64_t first,
                                                            uint64_t second) const;
+  // Evidence for a set of devices, proven against one checkpoint: every
+  // record a verifier needs to judge them (see docs/formats.md). Devices that
+  // are not registered are listed in `unknown_devices`.
+  Result<pb::Evidence> DevicesEvidence(const std::vector<pb::DeviceRef>& devices) const;
   Result<pb::Evidence> DeviceEvidence(const std::string& manufacturer,
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;

@@ -168,6 +168,14 @@ grpc::Status LedgerService::GetOrganizationEvidence(
   return grpc::Status::OK;
 }
 
+grpc::Status LedgerService::GetEvidence(grpc::ServerContext*, const pb::GetEvidenceRequest* req,
+                                        pb::Evidence* resp) {
+  auto ev = ledger_->DevicesEvidence({req->devices().begin(), req->devices().end()});
+  if (!ev.ok()) return ToGrpcStatus(ev.status());
+  *resp = std::move(ev).value();
+  return grpc::Status::OK;
+}
+
 grpc::Status LedgerService::WatchCheckpoints(grpc::ServerContext* ctx,
                                              const pb::WatchCheckpointsRequest* req,
                                              grpc::ServerWriter<pb::SignedCheckpoint>* writer) {

@@ -42,6 +42,8 @@ class LedgerService final : public pb::Ledger::Service {
   grpc::Status GetOrganizationEvidence(grpc::ServerContext*,
                                        const pb::GetOrganizationEvidenceRequest*,
                                        pb::Evidence*) override;
+  grpc::Status GetEvidence(grpc::ServerContext*, const pb::GetEvidenceRequest*,
+                           pb::Evidence*) override;
   grpc::Status WatchCheckpoints(grpc::ServerContext*, const pb::WatchCheckpointsRequest*,
                                 grpc::ServerWriter<pb::SignedCheckpoint>*) override;
 

@@ -351,7 +351,8 @@ Result<pb::DeviceState> LoadDevice(const StateView& s, const std::string& mfr,
 std::string Idx(uint64_t i) { return "#" + std::to_string(i); }
 
 Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& rec,
-                 const Signers& signers, uint64_t index) {
+                 const Signers& signers, uint64_t index, ApplyMode mode) {
+  const bool subset = mode == ApplyMode::kEvidenceSubset;
   const pb::Record& r = rec.record;
   switch (r.kind_case()) {
     case pb::Record::kOrganization: {
@@ -368,6 +369,12 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     case pb::Record::kOwnership: {
       PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "ownership"));
       const auto& w = r.ownership();
+      if (subset) {
+        pb::OrgState unused;
+        PROV_ASSIGN_OR_RETURN(bool have_owner, Load(s, state_key::Org(w.owner_org()), &unused));
+        PROV_ASSIGN_OR_RETURN(bool have_owned, Load(s, state_key::Org(w.owned_org()), &unused));
+        if (!have_owner || !have_owned) return Status::Ok();
+      }
       PROV_ASSIGN_OR_RETURN(auto owner, LoadOrg(s, w.owner_org(), "owner"));
       PROV_ASSIGN_OR_RETURN(auto owned, LoadOrg(s, w.owned_org(), "owned org"));
       AppendOrgIndex(s, std::move(owner), index);
@@ -565,6 +572,12 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
           RequireOrgRole(signers, t.from_org(), pb::ROLE_CUSTODIAN, "a transfer"));
       PROV_RETURN_IF_ERROR(LoadOrg(s, t.to_org(), "recipient").status());
       for (const auto& serial : t.serials()) {
+        if (subset) {
+          pb::DeviceState unused;
+          PROV_ASSIGN_OR_RETURN(
+              bool held, Load(s, state_key::Device(t.manufacturer_org(), serial), &unused));
+          if (!held) continue;
+        }
         PROV_ASSIGN_OR_RETURN(auto ds, LoadDevice(s, t.manufacturer_org(), serial));
         if (ds.custodian_org() != t.from_org()) {
           return PermissionDenied("NOT_CUSTODIAN",
@@ -677,7 +690,8 @@ Result<PreparedRecord> PrepareRecord(std::string leaf) {
   return p;
 }
 
-Status ApplyPrepared(StateOverlay& state, const PreparedRecord& rec, uint64_t index) {
+Status ApplyPrepared(StateOverlay& state, const PreparedRecord& rec, uint64_t index,
+                     ApplyMode mode) {
   StateOverlay s(&state);
   if (index == 0) {
     if (rec.record.kind_case() != pb::Record::kGenesis) {
@@ -695,14 +709,14 @@ Status ApplyPrepared(StateOverlay& state, const PreparedRecord& rec, uint64_t in
     return FailedPrecondition("GENESIS_NOT_FIRST", "only leaf 0 may be a genesis record");
   }
   PROV_ASSIGN_OR_RETURN(Signers signers, ResolveSigners(s, g, rec));
-  PROV_RETURN_IF_ERROR(ApplyKind(s, g, rec, signers, index));
+  PROV_RETURN_IF_ERROR(ApplyKind(s, g, rec, signers, index, mode));
   state.Absorb(s);
   return Status::Ok();
 }
 
-Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index) {
+Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index, ApplyMode mode) {
   PROV_ASSIGN_OR_RETURN(PreparedRecord p, PrepareRecord(std::move(leaf)));
-  return ApplyPrepared(state, p, index);
+  return ApplyPrepared(state, p, index, mode);
 }
 
 pb::SignedRecord SignRecord(const std::string& record_bytes,

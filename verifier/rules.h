@@ -36,14 +36,27 @@ struct PreparedRecord {
 // PAE(kRecordPayloadType, record bytes).
 Result<PreparedRecord> PrepareRecord(std::string leaf);
 
+// How a record is applied.
+enum class ApplyMode {
+  // The whole log, in order: every rule applies (the server, audits).
+  kFullLog,
+  // A proven subset of the log (device evidence, offline bundles), in index
+  // order: every rule applies to what the subset holds, but a reference to
+  // an organisation or device outside it is not an error. An ownership stake
+  // in an org outside the subset is skipped, and so is a transferred serial
+  // that is not in the subset; such facts do not bear on the subject.
+  kEvidenceSubset,
+};
+
 // Applies a prepared record as leaf `index` against `state`, writing its
 // effects into `state` only on success. REQUIRES: records are applied in
 // index order starting at 0.
 Status ApplyPrepared(StateOverlay& state, const PreparedRecord& record,
-                     uint64_t index);
+                     uint64_t index, ApplyMode mode = ApplyMode::kFullLog);
 
 // PrepareRecord + ApplyPrepared.
-Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index);
+Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index,
+                   ApplyMode mode = ApplyMode::kFullLog);
 
 // Signs `record` for inclusion: returns a SignedRecord with one signature
 // per key (the exact bytes of `record` are kept).

@@ -1,0 +1,268 @@
+#include "verifier/judge.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "verifier/merkle.h"
+
+namespace verifier {
+
+namespace pb = provenance::v1;
+using Severity = Finding::Severity;
+
+namespace {
+
+std::string Idx(uint64_t i) { return "#" + std::to_string(i); }
+
+std::string Date(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+Finding Reject(std::string code, std::string message, std::vector<uint64_t> indices) {
+  return {Severity::kReject, std::move(code), std::move(message), std::move(indices)};
+}
+
+const PreparedRecord* RecordAt(const VerifiedEvidence& ev, uint64_t index) {
+  auto it = ev.records.find(index);
+  return it == ev.records.end() ? nullptr : it->second.get();
+}
+
+// Signers of record `index` whose key was revoked effective at or before the
+// record's issued_at: their signatures no longer vouch for it.
+void CheckSigners(const VerifiedEvidence& ev, uint64_t index, std::vector<Finding>* out) {
+  const PreparedRecord* rec = RecordAt(ev, index);
+  if (!rec) return;
+  for (const PublicKey& pk : rec->signers) {
+    pb::KeyState ks;
+    auto found = GetMessage(ev.state, state_key::Key(KeyId(pk)), &ks);
+    if (!found.ok() || !*found || !ks.revoked()) continue;
+    if (ks.revoked_effective() <= rec->record.issued_at()) {
+      out->push_back(Reject(
+          "SIGNED_BY_REVOKED_KEY",
+          "the " + RecordKindName(rec->record) + " " + Idx(index) + " was signed by key " +
+              HexEncode(KeyId(pk)).substr(0, 16) + " of " + ks.enrollment().org_id() +
+              ", revoked effective " + Date(ks.revoked_effective()) + " " +
+              Idx(ks.revoked_index()),
+          {index, ks.revoked_index()}));
+    }
+  }
+}
+
+}  // namespace
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kTrusted: return "TRUSTED";
+    case Verdict::kRejected: return "REJECTED";
+    case Verdict::kUnverified: return "UNVERIFIED";
+  }
+  return "UNVERIFIED";
+}
+
+Result<std::shared_ptr<const PreparedRecord>> RecordCache::Prepare(const std::string& leaf) {
+  const Hash h = LeafHash(AsBytes(leaf));
+  if (auto it = records_.find(h); it != records_.end()) return it->second;
+  PROV_ASSIGN_OR_RETURN(PreparedRecord p, PrepareRecord(leaf));
+  auto shared = std::make_shared<const PreparedRecord>(std::move(p));
+  records_.emplace(h, shared);
+  return shared;
+}
+
+Result<VerifiedEvidence> VerifyEvidence(const pb::Evidence& evidence, const NoteVerifier& log_key,
+                                        RecordCache* cache) {
+  VerifiedEvidence ev;
+  auto head = VerifyCheckpoint(evidence.checkpoint().note(), log_key, log_key.name);
+  if (!head.ok()) {
+    return DataLoss("EVIDENCE_CHECKPOINT",
+                    "the evidence checkpoint does not verify: " + head.status().ToString());
+  }
+  ev.checkpoint = *head;
+  if (evidence.entries().empty() || evidence.entries(0).index() != 0) {
+    return DataLoss("EVIDENCE_NO_GENESIS", "evidence must start with the genesis record #0");
+  }
+  uint64_t prev = 0;
+  for (int n = 0; n < evidence.entries_size(); ++n) {
+    const pb::EvidenceEntry& e = evidence.entries(n);
+    if ((n > 0 && e.index() <= prev) || e.index() >= ev.checkpoint.size) {
+      return DataLoss("EVIDENCE_ORDER", "entry " + Idx(e.index()) +
+                                            " is out of order or beyond the tree of size " +
+                                            std::to_string(ev.checkpoint.size));
+    }
+    prev = e.index();
+    std::vector<Hash> proof;
+    for (const auto& h : e.proof()) {
+      auto hash = ToHash(AsBytes(h));
+      if (!hash.ok()) return DataLoss("EVIDENCE_PROOF", "entry " + Idx(e.index()) + ": bad hash");
+      proof.push_back(*hash);
+    }
+    Status s = VerifyInclusion(e.index(), ev.checkpoint.size, LeafHash(AsBytes(e.signed_record())),
+                               proof, ev.checkpoint.root);
+    if (!s.ok()) {
+      return DataLoss("EVIDENCE_PROOF", "entry " + Idx(e.index()) +
+                                            " is not proven in the checkpoint: " + s.ToString());
+    }
+  }
+  // Replay the proven entries through the rulebook.
+  for (const pb::EvidenceEntry& e : evidence.entries()) {
+    auto rec = cache->Prepare(e.signed_record());
+    if (!rec.ok()) {
+      ev.problems.push_back({Severity::kUnverified, "EVIDENCE_BAD_RECORD",
+                             "entry " + Idx(e.index()) + " is logged but does not check: " +
+                                 rec.status().ToString(),
+                             {e.index()}});
+      continue;
+    }
+    StateOverlay overlay(&ev.state);
+    Status s = ApplyPrepared(overlay, **rec, e.index(), ApplyMode::kEvidenceSubset);
+    if (!s.ok()) {
+      ev.problems.push_back({Severity::kUnverified, "EVIDENCE_INCOMPLETE",
+                             "the " + RecordKindName((*rec)->record) + " " + Idx(e.index()) +
+                                 " cannot be checked from this evidence: " + s.ToString(),
+                             {e.index()}});
+      continue;
+    }
+    ev.state.Apply(overlay);
+    ev.records.emplace(e.index(), std::move(rec).value());
+  }
+  ev.unknown_devices.assign(evidence.unknown_devices().begin(), evidence.unknown_devices().end());
+  return ev;
+}
+
+Result<pb::Evidence> ParseBundle(const std::string& bytes) {
+  pb::Evidence ev;
+  if (!ev.ParseFromString(bytes)) {
+    return DataLoss("BUNDLE_MALFORMED", "not an evidence bundle (does not parse)");
+  }
+  if (ev.SerializeAsString() != bytes) {
+    return DataLoss("BUNDLE_MALFORMED",
+                    "the bundle is not in canonical encoding (altered or not made by prov)");
+  }
+  return ev;
+}
+
+void Decide(Judgement* j) {
+  j->verdict = Verdict::kTrusted;
+  for (const auto& f : j->findings) {
+    if (f.severity == Severity::kReject) {
+      j->verdict = Verdict::kRejected;
+      return;
+    }
+    if (f.severity == Severity::kUnverified) j->verdict = Verdict::kUnverified;
+  }
+}
+
+Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const PolicyFn& policy) {
+  Judgement j;
+  j.tree_size = ev.checkpoint.size;
+  j.findings = ev.problems;
+  const std::string name = q.manufacturer_org + "/" + q.serial;
+  auto found = GetMessage(ev.state, state_key::Device(q.manufacturer_org, q.serial), &j.device);
+  if (!found.ok() || !*found) {
+    j.findings.push_back(Reject("NOT_REGISTERED",
+                                "no device " + name + " is registered in the ledger (tree size " +
+                                    std::to_string(ev.checkpoint.size) + ")",
+                                {}));
+    Decide(&j);
+    return j;
+  }
+  j.registered = true;
+  if (const PreparedRecord* reg = RecordAt(ev, j.device.index())) j.record = reg->record.device();
+  j.findings.push_back({Severity::kInfo, "REGISTERED",
+                        name + ", model " + j.device.model_id() + ", registered " +
+                            Idx(j.device.index()),
+                        {j.device.index()}});
+
+  // Custody chain and status, in log order.
+  std::string chain = q.manufacturer_org;
+  std::vector<uint64_t> chain_indices{j.device.index()};
+  for (uint64_t i : j.device.record_indices()) {
+    CheckSigners(ev, i, &j.findings);
+    const PreparedRecord* rec = RecordAt(ev, i);
+    if (!rec) continue;
+    if (rec->record.has_transfer()) {
+      const auto& t = rec->record.transfer();
+      chain += " -> " + t.to_org() + " " + Idx(i);
+      if (!t.reference().empty()) chain += " (" + t.reference() + ")";
+      chain_indices.push_back(i);
+    }
+  }
+  j.findings.push_back({Severity::kInfo, "CUSTODY", "custody: " + chain, chain_indices});
+  if (!q.expected_custodian.empty() && j.device.custodian_org() != q.expected_custodian) {
+    j.findings.push_back(Reject("WRONG_CUSTODIAN",
+                                "custody ends at " + j.device.custodian_org() + ", not at " +
+                                    q.expected_custodian + " (" + chain + ")",
+                                chain_indices));
+  }
+  const uint64_t last = j.device.record_indices().empty()
+                            ? j.device.index()
+                            : j.device.record_indices(j.device.record_indices_size() - 1);
+  switch (j.device.condition()) {
+    case pb::DEVICE_CONDITION_STOLEN:
+      j.findings.push_back(Reject("DEVICE_STOLEN", name + " is reported stolen", {last}));
+      break;
+    case pb::DEVICE_CONDITION_RECALLED:
+      j.findings.push_back(Reject("DEVICE_RECALLED", name + " is recalled", {last}));
+      break;
+    case pb::DEVICE_CONDITION_COMPROMISED:
+      j.findings.push_back(Reject("DEVICE_COMPROMISED", name + " is reported compromised", {last}));
+      break;
+    case pb::DEVICE_CONDITION_DECOMMISSIONED:
+      j.findings.push_back(Reject("DEVICE_DECOMMISSIONED", name + " is decommissioned", {last}));
+      break;
+    default:
+      break;
+  }
+  if (!q.expected_model_id.empty() && j.device.model_id() != q.expected_model_id) {
+    j.findings.push_back(Reject("MODEL_MISMATCH",
+                                name + " is registered as model " + j.device.model_id() + ", not " +
+                                    q.expected_model_id,
+                                {j.device.index()}));
+  }
+  if (policy) {
+    for (auto& f : policy(ev, j)) j.findings.push_back(std::move(f));
+  }
+  Decide(&j);
+  return j;
+}
+
+std::vector<Finding> CheckFirmware(const VerifiedEvidence& ev, const Judgement& j,
+                                   const Hash& firmware_sha256) {
+  pb::ModelState ms;
+  auto found =
+      GetMessage(ev.state, state_key::Model(j.record.manufacturer_org(), j.device.model_id()), &ms);
+  if (!found.ok() || !*found) {
+    return {{Severity::kUnverified, "MODEL_NOT_IN_EVIDENCE",
+             "model " + j.device.model_id() + " is not in the evidence", {}}};
+  }
+  const std::string hash(AsStringView(firmware_sha256));
+  for (uint64_t i : ms.firmware_indices()) {
+    const PreparedRecord* rec = RecordAt(ev, i);
+    if (!rec || !rec->record.has_firmware_release() ||
+        rec->record.firmware_release().sha256() != hash) {
+      continue;
+    }
+    const auto& fw = rec->record.firmware_release();
+    pb::FirmwareState fs;
+    auto have = GetMessage(
+        ev.state, state_key::Firmware(fw.manufacturer_org(), fw.model_id(), fw.version()), &fs);
+    if (have.ok() && *have && fs.revoked()) {
+      return {Reject("FIRMWARE_REVOKED",
+                     "firmware " + fw.version() + " of " + fw.model_id() + " was revoked " +
+                         Idx(fs.revoked_index()),
+                     {i, fs.revoked_index()})};
+    }
+    return {};
+  }
+  return {Reject("FIRMWARE_UNKNOWN",
+                 "firmware SHA-256 " + HexEncode(firmware_sha256).substr(0, 16) +
+                     "... is not a release of model " + j.device.model_id() + " by " +
+                     j.record.manufacturer_org() + " (tampered or unofficial firmware)",
+                 {ms.index()})};
+}
+
+}  // namespace verifier

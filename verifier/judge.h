@@ -1,0 +1,105 @@
+// Judging devices from evidence, offline: the checks behind `prov check`,
+// `prov scan`, `prov delivery check` and evidence bundles.
+//
+// Evidence is a proven subset of the log (proto Evidence: a signed
+// checkpoint and entries, each with an inclusion proof). VerifyEvidence
+// trusts none of it: it verifies the checkpoint against the pinned log key,
+// every inclusion proof, every record signature, and replays the entries
+// through the rulebook (ApplyMode::kEvidenceSubset). JudgeDevice then reads
+// the replayed state and gives a verdict with findings.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/ledger.pb.h"
+#include "proto/state.pb.h"
+#include "verifier/note.h"
+#include "verifier/rules.h"
+#include "verifier/state.h"
+
+namespace verifier {
+
+enum class Verdict { kTrusted, kRejected, kUnverified };
+const char* VerdictName(Verdict v);  // "TRUSTED", "REJECTED", "UNVERIFIED"
+
+struct Finding {
+  enum class Severity { kInfo, kUnverified, kReject };
+  Severity severity = Severity::kInfo;
+  std::string code;               // stable, e.g. "DEVICE_STOLEN"
+  std::string message;            // plain words
+  std::vector<uint64_t> indices;  // the ledger entries behind it
+};
+
+// Verified PreparedRecords by leaf hash, shared across evidence responses so
+// that records common to many devices are signature-checked once.
+// Not thread-safe.
+class RecordCache {
+ public:
+  Result<std::shared_ptr<const PreparedRecord>> Prepare(const std::string& leaf);
+
+ private:
+  std::map<Hash, std::shared_ptr<const PreparedRecord>> records_;
+};
+
+struct VerifiedEvidence {
+  Checkpoint checkpoint;
+  MemoryState state;  // the entries replayed through the rulebook
+  std::map<uint64_t, std::shared_ptr<const PreparedRecord>> records;  // by index
+  std::vector<provenance::v1::DeviceRef> unknown_devices;              // server's claim
+  // Entries that are proven but did not replay (evidence incomplete, or the
+  // log holds a record the rulebook refuses): each makes verdicts UNVERIFIED.
+  std::vector<Finding> problems;
+};
+
+// Fails (DATA_LOSS) if the checkpoint or any proof does not verify, entries
+// are not strictly ascending, or leaf 0 (genesis) is missing.
+Result<VerifiedEvidence> VerifyEvidence(const provenance::v1::Evidence& evidence,
+                                        const NoteVerifier& log_key, RecordCache* cache);
+
+// An evidence bundle file: exactly the canonical encoding of an Evidence
+// message, so that any changed byte is either a parse error, a non-canonical
+// encoding, or a failed proof or signature.
+Result<provenance::v1::Evidence> ParseBundle(const std::string& bytes);
+
+struct DeviceQuery {
+  std::string manufacturer_org;
+  std::string serial;
+  std::string expected_custodian;  // e.g. the buyer; empty: not checked
+  std::string expected_model_id;   // e.g. from a delivery manifest; empty: not checked
+};
+
+struct Judgement {
+  Verdict verdict = Verdict::kUnverified;
+  std::vector<Finding> findings;
+  // What the ledger says of the device (when registered).
+  bool registered = false;
+  provenance::v1::DeviceState device;
+  provenance::v1::Device record;  // the registration record
+  uint64_t tree_size = 0;
+};
+
+// Policy seam: extra findings from a trust policy (jurisdictions, ownership).
+using PolicyFn = std::function<std::vector<Finding>(const VerifiedEvidence&, const Judgement&)>;
+
+// Judges one device: registered, registration signed by a key that was not
+// revoked effective before it, custody chain ending at the expected holder,
+// condition not stolen/recalled/compromised/decommissioned, model as
+// expected; plus the policy's findings. The verdict is REJECTED if any
+// finding rejects, else UNVERIFIED if any cannot be verified, else TRUSTED.
+Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q,
+                      const PolicyFn& policy = {});
+
+// A firmware image hash against the device's model: released, and not
+// revoked. Returns no findings when it is a good release.
+std::vector<Finding> CheckFirmware(const VerifiedEvidence& ev, const Judgement& j,
+                                   const Hash& firmware_sha256);
+
+// Recomputes the verdict from the findings.
+void Decide(Judgement* j);
+
+}  // namespace verifier
