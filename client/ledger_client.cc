@@ -71,6 +71,23 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
   return Status::Ok();
 }
 
+Result<VerifiedCheckpoint> LedgerClient::Observe(const std::string& note) {
+  PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(note));
+  if (latest_ && c.checkpoint.size < latest_->checkpoint.size) {
+    Status s = ProveConsistency(c.checkpoint, latest_->checkpoint);
+    if (!s.ok()) {
+      return verifier::DataLoss(
+          "FORK", "tree head size " + std::to_string(c.checkpoint.size) + " root " +
+                      verifier::HexEncode(c.checkpoint.root) + " is not consistent with size " +
+                      std::to_string(latest_->checkpoint.size) + " root " +
+                      verifier::HexEncode(latest_->checkpoint.root) + ": " + s.ToString());
+    }
+    return c;
+  }
+  PROV_RETURN_IF_ERROR(Advance(c));
+  return c;
+}
+
 Result<VerifiedCheckpoint> LedgerClient::GetCheckpoint() {
   grpc::ClientContext ctx;
   pb::SignedCheckpoint resp;
@@ -167,7 +184,7 @@ Result<std::vector<std::string>> LedgerClient::GetEntries(uint64_t start, uint64
 Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
                           const std::function<void(uint64_t)>& progress) {
   AuditReport report;
-  verifier::MemoryState state;
+  verifier::MemoryState& state = report.state;
   verifier::CompactRange range;
   const uint64_t n = head.checkpoint.size;
   for (uint64_t start = 0; start < n; start += 1000) {

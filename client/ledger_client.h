@@ -13,6 +13,7 @@
 
 #include "proto/ledger.grpc.pb.h"
 #include "verifier/note.h"
+#include "verifier/state.h"
 #include "verifier/status.h"
 
 namespace client {
@@ -42,6 +43,10 @@ class LedgerClient {
   // so far (which it then replaces).
   Result<VerifiedCheckpoint> GetCheckpoint();
   Result<VerifiedCheckpoint> VerifyNote(const std::string& note);
+  // A checkpoint the server sent along with data (evidence, acks): verifies
+  // it and proves it consistent with the newest head seen, in whichever
+  // direction; a newer one becomes the newest.
+  Result<VerifiedCheckpoint> Observe(const std::string& note);
 
   struct Appended {
     uint64_t index;
@@ -84,6 +89,7 @@ struct AuditReport {
   uint64_t size = 0;
   verifier::Hash root{};
   std::map<std::string, uint64_t> kinds;  // record kind -> count
+  verifier::MemoryState state;            // the rulebook state after the replay
 };
 Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
                           const std::function<void(uint64_t done)>& progress = {});

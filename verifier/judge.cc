@@ -180,6 +180,8 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
   // Custody chain and status, in log order.
   std::string chain = q.manufacturer_org;
   std::vector<uint64_t> chain_indices{j.device.index()};
+  const pb::Transfer* handover = nullptr;  // the last transfer to expected_custodian
+  uint64_t handover_index = 0;
   for (uint64_t i : j.device.record_indices()) {
     CheckSigners(ev, i, &j.findings);
     const PreparedRecord* rec = RecordAt(ev, i);
@@ -189,6 +191,10 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
       chain += " -> " + t.to_org() + " " + Idx(i);
       if (!t.reference().empty()) chain += " (" + t.reference() + ")";
       chain_indices.push_back(i);
+      if (t.to_org() == q.expected_custodian) {
+        handover = &t;
+        handover_index = i;
+      }
     }
   }
   j.findings.push_back({Severity::kInfo, "CUSTODY", "custody: " + chain, chain_indices});
@@ -197,6 +203,21 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
                                 "custody ends at " + j.device.custodian_org() + ", not at " +
                                     q.expected_custodian + " (" + chain + ")",
                                 chain_indices));
+  }
+  if (!q.expected_supplier.empty() && !q.expected_custodian.empty()) {
+    if (!handover) {
+      j.findings.push_back(Reject("NOT_FROM_SUPPLIER",
+                                  "no transfer of " + name + " from " + q.expected_supplier +
+                                      " to " + q.expected_custodian + " is logged (" + chain +
+                                      ")",
+                                  chain_indices));
+    } else if (handover->from_org() != q.expected_supplier) {
+      j.findings.push_back(Reject("NOT_FROM_SUPPLIER",
+                                  q.expected_custodian + " received " + name + " from " +
+                                      handover->from_org() + ", not from the supplier " +
+                                      q.expected_supplier + " " + Idx(handover_index),
+                                  {handover_index}));
+    }
   }
   const uint64_t last = j.device.record_indices().empty()
                             ? j.device.index()

@@ -71,6 +71,9 @@ struct DeviceQuery {
   std::string serial;
   std::string expected_custodian;  // e.g. the buyer; empty: not checked
   std::string expected_model_id;   // e.g. from a delivery manifest; empty: not checked
+  // The org that must have transferred the device to expected_custodian
+  // (the supplier of a delivery); empty: not checked.
+  std::string expected_supplier;
 };
 
 struct Judgement {

@@ -27,6 +27,14 @@ void MemoryState::Apply(const StateOverlay& overlay) {
   for (const auto& [k, v] : overlay.writes()) map_[k] = v;
 }
 
+void MemoryState::ForEach(std::string_view prefix,
+                          const std::function<void(std::string_view, std::string_view)>& fn) const {
+  for (auto it = map_.lower_bound(prefix);
+       it != map_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix; ++it) {
+    fn(it->first, it->second);
+  }
+}
+
 namespace state_key {
 namespace {
 // Components are joined with '\0', which no identifier may contain.

@@ -3,6 +3,7 @@
 // with MemoryState. Keys are built only by the helpers below.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ class MemoryState final : public StateView {
   Result<bool> Get(std::string_view key, std::string* value) const override;
   void Apply(const StateOverlay& overlay);
   size_t size() const { return map_.size(); }
+  // Calls fn(key, value) for every key starting with `prefix`, in key order.
+  void ForEach(std::string_view prefix,
+               const std::function<void(std::string_view, std::string_view)>& fn) const;
 
  private:
   std::map<std::string, std::string, std::less<>> map_;
@@ -62,6 +66,8 @@ std::string Firmware(std::string_view manufacturer, std::string_view model_id,
                      std::string_view version);
 std::string Device(std::string_view manufacturer, std::string_view serial);
 std::string DeviceKey(const Hash& key_id);  // first device registered with a key
+// Device keys are kDevicePrefix + manufacturer + '\0' + serial.
+inline constexpr std::string_view kDevicePrefix = "d/";
 }  // namespace state_key
 
 }  // namespace verifier
