@@ -1,10 +1,1069 @@
 // prov subcommands for registering facts: authority (organisations,
 // ownership, key enrolment and revocation), manufacturer (components,
 // models, firmware, devices, bulk import), transfer and device status.
+//
+// Every signing command takes --key; with --out it writes the signed record
+// (to co-sign later with `prov record cosign` and send with `prov submit`),
+// otherwise it submits and proves the record's inclusion.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
 #include "client/cli.h"
+#include "client/records.h"
+#include "verifier/rules.h"
 
 namespace prov {
+namespace {
 
-void AddRegistryCommands(CLI::App& app) {}
+using Clock = std::chrono::steady_clock;
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Status Usage(const std::string& reason, const std::string& message) {
+  return verifier::InvalidArgument(reason, message);
+}
+
+// --- parsing of option values (failures are usage errors: exit 2) ---
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isdigit(c) != 0;
+  });
+}
+
+// YYYY-MM-DD (UTC midnight) or unix seconds.
+Result<int64_t> ParseDate(const std::string& what, const std::string& text) {
+  std::string v = Trim(text);
+  while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+  auto bad = [&] {
+    return Usage("BAD_DATE", what + " \"" + text +
+                                 "\" is not a date: use YYYY-MM-DD (UTC) or unix seconds");
+  };
+  if (AllDigits(v)) {
+    int64_t t = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
+    if (ec != std::errc() || p != v.data() + v.size()) return bad();
+    return t;
+  }
+  if (v.size() != 10 || v[4] != '-' || v[7] != '-' || !AllDigits(v.substr(0, 4)) ||
+      !AllDigits(v.substr(5, 2)) || !AllDigits(v.substr(8, 2))) {
+    return bad();
+  }
+  std::tm tm{};
+  tm.tm_year = std::stoi(v.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(v.substr(5, 2)) - 1;
+  tm.tm_mday = std::stoi(v.substr(8, 2));
+  const int year = tm.tm_year, mon = tm.tm_mon, day = tm.tm_mday;
+  if (year < 70 || mon < 0 || mon > 11 || day < 1 || day > 31) return bad();
+  time_t t = timegm(&tm);
+  std::tm check{};
+  if (t == static_cast<time_t>(-1) || gmtime_r(&t, &check) == nullptr ||
+      check.tm_year != year || check.tm_mon != mon || check.tm_mday != day) {
+    return bad();  // e.g. 2024-02-30
+  }
+  return static_cast<int64_t>(t);
+}
+
+Result<verifier::PublicKey> ParsePublicKey(const std::string& what, const std::string& hex) {
+  auto bytes = verifier::HexDecode(Trim(hex));
+  if (!bytes.ok() || bytes->size() != 32) {
+    return Usage("BAD_KEY", what + " must be 64 hex digits (a 32-byte Ed25519 public key)");
+  }
+  verifier::PublicKey key;
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  return key;
+}
+
+// The public key to enrol or revoke: --public-key HEX or the key of --key-file.
+Result<verifier::PublicKey> SubjectKey(const std::string& hex, const std::string& key_file) {
+  if (hex.empty() == key_file.empty()) {
+    return Usage("USAGE", "give exactly one of --public-key HEX and --key-file FILE");
+  }
+  if (!hex.empty()) return ParsePublicKey("--public-key", hex);
+  PROV_ASSIGN_OR_RETURN(auto key, LoadKey(key_file));
+  return key.public_key();
+}
+
+// Names of enum values for the command line: COMPONENT_KIND_IMAGE_SENSOR ->
+// image-sensor (the _UNSPECIFIED value is left out).
+std::map<std::string, int> EnumNames(const google::protobuf::EnumDescriptor* d,
+                                     const std::string& prefix) {
+  std::map<std::string, int> out;
+  for (int i = 0; i < d->value_count(); ++i) {
+    const auto* v = d->value(i);
+    if (v->number() == 0) continue;
+    std::string name = v->name().substr(prefix.size());
+    for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+    out[name] = v->number();
+  }
+  return out;
+}
+
+std::vector<std::string> Keys(const std::map<std::string, int>& m) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : m) out.push_back(k);
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+// MAKER/PART[,quantity=N][,function=TEXT][,location=CC]
+Result<pb::BomLine> ParseBomLine(const std::string& spec) {
+  auto bad = [&](const std::string& why) {
+    return Usage("BAD_COMPONENT", "--component \"" + spec + "\": " + why +
+                                      " (use MAKER/PART[,quantity=N][,function=TEXT]"
+                                      "[,location=CC])");
+  };
+  std::string rest = spec;
+  pb::BomLine line;
+  line.set_quantity(1);
+  // Trailing ,key=value attributes; anything else belongs to the part number.
+  for (;;) {
+    size_t comma = rest.rfind(',');
+    if (comma == std::string::npos) break;
+    std::string attr = rest.substr(comma + 1);
+    size_t eq = attr.find('=');
+    if (eq == std::string::npos) break;
+    std::string k = attr.substr(0, eq), v = attr.substr(eq + 1);
+    if (k == "quantity") {
+      uint32_t q = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), q);
+      if (ec != std::errc() || p != v.data() + v.size() || q == 0) {
+        return bad("quantity must be a positive number");
+      }
+      line.set_quantity(q);
+    } else if (k == "function") {
+      line.set_function(v);
+    } else if (k == "location") {
+      line.set_assembly_test_location(v);
+    } else {
+      break;
+    }
+    rest.resize(comma);
+  }
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {
+    return bad("expected MAKER/PART");
+  }
+  *line.mutable_component() = client::Ref(rest.substr(0, slash), rest.substr(slash + 1));
+  return line;
+}
+
+// --- signing and submitting ---
+
+Result<std::vector<verifier::SigningKey>> LoadKeys(const std::vector<std::string>& files) {
+  std::vector<verifier::SigningKey> keys;
+  for (const auto& f : files) {
+    PROV_ASSIGN_OR_RETURN(auto k, LoadKey(f));
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+std::vector<const verifier::SigningKey*> Ptrs(const std::vector<verifier::SigningKey>& keys) {
+  std::vector<const verifier::SigningKey*> out;
+  for (const auto& k : keys) out.push_back(&k);
+  return out;
+}
+
+// Output file of part `i` of `n` for --out.
+std::string PartFile(const std::string& out, size_t i, size_t n) {
+  return n == 1 ? out : out + "." + std::to_string(i + 1);
+}
+
+// Signs each record with every key; writes them to --out (FILE, or FILE.1,
+// FILE.2, ... for several) or submits each and proves its inclusion.
+int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std::string>& key_files,
+                  const std::string& out) {
+  auto keys = LoadKeys(key_files);
+  if (!keys.ok()) return Report(keys.status());
+  auto ptrs = Ptrs(*keys);
+  std::vector<pb::SignedRecord> signed_records;
+  for (const auto& r : records) signed_records.push_back(client::SignRecord(r, ptrs));
+
+  if (!out.empty()) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::string file = PartFile(out, i, records.size());
+      if (Status s = WriteFile(file, signed_records[i].SerializeAsString()); !s.ok()) {
+        return Report(s);
+      }
+      std::string kind = verifier::RecordKindName(records[i]);
+      if (G().json) {
+        std::cout << json{{"ok", true}, {"kind", kind}, {"file", file},
+                          {"signatures", signed_records[i].signatures_size()}}
+                         .dump()
+                  << "\n";
+      } else {
+        std::fprintf(stderr, "prov: signed %s with %zu key(s) -> %s\n", kind.c_str(),
+                     ptrs.size(), file.c_str());
+      }
+    }
+    return kOk;
+  }
+
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  int rc = kOk;
+  for (size_t i = 0; i < records.size(); ++i) {
+    std::string kind = verifier::RecordKindName(records[i]);
+    auto r = (*c)->Submit(signed_records[i]);
+    if (!r.ok()) {
+      const Status& e = r.status();
+      std::string part = records.size() > 1 ? kind + " " + std::to_string(i + 1) + " of " +
+                                                  std::to_string(records.size()) + ": "
+                                            : "";
+      rc = std::max(rc, ReportSubmitError(Status(e.code(), e.reason(), part + e.message())));
+      if (!IsRefusal(e)) break;  // connection or verification: stop here
+      continue;
+    }
+    if (G().json) {
+      std::cout << json{{"ok", true}, {"kind", kind}, {"index", r->index},
+                        {"already_logged", r->already_logged},
+                        {"checkpoint", HeadJson(r->checkpoint.checkpoint)}}
+                       .dump()
+                << "\n";
+    } else {
+      std::printf("%s logged at #%llu (%sinclusion in tree of size %llu verified)\n",
+                  kind.c_str(), static_cast<unsigned long long>(r->index),
+                  r->already_logged ? "already logged; " : "",
+                  static_cast<unsigned long long>(r->checkpoint.checkpoint.size));
+    }
+  }
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  return rc;
+}
+
+int SignAndSubmit(const pb::Record& record, const std::vector<std::string>& key_files,
+                  const std::string& out) {
+  return SignAndSubmit(std::vector<pb::Record>{record}, key_files, out);
+}
+
+// Adds the options every signing command has.
+void SigningOptions(CLI::App* sub, std::vector<std::string>& keys, std::string& out,
+                    bool cosignable) {
+  auto* k = sub->add_option("--key", keys,
+                            cosignable ? "signing key file, 0600 (repeatable: co-signing)"
+                                       : "signing key file, 0600");
+  k->required();
+  if (!cosignable) k->expected(1);
+  sub->add_option("--out", out,
+                  "write the signed record to FILE instead of submitting it (co-sign it "
+                  "with `prov record cosign`, send it with `prov submit`)");
+}
+
+// --- transfer: split the serials over records that stay under the leaf limit ---
+
+size_t VarintSize(size_t n) {
+  size_t s = 1;
+  while (n >= 128) {
+    n >>= 7;
+    ++s;
+  }
+  return s;
+}
+
+std::vector<pb::Record> TransferRecords(int64_t now, const std::string& mfr,
+                                        const std::vector<std::string>& serials,
+                                        const std::string& from, const std::string& to,
+                                        const std::string& reference, size_t nkeys) {
+  // Each signature costs 2 + (2 + 32) + (2 + 64) bytes in the SignedRecord;
+  // the record itself 4 bytes of envelope; keep a margin for length growth.
+  const size_t budget = verifier::kMaxSignedRecordBytes - 102 * nkeys - 64;
+  std::vector<pb::Record> out;
+  pb::Record cur = client::TransferRecord(now, mfr, {}, from, to, reference);
+  const size_t base = cur.ByteSizeLong() + 8;
+  size_t size = base;
+  for (const auto& s : serials) {
+    size_t add = 1 + VarintSize(s.size()) + s.size();
+    if (cur.transfer().serials_size() > 0 && size + add > budget) {
+      out.push_back(std::move(cur));
+      cur = client::TransferRecord(now, mfr, {}, from, to, reference);
+      size = base;
+    }
+    cur.mutable_transfer()->add_serials(s);
+    size += add;
+  }
+  out.push_back(std::move(cur));
+  return out;
+}
+
+// --- bulk import ---
+
+std::string Thousands(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
+  return s;
+}
+
+// `\r[=====>    ] 5120/10000 rows  8,300/s` on stderr, at most ~10 times a second.
+class ProgressBar {
+ public:
+  ProgressBar(bool enabled, uint64_t total, std::string unit)
+      : enabled_(enabled), total_(total), unit_(std::move(unit)), start_(Clock::now()) {}
+  void Update(uint64_t done, bool force = false) {
+    if (!enabled_) return;
+    auto now = Clock::now();
+    if (!force && drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    drawn_ = true;
+    constexpr int kWidth = 30;
+    int filled = total_ ? static_cast<int>(kWidth * std::min(done, total_) / total_) : kWidth;
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < kWidth) bar += '>';
+    bar.resize(kWidth, ' ');
+    double secs = std::chrono::duration<double>(now - start_).count();
+    uint64_t rate = secs > 0 ? static_cast<uint64_t>(static_cast<double>(done) / secs) : 0;
+    std::fprintf(stderr, "\r[%s] %llu/%llu %s  %s/s ", bar.c_str(),
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
+                 unit_.c_str(), Thousands(rate).c_str());
+    std::fflush(stderr);
+  }
+  void Finish(uint64_t done) {
+    if (!enabled_) return;
+    Update(done, true);
+    std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool enabled_;
+  uint64_t total_;
+  std::string unit_;
+  Clock::time_point start_, last_{};
+  bool drawn_ = false;
+};
+
+// One CSV line split into fields (RFC 4180 quoting within the line).
+std::vector<std::string> SplitCsv(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  for (auto& f : fields) {
+    size_t a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
+    f = a == std::string::npos ? "" : f.substr(a, b - a + 1);
+  }
+  return fields;
+}
+
+constexpr char kCsvHeader[] = "serial,model,device_public_key,manufactured,assembly_country";
+
+struct Problem {
+  uint64_t line;
+  std::string reason, message;
+};
+
+struct ImportRow {
+  uint64_t line = 0;
+  pb::Record record;
+  std::string leaf;  // the SignedRecord bytes sent (set by the writer)
+  // From the ack (set by the reader).
+  bool acked = false;
+  int code = 0;
+  std::string message;
+  uint64_t index = 0;
+  bool already_logged = false;
+  std::string note;
+};
+
+int Import(const std::string& org, const std::string& csv_file, const std::string& key_file,
+           int window) {
+  auto text = ReadFile(csv_file);
+  if (!text.ok()) return Report(text.status());
+  auto key = LoadKey(key_file);
+  if (!key.ok()) return Report(key.status());
+
+  // Parse every row first: malformed rows are reported and never sent.
+  const int64_t now = Now();
+  std::vector<ImportRow> rows;
+  std::vector<Problem> malformed, refused;
+  uint64_t total = 0;
+  {
+    std::string_view all = *text;
+    if (all.substr(0, 3) == "\xEF\xBB\xBF") all.remove_prefix(3);  // UTF-8 BOM
+    uint64_t line_no = 0;
+    size_t pos = 0;
+    while (pos < all.size()) {
+      size_t nl = all.find('\n', pos);
+      std::string line(all.substr(pos, nl == std::string_view::npos ? std::string_view::npos
+                                                                    : nl - pos));
+      pos = nl == std::string_view::npos ? all.size() : nl + 1;
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      auto fields = SplitCsv(line);
+      if (line_no == 1) {
+        if (Join(fields, ",") != kCsvHeader) {
+          return Report(Usage("BAD_CSV_HEADER", csv_file + " line 1: expected the header \"" +
+                                                    kCsvHeader + "\", got \"" + line + "\""));
+        }
+        continue;
+      }
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
+      ++total;
+      auto bad = [&](const std::string& reason, const std::string& msg) {
+        malformed.push_back({line_no, reason, msg});
+      };
+      if (fields.size() != 5) {
+        bad("BAD_COLUMNS", "expected 5 columns (" + std::string(kCsvHeader) + "), got " +
+                               std::to_string(fields.size()));
+        continue;
+      }
+      if (fields[0].empty()) {
+        bad("EMPTY_SERIAL", "the serial is empty");
+        continue;
+      }
+      if (fields[1].empty()) {
+        bad("EMPTY_MODEL", "the model is empty");
+        continue;
+      }
+      auto dev_key = ParsePublicKey("device_public_key", fields[2]);
+      if (!dev_key.ok()) {
+        bad("BAD_HEX", dev_key.status().message() + ", got \"" + fields[2] + "\"");
+        continue;
+      }
+      auto made = ParseDate("manufactured", fields[3]);
+      if (!made.ok()) {
+        bad("BAD_DATE", made.status().message());
+        continue;
+      }
+      ImportRow row;
+      row.line = line_no;
+      row.record = client::DeviceRecord(now, org, fields[0], fields[1], *dev_key, *made,
+                                        fields[4]);
+      rows.push_back(std::move(row));
+    }
+    if (line_no == 0) {
+      return Report(Usage("BAD_CSV_HEADER", csv_file + " is empty; expected the header \"" +
+                                                kCsvHeader + "\""));
+    }
+  }
+
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  // The log's identity first: nothing is sent to a server whose checkpoint
+  // does not verify with the pinned key (or is not consistent with the trust store).
+  auto start_head = (*c)->GetCheckpoint();
+  if (!start_head.ok()) return Report(start_head.status());
+
+  const bool show = !G().json && isatty(STDERR_FILENO);
+  Status fatal = Status::Ok();
+  uint64_t acked = 0;
+  if (!rows.empty()) {
+    std::unordered_map<uint64_t, size_t> by_line;
+    for (size_t i = 0; i < rows.size(); ++i) by_line[rows[i].line] = i;
+
+    ProgressBar bar(show, rows.size(), "rows");
+    std::mutex mu;
+    std::condition_variable cv;
+    int inflight = 0;
+    bool stop = false;
+    grpc::ClientContext ctx;
+    auto stream = (*c)->stub().SubmitStream(&ctx);
+    const verifier::SigningKey* signer = &*key;
+    std::thread writer([&] {
+      pb::SubmitRequest req;
+      for (auto& row : rows) {
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return inflight < window || stop; });
+          if (stop) break;
+          ++inflight;
+        }
+        *req.mutable_record() = client::SignRecord(row.record, {signer});
+        row.leaf = req.record().SerializeAsString();
+        req.set_sequence(row.line);
+        if (!stream->Write(req)) break;
+      }
+      stream->WritesDone();
+    });
+    pb::StreamAck ack;
+    while (stream->Read(&ack)) {
+      auto it = by_line.find(ack.sequence());
+      if (it == by_line.end() || rows[it->second].acked) {
+        fatal = verifier::DataLoss("BAD_ACK", "the server acknowledged sequence " +
+                                                  std::to_string(ack.sequence()) +
+                                                  ", which was not sent or was already acknowledged");
+        ctx.TryCancel();
+        break;
+      }
+      ImportRow& row = rows[it->second];
+      row.acked = true;
+      row.code = ack.code();
+      row.message = ack.message();
+      row.index = ack.index();
+      row.already_logged = ack.already_logged();
+      row.note = ack.checkpoint().note();
+      ++acked;
+      bar.Update(acked);
+      {
+        std::lock_guard lock(mu);
+        --inflight;
+      }
+      cv.notify_one();
+    }
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_one();
+    writer.join();
+    grpc::Status st = stream->Finish();
+    bar.Finish(acked);
+    if (fatal.ok() && !st.ok()) fatal = client::FromGrpc(st);
+    if (fatal.ok() && acked != rows.size()) {
+      fatal = verifier::DataLoss("UNACKNOWLEDGED",
+                                 std::to_string(rows.size() - acked) +
+                                     " row(s) were not acknowledged by the server");
+    }
+  }
+
+  // Sort the acks out, verifying every checkpoint they carry.
+  uint64_t appended = 0, already = 0;
+  bool cannot_tell = false;
+  std::vector<size_t> landed;
+  std::map<std::string, verifier::Checkpoint> verified_notes;
+  std::optional<verifier::Checkpoint> newest_ack;
+  for (size_t i = 0; i < rows.size() && fatal.ok(); ++i) {
+    ImportRow& row = rows[i];
+    if (!row.acked) continue;
+    if (row.code != 0) {
+      Status e = client::FromGrpc(
+          grpc::Status(static_cast<grpc::StatusCode>(row.code), row.message));
+      if (!IsRefusal(e)) cannot_tell = true;
+      refused.push_back({row.line, e.reason(), e.message()});
+      continue;
+    }
+    auto vit = verified_notes.find(row.note);
+    if (vit == verified_notes.end()) {
+      auto v = (*c)->VerifyNote(row.note);
+      if (!v.ok()) {
+        fatal = Status(v.status().code(), v.status().reason(),
+                       "checkpoint in the ack of line " + std::to_string(row.line) + ": " +
+                           v.status().message());
+        break;
+      }
+      vit = verified_notes.emplace(row.note, v->checkpoint).first;
+      if (!newest_ack || v->checkpoint.size > newest_ack->size) newest_ack = v->checkpoint;
+    }
+    if (row.index >= vit->second.size) {
+      fatal = verifier::DataLoss("BAD_ACK", "line " + std::to_string(row.line) + ": index " +
+                                                std::to_string(row.index) +
+                                                " is outside its checkpoint of size " +
+                                                std::to_string(vit->second.size));
+      break;
+    }
+    (row.already_logged ? already : appended)++;
+    landed.push_back(i);
+  }
+
+  // Prove every landed row is in the latest checkpoint, which must extend
+  // both the trust store's head and every head the acks showed.
+  std::optional<client::VerifiedCheckpoint> head;
+  if (fatal.ok()) {
+    auto h = (*c)->GetCheckpoint();
+    if (!h.ok()) {
+      fatal = h.status();
+    } else {
+      head = *h;
+      if (newest_ack) {
+        if (newest_ack->size > head->checkpoint.size) {
+          fatal = verifier::DataLoss(
+              "ROLLBACK", "an ack showed a tree of size " + std::to_string(newest_ack->size) +
+                              " but the latest checkpoint has size " +
+                              std::to_string(head->checkpoint.size));
+        } else if (Status s = (*c)->ProveConsistency(*newest_ack, head->checkpoint); !s.ok()) {
+          fatal = verifier::DataLoss("FORK", "the acks' tree of size " +
+                                                 std::to_string(newest_ack->size) +
+                                                 " is not consistent with the latest: " +
+                                                 s.ToString());
+        }
+      }
+    }
+  }
+  if (fatal.ok() && !landed.empty()) {
+    ProgressBar bar(show, landed.size(), "proofs");
+    std::atomic<size_t> next{0}, done{0};
+    std::mutex mu;
+    std::vector<std::thread> pool;
+    const unsigned n = std::min<unsigned>(4, std::max<size_t>(1, landed.size() / 64 + 1));
+    for (unsigned t = 0; t < n; ++t) {
+      pool.emplace_back([&] {
+        for (size_t k; (k = next.fetch_add(1)) < landed.size();) {
+          const ImportRow& row = rows[landed[k]];
+          Status s = (*c)->ProveInclusion(row.index, row.leaf, *head);
+          if (!s.ok()) {
+            std::lock_guard lock(mu);
+            if (fatal.ok()) {
+              fatal = Status(s.code(), s.reason(),
+                             "inclusion of line " + std::to_string(row.line) + " (#" +
+                                 std::to_string(row.index) + "): " + s.message());
+            }
+            next = landed.size();
+          }
+          done.fetch_add(1);
+        }
+      });
+    }
+    while (done.load() < landed.size() && next.load() < landed.size()) {
+      bar.Update(done.load());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (auto& t : pool) t.join();
+    bar.Finish(done.load());
+  }
+  if (fatal.ok()) {
+    if (Status s = SaveTrust(**c); !s.ok()) fatal = s;
+  }
+
+  // Summary.
+  auto by_line = [](const Problem& a, const Problem& b) { return a.line < b.line; };
+  std::sort(refused.begin(), refused.end(), by_line);
+  std::sort(malformed.begin(), malformed.end(), by_line);
+  const bool all_landed = fatal.ok() && refused.empty() && malformed.empty();
+  if (G().json) {
+    auto list = [](const std::vector<Problem>& ps) {
+      json a = json::array();
+      for (const auto& p : ps) {
+        a.push_back({{"line", p.line}, {"reason", p.reason}, {"message", p.message}});
+      }
+      return a;
+    };
+    json j{{"ok", all_landed},
+           {"rows", total},
+           {"appended", appended},
+           {"already_logged", already},
+           {"refused", list(refused)},
+           {"malformed", list(malformed)}};
+    if (head) j["checkpoint"] = HeadJson(head->checkpoint);
+    if (!fatal.ok()) j["error"] = {{"reason", fatal.reason()}, {"message", fatal.message()}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("imported %llu of %llu rows: %llu appended, %llu already logged, %zu refused, "
+                "%zu malformed\n",
+                static_cast<unsigned long long>(appended + already),
+                static_cast<unsigned long long>(total), static_cast<unsigned long long>(appended),
+                static_cast<unsigned long long>(already), refused.size(), malformed.size());
+    std::vector<Problem> all = refused;
+    all.insert(all.end(), malformed.begin(), malformed.end());
+    std::stable_sort(all.begin(), all.end(), by_line);
+    for (const auto& p : all) {
+      std::printf("line %llu: %s: %s\n", static_cast<unsigned long long>(p.line),
+                  p.reason.c_str(), p.message.c_str());
+    }
+    if (fatal.ok() && head && (appended + already) > 0) {
+      std::printf("every appended row proven included in the tree of size %llu\n",
+                  static_cast<unsigned long long>(head->checkpoint.size));
+    }
+    if (!fatal.ok()) std::fprintf(stderr, "prov: %s\n", fatal.ToString().c_str());
+  }
+  if (!fatal.ok() || cannot_tell) return kCannotTell;
+  return all_landed ? kOk : kRejected;
+}
+
+// Reads serials: --serial values, then --serials-file lines (blank lines and
+// lines starting with '#' skipped).
+Result<std::vector<std::string>> CollectSerials(const std::vector<std::string>& given,
+                                                const std::string& file) {
+  std::vector<std::string> serials = given;
+  if (!file.empty()) {
+    PROV_ASSIGN_OR_RETURN(std::string text, ReadFile(file));
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      size_t a = line.find_first_not_of(" \t\r"), b = line.find_last_not_of(" \t\r");
+      if (a == std::string::npos || line[a] == '#') continue;
+      serials.push_back(line.substr(a, b - a + 1));
+    }
+  }
+  if (serials.empty()) {
+    return Usage("USAGE", "no serials: give --serial SN (repeatable) or --serials-file FILE");
+  }
+  std::set<std::string> seen;
+  for (const auto& s : serials) {
+    if (!seen.insert(s).second) return Usage("USAGE", "serial " + s + " is listed twice");
+  }
+  return serials;
+}
+
+}  // namespace
+
+void AddRegistryCommands(CLI::App& app) {
+  // --- authority ---
+  auto* auth = app.add_subcommand(
+      "authority", "authority records (need the genesis threshold of authority signatures)");
+  auth->require_subcommand(1);
+
+  {
+    struct Opts {
+      std::string id, name, country, out;
+      std::vector<std::string> laws, aliases, keys;
+      bool state_owned = false;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand("org", "vet an organisation (a later record for the same "
+                                            "--id supersedes earlier ones)");
+    sub->add_option("--id", o->id, "org id, [a-z0-9][a-z0-9.-]*")->required();
+    sub->add_option("--name", o->name, "legal name")->required();
+    sub->add_option("--country", o->country, "ISO 3166-1 alpha-2 code, e.g. GB")->required();
+    sub->add_option("--law", o->laws, "a law the org is subject to, e.g. CN-NIL-2017 (repeatable)");
+    sub->add_flag("--state-owned", o->state_owned, "the org is state-owned");
+    sub->add_option("--alias", o->aliases, "brand or trading name (repeatable)");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      return SignAndSubmit(client::OrganizationRecord(Now(), o->id, o->name, o->country, o->laws,
+                                                      o->state_owned, o->aliases),
+                           o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string owner, owned, from, until, out;
+      uint32_t stake_bp = 0;
+      bool control = false;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand("ownership", "record that one org owns (part of) another");
+    sub->add_option("--owner", o->owner, "owning org id")->required();
+    sub->add_option("--owned", o->owned, "owned org id")->required();
+    sub->add_option("--stake-bp", o->stake_bp, "stake in basis points, 0..10000")->required();
+    sub->add_flag("--control", o->control, "the owner controls the owned org");
+    sub->add_option("--from", o->from, "held since DATE (YYYY-MM-DD or unix seconds)")
+        ->required();
+    sub->add_option("--until", o->until, "held until DATE (default: still held)");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      auto from = ParseDate("--from", o->from);
+      if (!from.ok()) return Report(from.status());
+      int64_t until = 0;
+      if (!o->until.empty()) {
+        auto u = ParseDate("--until", o->until);
+        if (!u.ok()) return Report(u.status());
+        until = *u;
+      }
+      return SignAndSubmit(
+          client::OwnershipRecord(Now(), o->owner, o->owned, o->stake_bp, o->control, *from, until),
+          o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string public_key, key_file, org, not_before, not_after, out;
+      std::vector<std::string> roles, keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand("enroll", "enrol an org's signing key for roles");
+    auto* pk = sub->add_option("--public-key", o->public_key, "the key to enrol (hex)");
+    sub->add_option("--key-file", o->key_file,
+                    "or: the signing key file whose public key is enrolled")
+        ->excludes(pk);
+    sub->add_option("--org", o->org, "org id the key belongs to")->required();
+    sub->add_option("--role", o->roles, "manufacturer and/or custodian (repeatable)")
+        ->required()
+        ->delimiter(',')
+        ->check(CLI::IsMember({"manufacturer", "custodian"}));
+    sub->add_option("--not-before", o->not_before, "valid from DATE (default: always)");
+    sub->add_option("--not-after", o->not_after, "valid until DATE (default: no expiry)");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      auto key = SubjectKey(o->public_key, o->key_file);
+      if (!key.ok()) return Report(key.status());
+      int64_t nb = 0, na = 0;
+      if (!o->not_before.empty()) {
+        auto t = ParseDate("--not-before", o->not_before);
+        if (!t.ok()) return Report(t.status());
+        nb = *t;
+      }
+      if (!o->not_after.empty()) {
+        auto t = ParseDate("--not-after", o->not_after);
+        if (!t.ok()) return Report(t.status());
+        na = *t;
+      }
+      std::vector<pb::Role> roles;
+      for (const auto& r : o->roles) {
+        pb::Role role = r == "manufacturer" ? pb::ROLE_MANUFACTURER : pb::ROLE_CUSTODIAN;
+        if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
+      }
+      return SignAndSubmit(client::KeyEnrollmentRecord(Now(), *key, o->org, roles, nb, na),
+                           o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string public_key, key_file, effective, reason, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand("revoke", "revoke an enrolled key: it signs nothing more");
+    auto* pk = sub->add_option("--public-key", o->public_key, "the key to revoke (hex)");
+    sub->add_option("--key-file", o->key_file,
+                    "or: the signing key file whose public key is revoked")
+        ->excludes(pk);
+    sub->add_option("--effective", o->effective,
+                    "records it signed from DATE on are suspect (default: now)");
+    sub->add_option("--reason", o->reason, "why, e.g. \"key compromised\"");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      auto key = SubjectKey(o->public_key, o->key_file);
+      if (!key.ok()) return Report(key.status());
+      int64_t now = Now(), effective = now;
+      if (!o->effective.empty()) {
+        auto t = ParseDate("--effective", o->effective);
+        if (!t.ok()) return Report(t.status());
+        effective = *t;
+      }
+      return SignAndSubmit(client::KeyRevocationRecord(now, *key, effective, o->reason), o->keys,
+                           o->out);
+    });
+  }
+
+  // --- manufacturer ---
+  auto* mfr = app.add_subcommand(
+      "manufacturer", "manufacturer records (signed by a manufacturer key of the org)");
+  mfr->require_subcommand(1);
+  {
+    struct Opts {
+      std::string org, part, kind, country, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    static const auto kinds =
+        EnumNames(pb::ComponentKind_descriptor(), "COMPONENT_KIND_");
+    auto* sub = mfr->add_subcommand("component", "register a component the org makes");
+    sub->add_option("--org", o->org, "maker org id")->required();
+    sub->add_option("--part", o->part, "part number")->required();
+    sub->add_option("--kind", o->kind, Join(Keys(kinds), "|"))
+        ->required()
+        ->check(CLI::IsMember(Keys(kinds)));
+    sub->add_option("--country", o->country, "country of origin (ISO 3166-1 alpha-2)")
+        ->required();
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      auto kind = static_cast<pb::ComponentKind>(kinds.at(o->kind));
+      return SignAndSubmit(client::ComponentRecord(Now(), o->org, o->part, kind, o->country),
+                           o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, model, brand, name, out;
+      std::vector<std::string> components, keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand("model", "register a device model and its bill of materials");
+    sub->add_option("--org", o->org, "manufacturer org id (the real OEM)")->required();
+    sub->add_option("--model-id", o->model, "model id")->required();
+    sub->add_option("--brand", o->brand, "brand org on the box (default: --org)");
+    sub->add_option("--name", o->name, "marketing name");
+    sub->add_option("--component", o->components,
+                    "BOM line MAKER/PART[,quantity=N][,function=TEXT][,location=CC] "
+                    "(repeatable; the component must be registered)");
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      pb::Record r = client::DeviceModelRecord(Now(), o->org, o->model,
+                                               o->brand.empty() ? o->org : o->brand, {});
+      if (!o->name.empty()) r.mutable_device_model()->set_name(o->name);
+      for (const auto& spec : o->components) {
+        auto line = ParseBomLine(spec);
+        if (!line.ok()) return Report(line.status());
+        *r.mutable_device_model()->add_bom() = *line;
+      }
+      return SignAndSubmit(r, o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, model, version, sha256, image, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand("firmware", "register a firmware release of a model");
+    sub->add_option("--org", o->org, "manufacturer org id")->required();
+    sub->add_option("--model-id", o->model, "model id")->required();
+    sub->add_option("--version", o->version, "firmware version")->required();
+    auto* sha = sub->add_option("--sha256", o->sha256, "SHA-256 of the image (hex)");
+    sub->add_option("--image", o->image, "or: the image file (its SHA-256 is logged)")
+        ->excludes(sha);
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      if (o->sha256.empty() == o->image.empty()) {
+        return Report(Usage("USAGE", "give exactly one of --sha256 HEX and --image FILE"));
+      }
+      verifier::Hash digest{};
+      if (!o->image.empty()) {
+        auto data = ReadFile(o->image);
+        if (!data.ok()) return Report(data.status());
+        digest = verifier::Sha256(*data);
+      } else {
+        auto bytes = verifier::HexDecode(Trim(o->sha256));
+        if (!bytes.ok() || bytes->size() != 32) {
+          return Report(Usage("BAD_HASH", "--sha256 must be 64 hex digits"));
+        }
+        std::copy(bytes->begin(), bytes->end(), digest.begin());
+      }
+      if (!G().json && !o->image.empty()) {
+        std::fprintf(stderr, "prov: %s has SHA-256 %s\n", o->image.c_str(),
+                     verifier::HexEncode(digest).c_str());
+      }
+      return SignAndSubmit(
+          client::FirmwareReleaseRecord(Now(), o->org, o->model, o->version, digest), o->keys,
+          o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, model, version, reason, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand("firmware-revoke", "revoke a firmware release");
+    sub->add_option("--org", o->org, "manufacturer org id")->required();
+    sub->add_option("--model-id", o->model, "model id")->required();
+    sub->add_option("--version", o->version, "firmware version")->required();
+    sub->add_option("--reason", o->reason, "why, e.g. a CVE id");
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      return SignAndSubmit(
+          client::FirmwareRevocationRecord(Now(), o->org, o->model, o->version, o->reason),
+          o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, serial, model, device_key, manufactured, country, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand("device", "register one camera: serial, model, device key");
+    sub->add_option("--org", o->org, "manufacturer org id")->required();
+    sub->add_option("--serial", o->serial, "serial number")->required();
+    sub->add_option("--model-id", o->model, "model id (must be registered)")->required();
+    sub->add_option("--device-key", o->device_key, "the device's Ed25519 public key (hex)")
+        ->required();
+    sub->add_option("--manufactured", o->manufactured, "DATE (YYYY-MM-DD or unix seconds)")
+        ->required();
+    sub->add_option("--country", o->country, "assembly country (ISO 3166-1 alpha-2)");
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      auto dev = ParsePublicKey("--device-key", o->device_key);
+      if (!dev.ok()) return Report(dev.status());
+      auto made = ParseDate("--manufactured", o->manufactured);
+      if (!made.ok()) return Report(made.status());
+      return SignAndSubmit(
+          client::DeviceRecord(Now(), o->org, o->serial, o->model, *dev, *made, o->country),
+          o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, csv, key;
+      int window = 512;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand(
+        "import",
+        "register many cameras from a CSV file with the header\n" + std::string(kCsvHeader) +
+            "\n(device_public_key in hex, manufactured as YYYY-MM-DD or unix seconds), streamed "
+            "over one connection; every appended row is proven included");
+    sub->add_option("--org", o->org, "manufacturer org id")->required();
+    sub->add_option("--csv", o->csv, "the CSV file")->required();
+    sub->add_option("--key", o->key, "signing key file, 0600")->required();
+    sub->add_option("--window", o->window, "at most N rows unacknowledged")
+        ->default_val(512)
+        ->check(CLI::Range(1, 1 << 20));
+    OnRun(sub, [o] { return Import(o->org, o->csv, o->key, o->window); });
+  }
+
+  // --- transfer ---
+  {
+    struct Opts {
+      std::string mfr, serials_file, from, to, reference, out;
+      std::vector<std::string> serials, keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = app.add_subcommand(
+        "transfer", "move custody of devices (signed by a custodian key of --from)");
+    sub->add_option("--manufacturer", o->mfr, "manufacturer org id of the devices")->required();
+    sub->add_option("--serial", o->serials, "serial number (repeatable)");
+    sub->add_option("--serials-file", o->serials_file, "or: a file with one serial per line");
+    sub->add_option("--from", o->from, "current custodian org id")->required();
+    sub->add_option("--to", o->to, "new custodian org id")->required();
+    sub->add_option("--reference", o->reference, "e.g. a purchase order number");
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      auto serials = CollectSerials(o->serials, o->serials_file);
+      if (!serials.ok()) return Report(serials.status());
+      auto records = TransferRecords(Now(), o->mfr, *serials, o->from, o->to, o->reference,
+                                     o->keys.size());
+      if (records.size() > 1 && !G().json) {
+        std::fprintf(stderr, "prov: %zu serials are split over %zu transfer records\n",
+                     serials->size(), records.size());
+      }
+      return SignAndSubmit(records, o->keys, o->out);
+    });
+  }
+
+  // --- status ---
+  {
+    struct Opts {
+      std::string mfr, serial, condition, note, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    static const auto conditions =
+        EnumNames(pb::DeviceCondition_descriptor(), "DEVICE_CONDITION_");
+    auto* sub = app.add_subcommand(
+        "status", "record a device's condition (signed by its custodian or manufacturer, "
+                  "or the authority threshold)");
+    sub->add_option("--manufacturer", o->mfr, "manufacturer org id")->required();
+    sub->add_option("--serial", o->serial, "serial number")->required();
+    sub->add_option("--condition", o->condition, Join(Keys(conditions), "|"))
+        ->required()
+        ->check(CLI::IsMember(Keys(conditions)));
+    sub->add_option("--note", o->note, "free text, e.g. a police reference");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      auto cond = static_cast<pb::DeviceCondition>(conditions.at(o->condition));
+      return SignAndSubmit(client::DeviceStatusRecord(Now(), o->mfr, o->serial, cond, o->note),
+                           o->keys, o->out);
+    });
+  }
+}
 
 }  // namespace prov
