@@ -11,4 +11,4 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ninja -C "$BUILD" -j2
 ctest --test-dir "$BUILD" --output-on-failure -j2
 # Benchmark smoke: the load path end to end with a small count.
-"$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/bench" --smoke
+"$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke

@@ -48,6 +48,8 @@ struct Options {
   bool smoke = false;
   bool require_targets = false;
   std::string json;
+  std::string prov;       // path to `prov`, for the delivery-check run
+  uint64_t delivery = 10000;  // manifest rows for `prov delivery check`
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -366,6 +368,40 @@ int Run(const Options& o) {
               static_cast<unsigned long long>(bad_proofs), proof_p50, proof_p99);
   if (bad_proofs) ok = false;
 
+  // Procurement: `prov delivery check` of a manifest of registered devices.
+  double delivery_s = 0;
+  uint64_t delivery_rows = 0;
+  if (!o.prov.empty() && o.delivery > 0) {
+    const std::string manifest = o.data_dir + "/manifest.csv";
+    std::ofstream out(manifest);
+    out << "manufacturer,serial,model\n";
+    for (uint64_t i = 0; i < o.records && delivery_rows < o.delivery; i += o.manufacturers) {
+      char serial[32];
+      std::snprintf(serial, sizeof serial, "SN%010llu", static_cast<unsigned long long>(i));
+      out << MfrId(0) << "," << serial << ",CAM-1\n";
+      ++delivery_rows;
+    }
+    out.close();
+    const std::string log = o.data_dir + "/delivery.json";
+    const auto t = Clock::now();
+    int rc = tools::RunCommand({o.prov, "--server", (*provd)->target(), "--vkey",
+                                o.data_dir + "/log.vkey", "--json", "delivery", "check",
+                                manifest, "--buyer", MfrId(0)},
+                               log);
+    delivery_s = Seconds(Clock::now() - t);
+    std::ifstream in(log);
+    std::string last, line;
+    while (std::getline(in, line)) last = line;
+    auto result = nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
+    const bool delivered = rc == 0 && result.is_object() &&
+                           result.value("trusted", uint64_t{0}) == delivery_rows;
+    std::printf("prov delivery check of %llu devices: %.2f s (%s)\n",
+                static_cast<unsigned long long>(delivery_rows), delivery_s,
+                delivered ? "all TRUSTED" : ("FAILED, exit " + std::to_string(rc)).c_str());
+    if (!delivered) ok = false;
+    report["delivery_check"] = {{"rows", delivery_rows}, {"seconds", delivery_s}};
+  }
+
   const uint64_t db_bytes = tools::DirectoryBytes(o.data_dir + "/db");
   const double bytes_per_entry = size ? static_cast<double>(db_bytes) / size : 0;
   const uint64_t rss = (*provd)->PeakRssBytes();
@@ -405,6 +441,7 @@ int Run(const Options& o) {
     target("last interval within 20% of the first", last_rate >= 0.8 * first_rate);
     target("inclusion proof p99 < 1 ms", proof_p99 < 1.0);
     target("provd peak RSS < 1 GiB", rss > 0 && rss < (1ull << 30));
+    if (delivery_rows >= 10000) target("delivery check of 10,000 devices < 10 s", delivery_s < 10);
   }
   if (!o.json.empty()) std::ofstream(o.json) << report.dump(2) << "\n";
   std::printf("%s\n", ok ? "provbench: ok" : "provbench: FAILED");
@@ -436,6 +473,9 @@ int main(int argc, char** argv) {
   app.add_flag("--smoke", o.smoke, "a quick run (2,000 records, 200 proofs); targets not judged");
   app.add_flag("--require-targets", o.require_targets, "exit 1 if a target is missed");
   app.add_option("--json", o.json, "also write the figures to this JSON file");
+  app.add_option("--prov", o.prov, "path to prov: also time `prov delivery check`");
+  app.add_option("--delivery", o.delivery, "manifest rows for the delivery check")
+      ->default_val(o.delivery);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -444,7 +484,9 @@ int main(int argc, char** argv) {
   if (o.smoke) {
     o.records = std::min<uint64_t>(o.records, 2000);
     o.proofs = 200;
+    o.delivery = std::min<uint64_t>(o.delivery, 300);
   }
   o.provd = std::filesystem::absolute(o.provd).string();
+  if (!o.prov.empty()) o.prov = std::filesystem::absolute(o.prov).string();
   return Run(o);
 }

@@ -188,6 +188,6 @@ step "6. Auditor: the log only grew since the first checkpoint; a full replay"
 "$PROV" audit
 
 step "7. Load: provbench streams pre-signed device records into a fresh ledger"
-"$BUILD/tools/provbench" --provd "$PROVD" --data-dir "$W/bench" --records "${QUICKSTART_BENCH_RECORDS:-20000}"
+"$BUILD/tools/provbench" --provd "$PROVD" --prov "$PROV" --data-dir "$W/bench" --records "${QUICKSTART_BENCH_RECORDS:-20000}"
 
 step "Done. Everything is in $W"
