@@ -114,6 +114,24 @@ json HeadJson(const verifier::Checkpoint& c) {
   return {{"origin", c.origin}, {"size", c.size}, {"root", verifier::HexEncode(c.root)}};
 }
 
+void PrintAppended(const std::string& field, const std::string& label,
+                   const client::LedgerClient::Appended& r) {
+  if (G().json) {
+    std::cout << json{{"ok", true},
+                      {field, label},
+                      {"index", r.index},
+                      {"already_logged", r.already_logged},
+                      {"checkpoint", HeadJson(r.checkpoint.checkpoint)}}
+                     .dump()
+              << "\n";
+  } else {
+    std::printf("%s logged at #%llu (%sinclusion in tree of size %llu verified)\n", label.c_str(),
+                static_cast<unsigned long long>(r.index),
+                r.already_logged ? "already logged; " : "",
+                static_cast<unsigned long long>(r.checkpoint.checkpoint.size));
+  }
+}
+
 std::string RecordJson(const google::protobuf::Message& r) {
   std::string out;
   google::protobuf::util::JsonPrintOptions o;

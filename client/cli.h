@@ -58,6 +58,11 @@ Result<std::unique_ptr<client::LedgerClient>> Connect();
 Status SaveTrust(const client::LedgerClient& c);
 
 json HeadJson(const verifier::Checkpoint& c);
+// Prints one acknowledged submission: `LABEL logged at #N (inclusion in tree
+// of size S verified)`, or with --json {"ok", FIELD: LABEL, "index",
+// "already_logged", "checkpoint"}.
+void PrintAppended(const std::string& field, const std::string& label,
+                   const client::LedgerClient::Appended& r);
 std::string RecordJson(const google::protobuf::Message& r);
 
 // Loads a signing key file (0600) given with --key.

@@ -117,22 +117,10 @@ int Submit(const std::vector<std::string>& files) {
     auto r = (*c)->Submit(sr);
     if (!r.ok()) {
       const Status& e = r.status();
-      rc = std::max(rc, Report(Status(e.code(), e.reason(), f + ": " + e.message()),
-                               IsRefusal(e) ? kRejected : kCannotTell));
+      rc = std::max(rc, ReportSubmitError(Status(e.code(), e.reason(), f + ": " + e.message())));
       continue;
     }
-    if (G().json) {
-      std::cout << json{{"ok", true}, {"file", f}, {"index", r->index},
-                        {"already_logged", r->already_logged},
-                        {"checkpoint", HeadJson(r->checkpoint.checkpoint)}}
-                       .dump()
-                << "\n";
-    } else {
-      std::printf("%s: logged at #%llu%s; inclusion in tree of size %llu verified\n",
-                  f.c_str(), static_cast<unsigned long long>(r->index),
-                  r->already_logged ? " (already logged)" : "",
-                  static_cast<unsigned long long>(r->checkpoint.checkpoint.size));
-    }
+    PrintAppended("file", f, *r);
   }
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   return rc;

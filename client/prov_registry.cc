@@ -234,18 +234,7 @@ int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std:
       if (!IsRefusal(e)) break;  // connection or verification: stop here
       continue;
     }
-    if (G().json) {
-      std::cout << json{{"ok", true}, {"kind", kind}, {"index", r->index},
-                        {"already_logged", r->already_logged},
-                        {"checkpoint", HeadJson(r->checkpoint.checkpoint)}}
-                       .dump()
-                << "\n";
-    } else {
-      std::printf("%s logged at #%llu (%sinclusion in tree of size %llu verified)\n",
-                  kind.c_str(), static_cast<unsigned long long>(r->index),
-                  r->already_logged ? "already logged; " : "",
-                  static_cast<unsigned long long>(r->checkpoint.checkpoint.size));
-    }
+    PrintAppended("kind", kind, *r);
   }
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   return rc;
