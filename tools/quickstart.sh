@@ -46,21 +46,22 @@ ninja -C "$BUILD" -j2 provd prov camsim provbench
 PROVD=$BUILD/ledger/provd
 PROV=$BUILD/client/prov
 CAMSIM=$BUILD/tools/camsim
-PIDS=()
+rm -rf "$W" && mkdir -p "$W/keys" "$W/cams"
+K=$W/keys
+# Servers are started in command substitutions (subshells), so their pids go
+# to a file for the cleanup.
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  [ -f "$W/pids" ] && kill -TERM $(cat "$W/pids") 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-rm -rf "$W" && mkdir -p "$W/keys" "$W/cams"
-K=$W/keys
 
 # serve NAME CMD...: starts a server, waits for its "serving ... on HOST:PORT" line.
 serve() {
   local name=$1
   shift
   "$@" >"$W/$name.out" 2>"$W/$name.log" &
-  PIDS+=($!)
+  echo $! >>"$W/pids"
   for _ in $(seq 200); do grep -q serving "$W/$name.out" 2>/dev/null && break; sleep 0.05; done
   sed -n 's/.* on \([0-9.]*:[0-9]*\)$/\1/p' "$W/$name.out"
 }
