@@ -1,0 +1,121 @@
+// Trust policy: "may this camera go on this site?" — judged from who really
+// made it and everything in it, who owned those companies and when, and
+// which laws bind them. A Policy is plain data (client/policy_file.h reads it
+// from YAML); EvaluatePolicy turns it into findings on a device's evidence,
+// each naming the path that caused it and the ledger index of every record
+// on that path.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "verifier/judge.h"
+
+namespace verifier {
+
+// The roles of a device's graph a rule applies to.
+enum class Role {
+  kManufacturer,    // the real manufacturer (the device's manufacturer_org)
+  kBrand,           // the brand on the box (the model's brand_org)
+  kComponentMaker,  // the maker of every component in the model's bill of materials
+  kCustodian,       // every org that has held the device
+};
+
+struct Policy {
+  std::string name;    // e.g. "uk-sensitive-site"
+  std::string source;  // citation of the rule it implements
+
+  std::set<std::string> denied_laws;       // e.g. "CN-NIL-2017"
+  std::set<std::string> denied_countries;  // ISO 3166-1 alpha-2
+  std::set<std::string> denied_orgs;       // org ids
+
+  std::set<Role> applies_to = {Role::kManufacturer, Role::kBrand, Role::kComponentMaker};
+  // Also judge the owners (direct and indirect) of every org in those roles.
+  bool include_owners = true;
+  // An owner counts when its effective stake (stakes multiplied along each
+  // ownership path, summed across paths) is at least this many basis points.
+  uint32_t control_threshold_bp = 2500;
+  // An owner with a control flag on its path counts whatever its stake.
+  bool control_flag_counts = true;
+  // A state-owned owner that counts is itself a reason to reject.
+  bool state_owned_counts = false;
+
+  struct Required {
+    bool attestation = false;        // only `prov scan` can satisfy it
+    bool released_firmware = false;  // attested firmware is a release (with attestation)
+    bool custody_to_buyer = true;    // custody ends at the buyer (when a buyer is given)
+    bool not_revoked = true;         // no stolen/recalled/compromised/decommissioned status,
+                                     // no record signed by a key revoked before it
+  } required;
+
+  // A fact the policy needs is not in the ledger (e.g. a component maker
+  // with no recorded owners while owners are judged).
+  enum class MissingFacts { kReject, kUnverified } missing_facts = MissingFacts::kUnverified;
+
+  // When ownership is judged: at the device's manufacture date, now, or both.
+  enum class When { kManufacture, kNow, kBoth } when = When::kBoth;
+};
+
+// Beneficial ownership from the Ownership records of some evidence.
+// Stakes are time-bounded ([valid_from, valid_until)). Effective ownership of
+// X in Y at time t sums, over every simple path Y <- ... <- X (no org twice,
+// so cross-holdings and cycles terminate), the product of the stakes on the
+// path. Results are memoised per (org, time); not thread-safe.
+class OwnershipGraph {
+ public:
+  explicit OwnershipGraph(const VerifiedEvidence& ev);
+
+  struct Edge {
+    std::string owner, owned;
+    uint32_t stake_bp = 0;
+    bool control = false;
+    int64_t valid_from = 0, valid_until = 0;  // 0 = still held
+    uint64_t index = 0;                        // the Ownership record
+  };
+  struct Path {
+    std::vector<const Edge*> edges;  // from the owned org up to the owner
+    double stake = 0;                // product of the stakes, 0..1
+    bool control = false;            // a control flag on every edge of the path
+  };
+  struct Holding {
+    double stake = 0;  // effective stake, 0..1 (sum over paths)
+    bool control = false;
+    std::vector<Path> paths;
+  };
+
+  // Every direct or indirect owner of `org` at time `t`.
+  const std::map<std::string, Holding>& OwnersAt(const std::string& org, int64_t t);
+  // True if any Ownership record (at any time) names `org` as owned.
+  bool HasOwnershipFacts(const std::string& org) const;
+
+ private:
+  std::map<std::string, std::vector<Edge>> owners_of_;  // owned org -> edges
+  std::map<std::pair<std::string, int64_t>, std::map<std::string, Holding>> memo_;
+};
+
+// The policy's findings for a judged device (see Judgement). `now` is unix
+// seconds; `attested` says whether a live attestation was checked (prov
+// scan). Findings reject (or make UNVERIFIED) with plain-language messages
+// such as: "image-signal SoC SC-3 made by Orion Microelectronics (CN, subject
+// to CN-NIL-2017), 100 % owned by Orion Group since 2019 [#41, #7, #3]".
+std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
+                                    const Judgement& j, const std::string& buyer, int64_t now,
+                                    bool attested, OwnershipGraph* graph);
+
+// Applies the policy's `required` switches to a finished judgement: findings
+// of checks the policy does not require are demoted to information ("not
+// required by <policy>"), a required attestation that was not made is
+// UNVERIFIED (ATTESTATION_REQUIRED), then the verdict is decided again.
+void ApplyRequired(const Policy& policy, bool attested, Judgement* j);
+
+// A PolicyFn for JudgeDevice that evaluates `policy`, memoising the
+// ownership graph per evidence (judging 10,000 devices that share 50
+// organisations must not recompute it).
+PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, std::string buyer, int64_t now,
+                      bool attested);
+
+}  // namespace verifier
