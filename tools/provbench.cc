@@ -385,7 +385,8 @@ int Run(const Options& o) {
     const std::string log = o.data_dir + "/delivery.json";
     const auto t = Clock::now();
     int rc = tools::RunCommand({o.prov, "--server", (*provd)->target(), "--vkey",
-                                o.data_dir + "/log.vkey", "--json", "delivery", "check",
+                                o.data_dir + "/log.vkey", "--state-dir", o.data_dir + "/trust",
+                                "--json", "delivery", "check",
                                 manifest, "--buyer", MfrId(0)},
                                log);
     delivery_s = Seconds(Clock::now() - t);

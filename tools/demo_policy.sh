@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Demo data for trust policies: real ownership structures, fictional
+# companies (the one exception is `hikvision`, named because the US NDAA §889
+# list names it; every fact about it here is illustrative). Loaded into a
+# running ledger with `prov`, then one delivery is judged under both
+# reference policies (policies/uk-sensitive-site.yaml, policies/ndaa-889.yaml).
+#
+#   PROV=build/client/prov K=keys-dir W=work-dir bash tools/demo_policy.sh
+# needs PROV_SERVER, PROV_VKEY, PROV_STATE_DIR in the environment and the
+# authority keys $K/gov-a.key and $K/gov-b.key.
+#
+# The structures:
+#   * a state-owned group (huaxin-state-group, CN, subject to CN-NIL-2017)
+#     holds 40 % of a camera maker (lumen-vision, SG);
+#   * lumen-vision and kestrel-holdings hold 30 % of each other (cross-holding);
+#   * a western brand (nova-optics, GB) relabels a camera made by hikvision;
+#   * a clean maker (acme-cam, GB) uses a SoC from polaris-micro (TW), a
+#     subsidiary (100 %) of orion-group (CN, subject to CN-NIL-2017);
+#   * an image-sensor maker (sentinel-sensors, DE) was 60 % owned by the
+#     state group until 2023-07-01, then sold to alpine-capital (CH): units
+#     made in 2022 are tainted, units made in 2024 are not;
+#   * a memory maker (quartz-memory, KR) has no recorded owner (missing facts).
+set -euo pipefail
+: "${PROV:?}" "${K:?}" "${W:?}"
+AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
+q() { "$PROV" "$@" >/dev/null; }
+
+org() {  # org ID NAME COUNTRY [extra flags...]
+  local id=$1 name=$2 country=$3
+  shift 3
+  q authority org --id "$id" --name "$name" --country "$country" "$@" "${AUTH[@]}"
+}
+maker() {  # maker ORG: a manufacturer key for ORG
+  [ -f "$K/$1.mfr.key" ] || "$PROV" key generate --out "$K/$1.mfr.key" >/dev/null
+  q authority enroll --key-file "$K/$1.mfr.key" --org "$1" --role manufacturer,custodian "${AUTH[@]}"
+}
+own() {  # own OWNER OWNED BP FROM [UNTIL]
+  q authority ownership --owner "$1" --owned "$2" --stake-bp "$3" --from "$4" ${5:+--until "$5"} "${AUTH[@]}"
+}
+
+echo "  organisations, owners and stakes (authority, 2-of-2)"
+org huaxin-state-group "Huaxin State Holdings Group" CN --law CN-NIL-2017 --state-owned
+org lumen-vision "Lumen Vision Pte Ltd" SG
+org kestrel-holdings "Kestrel Holdings Pte Ltd" SG
+org nova-optics "Nova Optics Ltd" GB
+org hikvision "Hangzhou Hikvision Digital Technology Co., Ltd." CN --law CN-NIL-2017
+org orion-group "Orion Group Co., Ltd." CN --law CN-NIL-2017
+org polaris-micro "Polaris Microsystems Co" TW
+org sentinel-sensors "Sentinel Sensors GmbH" DE
+org alpine-capital "Alpine Capital AG" CH
+org quartz-memory "Quartz Memory Co" KR
+org clearview-silicon "Clearview Silicon BV" NL
+org acme-holdings "Acme Holdings plc" GB
+org acme-cam "Acme Camera Ltd" GB  # (a new version if it exists)
+org buyer-gov "A Government Department" GB
+own huaxin-state-group lumen-vision 4000 2018-01-01
+own lumen-vision kestrel-holdings 3000 2019-01-01
+own kestrel-holdings lumen-vision 3000 2019-01-01
+own orion-group polaris-micro 10000 2019-01-01
+own huaxin-state-group sentinel-sensors 6000 2015-01-01 2023-07-01
+own alpine-capital sentinel-sensors 6000 2023-07-01
+own acme-holdings acme-cam 10000 2010-01-01
+own acme-holdings clearview-silicon 10000 2012-01-01
+
+echo "  makers' keys, components and models"
+for o in lumen-vision hikvision polaris-micro sentinel-sensors quartz-memory clearview-silicon acme-cam; do
+  maker "$o"
+done
+comp() { q manufacturer component --org "$1" --part "$2" --kind "$3" --country "$4" --key "$K/$1.mfr.key"; }
+comp polaris-micro PX-3 soc TW
+comp sentinel-sensors IMX-9 image-sensor DE
+comp quartz-memory QM-4 memory KR
+comp clearview-silicon CV-7 soc NL
+comp lumen-vision LV-SOC soc SG
+comp hikvision HK-ISP soc CN
+model() {  # model ORG ID BRAND COMPONENT...
+  local org=$1 id=$2 brand=$3
+  shift 3
+  local c=()
+  for x in "$@"; do c+=(--component "$x"); done
+  q manufacturer model --org "$org" --model-id "$id" --brand "$brand" "${c[@]}" --key "$K/$org.mfr.key"
+}
+model acme-cam ACME-DOME acme-cam "polaris-micro/PX-3,function=image signal processor" "sentinel-sensors/IMX-9,function=image sensor"
+model acme-cam ACME-CLEAN acme-cam "clearview-silicon/CV-7,function=SoC" "sentinel-sensors/IMX-9,function=image sensor"
+model acme-cam ACME-MEM acme-cam "clearview-silicon/CV-7,function=SoC" "quartz-memory/QM-4,function=memory"
+model lumen-vision LV-200 lumen-vision "lumen-vision/LV-SOC,function=SoC"
+model hikvision NOVA-1 nova-optics "hikvision/HK-ISP,function=image signal processor"
+
+echo "  devices (made in 2022 and 2024), shipped to buyer-gov"
+echo "manufacturer,serial,model" >"$W/policy-manifest.csv"
+device() {  # device ORG SERIAL MODEL MADE
+  "$PROV" key generate --out "$W/dev-$2.key" >/dev/null
+  q manufacturer device --org "$1" --serial "$2" --model-id "$3" \
+    --device-key "$("$PROV" key show "$W/dev-$2.key")" --manufactured "$4" --key "$K/$1.mfr.key"
+  q transfer --manufacturer "$1" --serial "$2" --from "$1" --to buyer-gov --reference PO-DEMO \
+    --key "$K/$1.mfr.key"
+  echo "$1,$2,$3" >>"$W/policy-manifest.csv"
+}
+device acme-cam DOME-2024 ACME-DOME 2024-03-01
+device acme-cam CLEAN-2022 ACME-CLEAN 2022-05-01
+device acme-cam CLEAN-2024 ACME-CLEAN 2024-05-01
+device acme-cam MEM-2024 ACME-MEM 2024-06-01
+device lumen-vision LV-2024 LV-200 2024-02-01
+device hikvision NOVA-2024 NOVA-1 2024-04-01
