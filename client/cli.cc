@@ -99,6 +99,12 @@ Result<std::unique_ptr<client::LedgerClient>> Connect() {
   return c;
 }
 
+Result<std::unique_ptr<client::LedgerClient>> ConnectVerified() {
+  PROV_ASSIGN_OR_RETURN(auto c, Connect());
+  PROV_RETURN_IF_ERROR(c->GetCheckpoint().status());
+  return c;
+}
+
 Status SaveTrust(const client::LedgerClient& c) {
   if (G().state_dir.empty() || !c.latest()) return Status::Ok();
   std::error_code ec;

@@ -54,6 +54,10 @@ Result<std::string> PinnedVkey();
 // Connects with the pinned log key; the trust store's checkpoint (if any)
 // becomes the head every later checkpoint must be consistent with.
 Result<std::unique_ptr<client::LedgerClient>> Connect();
+// Connect, then fetch and verify the server's checkpoint (pinned key, trust
+// store) before anything is sent: a server with another log key gets no
+// records from us.
+Result<std::unique_ptr<client::LedgerClient>> ConnectVerified();
 // Saves the client's newest verified checkpoint to the trust store.
 Status SaveTrust(const client::LedgerClient& c);
 

@@ -101,7 +101,7 @@ int RecordShow(const std::string& in) {
 
 // --- submit ---
 int Submit(const std::vector<std::string>& files) {
-  auto c = Connect();
+  auto c = ConnectVerified();
   if (!c.ok()) return Report(c.status());
   int rc = kOk;
   for (const auto& f : files) {

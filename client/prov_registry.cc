@@ -219,7 +219,7 @@ int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std:
     return kOk;
   }
 
-  auto c = Connect();
+  auto c = ConnectVerified();
   if (!c.ok()) return Report(c.status());
   int rc = kOk;
   for (size_t i = 0; i < records.size(); ++i) {
