@@ -138,9 +138,9 @@ Result<pb::Evidence> ParseBundle(const std::string& bytes) {
   if (!ev.ParseFromString(bytes)) {
     return DataLoss("BUNDLE_MALFORMED", "not an evidence bundle (does not parse)");
   }
-  if (ev.SerializeAsString() != bytes) {
+  if (HasUnknownFields(ev) || ev.SerializeAsString() != bytes) {
     return DataLoss("BUNDLE_MALFORMED",
-                    "the bundle is not in canonical encoding (altered or not made by prov)");
+                    "the bundle has unknown fields or is not in canonical encoding (altered, or not made by prov)");
   }
   return ev;
 }

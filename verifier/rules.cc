@@ -19,24 +19,6 @@ Status BadField(std::string msg) {
   return InvalidArgument("INVALID_FIELD", std::move(msg));
 }
 
-bool HasUnknownFields(const Message& m) {
-  const auto* refl = m.GetReflection();
-  if (!refl->GetUnknownFields(m).empty()) return true;
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  refl->ListFields(m, &fields);
-  for (const auto* f : fields) {
-    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (f->is_repeated()) {
-      for (int i = 0; i < refl->FieldSize(m, f); ++i) {
-        if (HasUnknownFields(refl->GetRepeatedMessage(m, f, i))) return true;
-      }
-    } else if (HasUnknownFields(refl->GetMessage(m, f))) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Identifiers: 1..128 bytes, no control characters.
 Status CheckId(std::string_view what, const std::string& v) {
   if (v.empty() || v.size() > 128) {
@@ -617,6 +599,24 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
 }
 
 }  // namespace
+
+bool HasUnknownFields(const Message& m) {
+  const auto* refl = m.GetReflection();
+  if (!refl->GetUnknownFields(m).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < refl->FieldSize(m, f); ++i) {
+        if (HasUnknownFields(refl->GetRepeatedMessage(m, f, i))) return true;
+      }
+    } else if (HasUnknownFields(refl->GetMessage(m, f))) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Result<bool> GetMessage(const StateView& state, std::string_view key, Message* out) {
   std::string value;

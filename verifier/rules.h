@@ -66,6 +66,10 @@ provenance::v1::SignedRecord SignRecord(const std::string& record_bytes,
 void AddSignature(provenance::v1::SignedRecord& signed_record,
                   const SigningKey& key);
 
+// True if `m` or any message inside it carries fields this build does not
+// know (strict parsing of untrusted input).
+bool HasUnknownFields(const google::protobuf::Message& m);
+
 // Typed reads of rulebook state (evidence building, verdicts).
 Result<bool> GetMessage(const StateView& state, std::string_view key,
                         google::protobuf::Message* out);
