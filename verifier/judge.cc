@@ -82,6 +82,12 @@ Result<VerifiedEvidence> VerifyEvidence(const pb::Evidence& evidence, const Note
                     "the evidence checkpoint does not verify: " + head.status().ToString());
   }
   ev.checkpoint = *head;
+  // The unsigned convenience copies must say what the signed note says.
+  if (evidence.checkpoint().size() != head->size ||
+      evidence.checkpoint().root_hash() != std::string(AsStringView(head->root))) {
+    return DataLoss("EVIDENCE_CHECKPOINT",
+                    "the checkpoint's size or root field differs from its signed note");
+  }
   if (evidence.entries().empty() || evidence.entries(0).index() != 0) {
     return DataLoss("EVIDENCE_NO_GENESIS", "evidence must start with the genesis record #0");
   }

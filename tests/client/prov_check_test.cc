@@ -1,0 +1,382 @@
+// The users' verification jobs end to end, over real processes: a real provd,
+// real camsim cameras, and the real `prov` binary for `check`, `delivery
+// check`, `scan` and evidence bundles. Every assertion reads --json output
+// and exit codes: 0 TRUSTED, 1 REJECTED, 2 cannot tell.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/client/exec.h"
+#include "tools/provd_process.h"
+#include "verifier/crypto.h"
+#include "verifier/note.h"
+
+namespace {
+
+using json = nlohmann::json;
+using testexec::Describe;
+using testexec::Exec;
+using testexec::Outcome;
+using testexec::Slurp;
+using testexec::Spit;
+
+constexpr char kOrigin[] = "check.example/log";
+constexpr int kCameras = 8;
+
+std::string Serial(int i) { return "AC-" + std::to_string(100 + i); }
+
+// A camsim serving one provisioned camera (optionally misbehaving).
+class Camera {
+ public:
+  Camera(const std::string& dir, const std::string& fault) {
+    out_ = dir + "/serve-" + fault + ".out";
+    std::vector<std::string> argv = {CAMSIM_PATH, "serve", "--dir", dir, "--listen", "127.0.0.1:0",
+                                     "--fault", fault};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    static const std::regex kServing(R"(camsim: serving \S+ on (\S+:\d+))");
+    for (int i = 0; i < 500 && address_.empty(); ++i) {
+      std::smatch m;
+      std::string text = Slurp(out_);
+      if (std::regex_search(text, m, kServing)) address_ = m[1];
+      else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~Camera() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_, address_;
+};
+
+class ProvCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    verifier::InitCrypto();
+    char tmpl[] = "/tmp/prov-check-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    for (const char* k : {"gov-a", "gov-b", "acme", "dist"}) Key(k);
+    auto vkey = tools::InitLedger(PROVD_PATH, dir_ + "/ledger", kOrigin,
+                                  {{"gov-a", Pub("gov-a")}, {"gov-b", Pub("gov-b")}}, 2);
+    ASSERT_TRUE(vkey.ok()) << vkey.status().ToString();
+    vkey_file_ = dir_ + "/ledger/log.vkey";
+    auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger");
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    provd_ = std::move(p).value();
+    ASSERT_NO_FATAL_FAILURE(BuildWorld());
+  }
+  void TearDown() override {
+    cameras_.clear();
+    if (provd_) {
+      EXPECT_EQ(provd_->Stop(SIGTERM), 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string KeyPath(const std::string& name) { return dir_ + "/" + name + ".key"; }
+  void Key(const std::string& name) {
+    ASSERT_TRUE(verifier::WriteKeyFile(KeyPath(name), verifier::SigningKey::Generate()).ok());
+  }
+  verifier::PublicKey Pub(const std::string& name) {
+    return verifier::ReadKeyFile(KeyPath(name))->public_key();
+  }
+
+  Outcome Prov(std::vector<std::string> args, const std::string& server = "") {
+    std::vector<std::string> argv = {PROV_PATH, "--server", server.empty() ? provd_->target() : server,
+                                     "--vkey", vkey_file_, "--state-dir", dir_ + "/trust", "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Exec(argv, dir_);
+  }
+  // Runs prov, expects `rc`, returns the last JSON line of stdout.
+  json Run(std::vector<std::string> args, int rc, const std::string& server = "") {
+    Outcome r = Prov(std::move(args), server);
+    EXPECT_EQ(r.rc, rc) << Describe(r);
+    std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+    last = last.substr(last.find_last_of('\n') == std::string::npos ? 0 : last.find_last_of('\n') + 1);
+    json j = json::parse(last, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << Describe(r);
+    return j;
+  }
+  void Ok(std::vector<std::string> args) { Run(std::move(args), 0); }
+  std::vector<std::string> Auth(std::vector<std::string> args) {
+    args.insert(args.end(), {"--key", KeyPath("gov-a"), "--key", KeyPath("gov-b")});
+    return args;
+  }
+  std::string CamDir(int i) { return dir_ + "/cam" + std::to_string(i); }
+
+  // Orgs, keys, a model with firmware, kCameras provisioned cameras imported
+  // from CSV; acme -> dist -> buyer for all but camera 7, which dist sends
+  // to `other`.
+  void BuildWorld() {
+    for (const char* org : {"acme", "dist", "buyer", "other"}) {
+      Ok(Auth({"authority", "org", "--id", org, "--name", org, "--country", "GB"}));
+    }
+    Ok(Auth({"authority", "enroll", "--key-file", KeyPath("acme"), "--org", "acme", "--role",
+             "manufacturer,custodian"}));
+    Ok(Auth({"authority", "enroll", "--key-file", KeyPath("dist"), "--org", "dist", "--role",
+             "custodian"}));
+    Ok({"manufacturer", "component", "--org", "acme", "--part", "SOC", "--kind", "soc",
+        "--country", "GB", "--key", KeyPath("acme")});
+    Ok({"manufacturer", "model", "--org", "acme", "--model-id", "CAM", "--component", "acme/SOC",
+        "--key", KeyPath("acme")});
+    firmware_ = dir_ + "/firmware.bin";
+    Spit(firmware_, std::string(4096, 'f'));
+    Ok({"manufacturer", "firmware", "--org", "acme", "--model-id", "CAM", "--version", "1.0",
+        "--image", firmware_, "--key", KeyPath("acme")});
+    std::string csv = "serial,model,device_public_key,manufactured,assembly_country\n";
+    std::string serials;
+    for (int i = 0; i < kCameras; ++i) {
+      Outcome r = Exec({CAMSIM_PATH, "provision", "--dir", CamDir(i), "--manufacturer-org", "acme",
+                        "--manufacturer-name", "Acme", "--serial", Serial(i), "--model-id", "CAM",
+                        "--model-name", "Cam", "--firmware-version", "1.0", "--firmware-image",
+                        firmware_},
+                       dir_);
+      ASSERT_EQ(r.rc, 0) << Describe(r);
+      json dev = json::parse(r.out);
+      csv += Serial(i) + ",CAM," + dev["device_public_key"].get<std::string>() + ",2026-01-01,GB\n";
+      serials += Serial(i) + "\n";
+    }
+    Spit(dir_ + "/devices.csv", csv);
+    Ok({"manufacturer", "import", "--org", "acme", "--csv", dir_ + "/devices.csv", "--key",
+        KeyPath("acme")});
+    Spit(dir_ + "/all.txt", serials);
+    Ok({"transfer", "--manufacturer", "acme", "--serials-file", dir_ + "/all.txt", "--from",
+        "acme", "--to", "dist", "--reference", "PO-1", "--key", KeyPath("acme")});
+    std::vector<std::string> to_buyer = {"transfer", "--manufacturer", "acme", "--from", "dist",
+                                         "--to", "buyer", "--key", KeyPath("dist")};
+    for (int i = 0; i < kCameras; ++i) {
+      if (i == 7) continue;
+      to_buyer.insert(to_buyer.end(), {"--serial", Serial(i)});
+    }
+    Ok(to_buyer);
+    Ok({"transfer", "--manufacturer", "acme", "--serial", Serial(7), "--from", "dist", "--to",
+        "other", "--key", KeyPath("dist")});
+  }
+
+  static std::set<std::string> Codes(const json& device) {
+    std::set<std::string> out;
+    for (const auto& f : device["findings"]) out.insert(f["code"].get<std::string>());
+    return out;
+  }
+  json Check(int rc, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"check", "--manufacturer", "acme"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args, rc);
+  }
+  json Scan(int rc, const std::string& fault, std::vector<std::string> extra = {},
+            int camera = 1, const std::string& server = "") {
+    cameras_.push_back(std::make_unique<Camera>(CamDir(camera), fault));
+    EXPECT_FALSE(cameras_.back()->address().empty()) << "camsim did not start";
+    std::vector<std::string> args = {"scan", "--device", cameras_.back()->address(), "--buyer",
+                                     "buyer"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args, rc, server);
+  }
+
+  std::string dir_, vkey_file_, firmware_;
+  std::unique_ptr<tools::ProvdProcess> provd_;
+  std::vector<std::unique_ptr<Camera>> cameras_;
+};
+
+TEST_F(ProvCheckTest, CheckGivesVerdictsWithTheirFindings) {
+  json ok = Check(0, {"--serial", Serial(1), "--buyer", "buyer", "--supplier", "dist", "--model",
+                      "CAM"});
+  EXPECT_EQ(ok["verdict"], "TRUSTED");
+  EXPECT_EQ(Codes(ok), (std::set<std::string>{"REGISTERED", "CUSTODY"}));
+  EXPECT_GT(ok["checkpoint"]["size"].get<uint64_t>(), 0u);
+
+  json diverted = Check(1, {"--serial", Serial(7), "--buyer", "buyer", "--supplier", "dist"});
+  EXPECT_EQ(diverted["verdict"], "REJECTED");
+  EXPECT_TRUE(Codes(diverted).count("WRONG_CUSTODIAN"));
+  EXPECT_TRUE(Codes(diverted).count("NOT_FROM_SUPPLIER"));
+  EXPECT_TRUE(Codes(Check(1, {"--serial", Serial(2), "--buyer", "buyer", "--supplier", "acme"}))
+                  .count("NOT_FROM_SUPPLIER"));
+  EXPECT_TRUE(Codes(Check(1, {"--serial", Serial(1), "--model", "OTHER"})).count("MODEL_MISMATCH"));
+  EXPECT_TRUE(Codes(Check(1, {"--serial", "AC-404"})).count("NOT_REGISTERED"));
+
+  // Reported by the manufacturer (allowed as well as the custodian).
+  Ok({"status", "--manufacturer", "acme", "--serial", Serial(3), "--condition", "stolen", "--key",
+      KeyPath("acme")});
+  EXPECT_TRUE(Codes(Check(1, {"--serial", Serial(3)})).count("DEVICE_STOLEN"));
+  Ok({"status", "--manufacturer", "acme", "--serial", Serial(4), "--condition", "recalled",
+      "--key", KeyPath("acme")});
+  EXPECT_TRUE(Codes(Check(1, {"--serial", Serial(4)})).count("DEVICE_RECALLED"));
+
+  // The manufacturer key is revoked, effective before the devices were issued.
+  Ok(Auth({"authority", "revoke", "--key-file", KeyPath("acme"), "--effective", "2020-01-01"}));
+  json revoked = Check(1, {"--serial", Serial(1), "--buyer", "buyer"});
+  EXPECT_TRUE(Codes(revoked).count("SIGNED_BY_REVOKED_KEY"));
+  for (const auto& f : revoked["findings"]) {
+    if (f["code"] == "SIGNED_BY_REVOKED_KEY") {
+      EXPECT_GE(f["indices"].size(), 2u);
+    }
+  }
+}
+
+TEST_F(ProvCheckTest, DeliveryCheckFlagsEveryProblemByLine) {
+  std::string manifest = "manufacturer,serial,model\n";  // line 1
+  for (int i = 0; i < kCameras; ++i) manifest += "acme," + Serial(i) + ",CAM\n";  // lines 2..9
+  manifest += "acme,AC-404,CAM\n";      // line 10: never registered
+  manifest += "acme," + Serial(2) + ",CAM\n";  // line 11: listed twice
+  manifest += "acme," + Serial(5) + ",WRONG\n";  // line 12: wrong model
+  Spit(dir_ + "/manifest.csv", manifest);
+  json report = Run({"delivery", "check", dir_ + "/manifest.csv", "--buyer", "buyer", "--supplier",
+                     "dist"},
+                    1);
+  EXPECT_EQ(report["rows"], kCameras + 3);
+  EXPECT_EQ(report["trusted"], kCameras - 1);
+  EXPECT_EQ(report["rejected"], 4);
+  EXPECT_EQ(report["unverified"], 0);
+  std::map<int, std::set<std::string>> by_line;
+  for (const auto& d : report["devices"]) {
+    if (d["verdict"] != "TRUSTED") by_line[d["line"].get<int>()] = Codes(d);
+  }
+  ASSERT_EQ(by_line.size(), 4u);
+  EXPECT_TRUE(by_line[9].count("WRONG_CUSTODIAN"));  // camera 7 was diverted
+  EXPECT_TRUE(by_line[9].count("NOT_FROM_SUPPLIER"));
+  EXPECT_TRUE(by_line[10].count("NOT_REGISTERED"));
+  EXPECT_TRUE(by_line[11].count("DUPLICATE_IN_MANIFEST"));
+  EXPECT_TRUE(by_line[12].count("MODEL_MISMATCH"));
+
+  Spit(dir_ + "/good.csv", "serial\n" + Serial(0) + "\n" + Serial(1) + "\n");
+  json good = Run({"delivery", "check", dir_ + "/good.csv", "--buyer", "buyer", "--manufacturer",
+                   "acme"},
+                  0);
+  EXPECT_EQ(good["trusted"], 2);
+
+  Outcome missing = Prov({"delivery", "check", dir_ + "/nope.csv", "--buyer", "buyer"});
+  EXPECT_EQ(missing.rc, 2) << Describe(missing);
+  EXPECT_NE(missing.out.find("NO_FILE"), std::string::npos) << Describe(missing);
+  Spit(dir_ + "/bad.csv", "manufacturer,model\nacme,CAM\n");
+  Outcome bad = Prov({"delivery", "check", dir_ + "/bad.csv", "--buyer", "buyer"});
+  EXPECT_EQ(bad.rc, 2) << Describe(bad);
+  EXPECT_NE(bad.out.find("BAD_MANIFEST"), std::string::npos) << Describe(bad);
+}
+
+TEST_F(ProvCheckTest, ScanCatchesEveryCameraFault) {
+  json good = Scan(0, "none");
+  EXPECT_EQ(good["verdict"], "TRUSTED");
+  EXPECT_TRUE(Codes(good).count("ATTESTED"));
+  EXPECT_TRUE(Codes(Scan(1, "cloned-key")).count("ATTESTATION_KEY_MISMATCH"));
+  EXPECT_TRUE(Codes(Scan(1, "tampered-firmware")).count("FIRMWARE_UNKNOWN"));
+  EXPECT_TRUE(Codes(Scan(1, "replay")).count("NONCE_MISMATCH"));
+  EXPECT_TRUE(Codes(Scan(1, "unregistered")).count("NOT_REGISTERED"));
+  Ok({"manufacturer", "firmware-revoke", "--org", "acme", "--model-id", "CAM", "--version", "1.0",
+      "--reason", "CVE", "--key", KeyPath("acme")});
+  EXPECT_TRUE(Codes(Scan(1, "none")).count("FIRMWARE_REVOKED"));
+  Outcome nobody = Prov({"scan", "--device", "127.0.0.1:1"});
+  EXPECT_EQ(nobody.rc, 2) << Describe(nobody);
+}
+
+TEST_F(ProvCheckTest, BundlesWorkOfflineAndAnyChangedByteIsRefused) {
+  const std::string bundle = dir_ + "/site.bundle";
+  json exported = Run({"bundle", "export", "--custodian", "buyer", "--out", bundle}, 0);
+  EXPECT_EQ(exported["devices"], kCameras - 1);
+  Run({"bundle", "export", "--manufacturer", "acme", "--serial", Serial(1), "--serial", Serial(2),
+       "--out", dir_ + "/two.bundle"},
+      0);
+
+  // Offline: nothing listens at the server address.
+  const std::string nowhere = "127.0.0.1:1";
+  EXPECT_EQ(Run({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer",
+                 "--bundle", bundle},
+                0, nowhere)["verdict"],
+            "TRUSTED");
+  EXPECT_EQ(Scan(0, "none", {"--bundle", bundle}, 1, nowhere)["verdict"], "TRUSTED");
+  EXPECT_EQ(Run({"check", "--manufacturer", "acme", "--serial", Serial(2), "--bundle",
+                 dir_ + "/two.bundle"},
+                0, nowhere)["verdict"],
+            "TRUSTED");
+
+  // Every sampled single-bit change, and a truncation, is refused (exit 2).
+  const std::string bytes = Slurp(bundle);
+  ASSERT_GT(bytes.size(), 1000u);
+  const std::string tampered = dir_ + "/tampered.bundle";
+  std::vector<size_t> positions = {0, bytes.size() - 1};
+  for (size_t p = 1; p < bytes.size() - 1; p += bytes.size() / 300) positions.push_back(p);
+  int accepted = 0;
+  for (size_t p : positions) {
+    std::string t = bytes;
+    t[p] = static_cast<char>(t[p] ^ (1 << (p % 8)));
+    Spit(tampered, t);
+    Outcome r = Prov({"check", "--manufacturer", "acme", "--serial", Serial(1), "--bundle",
+                      tampered},
+                     nowhere);
+    if (r.rc == 0) ++accepted;
+    EXPECT_EQ(r.rc, 2) << "byte " << p << ": " << Describe(r);
+  }
+  EXPECT_EQ(accepted, 0);
+  Spit(tampered, bytes.substr(0, bytes.size() / 2));
+  EXPECT_EQ(Prov({"check", "--manufacturer", "acme", "--serial", Serial(1), "--bundle", tampered},
+                 nowhere)
+                .rc,
+            2);
+
+  // Another ledger's key does not verify the bundle.
+  auto other = verifier::SigningKey::Generate();
+  Spit(dir_ + "/other.vkey", verifier::FormatVerifierKey(kOrigin, other.public_key()) + "\n");
+  Outcome wrong = Exec({PROV_PATH, "--vkey", dir_ + "/other.vkey", "--server", nowhere, "check",
+                        "--manufacturer", "acme", "--serial", Serial(1), "--bundle", bundle},
+                       dir_);
+  EXPECT_EQ(wrong.rc, 2) << Describe(wrong);
+}
+
+TEST_F(ProvCheckTest, AForkOrRollbackIsALoudFailureNamingBothHeads) {
+  // A second copy of the ledger (same log key) that then diverges.
+  ASSERT_EQ(provd_->Stop(SIGTERM), 0);
+  std::filesystem::copy(dir_ + "/ledger", dir_ + "/fork", std::filesystem::copy_options::recursive);
+  std::filesystem::remove(dir_ + "/fork/provd.log");
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  provd_ = std::move(p).value();
+  Ok(Auth({"authority", "org", "--id", "late-a", "--name", "Late A", "--country", "GB"}));
+  Ok(Auth({"authority", "org", "--id", "late-b", "--name", "Late B", "--country", "GB"}));
+  json trusted = Run({"log", "checkpoint"}, 0);
+
+  auto fork = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/fork");
+  ASSERT_TRUE(fork.ok()) << fork.status().ToString();
+  const std::string fork_addr = (*fork)->target();
+  // Smaller than the trusted head: a rollback.
+  Outcome rollback = Prov({"log", "checkpoint"}, fork_addr);
+  EXPECT_EQ(rollback.rc, 2) << Describe(rollback);
+  EXPECT_NE(rollback.out.find("ROLLBACK"), std::string::npos) << Describe(rollback);
+  // Grown past it with other records: a fork. The message names both heads.
+  for (const char* id : {"fork-a", "fork-b", "fork-c"}) {
+    Exec({PROV_PATH, "--server", fork_addr, "--vkey", vkey_file_, "authority", "org", "--id", id,
+          "--name", id, "--country", "GB", "--key", KeyPath("gov-a"), "--key", KeyPath("gov-b")},
+         dir_);
+  }
+  Outcome forked = Prov({"check", "--manufacturer", "acme", "--serial", Serial(1)}, fork_addr);
+  EXPECT_EQ(forked.rc, 2) << Describe(forked);
+  EXPECT_NE(forked.out.find("FORK"), std::string::npos) << Describe(forked);
+  EXPECT_NE(forked.out.find("size " + std::to_string(trusted["size"].get<uint64_t>())),
+            std::string::npos)
+      << Describe(forked);
+  EXPECT_EQ((*fork)->Stop(SIGTERM), 0);
+}
+
+}  // namespace
