@@ -1,0 +1,1 @@
+#include "client/policy_file.h"

@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+
+#include "client/report_html.h"
