@@ -14,15 +14,6 @@ namespace {
 
 std::string Idx(uint64_t i) { return "#" + std::to_string(i); }
 
-std::string Date(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 Finding Reject(std::string code, std::string message, std::vector<uint64_t> indices) {
   return {Severity::kReject, std::move(code), std::move(message), std::move(indices)};
 }
@@ -46,7 +37,7 @@ void CheckSigners(const VerifiedEvidence& ev, uint64_t index, std::vector<Findin
           "SIGNED_BY_REVOKED_KEY",
           "the " + RecordKindName(rec->record) + " " + Idx(index) + " was signed by key " +
               HexEncode(KeyId(pk)).substr(0, 16) + " of " + ks.enrollment().org_id() +
-              ", revoked effective " + Date(ks.revoked_effective()) + " " +
+              ", revoked effective " + UtcDate(ks.revoked_effective()) + " " +
               Idx(ks.revoked_index()),
           {index, ks.revoked_index()}));
     }
@@ -54,6 +45,15 @@ void CheckSigners(const VerifiedEvidence& ev, uint64_t index, std::vector<Findin
 }
 
 }  // namespace
+
+std::string UtcDate(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
 
 const char* VerdictName(Verdict v) {
   switch (v) {

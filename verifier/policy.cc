@@ -1,1 +1,405 @@
 #include "verifier/policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <tuple>
+
+namespace verifier {
+
+namespace pb = provenance::v1;
+using Severity = Finding::Severity;
+
+// --- OwnershipGraph ---
+
+OwnershipGraph::OwnershipGraph(const VerifiedEvidence& ev) {
+  // Records in log order: a later record for the same stake corrects it.
+  std::map<std::tuple<std::string, std::string, int64_t>, Edge> latest;
+  for (const auto& [index, rec] : ev.records) {
+    if (!rec->record.has_ownership()) continue;
+    const auto& o = rec->record.ownership();
+    latest[{o.owner_org(), o.owned_org(), o.valid_from()}] =
+        Edge{o.owner_org(), o.owned_org(), o.stake_bp(),  o.control(),
+             o.valid_from(), o.valid_until(), index};
+  }
+  for (auto& [key, e] : latest) {
+    changes_.insert(e.valid_from);
+    if (e.valid_until != 0) changes_.insert(e.valid_until);
+    owners_of_[e.owned].push_back(std::move(e));
+  }
+}
+
+const std::vector<OwnershipGraph::Edge>& OwnershipGraph::DirectOwners(
+    const std::string& org) const {
+  static const std::vector<Edge> kNone;
+  auto it = owners_of_.find(org);
+  return it == owners_of_.end() ? kNone : it->second;
+}
+
+const std::map<std::string, OwnershipGraph::Holding>& OwnershipGraph::OwnersAt(
+    const std::string& org, int64_t t) {
+  // Which edges are valid changes only at a valid_from or valid_until.
+  const size_t interval = static_cast<size_t>(
+      std::distance(changes_.begin(), changes_.upper_bound(t)));
+  auto key = std::make_pair(org, interval);
+  if (auto it = memo_.find(key); it != memo_.end()) return it->second;
+  std::map<std::string, Holding> owners;
+  Path path{{}, 1.0, true};
+  std::set<std::string> on_path{org};
+  Walk(org, t, &path, &on_path, &owners);
+  return memo_.emplace(std::move(key), std::move(owners)).first->second;
+}
+
+void OwnershipGraph::Walk(const std::string& org, int64_t t, Path* path,
+                          std::set<std::string>* on_path,
+                          std::map<std::string, Holding>* out) const {
+  auto it = owners_of_.find(org);
+  if (it == owners_of_.end()) return;
+  for (const Edge& e : it->second) {
+    if (!e.ValidAt(t) || (e.stake_bp == 0 && !e.control)) continue;
+    if (!on_path->insert(e.owner).second) continue;  // a cycle: not a simple path
+    const Path saved = *path;
+    path->edges.push_back(&e);
+    path->stake *= e.stake_bp / 10000.0;
+    path->control = path->control && (e.control || e.stake_bp > 5000);
+    Holding& h = (*out)[e.owner];
+    h.stake += path->stake;
+    h.control = h.control || path->control;
+    h.paths.push_back(*path);
+    Walk(e.owner, t, path, on_path, out);
+    *path = saved;
+    on_path->erase(e.owner);
+  }
+}
+
+// --- EvaluatePolicy ---
+
+namespace {
+
+// An org in one of the device's roles, and the records that put it there.
+struct Subject {
+  Role role;
+  std::string org;
+  std::string what;  // e.g. "image signal processor PX-3 made by"
+  std::vector<uint64_t> indices;
+};
+
+std::string Percent(double stake) {
+  char buf[32];
+  const double pct = std::min(stake, 1.0) * 100;
+  if (std::abs(pct - std::round(pct)) < 0.005) {
+    std::snprintf(buf, sizeof buf, "%.0f %%", pct);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f %%", pct);
+  }
+  return buf;
+}
+
+std::string KindName(pb::ComponentKind k) {
+  switch (k) {
+    case pb::COMPONENT_KIND_SOC: return "SoC";
+    case pb::COMPONENT_KIND_IMAGE_SENSOR: return "image sensor";
+    case pb::COMPONENT_KIND_NETWORK_MODULE: return "network module";
+    case pb::COMPONENT_KIND_STORAGE: return "storage";
+    case pb::COMPONENT_KIND_MEMORY: return "memory";
+    case pb::COMPONENT_KIND_LENS: return "lens";
+    case pb::COMPONENT_KIND_POWER: return "power supply";
+    case pb::COMPONENT_KIND_SECURE_ELEMENT: return "secure element";
+    case pb::COMPONENT_KIND_RADIO: return "radio";
+    default: return "component";
+  }
+}
+
+void AddUnique(std::vector<uint64_t>* v, uint64_t i) {
+  if (std::find(v->begin(), v->end(), i) == v->end()) v->push_back(i);
+}
+
+class Evaluator {
+ public:
+  Evaluator(const Policy& p, const VerifiedEvidence& ev, const Judgement& j, int64_t now,
+            OwnershipGraph* graph)
+      : p_(p), ev_(ev), j_(j), now_(now), graph_(graph) {}
+
+  std::vector<Finding> Run() {
+    if (!j_.registered) return {};
+    for (const Subject& s : Subjects()) Judge(s);
+    return std::move(out_);
+  }
+
+ private:
+  bool Applies(Role r) const { return p_.applies_to.count(r) > 0; }
+
+  std::vector<Subject> Subjects() const {
+    std::vector<Subject> subjects;
+    const pb::Device& d = j_.record;
+    if (Applies(Role::kManufacturer)) {
+      subjects.push_back({Role::kManufacturer, d.manufacturer_org(), "made by",
+                          {j_.device.index()}});
+    }
+    pb::ModelState ms;
+    auto have = GetMessage(ev_.state, state_key::Model(d.manufacturer_org(), d.model_id()), &ms);
+    if (have.ok() && *have) {
+      const pb::DeviceModel& m = ms.model();
+      if (Applies(Role::kBrand) && !m.brand_org().empty() &&
+          (m.brand_org() != d.manufacturer_org() || !Applies(Role::kManufacturer))) {
+        subjects.push_back({Role::kBrand, m.brand_org(),
+                            "model " + m.model_id() + " sold under the brand of", {ms.index()}});
+      }
+      if (Applies(Role::kComponentMaker)) {
+        for (const pb::BomLine& line : m.bom()) {
+          const auto& ref = line.component();
+          pb::ComponentState cs;
+          auto c = GetMessage(ev_.state, state_key::Component(ref.maker_org(), ref.part_number()),
+                              &cs);
+          std::string function = line.function();
+          std::vector<uint64_t> indices;
+          if (c.ok() && *c) {
+            indices.push_back(cs.index());
+            auto rec = ev_.records.find(cs.index());
+            if (function.empty() && rec != ev_.records.end()) {
+              function = KindName(rec->second->record.component().kind());
+            }
+          }
+          indices.push_back(ms.index());
+          subjects.push_back({Role::kComponentMaker, ref.maker_org(),
+                              (function.empty() ? "component" : function) + " " +
+                                  ref.part_number() + " made by",
+                              std::move(indices)});
+        }
+      }
+    }
+    if (Applies(Role::kCustodian)) {
+      for (uint64_t i : j_.device.record_indices()) {
+        auto rec = ev_.records.find(i);
+        if (rec == ev_.records.end() || !rec->second->record.has_transfer()) continue;
+        const auto& t = rec->second->record.transfer();
+        subjects.push_back({Role::kCustodian, t.to_org(), "held by", {i}});
+      }
+    }
+    return subjects;
+  }
+
+  const pb::OrgState* Org(const std::string& id) {
+    auto it = orgs_.find(id);
+    if (it == orgs_.end()) {
+      pb::OrgState os;
+      auto found = GetMessage(ev_.state, state_key::Org(id), &os);
+      std::optional<pb::OrgState> v;
+      if (found.ok() && *found) v = std::move(os);
+      it = orgs_.emplace(id, std::move(v)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+  // "Orion Group Co., Ltd. (CN, state-owned, subject to CN-NIL-2017)"
+  std::string Describe(const std::string& id) {
+    const pb::OrgState* os = Org(id);
+    if (!os) return id + " (not in the ledger)";
+    const pb::Organization& o = os->current();
+    std::string facts = o.country();
+    if (o.state_owned()) facts += ", state-owned";
+    for (int i = 0; i < o.laws_size(); ++i) {
+      facts += (i == 0 ? ", subject to " : " and ") + o.laws(i);
+    }
+    return o.legal_name() + " (" + facts + ")";
+  }
+
+  // What the policy denies about one org: {code, reason}.
+  std::vector<std::pair<std::string, std::string>> Denials(const std::string& id, bool owner) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (p_.denied_orgs.count(id)) {
+      out.emplace_back("DENIED_ORG", id + " is a denied organisation");
+    }
+    const pb::OrgState* os = Org(id);
+    if (!os) return out;
+    const pb::Organization& o = os->current();
+    if (p_.denied_countries.count(o.country())) {
+      out.emplace_back("DENIED_COUNTRY", o.country() + " is a denied country");
+    }
+    for (const auto& law : o.laws()) {
+      if (p_.denied_laws.count(law)) out.emplace_back("DENIED_LAW", law + " is a denied law");
+    }
+    if (p_.state_owned_counts && o.state_owned()) {
+      out.emplace_back("STATE_OWNED_OWNER", std::string(owner ? "a state-owned owner"
+                                                              : "a state-owned org") +
+                                                " counts under this policy");
+    }
+    return out;
+  }
+
+  Severity Missing() const {
+    return p_.missing_facts == Policy::MissingFacts::kReject ? Severity::kReject
+                                                             : Severity::kUnverified;
+  }
+
+  void Add(Severity sev, std::string code, std::string message, std::vector<uint64_t> indices) {
+    for (const Finding& f : out_) {
+      if (f.code == code && f.message == message) return;
+    }
+    out_.push_back({sev, std::move(code), std::move(message), std::move(indices)});
+  }
+
+  std::vector<std::pair<std::string, int64_t>> Times() const {
+    int64_t made = j_.record.manufactured_at();
+    if (made == 0) {
+      auto rec = ev_.records.find(j_.device.index());
+      if (rec != ev_.records.end()) made = rec->second->record.issued_at();
+    }
+    std::vector<std::pair<std::string, int64_t>> times;
+    if (p_.when != Policy::When::kNow) times.emplace_back("at manufacture (" + UtcDate(made) + ")", made);
+    if (p_.when != Policy::When::kManufacture) times.emplace_back("now", now_);
+    return times;
+  }
+
+  void Judge(const Subject& s) {
+    const std::string head = s.what + " " + Describe(s.org);
+    const pb::OrgState* os = Org(s.org);
+    if (!os) {
+      Add(Missing(), "MISSING_ORG_FACTS",
+          head + ": " + s.org + " is not in the ledger, so the policy cannot judge it", s.indices);
+      return;
+    }
+    for (auto& [code, why] : Denials(s.org, false)) {
+      std::vector<uint64_t> indices = s.indices;
+      AddUnique(&indices, os->latest_index());
+      Add(Severity::kReject, code, head + ": " + why, std::move(indices));
+    }
+    if (!p_.include_owners) return;
+    if (!graph_->HasOwnershipFacts(s.org)) {
+      Add(Missing(), "MISSING_OWNERSHIP_FACTS",
+          head + ": no owner of " + s.org +
+              " is recorded in the ledger, so its beneficial owners cannot be judged",
+          s.indices);
+      return;
+    }
+    // Owner findings, merged across the times judged.
+    struct Hit {
+      std::string code, text;
+      std::vector<uint64_t> indices;
+      std::vector<std::string> when;
+    };
+    std::vector<Hit> hits;
+    for (const auto& [when, t] : Times()) {
+      for (const auto& [owner, h] : graph_->OwnersAt(s.org, t)) {
+        const bool counts = h.stake * 10000 + 1e-6 >= p_.control_threshold_bp ||
+                            (p_.control_flag_counts && h.control);
+        if (!counts) continue;
+        auto denials = Denials(owner, true);
+        if (denials.empty()) continue;
+        const pb::OrgState* owner_state = Org(owner);
+        auto [text, path_indices] = PathText(head, h);
+        std::vector<uint64_t> indices = s.indices;
+        for (uint64_t i : path_indices) AddUnique(&indices, i);
+        if (owner_state) AddUnique(&indices, owner_state->latest_index());
+        for (auto& [code, why] : denials) {
+          const std::string full = text + ": " + why;
+          auto same = std::find_if(hits.begin(), hits.end(), [&](const Hit& x) {
+            return x.code == code && x.text == full;
+          });
+          if (same != hits.end()) {
+            same->when.push_back(when);
+          } else {
+            hits.push_back({code, full, indices, {when}});
+          }
+        }
+      }
+    }
+    for (Hit& hit : hits) {
+      std::string when;
+      for (size_t i = 0; i < hit.when.size(); ++i) {
+        when += (i == 0 ? "" : " and ") + hit.when[i];
+      }
+      Add(Severity::kReject, hit.code, hit.text + " (" + when + ")", std::move(hit.indices));
+    }
+  }
+
+  // The strongest path to an owner, in words, and the records on it.
+  std::pair<std::string, std::vector<uint64_t>> PathText(const std::string& head,
+                                                         const OwnershipGraph::Holding& h) {
+    const OwnershipGraph::Path* best = &h.paths.front();
+    for (const auto& p : h.paths) {
+      if (p.stake > best->stake || (p.stake == best->stake && p.edges.size() < best->edges.size())) {
+        best = &p;
+      }
+    }
+    std::string text = head;
+    std::vector<uint64_t> indices;
+    for (const OwnershipGraph::Edge* e : best->edges) {
+      text += (e == best->edges.front() ? ", " : ", which is ") + Percent(e->stake_bp / 10000.0) +
+              (e->control ? " (with control)" : "") + " owned by " + Describe(e->owner) +
+              (e->valid_from ? " since " + UtcDate(e->valid_from) : "") +
+              (e->valid_until ? " until " + UtcDate(e->valid_until) : "");
+      indices.push_back(e->index);
+    }
+    if (h.paths.size() > 1 || best->edges.size() > 1) {
+      text += "; effective stake " + Percent(h.stake);
+      if (h.paths.size() > 1) text += " over " + std::to_string(h.paths.size()) + " paths";
+      if (h.control) text += ", with control";
+    }
+    return {text, std::move(indices)};
+  }
+
+  const Policy& p_;
+  const VerifiedEvidence& ev_;
+  const Judgement& j_;
+  const int64_t now_;
+  OwnershipGraph* graph_;
+  std::map<std::string, std::optional<pb::OrgState>> orgs_;
+  std::vector<Finding> out_;
+};
+
+}  // namespace
+
+std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
+                                    const Judgement& j, int64_t now, OwnershipGraph* graph) {
+  return Evaluator(policy, ev, j, now, graph).Run();
+}
+
+void ApplyRequired(const Policy& policy, bool attested, Judgement* j) {
+  const auto& r = policy.required;
+  const std::map<std::string, bool> required = {
+      {"WRONG_CUSTODIAN", r.custody_to_buyer},     {"NOT_FROM_SUPPLIER", r.custody_to_buyer},
+      {"DEVICE_STOLEN", r.not_revoked},            {"DEVICE_RECALLED", r.not_revoked},
+      {"DEVICE_COMPROMISED", r.not_revoked},       {"DEVICE_DECOMMISSIONED", r.not_revoked},
+      {"SIGNED_BY_REVOKED_KEY", r.not_revoked},    {"FIRMWARE_UNKNOWN", r.released_firmware},
+      {"FIRMWARE_REVOKED", r.released_firmware},
+  };
+  for (Finding& f : j->findings) {
+    auto it = required.find(f.code);
+    if (it == required.end() || it->second || f.severity == Severity::kInfo) continue;
+    f.severity = Severity::kInfo;
+    f.message += " (not required by " + policy.name + ")";
+  }
+  if (r.attestation && !attested && j->registered) {
+    j->findings.push_back({Severity::kUnverified, "ATTESTATION_REQUIRED",
+                           policy.name +
+                               " requires a live attestation from the camera; run `prov scan` "
+                               "on it",
+                           {}});
+  }
+  Decide(j);
+}
+
+PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now) {
+  // One ownership graph per evidence, kept while the same evidence is judged.
+  struct Cache {
+    const VerifiedEvidence* ev = nullptr;
+    Hash root{};
+    size_t records = 0;
+    std::unique_ptr<OwnershipGraph> graph;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [policy, now, cache](const VerifiedEvidence& ev, const Judgement& j) {
+    if (cache->ev != &ev || cache->root != ev.checkpoint.root ||
+        cache->records != ev.records.size()) {
+      cache->graph = std::make_unique<OwnershipGraph>(ev);
+      cache->ev = &ev;
+      cache->root = ev.checkpoint.root;
+      cache->records = ev.records.size();
+    }
+    return EvaluatePolicy(*policy, ev, j, now, cache->graph.get());
+  };
+}
+
+}  // namespace verifier

@@ -61,10 +61,14 @@ struct Policy {
 };
 
 // Beneficial ownership from the Ownership records of some evidence.
-// Stakes are time-bounded ([valid_from, valid_until)). Effective ownership of
-// X in Y at time t sums, over every simple path Y <- ... <- X (no org twice,
-// so cross-holdings and cycles terminate), the product of the stakes on the
-// path. Results are memoised per (org, time); not thread-safe.
+// Stakes are time-bounded ([valid_from, valid_until)); a later record for
+// the same (owner, owned, valid_from) corrects an earlier one. Effective
+// ownership of X in Y at time t sums, over every simple path Y <- ... <- X
+// (no org twice, so cross-holdings and cycles terminate), the product of the
+// stakes on the path. A path carries control when every edge on it does (a
+// control flag, or a majority stake above 50 %). Results are memoised per
+// (org, interval between stake changes), so judging many devices made at
+// different times costs one walk per interval. Not thread-safe.
 class OwnershipGraph {
  public:
   explicit OwnershipGraph(const VerifiedEvidence& ev);
@@ -73,13 +77,14 @@ class OwnershipGraph {
     std::string owner, owned;
     uint32_t stake_bp = 0;
     bool control = false;
-    int64_t valid_from = 0, valid_until = 0;  // 0 = still held
+    int64_t valid_from = 0, valid_until = 0;  // valid_until 0 = still held
     uint64_t index = 0;                        // the Ownership record
+    bool ValidAt(int64_t t) const { return valid_from <= t && (valid_until == 0 || t < valid_until); }
   };
   struct Path {
     std::vector<const Edge*> edges;  // from the owned org up to the owner
     double stake = 0;                // product of the stakes, 0..1
-    bool control = false;            // a control flag on every edge of the path
+    bool control = false;            // every edge carries control
   };
   struct Holding {
     double stake = 0;  // effective stake, 0..1 (sum over paths)
@@ -89,33 +94,42 @@ class OwnershipGraph {
 
   // Every direct or indirect owner of `org` at time `t`.
   const std::map<std::string, Holding>& OwnersAt(const std::string& org, int64_t t);
+  // The Ownership records naming `org` as owned, at any time.
+  const std::vector<Edge>& DirectOwners(const std::string& org) const;
   // True if any Ownership record (at any time) names `org` as owned.
-  bool HasOwnershipFacts(const std::string& org) const;
+  bool HasOwnershipFacts(const std::string& org) const { return owners_of_.count(org) > 0; }
 
  private:
+  void Walk(const std::string& org, int64_t t, Path* path, std::set<std::string>* on_path,
+            std::map<std::string, Holding>* out) const;
+
   std::map<std::string, std::vector<Edge>> owners_of_;  // owned org -> edges
-  std::map<std::pair<std::string, int64_t>, std::map<std::string, Holding>> memo_;
+  std::set<int64_t> changes_;                           // every valid_from / valid_until
+  std::map<std::pair<std::string, size_t>, std::map<std::string, Holding>> memo_;
 };
 
-// The policy's findings for a judged device (see Judgement). `now` is unix
-// seconds; `attested` says whether a live attestation was checked (prov
-// scan). Findings reject (or make UNVERIFIED) with plain-language messages
-// such as: "image-signal SoC SC-3 made by Orion Microelectronics (CN, subject
-// to CN-NIL-2017), 100 % owned by Orion Group since 2019 [#41, #7, #3]".
+// The policy's findings for a judged device (see Judgement): each org in a
+// role the policy applies to, and (with include_owners) each owner whose
+// effective stake reaches the threshold at the times judged, against the
+// denied laws, countries and orgs. `now` is unix seconds. Messages name the
+// path in plain words, e.g. "image signal processor PX-3 made by Polaris
+// Microsystems Co (TW), 100 % owned by Orion Group Co., Ltd. (CN, subject to
+// CN-NIL-2017) since 2019-01-01: CN-NIL-2017 is a denied law (at manufacture
+// (2024-03-01) and now)", with the ledger index of every record on the path.
 std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
-                                    const Judgement& j, const std::string& buyer, int64_t now,
-                                    bool attested, OwnershipGraph* graph);
+                                    const Judgement& j, int64_t now, OwnershipGraph* graph);
 
 // Applies the policy's `required` switches to a finished judgement: findings
 // of checks the policy does not require are demoted to information ("not
-// required by <policy>"), a required attestation that was not made is
-// UNVERIFIED (ATTESTATION_REQUIRED), then the verdict is decided again.
+// required by <policy>"); a required attestation that was not made (`prov
+// check`, `prov delivery check`) is UNVERIFIED (ATTESTATION_REQUIRED); then
+// the verdict is decided again. A failed attestation always rejects: it is
+// evidence of a clone, not a missing check.
 void ApplyRequired(const Policy& policy, bool attested, Judgement* j);
 
-// A PolicyFn for JudgeDevice that evaluates `policy`, memoising the
-// ownership graph per evidence (judging 10,000 devices that share 50
-// organisations must not recompute it).
-PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, std::string buyer, int64_t now,
-                      bool attested);
+// A PolicyFn for JudgeDevice that evaluates `policy`, keeping one ownership
+// graph per evidence (judging 10,000 devices that share 50 organisations
+// walks each org's owners once per stake interval, not once per device).
+PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now);
 
 }  // namespace verifier

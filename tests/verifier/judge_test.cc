@@ -14,6 +14,7 @@
 #include "client/records.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
+#include "tests/verifier/test_log.h"
 
 namespace verifier {
 namespace {
@@ -23,11 +24,7 @@ namespace pb = provenance::v1;
 constexpr int64_t kT = 1'700'000'000;
 constexpr char kOrigin[] = "judge.example/log";
 
-SigningKey Key(uint8_t b) {
-  std::array<uint8_t, 32> seed;
-  seed.fill(b);
-  return *SigningKey::FromSeed(seed);
-}
+SigningKey Key(uint8_t b) { return testing::TestKey(b); }
 
 class JudgeTest : public ::testing::Test {
  protected:
@@ -65,22 +62,7 @@ class JudgeTest : public ::testing::Test {
 
   // Evidence of `indices` (ascending) against a checkpoint of the whole log.
   pb::Evidence Evidence(const std::vector<uint64_t>& indices) {
-    std::vector<Hash> hashes;
-    for (const auto& l : leaves_) hashes.push_back(LeafHash(AsBytes(l)));
-    Checkpoint c{kOrigin, leaves_.size(), RootOf(hashes), {}};
-    pb::Evidence ev;
-    ev.mutable_checkpoint()->set_note(SignNote(FormatCheckpoint(c), kOrigin, log_key_));
-    ev.mutable_checkpoint()->set_size(c.size);
-    ev.mutable_checkpoint()->set_root_hash(std::string(AsStringView(c.root)));
-    for (uint64_t i : indices) {
-      auto* e = ev.add_entries();
-      e->set_index(i);
-      e->set_signed_record(leaves_[i]);
-      auto proof = MakeInclusionProof(i, c.size, InMemorySubtrees(hashes));
-      EXPECT_TRUE(proof.ok());
-      for (const Hash& h : *proof) e->add_proof(std::string(AsStringView(h)));
-    }
-    return ev;
+    return testing::MakeEvidence(leaves_, indices, log_key_, kOrigin);
   }
   // What a server sends for SN-1: everything but SN-2's registration and the
   // record that moved SN-2 to `other`.

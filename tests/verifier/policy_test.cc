@@ -1,0 +1,481 @@
+// verifier/policy.h: effective ownership (products along paths, sums across
+// paths, cycles, time windows, control) and policies judged over evidence
+// replayed through the real rulebook: denied laws, countries and orgs by
+// role, owners at manufacture and now, relabelling, missing facts, and the
+// required-checks switches.
+#include "verifier/policy.h"
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client/records.h"
+#include "tests/verifier/test_log.h"
+
+namespace verifier {
+namespace {
+
+namespace pb = provenance::v1;
+using testing::TestKey;
+
+int64_t Day(int y, int m, int d) {
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  return timegm(&tm);
+}
+const int64_t kNow = Day(2026, 11, 23);
+
+// --- OwnershipGraph over hand-made Ownership records ---
+
+struct Stake {
+  std::string owner, owned;
+  uint32_t bp;
+  bool control = false;
+  int64_t from = 0, until = 0;
+};
+
+VerifiedEvidence GraphEvidence(const std::vector<Stake>& stakes) {
+  VerifiedEvidence ev;
+  uint64_t index = 1;
+  for (const Stake& s : stakes) {
+    auto rec = std::make_shared<PreparedRecord>();
+    rec->record = client::OwnershipRecord(0, s.owner, s.owned, s.bp, s.control, s.from, s.until);
+    ev.records.emplace(index++, std::move(rec));
+  }
+  return ev;
+}
+
+struct GraphCase {
+  const char* name;
+  std::vector<Stake> stakes;
+  std::string org;
+  int64_t at;
+  // owner -> expected effective stake (basis points) and control
+  std::map<std::string, std::pair<double, bool>> want;
+};
+
+void PrintTo(const GraphCase& c, std::ostream* os) { *os << c.name; }
+
+class OwnershipGraphTest : public ::testing::TestWithParam<GraphCase> {};
+
+TEST_P(OwnershipGraphTest, EffectiveStakes) {
+  const GraphCase& c = GetParam();
+  VerifiedEvidence ev = GraphEvidence(c.stakes);
+  OwnershipGraph g(ev);
+  const auto& owners = g.OwnersAt(c.org, c.at);
+  std::map<std::string, std::pair<double, bool>> got;
+  for (const auto& [owner, h] : owners) got[owner] = {h.stake * 10000, h.control};
+  ASSERT_EQ(got.size(), c.want.size()) << c.name;
+  for (const auto& [owner, want] : c.want) {
+    ASSERT_TRUE(got.count(owner)) << c.name << ": " << owner;
+    EXPECT_NEAR(got[owner].first, want.first, 1e-6) << c.name << ": " << owner;
+    EXPECT_EQ(got[owner].second, want.second) << c.name << ": " << owner;
+  }
+  // Memoised: asking again (and at another time in the same interval) agrees.
+  EXPECT_EQ(&g.OwnersAt(c.org, c.at), &owners);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, OwnershipGraphTest,
+    ::testing::Values(
+        GraphCase{"direct", {{"p", "x", 2500}}, "x", 100, {{"p", {2500, false}}}},
+        GraphCase{"chain multiplies",
+                  {{"a", "x", 5000}, {"b", "a", 5000}},
+                  "x",
+                  100,
+                  {{"a", {5000, false}}, {"b", {2500, false}}}},
+        GraphCase{"paths sum",
+                  {{"a", "x", 2000}, {"b", "x", 2000}, {"c", "a", 10000}, {"c", "b", 10000}},
+                  "x",
+                  100,
+                  {{"a", {2000, false}}, {"b", {2000, false}}, {"c", {4000, false}}}},
+        GraphCase{"cross-holding terminates",
+                  {{"a", "b", 3000}, {"b", "a", 3000}, {"c", "a", 4000}},
+                  "b",
+                  100,
+                  // b <- a (30 %), b <- a <- c (12 %); b <- a <- b is not a simple path
+                  {{"a", {3000, false}}, {"c", {1200, false}}}},
+        GraphCase{"three-way cycle",
+                  {{"b", "a", 5000}, {"c", "b", 5000}, {"a", "c", 5000}},
+                  "a",
+                  100,
+                  {{"b", {5000, false}}, {"c", {2500, false}}}},
+        GraphCase{"control flag", {{"p", "x", 100, true}}, "x", 100, {{"p", {100, true}}}},
+        GraphCase{"majority chain carries control",
+                  {{"a", "x", 6000}, {"b", "a", 6000}, {"c", "b", 6000}},
+                  "x",
+                  100,
+                  {{"a", {6000, true}}, {"b", {3600, true}}, {"c", {2160, true}}}},
+        GraphCase{"valid_from is inclusive", {{"p", "x", 5000, false, 100, 200}}, "x", 100,
+                  {{"p", {5000, false}}}},
+        GraphCase{"valid_until is exclusive", {{"p", "x", 5000, false, 100, 200}}, "x", 200, {}},
+        GraphCase{"last second before sale", {{"p", "x", 5000, false, 100, 200}}, "x", 199,
+                  {{"p", {5000, false}}}},
+        GraphCase{"before the stake", {{"p", "x", 5000, false, 100, 200}}, "x", 99, {}},
+        GraphCase{"sold to another owner",
+                  {{"p", "x", 6000, false, 0, 200}, {"q", "x", 6000, false, 200}},
+                  "x",
+                  250,
+                  {{"q", {6000, true}}}}),
+    [](const auto& info) {
+      std::string n = info.param.name;
+      for (char& ch : n) {
+        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return n;
+    });
+
+TEST(OwnershipGraphTest, LaterRecordForTheSameStakeCorrectsIt) {
+  VerifiedEvidence ev = GraphEvidence({{"p", "x", 5000, false, 100}, {"p", "x", 2000, false, 100}});
+  OwnershipGraph g(ev);
+  EXPECT_NEAR(g.OwnersAt("x", 150).at("p").stake, 0.2, 1e-9);
+  EXPECT_TRUE(g.HasOwnershipFacts("x"));
+  EXPECT_FALSE(g.HasOwnershipFacts("p"));
+}
+
+TEST(OwnershipGraphTest, DenseCrossHoldingsTerminate) {
+  // Every org owns 10 % of every other: many simple paths, all finite.
+  std::vector<Stake> stakes;
+  const int n = 7;
+  for (int a = 0; a < n; ++a) {
+    for (int b = 0; b < n; ++b) {
+      if (a != b) stakes.push_back({"o" + std::to_string(a), "o" + std::to_string(b), 1000});
+    }
+  }
+  VerifiedEvidence ev = GraphEvidence(stakes);
+  OwnershipGraph g(ev);
+  const auto& owners = g.OwnersAt("o0", 1);
+  EXPECT_EQ(owners.size(), static_cast<size_t>(n - 1));
+  for (const auto& [o, h] : owners) EXPECT_LT(h.stake, 0.2) << o;
+}
+
+// --- Policies over a replayed log ---
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  static constexpr char kOrigin[] = "policy.example/log";
+
+  void SetUp() override {
+    InitCrypto();
+    vkey_ = *ParseVerifierKey(FormatVerifierKey(kOrigin, log_key_.public_key()));
+    Add(client::SignRecordBytes(
+        client::GenesisRecord(kOrigin, {{"a", auth_.public_key()}}, 1), {}));
+    const int64_t t = Day(2020, 1, 1);
+    auto org = [&](const char* id, const char* country, std::vector<std::string> laws = {},
+                   bool state = false) {
+      Auth(client::OrganizationRecord(t, id, std::string("Org ") + id, country, laws, state));
+    };
+    org("state-group", "CN", {"CN-NIL-2017"}, true);
+    org("maker", "SG");
+    org("kestrel", "SG");
+    org("brand", "GB");
+    org("denied-maker", "CN", {"CN-NIL-2017"});
+    org("soc-parent", "CN", {"CN-NIL-2017"});
+    org("soc-maker", "TW");
+    org("sensor", "DE");
+    org("alpine", "CH");
+    org("mem", "KR");
+    org("clean", "GB");
+    org("holdco", "GB");
+    org("buyer", "GB");
+    org("other", "GB");
+    auto own = [&](const char* owner, const char* owned, uint32_t bp, int64_t from,
+                   int64_t until = 0) {
+      return Auth(client::OwnershipRecord(t, owner, owned, bp, false, from, until));
+    };
+    lv_stake_ = own("state-group", "maker", 4000, Day(2018, 1, 1));
+    own("maker", "kestrel", 3000, Day(2019, 1, 1));
+    own("kestrel", "maker", 3000, Day(2019, 1, 1));
+    own("holdco", "brand", 10000, Day(2010, 1, 1));
+    own("state-group", "denied-maker", 4100, Day(2010, 1, 1));
+    soc_stake_ = own("soc-parent", "soc-maker", 10000, Day(2019, 1, 1));
+    sensor_old_ = own("state-group", "sensor", 6000, Day(2015, 1, 1), Day(2023, 7, 1));
+    own("alpine", "sensor", 6000, Day(2023, 7, 1));
+    own("holdco", "clean", 10000, Day(2010, 1, 1));
+    uint8_t seed = 10;
+    for (const char* o : {"clean", "maker", "denied-maker", "soc-maker", "sensor", "mem"}) {
+      keys_.emplace(o, TestKey(seed++));
+      Auth(client::KeyEnrollmentRecord(t, keys_.at(o).public_key(), o,
+                                       {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}));
+    }
+    Comp("soc-maker", "PX-3", pb::COMPONENT_KIND_SOC);
+    Comp("sensor", "IMX-9", pb::COMPONENT_KIND_IMAGE_SENSOR);
+    Comp("mem", "QM-4", pb::COMPONENT_KIND_MEMORY);
+    Comp("clean", "CV-7", pb::COMPONENT_KIND_SOC);
+    Comp("maker", "LV-SOC", pb::COMPONENT_KIND_SOC);
+    Comp("denied-maker", "HK-ISP", pb::COMPONENT_KIND_SOC);
+    Model("clean", "DOME", "clean", {{"soc-maker", "PX-3"}, {"sensor", "IMX-9"}});
+    Model("clean", "CLEAN", "clean", {{"clean", "CV-7"}, {"sensor", "IMX-9"}});
+    Model("clean", "MEM", "clean", {{"clean", "CV-7"}, {"mem", "QM-4"}});
+    Model("maker", "LV", "maker", {{"maker", "LV-SOC"}});
+    Model("denied-maker", "NOVA", "brand", {{"denied-maker", "HK-ISP"}});
+    Dev("clean", "DOME-24", "DOME", Day(2024, 3, 1));
+    Dev("clean", "CLEAN-22", "CLEAN", Day(2022, 5, 1));
+    Dev("clean", "CLEAN-24", "CLEAN", Day(2024, 5, 1));
+    Dev("clean", "MEM-24", "MEM", Day(2024, 6, 1));
+    Dev("maker", "LV-24", "LV", Day(2024, 2, 1));
+    Dev("denied-maker", "NOVA-24", "NOVA", Day(2024, 4, 1));
+  }
+
+  uint64_t Add(std::string leaf) {
+    leaves_.push_back(std::move(leaf));
+    return leaves_.size() - 1;
+  }
+  uint64_t Auth(const pb::Record& r) { return Add(client::SignRecordBytes(r, {&auth_})); }
+  uint64_t By(const std::string& org, const pb::Record& r) {
+    return Add(client::SignRecordBytes(r, {&keys_.at(org)}));
+  }
+  void Comp(const std::string& org, const std::string& part, pb::ComponentKind kind) {
+    By(org, client::ComponentRecord(Day(2020, 2, 1), org, part, kind, "XX"));
+  }
+  void Model(const std::string& org, const std::string& id, const std::string& brand,
+             const std::vector<std::pair<std::string, std::string>>& parts) {
+    std::vector<pb::ComponentRef> refs;
+    for (const auto& [maker, part] : parts) refs.push_back(client::Ref(maker, part));
+    By(org, client::DeviceModelRecord(Day(2020, 3, 1), org, id, brand, refs));
+  }
+  void Dev(const std::string& org, const std::string& serial, const std::string& model,
+           int64_t made) {
+    By(org, client::DeviceRecord(made, org, serial, model,
+                                 TestKey(static_cast<uint8_t>(100 + leaves_.size())).public_key(),
+                                 made));
+    By(org, client::TransferRecord(made + 1, org, {serial}, org, "buyer", "PO-1"));
+  }
+
+  // The whole log as verified evidence.
+  const VerifiedEvidence& Evidence() {
+    if (!ev_) {
+      std::vector<uint64_t> all(leaves_.size());
+      for (uint64_t i = 0; i < all.size(); ++i) all[i] = i;
+      auto v = VerifyEvidence(testing::MakeEvidence(leaves_, all, log_key_, kOrigin), vkey_,
+                              &cache_);
+      EXPECT_TRUE(v.ok()) << v.status().ToString();
+      EXPECT_TRUE(v->problems.empty());
+      ev_ = std::make_unique<VerifiedEvidence>(std::move(v).value());
+    }
+    return *ev_;
+  }
+
+  Judgement Judge(const Policy& p, const std::string& mfr, const std::string& serial,
+                  bool attested = false, const std::string& buyer = "buyer") {
+    auto fn = MakePolicyFn(std::make_shared<Policy>(p), kNow);
+    Judgement j = JudgeDevice(Evidence(), {mfr, serial, buyer, "", ""}, fn);
+    ApplyRequired(p, attested, &j);
+    return j;
+  }
+
+  static const Finding* Find(const Judgement& j, const std::string& code) {
+    for (const auto& f : j.findings) {
+      if (f.code == code) return &f;
+    }
+    return nullptr;
+  }
+  static std::set<std::string> Problems(const Judgement& j) {
+    std::set<std::string> out;
+    for (const auto& f : j.findings) {
+      if (f.severity != Finding::Severity::kInfo) out.insert(f.code);
+    }
+    return out;
+  }
+
+  static Policy LawPolicy() {
+    Policy p;
+    p.name = "law";
+    p.denied_laws = {"CN-NIL-2017"};
+    return p;
+  }
+
+  SigningKey log_key_ = TestKey(1), auth_ = TestKey(2);
+  std::map<std::string, SigningKey> keys_;
+  NoteVerifier vkey_;
+  RecordCache cache_;
+  std::vector<std::string> leaves_;
+  std::unique_ptr<VerifiedEvidence> ev_;
+  uint64_t lv_stake_ = 0, soc_stake_ = 0, sensor_old_ = 0;
+};
+
+struct VerdictCase {
+  const char* mfr;
+  const char* serial;
+  Verdict verdict;
+  std::set<std::string> problems;
+};
+
+TEST_F(PolicyTest, DeniedLawVerdictForEveryDevice) {
+  const std::vector<VerdictCase> cases = {
+      {"clean", "DOME-24", Verdict::kRejected, {"DENIED_LAW"}},    // SoC maker's parent
+      {"clean", "CLEAN-22", Verdict::kRejected, {"DENIED_LAW"}},   // sensor owner until 2023
+      {"clean", "CLEAN-24", Verdict::kTrusted, {}},                // sensor sold in 2023
+      {"clean", "MEM-24", Verdict::kUnverified, {"MISSING_OWNERSHIP_FACTS"}},
+      {"maker", "LV-24", Verdict::kRejected, {"DENIED_LAW"}},      // 40 % state group
+      {"denied-maker", "NOVA-24", Verdict::kRejected, {"DENIED_LAW"}},  // relabelled
+  };
+  for (const auto& c : cases) {
+    Judgement j = Judge(LawPolicy(), c.mfr, c.serial);
+    EXPECT_EQ(j.verdict, c.verdict) << c.serial;
+    EXPECT_EQ(Problems(j), c.problems) << c.serial;
+  }
+}
+
+TEST_F(PolicyTest, FindingNamesThePathWithLedgerIndices) {
+  Judgement j = Judge(LawPolicy(), "clean", "DOME-24");
+  const Finding* f = Find(j, "DENIED_LAW");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->message,
+            "SoC PX-3 made by Org soc-maker (TW), 100 % owned by Org soc-parent (CN, subject to "
+            "CN-NIL-2017) since 2019-01-01: CN-NIL-2017 is a denied law (at manufacture "
+            "(2024-03-01) and now)");
+  // The component, the model, the stake and the owner's org record.
+  EXPECT_NE(std::find(f->indices.begin(), f->indices.end(), soc_stake_), f->indices.end());
+  EXPECT_EQ(f->indices.size(), 4u);
+}
+
+TEST_F(PolicyTest, OwnershipIsJudgedAtManufactureNowOrBoth) {
+  Policy p = LawPolicy();
+  p.when = Policy::When::kNow;
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-22").verdict, Verdict::kTrusted);
+  p.when = Policy::When::kManufacture;
+  Judgement j = Judge(p, "clean", "CLEAN-22");
+  EXPECT_EQ(j.verdict, Verdict::kRejected);
+  ASSERT_NE(Find(j, "DENIED_LAW"), nullptr);
+  EXPECT_NE(Find(j, "DENIED_LAW")->message.find("until 2023-07-01"), std::string::npos);
+  EXPECT_NE(Find(j, "DENIED_LAW")->message.find("(at manufacture (2022-05-01))"),
+            std::string::npos);
+  p.when = Policy::When::kBoth;
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-22").verdict, Verdict::kRejected);
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24").verdict, Verdict::kTrusted);
+}
+
+TEST_F(PolicyTest, ThresholdAtTheBoundary) {
+  Policy p = LawPolicy();
+  p.control_flag_counts = false;
+  p.control_threshold_bp = 4000;  // the state group holds exactly 40 %
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kRejected);
+  p.control_threshold_bp = 4001;
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);
+}
+
+TEST_F(PolicyTest, OwnersSwitchedOff) {
+  Policy p = LawPolicy();
+  p.include_owners = false;
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);
+  EXPECT_EQ(Judge(p, "clean", "MEM-24").verdict, Verdict::kTrusted);  // no owner facts needed
+  EXPECT_EQ(Judge(p, "denied-maker", "NOVA-24").verdict, Verdict::kRejected);  // itself
+}
+
+TEST_F(PolicyTest, RelabelledCameraIsJudgedByMakerAndBrand) {
+  Policy p = LawPolicy();
+  p.applies_to = {Role::kBrand};
+  EXPECT_EQ(Judge(p, "denied-maker", "NOVA-24").verdict, Verdict::kTrusted);
+  p.applies_to = {Role::kManufacturer};
+  Judgement j = Judge(p, "denied-maker", "NOVA-24");
+  EXPECT_EQ(j.verdict, Verdict::kRejected);
+  // A policy denying the brand's country catches it by brand alone.
+  Policy gb;
+  gb.name = "no-gb";
+  gb.denied_countries = {"GB"};
+  gb.applies_to = {Role::kBrand};
+  gb.include_owners = false;
+  Judgement b = Judge(gb, "denied-maker", "NOVA-24");
+  ASSERT_NE(Find(b, "DENIED_COUNTRY"), nullptr);
+  EXPECT_EQ(Find(b, "DENIED_COUNTRY")->message,
+            "model NOVA sold under the brand of Org brand (GB): GB is a denied country");
+}
+
+TEST_F(PolicyTest, DeniedOrgAsMakerAndAsOwner) {
+  Policy p;
+  p.name = "orgs";
+  p.denied_orgs = {"soc-parent", "denied-maker"};
+  EXPECT_EQ(Problems(Judge(p, "clean", "DOME-24")), std::set<std::string>{"DENIED_ORG"});
+  EXPECT_EQ(Problems(Judge(p, "denied-maker", "NOVA-24")), std::set<std::string>{"DENIED_ORG"});
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);
+}
+
+TEST_F(PolicyTest, StateOwnedOwnerCountsOnlyWhenAsked) {
+  Policy p;
+  p.name = "state";
+  p.denied_countries = {"ZZ"};
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);
+  p.state_owned_counts = true;
+  EXPECT_EQ(Problems(Judge(p, "maker", "LV-24")), std::set<std::string>{"STATE_OWNED_OWNER"});
+}
+
+TEST_F(PolicyTest, CustodiansAreJudgedWhenTheRoleIsOn) {
+  Policy p;
+  p.name = "custodians";
+  p.denied_orgs = {"buyer"};
+  p.include_owners = false;
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24").verdict, Verdict::kTrusted);
+  p.applies_to.insert(Role::kCustodian);
+  EXPECT_EQ(Problems(Judge(p, "clean", "CLEAN-24")), std::set<std::string>{"DENIED_ORG"});
+}
+
+TEST_F(PolicyTest, MissingFactsUnderBothSettings) {
+  Policy p = LawPolicy();
+  p.missing_facts = Policy::MissingFacts::kUnverified;
+  Judgement j = Judge(p, "clean", "MEM-24");
+  EXPECT_EQ(j.verdict, Verdict::kUnverified);
+  ASSERT_NE(Find(j, "MISSING_OWNERSHIP_FACTS"), nullptr);
+  EXPECT_NE(Find(j, "MISSING_OWNERSHIP_FACTS")->message.find("memory QM-4 made by Org mem (KR)"),
+            std::string::npos);
+  p.missing_facts = Policy::MissingFacts::kReject;
+  EXPECT_EQ(Judge(p, "clean", "MEM-24").verdict, Verdict::kRejected);
+}
+
+TEST_F(PolicyTest, RequiredChecksSwitchOnAndOff) {
+  Policy p = LawPolicy();
+  // custody_to_buyer: the device is at `buyer`, judged for `other`.
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24", false, "other").verdict, Verdict::kRejected);
+  p.required.custody_to_buyer = false;
+  Judgement j = Judge(p, "clean", "CLEAN-24", false, "other");
+  EXPECT_EQ(j.verdict, Verdict::kTrusted);
+  ASSERT_NE(Find(j, "WRONG_CUSTODIAN"), nullptr);
+  EXPECT_NE(Find(j, "WRONG_CUSTODIAN")->message.find("(not required by law)"), std::string::npos);
+  // attestation: `prov check` cannot attest; `prov scan` can.
+  p.required.attestation = true;
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24").verdict, Verdict::kUnverified);
+  EXPECT_EQ(Problems(Judge(p, "clean", "CLEAN-24")),
+            std::set<std::string>{"ATTESTATION_REQUIRED"});
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24", true).verdict, Verdict::kTrusted);
+}
+
+TEST_F(PolicyTest, ReleasedFirmwareAndNotRevokedSwitches) {
+  Policy p = LawPolicy();
+  Judgement base = JudgeDevice(Evidence(), {"clean", "CLEAN-24", "buyer", "", ""});
+  for (auto& f : CheckFirmware(Evidence(), base, Sha256("not a release"))) {
+    base.findings.push_back(f);
+  }
+  base.findings.push_back({Finding::Severity::kReject, "DEVICE_STOLEN", "stolen", {}});
+  struct Case {
+    bool firmware, revoked;
+    Verdict want;
+  };
+  for (const Case c : {Case{true, true, Verdict::kRejected}, Case{false, true, Verdict::kRejected},
+                       Case{true, false, Verdict::kRejected}, Case{false, false, Verdict::kTrusted}}) {
+    p.required.released_firmware = c.firmware;
+    p.required.not_revoked = c.revoked;
+    Judgement j = base;
+    ApplyRequired(p, true, &j);
+    EXPECT_EQ(j.verdict, c.want) << c.firmware << c.revoked;
+    EXPECT_EQ(Problems(j).count("FIRMWARE_UNKNOWN"), c.firmware ? 1u : 0u);
+    EXPECT_EQ(Problems(j).count("DEVICE_STOLEN"), c.revoked ? 1u : 0u);
+  }
+}
+
+TEST_F(PolicyTest, CrossHoldingIsJudgedOnce) {
+  // maker and kestrel hold 30 % of each other: kestrel's stake does not count,
+  // and judging terminates with the state group's 40 %.
+  Policy p = LawPolicy();
+  Judgement j = Judge(p, "maker", "LV-24");
+  ASSERT_NE(Find(j, "DENIED_LAW"), nullptr);
+  EXPECT_NE(Find(j, "DENIED_LAW")->message.find("40 % owned by Org state-group"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace verifier
