@@ -1,1 +1,293 @@
 #include "client/policy_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace client {
+namespace {
+
+using verifier::Policy;
+using verifier::Result;
+using verifier::Role;
+using verifier::Status;
+
+// Reads one YAML document into a Policy, remembering where each mistake is.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  Result<Policy> Read(const std::string& text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      return Error(e.mark.line, "not valid YAML: " + e.msg);
+    }
+    if (!root.IsDefined() || root.IsNull()) return Error(0, "the policy file is empty");
+    if (!root.IsMap()) return Error(Line(root), "the top level must be a mapping of keys");
+    Policy p;
+    bool has_name = false;
+    Status s = Keys(root, "top level",
+                    {{"name", [&](const YAML::Node& v) {
+                        has_name = true;
+                        return Name(v, &p.name);
+                      }},
+                     {"source", [&](const YAML::Node& v) { return Str(v, "source", &p.source); }},
+                     {"deny", [&](const YAML::Node& v) { return Deny(v, &p); }},
+                     {"applies_to", [&](const YAML::Node& v) { return AppliesTo(v, &p); }},
+                     {"owners", [&](const YAML::Node& v) { return Owners(v, &p); }},
+                     {"require", [&](const YAML::Node& v) { return Require(v, &p); }},
+                     {"missing_facts", [&](const YAML::Node& v) { return MissingFacts(v, &p); }},
+                     {"judge_ownership_at", [&](const YAML::Node& v) { return When(v, &p); }}});
+    if (!s.ok()) return s;
+    if (!has_name) return Error(Line(root), "the policy needs a `name`");
+    if (p.denied_laws.empty() && p.denied_countries.empty() && p.denied_orgs.empty() &&
+        !p.state_owned_counts) {
+      return Error(Line(root),
+                   "the policy denies nothing: give deny.laws, deny.countries or deny.orgs");
+    }
+    return p;
+  }
+
+ private:
+  using Handler = std::function<Status(const YAML::Node&)>;
+
+  static int Line(const YAML::Node& n) { return n.Mark().line; }
+
+  Status Error(int line0, const std::string& what) const {
+    return verifier::InvalidArgument("BAD_POLICY",
+                                     file_ + ":" + std::to_string(line0 + 1) + ": " + what);
+  }
+
+  static std::string Text(const YAML::Node& n) {
+    if (n.IsScalar()) return n.Scalar();
+    std::ostringstream out;
+    out << n;
+    return out.str();
+  }
+
+  // Calls the handler of every key of mapping `m`; unknown and repeated keys
+  // are mistakes.
+  Status Keys(const YAML::Node& m, const std::string& where,
+              const std::vector<std::pair<std::string, Handler>>& handlers) {
+    if (!m.IsMap()) return Error(Line(m), where + " must be a mapping of keys");
+    std::map<std::string, int> seen;
+    for (const auto& kv : m) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : Text(kv.first);
+      const int line = Line(kv.first);
+      if (auto [it, fresh] = seen.emplace(key, line); !fresh) {
+        return Error(line, "key '" + key + "' under " + where + " is repeated (first on line " +
+                               std::to_string(it->second + 1) + ")");
+      }
+      auto h = std::find_if(handlers.begin(), handlers.end(),
+                            [&](const auto& x) { return x.first == key; });
+      if (h == handlers.end()) {
+        std::string expected;
+        for (const auto& x : handlers) expected += (expected.empty() ? "" : ", ") + x.first;
+        return Error(line, "unknown key '" + key + "' under " + where + " (expected one of: " +
+                               expected + ")");
+      }
+      if (Status s = h->second(kv.second); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status Str(const YAML::Node& v, const std::string& what, std::string* out) {
+    if (!v.IsScalar()) return Error(Line(v), what + " must be text");
+    *out = v.Scalar();
+    return Status::Ok();
+  }
+
+  Status Name(const YAML::Node& v, std::string* out) {
+    static const std::regex kId("[a-z0-9][a-z0-9.-]*");
+    if (!v.IsScalar() || !std::regex_match(v.Scalar(), kId)) {
+      return Error(Line(v), "name must look like 'uk-sensitive-site' ([a-z0-9][a-z0-9.-]*), got '" +
+                                Text(v) + "'");
+    }
+    *out = v.Scalar();
+    return Status::Ok();
+  }
+
+  Status Bool(const YAML::Node& v, const std::string& what, bool* out) {
+    static const std::map<std::string, bool> kBools = {
+        {"true", true}, {"True", true}, {"TRUE", true},
+        {"false", false}, {"False", false}, {"FALSE", false}};
+    auto it = v.IsScalar() ? kBools.find(v.Scalar()) : kBools.end();
+    if (it == kBools.end()) {
+      return Error(Line(v), what + " must be true or false, got '" + Text(v) + "'");
+    }
+    *out = it->second;
+    return Status::Ok();
+  }
+
+  // A sequence of distinct scalars, each checked by `valid` (which returns
+  // an explanation when it refuses one).
+  Status List(const YAML::Node& v, const std::string& what,
+              const std::function<std::string(const std::string&)>& valid,
+              std::vector<std::pair<std::string, int>>* out) {
+    if (!v.IsSequence()) return Error(Line(v), what + " must be a list, e.g. [a, b]");
+    for (const auto& item : v) {
+      if (!item.IsScalar()) return Error(Line(item), what + " entries must be text");
+      const std::string s = item.Scalar();
+      if (std::string why = valid(s); !why.empty()) {
+        return Error(Line(item), what + ": '" + s + "' " + why);
+      }
+      for (const auto& [prev, line] : *out) {
+        if (prev == s) {
+          return Error(Line(item), what + ": '" + s + "' is listed twice (first on line " +
+                                       std::to_string(line + 1) + ")");
+        }
+      }
+      out->emplace_back(s, Line(item));
+    }
+    return Status::Ok();
+  }
+
+  Status StringSet(const YAML::Node& v, const std::string& what,
+                   const std::function<std::string(const std::string&)>& valid,
+                   std::set<std::string>* out) {
+    std::vector<std::pair<std::string, int>> items;
+    PROV_RETURN_IF_ERROR(List(v, what, valid, &items));
+    out->clear();
+    for (auto& [s, line] : items) out->insert(s);
+    return Status::Ok();
+  }
+
+  Status Deny(const YAML::Node& m, Policy* p) {
+    static const std::regex kCountry("[A-Z]{2}");
+    static const std::regex kId("[A-Za-z0-9][A-Za-z0-9._-]*");
+    auto id = [](const std::string& s) {
+      return std::regex_match(s, kId) ? "" : "is not an identifier (letters, digits, . _ -)";
+    };
+    auto country = [](const std::string& s) {
+      return std::regex_match(s, kCountry)
+                 ? ""
+                 : "is not an ISO 3166-1 alpha-2 code (two capital letters)";
+    };
+    return Keys(m, "deny",
+                {{"laws", [&](const YAML::Node& v) {
+                    return StringSet(v, "deny.laws", id, &p->denied_laws);
+                  }},
+                 {"countries", [&](const YAML::Node& v) {
+                    return StringSet(v, "deny.countries", country, &p->denied_countries);
+                  }},
+                 {"orgs", [&](const YAML::Node& v) {
+                    return StringSet(v, "deny.orgs", id, &p->denied_orgs);
+                  }}});
+  }
+
+  Status AppliesTo(const YAML::Node& v, Policy* p) {
+    static const std::map<std::string, Role> kRoles = {
+        {"manufacturer", Role::kManufacturer},
+        {"brand", Role::kBrand},
+        {"component_maker", Role::kComponentMaker},
+        {"custodian", Role::kCustodian}};
+    std::vector<std::pair<std::string, int>> items;
+    PROV_RETURN_IF_ERROR(List(
+        v, "applies_to",
+        [](const std::string& s) {
+          return kRoles.count(s) ? ""
+                                 : "is not a role (manufacturer, brand, component_maker, "
+                                   "custodian)";
+        },
+        &items));
+    if (items.empty()) return Error(Line(v), "applies_to must name at least one role");
+    p->applies_to.clear();
+    for (const auto& [s, line] : items) p->applies_to.insert(kRoles.at(s));
+    return Status::Ok();
+  }
+
+  Status Owners(const YAML::Node& m, Policy* p) {
+    return Keys(
+        m, "owners",
+        {{"include", [&](const YAML::Node& v) { return Bool(v, "owners.include", &p->include_owners); }},
+         {"control_threshold_bp", [&](const YAML::Node& v) { return Threshold(v, p); }},
+         {"control_flag_counts", [&](const YAML::Node& v) {
+            return Bool(v, "owners.control_flag_counts", &p->control_flag_counts);
+          }},
+         {"state_owned_counts", [&](const YAML::Node& v) {
+            return Bool(v, "owners.state_owned_counts", &p->state_owned_counts);
+          }}});
+  }
+
+  Status Threshold(const YAML::Node& v, Policy* p) {
+    static const std::regex kInt("[0-9]{1,6}");
+    const std::string s = v.IsScalar() ? v.Scalar() : Text(v);
+    if (!v.IsScalar() || !std::regex_match(s, kInt) || std::stoi(s) < 1 || std::stoi(s) > 10000) {
+      return Error(Line(v),
+                   "owners.control_threshold_bp must be an integer from 1 to 10000 (basis "
+                   "points: 2500 = 25 %), got '" + s + "'");
+    }
+    p->control_threshold_bp = static_cast<uint32_t>(std::stoi(s));
+    return Status::Ok();
+  }
+
+  Status Require(const YAML::Node& m, Policy* p) {
+    auto& r = p->required;
+    return Keys(m, "require",
+                {{"attestation", [&](const YAML::Node& v) {
+                    return Bool(v, "require.attestation", &r.attestation);
+                  }},
+                 {"released_firmware", [&](const YAML::Node& v) {
+                    return Bool(v, "require.released_firmware", &r.released_firmware);
+                  }},
+                 {"custody_to_buyer", [&](const YAML::Node& v) {
+                    return Bool(v, "require.custody_to_buyer", &r.custody_to_buyer);
+                  }},
+                 {"not_revoked", [&](const YAML::Node& v) {
+                    return Bool(v, "require.not_revoked", &r.not_revoked);
+                  }}});
+  }
+
+  template <typename E>
+  Status Choice(const YAML::Node& v, const std::string& what,
+                const std::vector<std::pair<std::string, E>>& choices, E* out) {
+    std::string names;
+    for (const auto& [name, value] : choices) {
+      if (v.IsScalar() && v.Scalar() == name) {
+        *out = value;
+        return Status::Ok();
+      }
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    return Error(Line(v), what + " must be one of " + names + ", got '" + Text(v) + "'");
+  }
+
+  Status MissingFacts(const YAML::Node& v, Policy* p) {
+    return Choice<Policy::MissingFacts>(v, "missing_facts",
+                                        {{"unverified", Policy::MissingFacts::kUnverified},
+                                         {"reject", Policy::MissingFacts::kReject}},
+                                        &p->missing_facts);
+  }
+
+  Status When(const YAML::Node& v, Policy* p) {
+    return Choice<Policy::When>(v, "judge_ownership_at",
+                                {{"manufacture", Policy::When::kManufacture},
+                                 {"now", Policy::When::kNow},
+                                 {"both", Policy::When::kBoth}},
+                                &p->when);
+  }
+
+  std::string file_;
+};
+
+}  // namespace
+
+Result<Policy> ParsePolicy(const std::string& yaml_text, const std::string& file_name) {
+  return Reader(file_name).Read(yaml_text);
+}
+
+Result<Policy> LoadPolicy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return verifier::NotFound("POLICY_NOT_FOUND", "cannot read policy file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParsePolicy(text.str(), path);
+}
+
+}  // namespace client

@@ -14,7 +14,11 @@
 
 #include "client/cli.h"
 #include "client/device_scan.h"
+#include "client/model_graph.h"
+#include "client/policy_file.h"
+#include "client/report_html.h"
 #include "verifier/judge.h"
+#include "verifier/policy.h"
 
 namespace prov {
 namespace {
@@ -76,6 +80,39 @@ void PrintJudgement(const std::string& device, const Judgement& j) {
   }
 }
 
+// The --policy option of check, scan and delivery check.
+struct PolicyChoice {
+  std::string path;
+  std::shared_ptr<const verifier::Policy> policy;  // null without --policy
+
+  Status Load() {
+    if (path.empty()) return Status::Ok();
+    PROV_ASSIGN_OR_RETURN(verifier::Policy p, client::LoadPolicy(path));
+    policy = std::make_shared<const verifier::Policy>(std::move(p));
+    return Status::Ok();
+  }
+  // A fresh evaluator (it memoises the ownership graph of the evidence).
+  verifier::PolicyFn Fn() const {
+    return policy ? verifier::MakePolicyFn(policy, std::time(nullptr)) : verifier::PolicyFn{};
+  }
+  void Finish(bool attested, Judgement* j) const {
+    if (policy) verifier::ApplyRequired(*policy, attested, j);
+  }
+  json Json() const {
+    return policy ? json{{"name", policy->name}, {"source", policy->source}, {"file", path}}
+                  : json(nullptr);
+  }
+  void Print() const {
+    if (policy) std::printf("policy %s: %s\n", policy->name.c_str(), policy->source.c_str());
+  }
+};
+
+void AddPolicyOption(CLI::App* cmd, PolicyChoice* p) {
+  cmd->add_option("--policy", p->path,
+                  "judge against a trust policy file (YAML; e.g. policies/uk-sensitive-site.yaml)")
+      ->envname("PROV_POLICY");
+}
+
 pb::DeviceRef Ref(const std::string& mfr, const std::string& serial) {
   pb::DeviceRef r;
   r.set_manufacturer_org(mfr);
@@ -132,21 +169,26 @@ Result<verifier::VerifiedEvidence> EvidenceFor(const std::string& bundle,
 // --- check ---
 struct CheckOpts {
   std::string manufacturer, serial, buyer, supplier, model, bundle;
+  PolicyChoice policy;
 };
 
-int Check(const CheckOpts& o) {
+int Check(CheckOpts& o) {
+  if (Status s = o.policy.Load(); !s.ok()) return Report(s);
   verifier::RecordCache cache;
   auto ev = EvidenceFor(o.bundle, o.manufacturer, o.serial, &cache);
   if (!ev.ok()) return Report(ev.status());
   Judgement j = verifier::JudgeDevice(
-      *ev, {o.manufacturer, o.serial, o.buyer, o.model, o.supplier});
+      *ev, {o.manufacturer, o.serial, o.buyer, o.model, o.supplier}, o.policy.Fn());
+  o.policy.Finish(false, &j);
   const std::string name = o.manufacturer + "/" + o.serial;
   if (G().json) {
     json out = JudgementJson(name, j);
+    out["policy"] = o.policy.Json();
     out["checkpoint"] = HeadJson(ev->checkpoint);
     out["offline"] = !o.bundle.empty();
     std::cout << out.dump() << "\n";
   } else {
+    o.policy.Print();
     PrintJudgement(name, j);
     std::printf("verified against the signed checkpoint of size %llu%s\n",
                 static_cast<unsigned long long>(ev->checkpoint.size),
@@ -238,10 +280,68 @@ class Progress {
 };
 
 struct DeliveryOpts {
-  std::string manifest, buyer, supplier, manufacturer;
+  std::string manifest, buyer, supplier, manufacturer, html;
+  PolicyChoice policy;
 };
 
-int DeliveryCheck(const DeliveryOpts& o) {
+struct JudgedRow {
+  const ManifestRow* row;
+  const verifier::VerifiedEvidence* ev;  // null: the device was not fetched
+  Judgement j;
+};
+
+// The HTML report: one row per device, one graph per device model.
+Status WriteDeliveryHtml(const DeliveryOpts& o, const std::vector<JudgedRow>& judged,
+                         const std::map<Verdict, size_t>& counts) {
+  client::DeliveryReport r;
+  r.manifest = o.manifest;
+  r.buyer = o.buyer;
+  r.supplier = o.supplier;
+  if (o.policy.policy) {
+    r.policy_name = o.policy.policy->name;
+    r.policy_source = o.policy.policy->source;
+  }
+  const std::time_t now = std::time(nullptr);
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  r.generated_at = when;
+  auto count = [&](Verdict v) { return counts.count(v) ? counts.at(v) : 0; };
+  r.trusted = count(Verdict::kTrusted);
+  r.rejected = count(Verdict::kRejected);
+  r.unverified = count(Verdict::kUnverified);
+  // Findings that reject or leave a device unverified light up their records.
+  std::map<std::string, std::set<uint64_t>> hot;
+  std::map<std::string, const JudgedRow*> first;
+  for (const JudgedRow& jr : judged) {
+    client::ReportRow row{jr.row->line, jr.row->manufacturer + "/" + jr.row->serial, "",
+                          verifier::VerdictName(jr.j.verdict), {}};
+    if (jr.j.registered) {
+      row.graph = jr.row->manufacturer + "/" + jr.j.device.model_id();
+      first.emplace(row.graph, &jr);
+    }
+    for (const Finding& f : jr.j.findings) {
+      row.findings.push_back({f.code, SeverityName(f.severity), f.message, f.indices});
+      if (f.severity != Finding::Severity::kInfo && !row.graph.empty()) {
+        hot[row.graph].insert(f.indices.begin(), f.indices.end());
+      }
+    }
+    r.rows.push_back(std::move(row));
+    if (jr.ev) {
+      r.tree_size = jr.ev->checkpoint.size;
+      r.root_hex = verifier::HexEncode(jr.ev->checkpoint.root);
+    }
+  }
+  for (const auto& [key, jr] : first) {
+    verifier::OwnershipGraph owners(*jr->ev);
+    r.graphs[key] = client::ModelGraph(*jr->ev, owners, jr->row->manufacturer,
+                                       jr->j.device.model_id(), hot[key]);
+  }
+  PROV_ASSIGN_OR_RETURN(std::string html, client::RenderDeliveryHtml(r));
+  return WriteFile(o.html, html);
+}
+
+int DeliveryCheck(DeliveryOpts& o) {
+  if (Status s = o.policy.Load(); !s.ok()) return Report(s);
   auto rows = ReadManifest(o.manifest, o.manufacturer);
   if (!rows.ok()) return Report(rows.status());
   auto c = Connect();
@@ -270,13 +370,18 @@ int DeliveryCheck(const DeliveryOpts& o) {
     holder[devices[i].manufacturer_org() + "/" + devices[i].serial()] =
         &(*evidence)[i / kEvidenceChunk];
   }
+  const auto t_judge = std::chrono::steady_clock::now();
+  const verifier::PolicyFn policy = o.policy.Fn();
   std::map<Verdict, size_t> counts;
-  json out_rows = json::array();
-  std::vector<std::pair<const ManifestRow*, Judgement>> bad;
+  std::vector<JudgedRow> judged;
+  judged.reserve(rows->size());
   for (const auto& r : *rows) {
     const std::string name = r.manufacturer + "/" + r.serial;
-    Judgement j = verifier::JudgeDevice(*holder[name],
-                                        {r.manufacturer, r.serial, o.buyer, r.model, o.supplier});
+    const verifier::VerifiedEvidence* ev = holder[name];
+    Judgement j =
+        verifier::JudgeDevice(*ev, {r.manufacturer, r.serial, o.buyer, r.model, o.supplier},
+                              policy);
+    o.policy.Finish(false, &j);
     if (first_line[name] != r.line) {
       j.findings.push_back({Finding::Severity::kReject, "DUPLICATE_IN_MANIFEST",
                             name + " is listed again (first on line " +
@@ -285,52 +390,64 @@ int DeliveryCheck(const DeliveryOpts& o) {
       verifier::Decide(&j);
     }
     counts[j.verdict]++;
-    if (G().json) {
-      json row = JudgementJson(name, j);
-      row["line"] = r.line;
-      out_rows.push_back(std::move(row));
-    } else if (j.verdict != Verdict::kTrusted) {
-      bad.emplace_back(&r, std::move(j));
-    }
+    judged.push_back({&r, ev, std::move(j)});
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto t_end = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(t_end - t0).count();
+  const double judge_seconds = std::chrono::duration<double>(t_end - t_judge).count();
   const uint64_t size = evidence->empty() ? 0 : evidence->back().checkpoint.size;
+  if (!o.html.empty()) {
+    if (Status s = WriteDeliveryHtml(o, judged, counts); !s.ok()) return Report(s);
+  }
   if (G().json) {
+    json out_rows = json::array();
+    for (const auto& jr : judged) {
+      json row = JudgementJson(jr.row->manufacturer + "/" + jr.row->serial, jr.j);
+      row["line"] = jr.row->line;
+      out_rows.push_back(std::move(row));
+    }
     std::cout << json{{"manifest", o.manifest},
                       {"buyer", o.buyer},
                       {"supplier", o.supplier},
+                      {"policy", o.policy.Json()},
                       {"rows", rows->size()},
                       {"trusted", counts[Verdict::kTrusted]},
                       {"rejected", counts[Verdict::kRejected]},
                       {"unverified", counts[Verdict::kUnverified]},
                       {"seconds", seconds},
+                      {"judge_seconds", judge_seconds},
                       {"tree_size", size},
+                      {"html", o.html.empty() ? json(nullptr) : json(o.html)},
                       {"devices", out_rows}}
                      .dump()
               << "\n";
   } else {
-    std::printf("delivery %s to %s%s: %zu rows checked in %.2f s against the signed checkpoint "
-                "of size %llu\n",
+    std::printf("delivery %s to %s%s: %zu rows checked in %.2f s (judging %.3f s) against the "
+                "signed checkpoint of size %llu\n",
                 o.manifest.c_str(), o.buyer.c_str(),
                 o.supplier.empty() ? "" : (" from " + o.supplier).c_str(), rows->size(), seconds,
-                static_cast<unsigned long long>(size));
+                judge_seconds, static_cast<unsigned long long>(size));
+    o.policy.Print();
     std::printf("  %-10s %zu\n  %-10s %zu\n  %-10s %zu\n", "TRUSTED", counts[Verdict::kTrusted],
                 "REJECTED", counts[Verdict::kRejected], "UNVERIFIED",
                 counts[Verdict::kUnverified]);
-    if (!bad.empty()) {
-      std::printf("\n  %-6s %-28s %-11s %-22s %s\n", "line", "device", "verdict", "finding",
-                  "why");
-      for (const auto& [r, j] : bad) {
-        for (const auto& f : j.findings) {
-          if (f.severity == Finding::Severity::kInfo) continue;
-          std::printf("  %-6zu %-28s %-11s %-22s %s %s\n", r->line,
-                      (r->manufacturer + "/" + r->serial).c_str(),
-                      verifier::VerdictName(j.verdict), f.code.c_str(), f.message.c_str(),
-                      Indices(f.indices).c_str());
-        }
+    bool header = false;
+    for (const auto& jr : judged) {
+      if (jr.j.verdict == Verdict::kTrusted) continue;
+      if (!header) {
+        std::printf("\n  %-6s %-28s %-11s %-22s %s\n", "line", "device", "verdict", "finding",
+                    "why");
+        header = true;
+      }
+      for (const auto& f : jr.j.findings) {
+        if (f.severity == Finding::Severity::kInfo) continue;
+        std::printf("  %-6zu %-28s %-11s %-22s %s %s\n", jr.row->line,
+                    (jr.row->manufacturer + "/" + jr.row->serial).c_str(),
+                    verifier::VerdictName(jr.j.verdict), f.code.c_str(), f.message.c_str(),
+                    Indices(f.indices).c_str());
       }
     }
+    if (!o.html.empty()) std::printf("\nHTML report: %s\n", o.html.c_str());
   }
   if (counts[Verdict::kRejected]) return kRejected;
   if (counts[Verdict::kUnverified]) return kCannotTell;
@@ -446,9 +563,11 @@ int BundleExport(const BundleOpts& o) {
 struct ScanOpts {
   std::string device, buyer, bundle;
   int64_t max_age = 300;
+  PolicyChoice policy;
 };
 
-int Scan(const ScanOpts& o) {
+int Scan(ScanOpts& o) {
+  if (Status s = o.policy.Load(); !s.ok()) return Report(s);
   auto live = client::ReadDevice(o.device);
   if (!live.ok()) return Report(live.status());
   verifier::RecordCache cache;
@@ -456,12 +575,15 @@ int Scan(const ScanOpts& o) {
                         &cache);
   if (!ev.ok()) return Report(ev.status());
   Judgement j = verifier::JudgeDevice(
-      *ev, {live->info.manufacturer_org(), live->info.serial_number(), o.buyer, "", ""});
+      *ev, {live->info.manufacturer_org(), live->info.serial_number(), o.buyer, "", ""},
+      o.policy.Fn());
   client::JudgeAttestation(*ev, *live, o.max_age, &j);
+  o.policy.Finish(true, &j);
   const std::string name = live->info.manufacturer_org() + "/" + live->info.serial_number();
   if (G().json) {
     json out = JudgementJson(name, j);
     out["device_address"] = o.device;
+    out["policy"] = o.policy.Json();
     out["checkpoint"] = HeadJson(ev->checkpoint);
     out["offline"] = !o.bundle.empty();
     out["firmware_sha256"] = verifier::HexEncode(verifier::AsBytes(live->info.firmware_sha256()));
@@ -470,6 +592,7 @@ int Scan(const ScanOpts& o) {
     std::printf("camera at %s says: %s %s, serial %s, firmware %s\n", o.device.c_str(),
                 live->info.manufacturer().c_str(), live->info.model().c_str(),
                 live->info.serial_number().c_str(), live->info.firmware_version().c_str());
+    o.policy.Print();
     PrintJudgement(name, j);
   }
   return VerdictExit(j.verdict);
@@ -488,6 +611,7 @@ void AddCheckCommands(CLI::App& app) {
   check->add_option("--model", co->model, "expected model id");
   check->add_option("--bundle", co->bundle,
                     "judge offline from an evidence bundle (needs only --vkey)");
+  AddPolicyOption(check, &co->policy);
   OnRun(check, [co] { return Check(*co); });
 
   auto dopts = std::make_shared<DeliveryOpts>();
@@ -498,6 +622,9 @@ void AddCheckCommands(CLI::App& app) {
   dcheck->add_option("manifest", dopts->manifest, "manifest CSV with a header row")->required();
   dcheck->add_option("--buyer", dopts->buyer, "the receiving org")->required();
   dcheck->add_option("--supplier", dopts->supplier, "the org that must have shipped each unit");
+  AddPolicyOption(dcheck, &dopts->policy);
+  dcheck->add_option("--html", dopts->html,
+                     "also write a self-contained HTML report with ownership/BOM graphs");
   dcheck->add_option("--manufacturer", dopts->manufacturer,
                      "manufacturer for rows without one");
   OnRun(dcheck, [dopts] { return DeliveryCheck(*dopts); });
@@ -526,6 +653,7 @@ void AddCheckCommands(CLI::App& app) {
       ->required();
   scan->add_option("--buyer", so->buyer, "custody must end at this org");
   scan->add_option("--bundle", so->bundle, "judge offline from an evidence bundle");
+  AddPolicyOption(scan, &so->policy);
   scan->add_option("--max-age", so->max_age, "seconds an attestation stays fresh")
       ->default_val(300);
   OnRun(scan, [so] { return Scan(*so); });
