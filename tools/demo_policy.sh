@@ -19,6 +19,8 @@
 #   * an image-sensor maker (sentinel-sensors, DE) was 60 % owned by the
 #     state group until 2023-07-01, then sold to alpine-capital (CH): units
 #     made in 2022 are tainted, units made in 2024 are not;
+#   * a clean maker's second model uses a SoC from vista-semi (HK), a
+#     subsidiary (100 %) of hikvision (the NDAA list's "subsidiary" case);
 #   * a memory maker (quartz-memory, KR) has no recorded owner (missing facts).
 set -euo pipefail
 : "${PROV:?}" "${K:?}" "${W:?}"
@@ -49,6 +51,8 @@ org polaris-micro "Polaris Microsystems Co" TW
 org sentinel-sensors "Sentinel Sensors GmbH" DE
 org alpine-capital "Alpine Capital AG" CH
 org quartz-memory "Quartz Memory Co" KR
+org vista-semi "Vista Semiconductor Ltd" HK
+org nova-group "Nova Group plc" GB
 org clearview-silicon "Clearview Silicon BV" NL
 org acme-holdings "Acme Holdings plc" GB
 org acme-cam "Acme Camera Ltd" GB  # (a new version if it exists)
@@ -61,9 +65,12 @@ own huaxin-state-group sentinel-sensors 6000 2015-01-01 2023-07-01
 own alpine-capital sentinel-sensors 6000 2023-07-01
 own acme-holdings acme-cam 10000 2010-01-01
 own acme-holdings clearview-silicon 10000 2012-01-01
+own huaxin-state-group hikvision 4100 2001-01-01
+own nova-group nova-optics 10000 2005-01-01
+own hikvision vista-semi 10000 2016-01-01
 
 echo "  makers' keys, components and models"
-for o in lumen-vision hikvision polaris-micro sentinel-sensors quartz-memory clearview-silicon acme-cam; do
+for o in lumen-vision hikvision polaris-micro sentinel-sensors quartz-memory clearview-silicon acme-cam vista-semi; do
   maker "$o"
 done
 comp() { q manufacturer component --org "$1" --part "$2" --kind "$3" --country "$4" --key "$K/$1.mfr.key"; }
@@ -73,6 +80,7 @@ comp quartz-memory QM-4 memory KR
 comp clearview-silicon CV-7 soc NL
 comp lumen-vision LV-SOC soc SG
 comp hikvision HK-ISP soc CN
+comp vista-semi VS-1 soc CN
 model() {  # model ORG ID BRAND COMPONENT...
   local org=$1 id=$2 brand=$3
   shift 3
@@ -82,6 +90,7 @@ model() {  # model ORG ID BRAND COMPONENT...
 }
 model acme-cam ACME-DOME acme-cam "polaris-micro/PX-3,function=image signal processor" "sentinel-sensors/IMX-9,function=image sensor"
 model acme-cam ACME-CLEAN acme-cam "clearview-silicon/CV-7,function=SoC" "sentinel-sensors/IMX-9,function=image sensor"
+model acme-cam ACME-BULLET acme-cam "vista-semi/VS-1,function=SoC" "sentinel-sensors/IMX-9,function=image sensor"
 model acme-cam ACME-MEM acme-cam "clearview-silicon/CV-7,function=SoC" "quartz-memory/QM-4,function=memory"
 model lumen-vision LV-200 lumen-vision "lumen-vision/LV-SOC,function=SoC"
 model hikvision NOVA-1 nova-optics "hikvision/HK-ISP,function=image signal processor"
@@ -100,5 +109,6 @@ device acme-cam DOME-2024 ACME-DOME 2024-03-01
 device acme-cam CLEAN-2022 ACME-CLEAN 2022-05-01
 device acme-cam CLEAN-2024 ACME-CLEAN 2024-05-01
 device acme-cam MEM-2024 ACME-MEM 2024-06-01
+device acme-cam BULLET-2024 ACME-BULLET 2024-07-01
 device lumen-vision LV-2024 LV-200 2024-02-01
 device hikvision NOVA-2024 NOVA-1 2024-04-01

@@ -12,7 +12,9 @@
 #      firmware and a replayed attestation are rejected) and commissions the
 #      good ones offline from an evidence bundle;
 #   6. an auditor checks consistency and replays the whole log;
-#   7. a short load benchmark.
+#   7. trust policies: one delivery judged under the UK sensitive-site policy
+#      and under NDAA s.889, with explained findings and an HTML report;
+#   8. a short load benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -188,7 +190,27 @@ step "6. Auditor: the log only grew since the first checkpoint; a full replay"
 "$PROV" log consistency --from-note "$W/first.note"
 "$PROV" audit
 
-step "7. Load: provbench streams pre-signed device records into a fresh ledger"
+step "7. Trust policies: who really made it, what is inside, who owned them and when"
+say "   demo facts (fictional companies, real structures; see tools/demo_policy.sh):"
+PROV=$PROV K=$K W=$W bash tools/demo_policy.sh
+say "   the same delivery under the UK sensitive-site policy (PRC National Intelligence Law):"
+expect 1 "$PROV" delivery check "$W/policy-manifest.csv" --buyer buyer-gov \
+  --policy policies/uk-sensitive-site.yaml --html "$W/delivery-uk.html"
+say "   ... and under NDAA s.889 (Huawei, ZTE, Hytera, Hikvision, Dahua and subsidiaries):"
+expect 1 "$PROV" delivery check "$W/policy-manifest.csv" --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --html "$W/delivery-ndaa.html"
+say "   one camera, explained (a clean maker; its image sensor's maker was owned by a state"
+say "   group until 2023, so a unit made in 2022 is tainted and one made in 2024 is not):"
+expect 1 "$PROV" check --manufacturer acme-cam --serial CLEAN-2022 --buyer buyer-gov \
+  --policy policies/uk-sensitive-site.yaml
+expect 0 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer-gov \
+  --policy policies/uk-sensitive-site.yaml
+say "   the HTML reports render in headless Chromium:"
+bash scripts/render-check.sh "$W/delivery-uk.html"
+bash scripts/render-check.sh "$W/delivery-ndaa.html"
+echo "  open $W/delivery-uk.html and $W/delivery-ndaa.html in a browser"
+
+step "8. Load: provbench streams pre-signed device records into a fresh ledger"
 "$BUILD/tools/provbench" --provd "$PROVD" --prov "$PROV" --data-dir "$W/bench" --records "${QUICKSTART_BENCH_RECORDS:-20000}"
 
 step "Done. Everything is in $W"

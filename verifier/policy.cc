@@ -123,7 +123,12 @@ class Evaluator {
 
   std::vector<Finding> Run() {
     if (!j_.registered) return {};
-    for (const Subject& s : Subjects()) Judge(s);
+    // An org in several roles (a maker of its own SoC) is judged once, in
+    // its first role: its facts and owners are the same in each.
+    std::set<std::string> judged;
+    for (const Subject& s : Subjects()) {
+      if (judged.insert(s.org).second) Judge(s);
+    }
     return std::move(out_);
   }
 
