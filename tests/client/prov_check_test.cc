@@ -380,3 +380,123 @@ TEST_F(ProvCheckTest, AForkOrRollbackIsALoudFailureNamingBothHeads) {
 }
 
 }  // namespace
+
+// --- trust policies over the real ledger ---
+
+// The demo data (tools/demo_policy.sh, also loaded by the README's main
+// command) judged under both reference policies: every device's verdict and
+// the findings that decide it.
+TEST_F(ProvCheckTest, DemoDeliveryUnderBothReferencePolicies) {
+  Outcome load = Exec({"/usr/bin/env", "PROV=" + std::string(PROV_PATH), "K=" + dir_, "W=" + dir_,
+                       "PROV_SERVER=" + provd_->target(), "PROV_VKEY=" + vkey_file_,
+                       "PROV_STATE_DIR=" + dir_ + "/trust", "bash",
+                       PROV_SOURCE_DIR "/tools/demo_policy.sh"},
+                      dir_);
+  ASSERT_EQ(load.rc, 0) << Describe(load);
+  struct Want {
+    std::string verdict;
+    std::set<std::string> problems;
+  };
+  const std::map<std::string, std::map<std::string, Want>> want = {
+      {"uk-sensitive-site",
+       {{"acme-cam/DOME-2024", {"REJECTED", {"DENIED_LAW"}}},
+        {"acme-cam/CLEAN-2022", {"REJECTED", {"DENIED_LAW"}}},
+        {"acme-cam/CLEAN-2024", {"TRUSTED", {}}},
+        {"acme-cam/MEM-2024", {"UNVERIFIED", {"MISSING_OWNERSHIP_FACTS"}}},
+        {"acme-cam/BULLET-2024", {"REJECTED", {"DENIED_LAW"}}},
+        {"lumen-vision/LV-2024", {"REJECTED", {"DENIED_LAW"}}},
+        {"hikvision/NOVA-2024", {"REJECTED", {"DENIED_LAW"}}}}},
+      {"ndaa-889",
+       {{"acme-cam/DOME-2024", {"TRUSTED", {}}},
+        {"acme-cam/CLEAN-2022", {"TRUSTED", {}}},
+        {"acme-cam/CLEAN-2024", {"TRUSTED", {}}},
+        {"acme-cam/MEM-2024", {"UNVERIFIED", {"MISSING_OWNERSHIP_FACTS"}}},
+        {"acme-cam/BULLET-2024", {"REJECTED", {"DENIED_ORG"}}},
+        {"lumen-vision/LV-2024", {"TRUSTED", {}}},
+        {"hikvision/NOVA-2024", {"REJECTED", {"DENIED_ORG"}}}}}};
+  for (const auto& [policy, devices] : want) {
+    const std::string html = dir_ + "/" + policy + ".html";
+    json d = Run({"delivery", "check", dir_ + "/policy-manifest.csv", "--buyer", "buyer-gov",
+                  "--policy", PROV_SOURCE_DIR "/policies/" + policy + ".yaml", "--html", html},
+                 1);
+    EXPECT_EQ(d["policy"]["name"], policy);
+    ASSERT_EQ(d["devices"].size(), devices.size()) << policy;
+    for (const auto& row : d["devices"]) {
+      const std::string name = row["device"];
+      ASSERT_TRUE(devices.count(name)) << name;
+      EXPECT_EQ(row["verdict"], devices.at(name).verdict) << policy << " " << name;
+      std::set<std::string> problems;
+      for (const auto& f : row["findings"]) {
+        if (f["severity"] != "ok") problems.insert(f["code"].get<std::string>());
+      }
+      EXPECT_EQ(problems, devices.at(name).problems) << policy << " " << name;
+    }
+    const std::string page = Slurp(html);
+    for (const auto& [name, w] : devices) EXPECT_NE(page.find(name), std::string::npos) << name;
+    EXPECT_NE(page.find("<svg"), std::string::npos);
+  }
+  // The explanation names the path and the time: the sensor maker's owner
+  // until 2023 taints the unit made in 2022.
+  json c = Run({"check", "--manufacturer", "acme-cam", "--serial", "CLEAN-2022", "--buyer",
+                "buyer-gov", "--policy", PROV_SOURCE_DIR "/policies/uk-sensitive-site.yaml"},
+               1);
+  bool explained = false;
+  for (const auto& f : c["findings"]) {
+    const std::string m = f["message"];
+    if (f["code"] == "DENIED_LAW" &&
+        m.find("image sensor IMX-9 made by Sentinel Sensors GmbH (DE), 60 % owned by Huaxin "
+               "State Holdings Group (CN, state-owned, subject to CN-NIL-2017) since 2015-01-01 "
+               "until 2023-07-01") == 0 &&
+        m.find("(at manufacture (2022-05-01))") != std::string::npos) {
+      explained = true;
+      EXPECT_EQ(f["indices"].size(), 4u);
+    }
+  }
+  EXPECT_TRUE(explained) << c.dump(2);
+}
+
+TEST_F(ProvCheckTest, PolicyRequirementsForCheckAndScan) {
+  // Only the ledger checks and a required attestation: `check` cannot
+  // attest, `scan` can.
+  Spit(dir_ + "/attest.yaml",
+       "name: attest\ndeny: {countries: [KP]}\nowners: {include: false}\n"
+       "require: {attestation: true, released_firmware: true}\n");
+  json c = Check(2, {"--serial", Serial(1), "--buyer", "buyer", "--policy", dir_ + "/attest.yaml"});
+  EXPECT_EQ(c["verdict"], "UNVERIFIED");
+  EXPECT_TRUE(Codes(c).count("ATTESTATION_REQUIRED"));
+  json s = Scan(0, "none", {"--policy", dir_ + "/attest.yaml"});
+  EXPECT_EQ(s["verdict"], "TRUSTED") << s.dump(2);
+  EXPECT_EQ(s["policy"]["name"], "attest");
+  // Tampered firmware is rejected while the policy requires released
+  // firmware, and shown as information when it does not.
+  Scan(1, "tampered-firmware", {"--policy", dir_ + "/attest.yaml"}, 3);
+  Spit(dir_ + "/any-fw.yaml",
+       "name: any-fw\ndeny: {countries: [KP]}\nowners: {include: false}\n"
+       "require: {released_firmware: false}\n");
+  json any = Scan(0, "tampered-firmware", {"--policy", dir_ + "/any-fw.yaml"}, 3);
+  EXPECT_TRUE(Codes(any).count("FIRMWARE_UNKNOWN"));
+  // A clone is rejected whatever the policy says: it is evidence, not a check.
+  Scan(1, "cloned-key", {"--policy", dir_ + "/any-fw.yaml"}, 2);
+  // With owners judged, acme has no recorded owner: unverified.
+  Spit(dir_ + "/owners.yaml", "name: owners\ndeny: {laws: [CN-NIL-2017]}\n");
+  json o = Check(2, {"--serial", Serial(1), "--buyer", "buyer", "--policy", dir_ + "/owners.yaml"});
+  EXPECT_EQ(Codes(o).count("MISSING_OWNERSHIP_FACTS"), 1u);
+}
+
+TEST_F(ProvCheckTest, ABadPolicyFileIsAUsageErrorWithItsLine) {
+  Spit(dir_ + "/bad.yaml", "name: bad\ndeny:\n  laws: [CN-NIL-2017]\nowners:\n  threshold: 25\n");
+  Outcome r = Prov({"check", "--manufacturer", "acme", "--serial", Serial(1), "--policy",
+                    dir_ + "/bad.yaml"});
+  EXPECT_EQ(r.rc, 2) << Describe(r);
+  // --json: the error is a JSON object on stdout.
+  json e = json::parse(r.out, nullptr, false);
+  EXPECT_EQ(e["reason"], "BAD_POLICY") << Describe(r);
+  EXPECT_NE(e["message"].get<std::string>().find(
+                "bad.yaml:5: unknown key 'threshold' under owners"),
+            std::string::npos)
+      << Describe(r);
+  Outcome missing = Prov({"delivery", "check", dir_ + "/none.csv", "--buyer", "buyer",
+                          "--policy", dir_ + "/nope.yaml"});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.out.find("POLICY_NOT_FOUND"), std::string::npos) << Describe(missing);
+}
