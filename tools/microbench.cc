@@ -1,17 +1,21 @@
 // microbench: Google Benchmark micro-benchmarks of the hot paths under
 // provbench's figures: hashing, Ed25519, record admission (PrepareRecord),
-// proof verification, and proofs served from the tile store.
+// proof verification, proofs served from the tile store, and trust-policy
+// judging of a 10,000-device delivery.
 //
 //   build/tools/microbench --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <memory>
 
 #include "client/records.h"
 #include "ledger/kv_store.h"
 #include "ledger/tree.h"
 #include "verifier/crypto.h"
+#include "verifier/judge.h"
 #include "verifier/merkle.h"
+#include "verifier/policy.h"
 #include "verifier/rules.h"
 
 namespace {
@@ -121,6 +125,124 @@ void BM_VerifyInclusion(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_VerifyInclusion)->Arg(1 << 10)->Arg(1 << 20);
+
+
+// A delivery of 10,000 devices from 10 makers sharing 50 organisations:
+// 10 makers, 40 holding companies in three layers with cross-holdings, some
+// stakes sold mid-way, and devices made on days spread over ten years. The
+// evidence is replayed once (setup); each iteration judges every device
+// against a policy with a fresh evaluator, so the ownership graph is built
+// and memoised inside the timed loop. `judge 10k` is the policy time.
+verifier::PublicKey DeviceKey(int n) {
+  std::array<uint8_t, 32> seed{};
+  std::memcpy(seed.data(), &n, sizeof n);
+  seed[31] = 0xd5;
+  return verifier::SigningKey::FromSeed(seed)->public_key();
+}
+
+class Delivery {
+ public:
+  static constexpr int kDevices = 10000, kMakers = 10, kHolders = 40;
+
+  Delivery() {
+    verifier::InitCrypto();
+    auto auth = Key(2);
+    Apply(client::SignRecordBytes(
+        client::GenesisRecord("bench/log", {{"a", auth.public_key()}}, 1), {}));
+    const int64_t t = 1'500'000'000;
+    auto org = [&](const std::string& id, const std::string& cc, bool law) {
+      Apply(client::SignRecordBytes(
+          client::OrganizationRecord(t, id, "Org " + id, cc,
+                                     law ? std::vector<std::string>{"CN-NIL-2017"}
+                                         : std::vector<std::string>{}),
+          {&auth}));
+    };
+    for (int h = 0; h < kHolders; ++h) org("h" + std::to_string(h), h % 7 == 0 ? "CN" : "GB", h % 7 == 0);
+    for (int m = 0; m < kMakers; ++m) org("m" + std::to_string(m), "SG", false);
+    auto own = [&](const std::string& a, const std::string& b, uint32_t bp, int64_t from,
+                   int64_t until) {
+      Apply(client::SignRecordBytes(client::OwnershipRecord(t, a, b, bp, false, from, until),
+                                    {&auth}));
+    };
+    const int64_t year = 365 * 86400;
+    for (int m = 0; m < kMakers; ++m) {  // each maker: two holders, one sold half-way
+      own("h" + std::to_string(m), "m" + std::to_string(m), 6000, 0, 0);
+      own("h" + std::to_string(10 + m), "m" + std::to_string(m), 3000, 0, t + 5 * year);
+      own("h" + std::to_string(20 + m), "m" + std::to_string(m), 3000, t + 5 * year, 0);
+    }
+    for (int h = 0; h < 30; ++h) {  // holders owned by the top layer, with cross-holdings
+      own("h" + std::to_string(30 + h % 10), "h" + std::to_string(h), 5000, 0, 0);
+      own("h" + std::to_string((h + 1) % 30), "h" + std::to_string(h), 2000, 0, 0);
+    }
+    for (int m = 0; m < kMakers; ++m) {
+      keys_.push_back(Key(static_cast<uint8_t>(10 + m)));
+      const std::string id = "m" + std::to_string(m);
+      Apply(client::SignRecordBytes(
+          client::KeyEnrollmentRecord(t, keys_[m].public_key(), id,
+                                      {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}),
+          {&auth}));
+      Apply(client::SignRecordBytes(
+          client::ComponentRecord(t, id, "P" + id, pb::COMPONENT_KIND_SOC, "SG"), {&keys_[m]}));
+    }
+    for (int m = 0; m < kMakers; ++m) {
+      const std::string id = "m" + std::to_string(m), next = "m" + std::to_string((m + 1) % kMakers);
+      Apply(client::SignRecordBytes(
+          client::DeviceModelRecord(t, id, "CAM", id,
+                                    {client::Ref(id, "P" + id), client::Ref(next, "P" + next)}),
+          {&keys_[m]}));
+    }
+    for (int d = 0; d < kDevices; ++d) {
+      const int m = d % kMakers;
+      const std::string serial = "SN-" + std::to_string(d);
+      const int64_t made = t + (d * 7919 % 3650) * 86400;
+      Apply(client::SignRecordBytes(
+          client::DeviceRecord(made, "m" + std::to_string(m), serial, "CAM",
+                               DeviceKey(d), made),
+          {&keys_[m]}));
+      queries_.push_back({"m" + std::to_string(m), serial, "", "", ""});
+    }
+    policy_ = std::make_shared<verifier::Policy>();
+    policy_->name = "bench";
+    policy_->denied_laws = {"CN-NIL-2017"};
+  }
+
+  void Apply(std::string leaf) {
+    auto rec = cache_.Prepare(leaf);
+    verifier::StateOverlay overlay(&ev_.state);
+    if (!rec.ok() || !verifier::ApplyPrepared(overlay, **rec, next_, verifier::ApplyMode::kEvidenceSubset).ok()) {
+      std::fprintf(stderr, "bench setup: record %llu refused\n", static_cast<unsigned long long>(next_));
+      std::abort();
+    }
+    ev_.state.Apply(overlay);
+    ev_.records.emplace(next_++, std::move(rec).value());
+  }
+
+  verifier::VerifiedEvidence ev_;
+  verifier::RecordCache cache_;
+  std::vector<verifier::SigningKey> keys_;
+  std::vector<verifier::DeviceQuery> queries_;
+  std::shared_ptr<verifier::Policy> policy_;
+  uint64_t next_ = 0;
+};
+
+void BM_PolicyJudgeDelivery(benchmark::State& state) {
+  static Delivery* d = new Delivery();
+  size_t rejected = 0;
+  for (auto _ : state) {
+    auto fn = verifier::MakePolicyFn(d->policy_, 1'800'000'000);
+    rejected = 0;
+    for (const auto& q : d->queries_) {
+      verifier::Judgement j = verifier::JudgeDevice(d->ev_, q, fn);
+      verifier::ApplyRequired(*d->policy_, false, &j);
+      rejected += j.verdict == verifier::Verdict::kRejected;
+    }
+    benchmark::DoNotOptimize(rejected);
+  }
+  state.counters["devices"] = Delivery::kDevices;
+  state.counters["rejected"] = static_cast<double>(rejected);
+  state.SetItemsProcessed(state.iterations() * Delivery::kDevices);
+}
+BENCHMARK(BM_PolicyJudgeDelivery)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
