@@ -46,7 +46,7 @@ struct Policy {
 
   struct Required {
     bool attestation = false;        // only `prov scan` can satisfy it
-    bool released_firmware = false;  // attested firmware is a release (with attestation)
+    bool released_firmware = true;   // a scanned camera runs a released, unrevoked firmware
     bool custody_to_buyer = true;    // custody ends at the buyer (when a buyer is given)
     bool not_revoked = true;         // no stolen/recalled/compromised/decommissioned status,
                                      // no record signed by a key revoked before it

@@ -38,7 +38,7 @@ TEST(PolicyFileTest, Ndaa889) {
   EXPECT_EQ(p->denied_orgs,
             (std::set<std::string>{"huawei", "zte", "hytera", "hikvision", "dahua"}));
   EXPECT_TRUE(p->denied_laws.empty());
-  EXPECT_FALSE(p->required.released_firmware);
+  EXPECT_TRUE(p->required.released_firmware);
 }
 
 TEST(PolicyFileTest, OmittedKeysTakeTheDefaults) {
