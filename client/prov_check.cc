@@ -14,6 +14,7 @@
 
 #include "client/cli.h"
 #include "client/device_scan.h"
+#include "client/manifest.h"
 #include "client/model_graph.h"
 #include "client/policy_file.h"
 #include "client/report_html.h"
@@ -198,62 +199,12 @@ int Check(CheckOpts& o) {
 }
 
 // --- delivery check ---
-struct ManifestRow {
-  size_t line;
-  std::string manufacturer, serial, model;
-};
+using client::ManifestRow;
 
-// CSV with a header naming at least `serial` and `manufacturer` (or a
-// default manufacturer) and optionally `model`.
 Result<std::vector<ManifestRow>> ReadManifest(const std::string& path,
                                               const std::string& default_mfr) {
   PROV_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  std::istringstream in(text);
-  std::string line;
-  std::vector<ManifestRow> rows;
-  std::map<std::string, size_t> col;
-  size_t n = 0;
-  auto split = [](const std::string& l) {
-    std::vector<std::string> out;
-    std::stringstream ss(l);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) out.push_back(Trim(cell));
-    if (!l.empty() && l.back() == ',') out.push_back("");
-    return out;
-  };
-  while (std::getline(in, line)) {
-    ++n;
-    line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    auto cells = split(line);
-    if (col.empty()) {
-      for (size_t i = 0; i < cells.size(); ++i) col[cells[i]] = i;
-      if (!col.count("serial")) {
-        return verifier::InvalidArgument("BAD_MANIFEST", path + ":" + std::to_string(n) +
-                                                             ": the header must name a "
-                                                             "`serial` column");
-      }
-      if (!col.count("manufacturer") && default_mfr.empty()) {
-        return verifier::InvalidArgument(
-            "BAD_MANIFEST", path + ":" + std::to_string(n) +
-                                ": no `manufacturer` column; give --manufacturer ORG");
-      }
-      continue;
-    }
-    auto cell = [&](const char* name) -> std::string {
-      auto it = col.find(name);
-      return it != col.end() && it->second < cells.size() ? cells[it->second] : "";
-    };
-    ManifestRow r{n, cell("manufacturer"), cell("serial"), cell("model")};
-    if (r.manufacturer.empty()) r.manufacturer = default_mfr;
-    if (r.serial.empty()) {
-      return verifier::InvalidArgument("BAD_MANIFEST",
-                                       path + ":" + std::to_string(n) + ": empty serial");
-    }
-    rows.push_back(std::move(r));
-  }
-  if (col.empty()) return verifier::InvalidArgument("BAD_MANIFEST", path + " is empty");
-  return rows;
+  return client::ParseManifest(text, path, default_mfr);
 }
 
 class Progress {
