@@ -88,7 +88,7 @@ Result<std::string> PinnedVkey() {
 
 Result<std::unique_ptr<client::LedgerClient>> Connect() {
   PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
-  PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(G().server, vkey));
+  PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(G().server, vkey, G().tls));
   if (!G().state_dir.empty()) {
     auto note = ReadFile(TrustFile());
     if (note.ok()) {

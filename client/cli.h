@@ -31,6 +31,7 @@ struct Globals {
   std::string vkey_file;
   std::string state_dir;
   bool json = false;
+  transport::TlsFiles tls;  // to provd: --tls-ca, --tls-cert, --tls-key, --plaintext
 };
 Globals& G();
 

@@ -14,10 +14,12 @@ namespace client {
 namespace pb = provenance::v1;
 using verifier::Finding;
 
-verifier::Result<LiveDevice> ReadDevice(const std::string& address) {
+verifier::Result<LiveDevice> ReadDevice(const std::string& address,
+                                        const transport::TlsFiles& tls) {
+  PROV_ASSIGN_OR_RETURN(auto creds, transport::ChannelCredentials(tls, address));
   verifier::InitCrypto();
   auto stub = pb::DeviceIdentity::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(address, creds));
   LiveDevice d;
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
   {

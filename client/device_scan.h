@@ -7,6 +7,7 @@
 #include <string>
 
 #include "proto/device.pb.h"
+#include "proto/transport.h"
 #include "verifier/judge.h"
 #include "verifier/status.h"
 
@@ -20,7 +21,8 @@ struct LiveDevice {
 };
 
 // Reads the device information and an attestation over a fresh nonce.
-verifier::Result<LiveDevice> ReadDevice(const std::string& address);
+verifier::Result<LiveDevice> ReadDevice(const std::string& address,
+                                        const transport::TlsFiles& tls = {.plaintext = true});
 
 // Adds the attestation's findings to `j` (already judged from `ev`) and
 // re-decides it: the statement is signed by the device key registered for

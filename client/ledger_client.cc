@@ -28,12 +28,13 @@ Status Unverified(const Status& s) {
 }
 
 Result<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& target,
-                                                            const std::string& vkey) {
+                                                            const std::string& vkey,
+                                                            const transport::TlsFiles& tls) {
   PROV_ASSIGN_OR_RETURN(auto verifier, verifier::ParseVerifierKey(vkey));
+  PROV_ASSIGN_OR_RETURN(auto creds, transport::ChannelCredentials(tls, target));
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
-  auto channel =
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(target, creds, args);
   std::unique_ptr<LedgerClient> c(new LedgerClient());
   c->stub_ = pb::Ledger::NewStub(channel);
   c->verifier_ = std::move(verifier);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proto/ledger.grpc.pb.h"
+#include "proto/transport.h"
 #include "verifier/note.h"
 #include "verifier/state.h"
 #include "verifier/status.h"
@@ -36,8 +37,11 @@ struct VerifiedCheckpoint {
 class LedgerClient {
  public:
   // `vkey`: the log's C2SP verifier key text (its name is the origin).
+  // `tls` defaults to plaintext, which transport allows only on loopback.
   static Result<std::unique_ptr<LedgerClient>> Connect(const std::string& target,
-                                                       const std::string& vkey);
+                                                       const std::string& vkey,
+                                                       const transport::TlsFiles& tls = {
+                                                           .plaintext = true});
 
   // Verifies the signature, and consistency with the newest checkpoint seen
   // so far (which it then replaces).

@@ -327,6 +327,14 @@ int main(int argc, char** argv) {
                  "trust store: remembers the newest verified checkpoint")
       ->envname("PROV_STATE_DIR");
   app.add_flag("--json", g.json, "machine-readable output");
+  app.add_option("--tls-ca", g.tls.ca, "PEM CA that signed provd's certificate (TLS)")
+      ->envname("PROV_TLS_CA");
+  app.add_option("--tls-cert", g.tls.cert, "PEM client certificate (mTLS; writes may need it)")
+      ->envname("PROV_TLS_CERT");
+  app.add_option("--tls-key", g.tls.key, "PEM private key of --tls-cert")->envname("PROV_TLS_KEY");
+  app.add_flag("--plaintext", g.tls.plaintext,
+               "no TLS: allowed only to a loopback address (provd and cameras)")
+      ->envname("PROV_PLAINTEXT");
   AddKeyCommands(app);
   AddRecordCommands(app);
   AddLogCommands(app);

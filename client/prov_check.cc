@@ -512,14 +512,17 @@ int BundleExport(const BundleOpts& o) {
 
 // --- scan ---
 struct ScanOpts {
-  std::string device, buyer, bundle;
+  std::string device, buyer, bundle, device_ca;
   int64_t max_age = 300;
   PolicyChoice policy;
 };
 
 int Scan(ScanOpts& o) {
   if (Status s = o.policy.Load(); !s.ok()) return Report(s);
-  auto live = client::ReadDevice(o.device);
+  transport::TlsFiles device_tls;
+  device_tls.ca = o.device_ca;
+  device_tls.plaintext = G().tls.plaintext;
+  auto live = client::ReadDevice(o.device, device_tls);
   if (!live.ok()) return Report(live.status());
   verifier::RecordCache cache;
   auto ev = EvidenceFor(o.bundle, live->info.manufacturer_org(), live->info.serial_number(),
@@ -605,6 +608,8 @@ void AddCheckCommands(CLI::App& app) {
   scan->add_option("--buyer", so->buyer, "custody must end at this org");
   scan->add_option("--bundle", so->bundle, "judge offline from an evidence bundle");
   AddPolicyOption(scan, &so->policy);
+  scan->add_option("--device-tls-ca", so->device_ca,
+                   "PEM CA that signed the camera's TLS certificate (else --plaintext on loopback)");
   scan->add_option("--max-age", so->max_age, "seconds an attestation stays fresh")
       ->default_val(300);
   OnRun(scan, [so] { return Scan(*so); });

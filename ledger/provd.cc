@@ -17,6 +17,7 @@
 #include "client/records.h"
 #include "ledger/ledger.h"
 #include "ledger/service.h"
+#include "proto/transport.h"
 #include "ledger/verify_store.h"
 
 namespace {
@@ -69,33 +70,50 @@ int Init(const std::string& dir, const std::string& origin,
   return 0;
 }
 
-int Serve(const std::string& dir, const std::string& listen, size_t max_batch) {
+struct ServeOptions {
+  std::string listen = "127.0.0.1:7400";
+  size_t max_batch = 4096;
+  transport::TlsFiles tls;
+  bool writes_need_client_cert = false;
+};
+
+int Serve(const std::string& dir, const ServeOptions& o) {
+  const std::string& listen = o.listen;
   // Block termination signals in every thread; one thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // After the mask: creating credentials starts gRPC's threads.
+  auto creds = transport::ServerCredentials(o.tls, listen);
+  if (!creds.ok()) return Fail(creds.status());
+  if (o.writes_need_client_cert && o.tls.ca.empty()) {
+    return Fail(verifier::InvalidArgument(
+        "BAD_FLAGS", "--writes-need-client-cert needs --tls-client-ca (and --tls-cert/--tls-key)"));
+  }
 
   auto key = verifier::ReadKeyFile(KeyPath(dir));
   if (!key.ok()) return Fail(key.status());
   auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/false);
   if (!kv.ok()) return Fail(kv.status());
   ledger::LedgerOptions options;
-  options.max_batch = max_batch;
+  options.max_batch = o.max_batch;
   auto opened = ledger::Ledger::Open(std::move(kv).value(), *key, options);
   if (!opened.ok()) {
     spdlog::critical("refusing to serve: {}", opened.status().ToString());
     return 3;
   }
   std::unique_ptr<ledger::Ledger> ledger = std::move(opened).value();
-  ledger::LedgerService service(ledger.get());
+  ledger::ServiceOptions service_options;
+  service_options.writes_need_client_cert = o.writes_need_client_cert;
+  ledger::LedgerService service(ledger.get(), service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, *creds, &port);
   builder.SetMaxReceiveMessageSize(256 * 1024);
   builder.SetMaxSendMessageSize(8 * 1024 * 1024);
   grpc::ResourceQuota quota("provd");
@@ -112,6 +130,9 @@ int Serve(const std::string& dir, const std::string& listen, size_t max_batch) {
   // Scripts and tests read this line for the port.
   std::printf("provd: serving %s (size %llu) on %s:%d\n", ledger->origin().c_str(),
               static_cast<unsigned long long>(ckpt->size()), host.c_str(), port);
+  spdlog::info("transport: {}", o.tls.cert.empty() ? "plaintext (loopback only)"
+                                : o.writes_need_client_cert ? "TLS; writes need a client certificate"
+                                : o.tls.ca.empty() ? "TLS" : "TLS; client certificates verified");
   std::fflush(stdout);
   spdlog::info("log key {}", ledger->verifier_key());
 
@@ -155,10 +176,10 @@ int main(int argc, char** argv) {
   CLI::App app{"provd: the provenance ledger server for security cameras"};
   app.require_subcommand(1);
 
-  std::string dir, origin, listen = "127.0.0.1:7400";
+  std::string dir, origin;
+  ServeOptions so;
   std::vector<std::string> authorities;
   uint32_t threshold = 1;
-  size_t max_batch = 4096;
 
   auto* init = app.add_subcommand("init", "create a ledger: log key, genesis record");
   init->add_option("--data-dir", dir, "directory for the database and log key")->required();
@@ -170,9 +191,16 @@ int main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "serve the ledger over gRPC");
   serve->add_option("--data-dir", dir, "directory made by `provd init`")->required();
-  serve->add_option("--listen", listen, "HOST:PORT (port 0 picks a free one)")
-      ->default_val(listen);
-  serve->add_option("--max-batch", max_batch, "records per commit")->default_val(4096);
+  serve->add_option("--listen", so.listen, "HOST:PORT (port 0 picks a free one)")
+      ->default_val(so.listen);
+  serve->add_option("--max-batch", so.max_batch, "records per commit")->default_val(4096);
+  serve->add_option("--tls-cert", so.tls.cert, "PEM server certificate chain (TLS)");
+  serve->add_option("--tls-key", so.tls.key, "PEM private key of --tls-cert");
+  serve->add_option("--tls-client-ca", so.tls.ca,
+                    "PEM CA: verify client certificates (mTLS) when presented");
+  serve->add_flag("--writes-need-client-cert", so.writes_need_client_cert,
+                  "Submit/SubmitStream only with a verified client certificate");
+  serve->add_flag("--plaintext", so.tls.plaintext, "no TLS (only on a loopback --listen)");
 
   auto* verify = app.add_subcommand(
       "verify", "offline full check: re-hash and replay every leaf, compare tree and state");
@@ -186,5 +214,5 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
   if (*init) return Init(dir, origin, authorities, threshold);
   if (*verify) return Verify(dir);
-  return Serve(dir, listen, max_batch);
+  return Serve(dir, so);
 }

@@ -1,5 +1,7 @@
 #include "ledger/service.h"
 
+#include "proto/transport.h"
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -26,10 +28,19 @@ std::future<Ack> Prepare(Ledger* ledger, const pb::SubmitRequest& req) {
   return ledger->Submit(std::move(prepared).value());
 }
 
+grpc::Status NoClientCert() {
+  return ToGrpcStatus(verifier::Unauthenticated(
+      "CLIENT_CERT_REQUIRED", "this ledger accepts records only over mutual TLS: present a "
+                              "client certificate issued by its client CA"));
+}
+
 }  // namespace
 
-grpc::Status LedgerService::Submit(grpc::ServerContext*, const pb::SubmitRequest* req,
+grpc::Status LedgerService::Submit(grpc::ServerContext* ctx, const pb::SubmitRequest* req,
                                    pb::SubmitResponse* resp) {
+  if (options_.writes_need_client_cert && !transport::PeerHasClientCert(*ctx)) {
+    return NoClientCert();
+  }
   if (!req->has_record()) {
     return ToGrpcStatus(verifier::InvalidArgument("MALFORMED_RECORD", "request has no record"));
   }
@@ -43,6 +54,9 @@ grpc::Status LedgerService::Submit(grpc::ServerContext*, const pb::SubmitRequest
 
 grpc::Status LedgerService::SubmitStream(
     grpc::ServerContext* ctx, grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>* stream) {
+  if (options_.writes_need_client_cert && !transport::PeerHasClientCert(*ctx)) {
+    return NoClientCert();
+  }
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<uint64_t, std::future<Ack>>> inflight;  // GUARDED_BY(mu)

@@ -16,6 +16,9 @@ grpc::Status ToGrpcStatus(const verifier::Status& s);
 
 struct ServiceOptions {
   size_t stream_window = 1024;  // unacknowledged requests per SubmitStream
+  // Submit and SubmitStream need a verified client certificate (mTLS);
+  // reads stay open to everyone.
+  bool writes_need_client_cert = false;
 };
 
 class LedgerService final : public pb::Ledger::Service {

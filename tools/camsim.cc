@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "proto/device.grpc.pb.h"
+#include "proto/transport.h"
 #include "verifier/attestation.h"
 #include "verifier/crypto.h"
 
@@ -221,7 +222,8 @@ class DeviceIdentityService final : public pb::DeviceIdentity::Service {
   const Device* device_;
 };
 
-int Serve(const std::string& dir, const std::string& listen, const std::string& fault) {
+int Serve(const std::string& dir, const std::string& listen, const std::string& fault,
+          const transport::TlsFiles& tls) {
   // Block termination signals in every thread; one thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -229,13 +231,15 @@ int Serve(const std::string& dir, const std::string& listen, const std::string& 
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  auto creds = transport::ServerCredentials(tls, listen);  // after the mask: starts gRPC threads
+  if (!creds.ok()) return Fail(creds.status());
   auto device = LoadDevice(dir, fault);
   if (!device.ok()) return Fail(device.status());
   DeviceIdentityService service(&*device);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, *creds, &port);
   builder.SetMaxReceiveMessageSize(4 * 1024);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -286,6 +290,10 @@ int main(int argc, char** argv) {
   serve->add_option("--fault", fault, "misbehave on purpose")
       ->default_val(fault)
       ->check(CLI::IsMember({"none", "cloned-key", "tampered-firmware", "replay", "unregistered"}));
+  transport::TlsFiles tls;
+  serve->add_option("--tls-cert", tls.cert, "PEM certificate of the camera (TLS)");
+  serve->add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
+  serve->add_flag("--plaintext", tls.plaintext, "no TLS (only on a loopback --listen)");
 
   try {
     app.parse(argc, argv);
@@ -293,5 +301,5 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
   if (*provision) return Provision(p);
-  return Serve(dir, listen, fault);
+  return Serve(dir, listen, fault, tls);
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -101,6 +102,10 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
   const auto offset = static_cast<std::streamoff>(fs::exists(log, ec) ? fs::file_size(log, ec) : 0);
   std::vector<std::string> argv = {provd, "serve", "--data-dir", data_dir, "--listen",
                                    "127.0.0.1:0"};
+  // Plaintext on loopback unless the caller configures TLS.
+  if (std::find(extra.begin(), extra.end(), "--tls-cert") == extra.end()) {
+    argv.push_back("--plaintext");
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::unique_ptr<ProvdProcess> p(new ProvdProcess);
   p->pid_ = Spawn(argv, log);

@@ -79,9 +79,11 @@ step "The operator creates the ledger: genesis names two authorities, threshold 
   --authority "gov-a=$("$PROV" key show "$K/gov-a.key")" \
   --authority "gov-b=$("$PROV" key show "$K/gov-b.key")" --threshold 2 2>/dev/null
 say "   everyone pins the log key: $(cat "$W/ledger/log.vkey")"
-LEDGER=$(serve provd "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0)
+LEDGER=$(serve provd "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0 --plaintext)
 echo "  provd serving on $LEDGER (RocksDB in $W/ledger/db)"
-export PROV_SERVER=$LEDGER PROV_VKEY=$W/ledger/log.vkey PROV_STATE_DIR=$W/trust
+# Everything here runs on loopback, where plaintext must be asked for
+# (README "Transport security" runs provd with TLS and client certificates).
+export PROV_SERVER=$LEDGER PROV_VKEY=$W/ledger/log.vkey PROV_STATE_DIR=$W/trust PROV_PLAINTEXT=1
 "$PROV" log checkpoint >"$W/first.note" 2>/dev/null
 AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
 
@@ -158,11 +160,11 @@ expect 1 "$PROV" delivery check "$W/manifest.csv" --buyer buyer-gov --supplier d
 
 step "5. Installer on the ladder: scan cameras (fresh nonce, signed attestation)"
 cam() { printf '%s/cams/%0*d' "$W" "${#BATCH}" "$1"; }
-GOOD=$(serve cam-good "$CAMSIM" serve --dir "$(cam 1)")
-CLONE=$(serve cam-clone "$CAMSIM" serve --dir "$(cam 2)" --fault cloned-key)
-TAMPER=$(serve cam-tamper "$CAMSIM" serve --dir "$(cam 3)" --fault tampered-firmware)
-REPLAY=$(serve cam-replay "$CAMSIM" serve --dir "$(cam 4)" --fault replay)
-UNREG=$(serve cam-unreg "$CAMSIM" serve --dir "$(cam 5)" --fault unregistered)
+GOOD=$(serve cam-good "$CAMSIM" serve --dir "$(cam 1)" --plaintext)
+CLONE=$(serve cam-clone "$CAMSIM" serve --dir "$(cam 2)" --plaintext --fault cloned-key)
+TAMPER=$(serve cam-tamper "$CAMSIM" serve --dir "$(cam 3)" --plaintext --fault tampered-firmware)
+REPLAY=$(serve cam-replay "$CAMSIM" serve --dir "$(cam 4)" --plaintext --fault replay)
+UNREG=$(serve cam-unreg "$CAMSIM" serve --dir "$(cam 5)" --plaintext --fault unregistered)
 say "   a genuine camera:"
 expect 0 "$PROV" scan --device "$GOOD" --buyer buyer-gov
 say "   a clone of camera 2 (same serial, a different key):"

@@ -297,8 +297,9 @@ class Evaluator {
         std::vector<uint64_t> indices = s.indices;
         for (uint64_t i : path_indices) AddUnique(&indices, i);
         if (owner_state) AddUnique(&indices, owner_state->latest_index());
-        for (auto& [code, why] : denials) {
-          const std::string full = text + ": " + why;
+        for (const auto& denial : denials) {
+          const std::string& code = denial.first;
+          const std::string full = text + ": " + denial.second;
           auto same = std::find_if(hits.begin(), hits.end(), [&](const Hit& x) {
             return x.code == code && x.text == full;
           });

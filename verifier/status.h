@@ -78,6 +78,9 @@ inline Status OutOfRange(std::string reason, std::string msg) {
 inline Status DataLoss(std::string reason, std::string msg) {
   return {Code::kDataLoss, std::move(reason), std::move(msg)};
 }
+inline Status Unauthenticated(std::string reason, std::string msg) {
+  return {Code::kUnauthenticated, std::move(reason), std::move(msg)};
+}
 inline Status Internal(std::string reason, std::string msg) {
   return {Code::kInternal, std::move(reason), std::move(msg)};
 }

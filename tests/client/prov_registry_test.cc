@@ -42,6 +42,7 @@ class ProvCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     verifier::InitCrypto();
+    setenv("PROV_PLAINTEXT", "1", 1);  // every prov here talks to loopback servers
     char tmpl[] = "/tmp/prov-cli-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;

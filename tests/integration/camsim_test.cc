@@ -128,7 +128,8 @@ class CamsimTest : public ::testing::Test {
     const std::string out = root_ + "/serve-" + fault + ".out";
     const std::string err = root_ + "/serve.err";
     auto c = std::make_unique<Camera>();
-    c->pid = Spawn({"serve", "--dir", dev_, "--listen", "127.0.0.1:0", "--fault", fault}, out, err);
+    c->pid = Spawn({"serve", "--dir", dev_, "--listen", "127.0.0.1:0", "--plaintext", "--fault", fault},
+                   out, err);
     ASSERT_GT(c->pid, 0);
     static const std::regex kServing(R"(^camsim: serving (\S+) on (\S+:\d+)\n)");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
