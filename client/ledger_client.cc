@@ -197,6 +197,14 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
       verifier::StateOverlay overlay(&state);
       if (s.ok()) s = verifier::ApplyPrepared(overlay, *prepared, index);
       if (!s.ok()) {
+        // Is this what the signed tree holds, or did the server swap it?
+        Status proven = client.ProveInclusion(index, leaves[i], head);
+        if (!proven.ok()) {
+          return verifier::DataLoss("ENTRY_NOT_IN_TREE",
+                                    "the server's entry #" + std::to_string(index) +
+                                        " is not the leaf the signed checkpoint holds: " +
+                                        proven.ToString());
+        }
         return Status(s.code(), "AUDIT_REJECTED",
                       "entry #" + std::to_string(index) +
                           " breaks the rules: " + s.ToString());

@@ -169,6 +169,20 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
   const std::string name = q.manufacturer_org + "/" + q.serial;
   auto found = GetMessage(ev.state, state_key::Device(q.manufacturer_org, q.serial), &j.device);
   if (!found.ok() || !*found) {
+    // With entries that did not replay, absence proves nothing: the
+    // registration may be one of them (EVIDENCE_INCOMPLETE makes it UNVERIFIED).
+    const bool claimed_unknown =
+        std::any_of(ev.unknown_devices.begin(), ev.unknown_devices.end(), [&](const auto& d) {
+          return d.manufacturer_org() == q.manufacturer_org && d.serial() == q.serial;
+        });
+    if (!ev.problems.empty() && !claimed_unknown) {
+      j.findings.push_back({Severity::kUnverified, "REGISTRATION_UNVERIFIED",
+                            "cannot tell whether " + name +
+                                " is registered: the evidence does not replay",
+                            {}});
+      Decide(&j);
+      return j;
+    }
     j.findings.push_back(Reject("NOT_REGISTERED",
                                 "no device " + name + " is registered in the ledger (tree size " +
                                     std::to_string(ev.checkpoint.size) + ")",

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "tests/client/lying_ledger.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
 #include "verifier/note.h"
@@ -500,4 +501,59 @@ TEST_F(ProvCheckTest, ABadPolicyFileIsAUsageErrorWithItsLine) {
                           "--policy", dir_ + "/nope.yaml"});
   EXPECT_EQ(missing.rc, 2);
   EXPECT_NE(missing.out.find("POLICY_NOT_FOUND"), std::string::npos) << Describe(missing);
+}
+
+// --- a lying server is always caught ---
+
+// A compromised operator stands between the clients and the real provd and
+// lies in one way at a time. Every lie is refused with exit 2 (cannot
+// verify) and a precise reason; nothing the liar says is trusted.
+TEST_F(ProvCheckTest, ALyingServerIsAlwaysCaught) {
+  using testlie::Lie;
+  auto log_key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
+  ASSERT_TRUE(log_key.ok()) << log_key.status().ToString();
+  testlie::LyingLedger liar(provd_->target(), *log_key, kOrigin);
+  const std::string lie = liar.target();
+  Spit(dir_ + "/lie.csv", "manufacturer,serial,model\nacme," + Serial(1) + ",CAM\n");
+  // Honest at first: the trust store pins the head through the liar.
+  Run({"log", "checkpoint"}, 0, lie);
+  const std::vector<std::string> check = {"check", "--manufacturer", "acme", "--serial", Serial(1),
+                                          "--buyer", "buyer"};
+  auto expect_lie = [&](Lie l, const std::vector<std::string>& args, const std::string& reason) {
+    liar.set_lie(l);
+    Outcome r = Prov(args, lie);
+    liar.set_lie(Lie::kNone);
+    EXPECT_EQ(r.rc, 2) << static_cast<int>(l) << ": " << Describe(r);
+    EXPECT_NE((r.out + r.err).find(reason), std::string::npos)
+        << static_cast<int>(l) << " wants " << reason << ": " << Describe(r);
+  };
+  expect_lie(Lie::kInclusionProof, check, "EVIDENCE_PROOF");
+  expect_lie(Lie::kSwapDevice, check, "EVIDENCE_PROOF");
+  expect_lie(Lie::kDropDependency, check, "EVIDENCE_INCOMPLETE");
+  expect_lie(Lie::kOtherKey, check, "UNVERIFIED_NOTE");
+  expect_lie(Lie::kOtherKey, {"log", "checkpoint"}, "UNVERIFIED_NOTE");
+  expect_lie(Lie::kFork, {"log", "checkpoint"}, "\"reason\":\"FORK\"");
+  expect_lie(Lie::kEntryBytes, {"audit"}, "ENTRY_NOT_IN_TREE");
+  expect_lie(Lie::kInclusionProof, {"delivery", "check", dir_ + "/lie.csv", "--buyer", "buyer"},
+             "EVIDENCE_PROOF");
+  expect_lie(Lie::kSwapDevice, {"bundle", "export", "--manufacturer", "acme", "--serial", Serial(1),
+                                "--out", dir_ + "/lie.bundle"},
+             "EVIDENCE_PROOF");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/lie.bundle"));
+  // A scan judges the same evidence: the lie is caught there too.
+  cameras_.push_back(std::make_unique<Camera>(CamDir(1), "none"));
+  expect_lie(Lie::kInclusionProof, {"scan", "--device", cameras_.back()->address(), "--buyer",
+                                    "buyer"},
+             "EVIDENCE_PROOF");
+
+  // The log grows behind the trust store's back (no --state-dir), then the
+  // liar falsifies the consistency proof, or rolls back to its first head.
+  Outcome grow = Exec({PROV_PATH, "--server", provd_->target(), "--vkey", vkey_file_, "authority",
+                       "org", "--id", "late", "--name", "Late", "--country", "GB", "--key",
+                       KeyPath("gov-a"), "--key", KeyPath("gov-b")},
+                      dir_);
+  ASSERT_EQ(grow.rc, 0) << Describe(grow);
+  expect_lie(Lie::kConsistencyProof, {"log", "checkpoint"}, "PROOF_MISMATCH");
+  Run({"log", "checkpoint"}, 0, lie);  // honest again: the store moves on
+  expect_lie(Lie::kRollback, {"log", "checkpoint"}, "ROLLBACK");
 }
