@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite: installs packages, builds, and runs
 # ctest (unit, rulebook, RFC 6962 vectors, Go interop, integration against a
-# real provd) plus a provbench smoke run. Used by CI (.ci/run) as is.
+# real provd, fuzz-corpus replays, the HTML render check) plus smoke runs of
+# the crash loop and provbench. Used by CI (.ci/run) as is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -9,6 +10,8 @@ BUILD=${BUILD:-build}
 bash scripts/install-deps.sh
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ninja -C "$BUILD" -j2
-ctest --test-dir "$BUILD" --output-on-failure -j2
+ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
+# Crash-safety smoke (the full 20-kill proof: ctest --test-dir build -L crash).
+"$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
 # Benchmark smoke: the load path end to end with a small count.
 "$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke

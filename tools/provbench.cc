@@ -27,12 +27,17 @@
 
 #include "client/ledger_client.h"
 #include "client/records.h"
+#include "tools/bench_records.h"
 #include "tools/provd_process.h"
 #include "verifier/merkle.h"
 
 namespace {
 
 namespace pb = provenance::v1;
+using tools::MfrId;
+using tools::PreSign;
+using tools::SeededKey;
+using tools::Setup;
 using Clock = std::chrono::steady_clock;
 using verifier::Status;
 
@@ -77,62 +82,6 @@ double Ed25519VerifyRate() {
     n += 500;
   }
   return n / Seconds(Clock::now() - start);
-}
-
-verifier::SigningKey SeededKey(const std::string& label) {
-  auto seed = verifier::Sha256(label);
-  return *verifier::SigningKey::FromSeed(seed);
-}
-
-std::string MfrId(int m) { return "bench-mfr-" + std::to_string(m); }
-
-// Registers the manufacturers: organisation, key enrolment, component, model.
-Status Setup(client::LedgerClient& ledger, const verifier::SigningKey& authority,
-             const std::vector<verifier::SigningKey>& mfr_keys, int64_t now) {
-  for (size_t m = 0; m < mfr_keys.size(); ++m) {
-    const std::string org = MfrId(static_cast<int>(m));
-    std::vector<pb::Record> records = {
-        client::OrganizationRecord(now, org, "Bench Manufacturer " + std::to_string(m), "GB"),
-        client::KeyEnrollmentRecord(now, mfr_keys[m].public_key(), org,
-                                    {pb::ROLE_MANUFACTURER}),
-    };
-    for (const auto& r : records) {
-      auto res = ledger.Submit(client::SignRecord(r, {&authority}));
-      if (!res.ok()) return res.status();
-    }
-    records = {
-        client::ComponentRecord(now, org, "SOC-1", pb::COMPONENT_KIND_SOC, "GB"),
-        client::DeviceModelRecord(now, org, "CAM-1", org, {client::Ref(org, "SOC-1")}),
-    };
-    for (const auto& r : records) {
-      auto res = ledger.Submit(client::SignRecord(r, {&mfr_keys[m]}));
-      if (!res.ok()) return res.status();
-    }
-  }
-  return Status::Ok();
-}
-
-// Device records, signed in parallel on every core.
-std::vector<std::string> PreSign(uint64_t n, const std::vector<verifier::SigningKey>& mfr_keys,
-                                 int64_t now) {
-  std::vector<std::string> leaves(n);
-  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (uint64_t i = t; i < n; i += threads) {
-        const size_t m = i % mfr_keys.size();
-        char serial[32];
-        std::snprintf(serial, sizeof serial, "SN%010llu", static_cast<unsigned long long>(i));
-        auto device_key = SeededKey("provbench-device-" + std::to_string(i));
-        auto record = client::DeviceRecord(now, MfrId(static_cast<int>(m)), serial, "CAM-1",
-                                           device_key.public_key(), now - 86400, "GB");
-        leaves[i] = client::SignRecordBytes(record, {&mfr_keys[m]});
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  return leaves;
 }
 
 struct StreamResult {

@@ -1,0 +1,28 @@
+// Load-test records shared by provbench and crashloop: M manufacturers
+// (org, key enrolment, component, model) and N pre-signed device records,
+// deterministic for a given seed label.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client/ledger_client.h"
+#include "verifier/crypto.h"
+
+namespace tools {
+
+// A key derived from `label` (SHA-256 as the seed): the same across runs.
+verifier::SigningKey SeededKey(const std::string& label);
+std::string MfrId(int m);  // "bench-mfr-M"
+
+// Registers the manufacturers: organisation, key enrolment, component, model.
+verifier::Status Setup(client::LedgerClient& ledger, const verifier::SigningKey& authority,
+                       const std::vector<verifier::SigningKey>& mfr_keys, int64_t now);
+
+// Device records i = 0..n-1 (serial SN%010d, manufacturer i % M), signed in
+// parallel on every core.
+std::vector<std::string> PreSign(uint64_t n, const std::vector<verifier::SigningKey>& mfr_keys,
+                                 int64_t now);
+
+}  // namespace tools
