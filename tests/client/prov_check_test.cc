@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "ledger/coding.h"
+#include "ledger/kv_store.h"
 #include "tests/client/lying_ledger.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
@@ -556,4 +558,42 @@ TEST_F(ProvCheckTest, ALyingServerIsAlwaysCaught) {
   expect_lie(Lie::kConsistencyProof, {"log", "checkpoint"}, "PROOF_MISMATCH");
   Run({"log", "checkpoint"}, 0, lie);  // honest again: the store moves on
   expect_lie(Lie::kRollback, {"log", "checkpoint"}, "ROLLBACK");
+}
+
+// --- corruption is detected, not served ---
+
+// A copy of the real database with one flipped byte in a leaf in the middle
+// of the log (provd's open check sees only the newest part): `provd verify`
+// names the leaf offline, and `prov audit` against a provd serving the copy
+// names the same entry.
+TEST_F(ProvCheckTest, AFlippedByteInACopyOfTheDatabaseIsNamed) {
+  ASSERT_EQ(provd_->Stop(SIGTERM), 0);
+  provd_.reset();
+  const std::string copy = dir_ + "/copy";
+  std::filesystem::copy(dir_ + "/ledger", copy, std::filesystem::copy_options::recursive);
+  const uint64_t bad = 7;
+  {
+    auto kv = ledger::OpenRocksKvStore(copy + "/db", /*create=*/false);
+    ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+    std::string leaf;
+    ASSERT_TRUE(*(*kv)->Get(ledger::coding::LeafKey(bad), &leaf));
+    leaf[leaf.size() / 2] ^= 0x01;
+    ledger::KvBatch batch;
+    batch.Put(ledger::coding::LeafKey(bad), leaf);
+    ASSERT_TRUE((*kv)->Write(batch).ok());
+  }
+  Outcome verify = Exec({PROVD_PATH, "verify", "--data-dir", copy}, dir_);
+  EXPECT_EQ(verify.rc, 3) << Describe(verify);
+  EXPECT_NE((verify.out + verify.err).find("leaf " + std::to_string(bad) + " "), std::string::npos)
+      << Describe(verify);
+  // The original still verifies.
+  Outcome clean = Exec({PROVD_PATH, "verify", "--data-dir", dir_ + "/ledger"}, dir_);
+  EXPECT_EQ(clean.rc, 0) << Describe(clean);
+
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, copy);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  provd_ = std::move(p).value();
+  Outcome audit = Prov({"audit"});
+  EXPECT_EQ(audit.rc, 2) << Describe(audit);
+  EXPECT_NE(audit.out.find("#" + std::to_string(bad)), std::string::npos) << Describe(audit);
 }
