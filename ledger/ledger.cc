@@ -482,6 +482,36 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   return ev;
 }
 
+verifier::Status Ledger::CheckSignersKnown(const pb::SignedRecord& record) const {
+  pb::Genesis genesis;
+  PROV_ASSIGN_OR_RETURN(bool have_genesis,
+                        verifier::GetMessage(state_, verifier::state_key::Genesis(), &genesis));
+  for (const auto& sig : record.signatures()) {
+    if (sig.public_key().size() != 32) continue;  // malformed: PrepareRecord says so precisely
+    const bool authority =
+        have_genesis && std::any_of(genesis.authority_keys().begin(),
+                                    genesis.authority_keys().end(), [&](const auto& a) {
+                                      return a.public_key() == sig.public_key();
+                                    });
+    if (authority) continue;
+    std::string unused;
+    PROV_ASSIGN_OR_RETURN(bool enrolled,
+                          state_.Get(verifier::state_key::Key(verifier::KeyId(
+                                         verifier::AsBytes(sig.public_key()))),
+                                     &unused));
+    if (!enrolled) {
+      return verifier::PermissionDenied(
+          "UNKNOWN_SIGNER", "key " +
+                                verifier::HexEncode(
+                                    verifier::KeyId(verifier::AsBytes(sig.public_key())))
+                                    .substr(0, 16) +
+                                " is not enrolled in this ledger (refused before any signature "
+                                "check)");
+    }
+  }
+  return verifier::Status::Ok();
+}
+
 Result<pb::Evidence> Ledger::OrganizationEvidence(const std::string& org_id) const {
   pb::OrgState os;
   PROV_ASSIGN_OR_RETURN(bool found,

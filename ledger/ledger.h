@@ -86,6 +86,11 @@ class Ledger {
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;
 
+  // Cheap admission check before any signature is verified: every signer
+  // must be a genesis authority or a key enrolled by a committed record.
+  // PERMISSION_DENIED / UNKNOWN_SIGNER otherwise.
+  verifier::Status CheckSignersKnown(const pb::SignedRecord& record) const;
+
   const std::string& origin() const { return origin_; }
   const std::string& verifier_key() const { return vkey_; }
   const KvStore& kv() const { return *kv_; }

@@ -19,6 +19,11 @@ grpc::Status ToGrpcStatus(const Status& s) {
 namespace {
 
 std::future<Ack> Prepare(Ledger* ledger, const pb::SubmitRequest& req) {
+  if (Status known = ledger->CheckSignersKnown(req.record()); !known.ok()) {
+    std::promise<Ack> p;
+    p.set_value(Ack{known, 0, false, nullptr});
+    return p.get_future();
+  }
   auto prepared = verifier::PrepareRecord(req.record().SerializeAsString());
   if (!prepared.ok()) {
     std::promise<Ack> p;

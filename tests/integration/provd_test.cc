@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -563,6 +565,113 @@ TEST_F(ProvdTest, RefusesToServeACorruptLedger) {
   auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_);
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("exited 3"), std::string::npos) << p.status().message();
+}
+
+}  // namespace
+
+namespace {
+
+// --- limits and abuse ---
+
+// An unknown signer is refused before its signature is even checked: a
+// stranger's record with a garbage signature is UNKNOWN_SIGNER, not
+// BAD_SIGNATURE (no Ed25519 work is spent on it).
+TEST_F(ProvdTest, UnknownSignersAreRefusedBeforeAnySignatureCheck) {
+  ASSERT_NO_FATAL_FAILURE(BuildWorld());
+  pb::SignedRecord forged = Device(5, &stranger_);
+  forged.mutable_signatures(0)->set_signature(std::string(64, '\x5a'));
+  ExpectRefused(forged, grpc::StatusCode::PERMISSION_DENIED, "UNKNOWN_SIGNER");
+  // An enrolled key with a garbage signature is a bad signature.
+  pb::SignedRecord bad = Device(5);
+  bad.mutable_signatures(0)->set_signature(std::string(64, '\x5a'));
+  ExpectRefused(bad, grpc::StatusCode::INVALID_ARGUMENT, "BAD_SIGNATURE");
+}
+
+// A client that opens SubmitStream, sends records and never reads its acks
+// (and one that sends nothing at all) does not hold up anyone else: other
+// clients' submissions are acknowledged while they stall.
+TEST_F(ProvdTest, StalledStreamsDoNotBlockTheSequencer) {
+  ASSERT_NO_FATAL_FAILURE(BuildWorld());
+  auto channel = grpc::CreateChannel(provd_->target(), grpc::InsecureChannelCredentials());
+  auto stub = pb::Ledger::NewStub(channel);
+  grpc::ClientContext stalled_ctx, idle_ctx;
+  auto stalled = stub->SubmitStream(&stalled_ctx);
+  auto idle = stub->SubmitStream(&idle_ctx);
+  // Enough records to fill the stalled stream's window and its acks' buffers.
+  std::thread writer([&] {
+    pb::SubmitRequest req;
+    for (uint64_t i = 0; i < 3000; ++i) {
+      *req.mutable_record() = Device(1000 + i);
+      req.set_sequence(i);
+      if (!stalled->Write(req)) break;
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < 20; ++i) Append(Device(i));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 10.0) << "20 unary submissions took " << seconds << " s";
+  stalled_ctx.TryCancel();
+  idle_ctx.TryCancel();
+  writer.join();
+  (void)stalled->Finish();
+  (void)idle->Finish();
+}
+
+// Deadlines are the client's: an expired one ends the call with
+// DEADLINE_EXCEEDED, and the server goes on serving.
+TEST_F(ProvdTest, DeadlinesAreRespected) {
+  ASSERT_NO_FATAL_FAILURE(BuildWorld());
+  for (uint64_t i = 0; i < 50; ++i) Append(Device(i));
+  pb::GetEvidenceRequest req;
+  for (uint64_t i = 0; i < 50; ++i) {
+    auto* d = req.add_devices();
+    d->set_manufacturer_org(kAcme);
+    d->set_serial(Serial(i));
+  }
+  pb::Evidence ev;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() - std::chrono::milliseconds(1));
+  grpc::Status s = client_->stub().GetEvidence(&ctx, req, &ev);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_GT(Size(), 0u);  // still serving
+}
+
+// Each SubmitStream holds at most its window of unacknowledged requests:
+// with a client that writes without ever reading its acks, the server stops
+// reading once the acks cannot be delivered, the client's writes block, and
+// provd's memory stays bounded.
+TEST_F(ProvdTest, SubmitStreamAppliesBackPressure) {
+  ASSERT_NO_FATAL_FAILURE(BuildWorld());
+  grpc::ClientContext ctx;
+  auto stream = client_->stub().SubmitStream(&ctx);
+  std::atomic<uint64_t> written{0};
+  std::thread writer([&] {
+    pb::SubmitRequest req;
+    for (uint64_t i = 0; i < 200000; ++i) {
+      *req.mutable_record() = Device(5000 + i % 100);  // duplicates after 100: admitted, not appended
+      req.set_sequence(i);
+      if (!stream->Write(req)) break;
+      written.fetch_add(1);
+    }
+  });
+  // Once the window and the transport's buffers (most of them the client's
+  // own: it does not read its acks) are full, the writer stops for good.
+  uint64_t last = 0, now = 0;
+  bool plateau = false;
+  for (int k = 0; k < 20 && !plateau; ++k) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    now = written.load();
+    plateau = now == last && now > 0;
+    last = now;
+  }
+  EXPECT_TRUE(plateau) << "the server kept reading: " << now << " requests written";
+  EXPECT_LT(now, 200000u);
+  const uint64_t rss = provd_->PeakRssBytes();
+  EXPECT_LT(rss, 512ull << 20) << "provd RSS " << rss;
+  ctx.TryCancel();
+  writer.join();
+  (void)stream->Finish();
 }
 
 }  // namespace
