@@ -25,4 +25,10 @@ verifier::Status Setup(client::LedgerClient& ledger, const verifier::SigningKey&
 std::vector<std::string> PreSign(uint64_t n, const std::vector<verifier::SigningKey>& mfr_keys,
                                  int64_t now);
 
+// The q-quantile (0..1) of `v`.
+double Quantile(std::vector<double> v, double q);
+
+// Seconds since the Unix epoch.
+int64_t UnixNow();
+
 }  // namespace tools

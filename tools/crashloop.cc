@@ -59,9 +59,7 @@ class Loop {
     if (!vkey.ok()) return Fail("init: " + vkey.status().ToString());
     vkey_ = *vkey;
     if (!Start()) return 1;
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = tools::UnixNow();
     std::vector<verifier::SigningKey> mfr;
     for (int m = 0; m < 4; ++m) mfr.push_back(tools::SeededKey("crashloop-mfr-" + std::to_string(m)));
     if (auto s = tools::Setup(*client_, authority, mfr, now); !s.ok()) return Fail("setup: " + s.ToString());

@@ -37,13 +37,6 @@ struct Options {
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-double Quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 struct ClientStats {
   std::vector<double> submit_ms, proof_ms;
   std::vector<std::pair<uint64_t, uint64_t>> acked;  // record -> ledger index
@@ -63,9 +56,7 @@ int Run(const Options& o) {
   if (!provd.ok()) return std::fprintf(stderr, "loadtest: %s\n", provd.status().ToString().c_str()), 1;
   auto admin = client::LedgerClient::Connect((*provd)->target(), *vkey);
   if (!admin.ok()) return 1;
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = tools::UnixNow();
   std::vector<verifier::SigningKey> mfr;
   for (int m = 0; m < 4; ++m) mfr.push_back(tools::SeededKey("loadtest-mfr-" + std::to_string(m)));
   if (auto s = tools::Setup(**admin, authority, mfr, now); !s.ok()) {
@@ -133,10 +124,10 @@ int Run(const Options& o) {
     errors += s.errors;
   }
   std::printf("  %zu records acknowledged in %.1f s: %.0f submits/s; submit p50 %.1f ms p99 %.1f ms\n",
-              acked.size(), elapsed, acked.size() / elapsed, Quantile(submit, 0.5),
-              Quantile(submit, 0.99));
+              acked.size(), elapsed, acked.size() / elapsed, tools::Quantile(submit, 0.5),
+              tools::Quantile(submit, 0.99));
   std::printf("  %zu proofs read and verified: p50 %.2f ms p99 %.2f ms\n", proof.size(),
-              Quantile(proof, 0.5), Quantile(proof, 0.99));
+              tools::Quantile(proof, 0.5), tools::Quantile(proof, 0.99));
   if (errors) std::printf("  ERROR: %llu errors; first: %s\n", static_cast<unsigned long long>(errors), first_error.c_str());
 
   // The audit: replay everything, the root must match; every ack must hold.

@@ -35,6 +35,7 @@ namespace {
 
 namespace pb = provenance::v1;
 using tools::MfrId;
+using tools::Quantile;
 using tools::PreSign;
 using tools::SeededKey;
 using tools::Setup;
@@ -58,14 +59,6 @@ struct Options {
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// The q-quantile of `v` (sorted in place), in the same unit.
-double Quantile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
 
 // Single-core Ed25519 verifications per second (libsodium), the ceiling on
 // how fast any one core can admit signed records.
@@ -191,9 +184,7 @@ int Run(const Options& o) {
     return 1;
   }
   client::LedgerClient& ledger = **connected;  // valid until the reset below
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = tools::UnixNow();
   std::vector<verifier::SigningKey> mfr_keys;
   for (int m = 0; m < o.manufacturers; ++m) {
     mfr_keys.push_back(SeededKey("provbench-mfr-" + std::to_string(m)));
