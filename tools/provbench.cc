@@ -324,7 +324,7 @@ int Run(const Options& o) {
     out.close();
     const std::string log = o.data_dir + "/delivery.json";
     const auto t = Clock::now();
-    int rc = tools::RunCommand({o.prov, "--server", (*provd)->target(), "--vkey",
+    int rc = tools::RunCommand({o.prov, "--plaintext", "--server", (*provd)->target(), "--vkey",
                                 o.data_dir + "/log.vkey", "--state-dir", o.data_dir + "/trust",
                                 "--json", "delivery", "check",
                                 manifest, "--buyer", MfrId(0)},
