@@ -22,7 +22,7 @@ struct LiveDevice {
 
 // Reads the device information and an attestation over a fresh nonce.
 verifier::Result<LiveDevice> ReadDevice(const std::string& address,
-                                        const transport::TlsFiles& tls = {.plaintext = true});
+                                        const transport::TlsFiles& tls = transport::TlsFiles::Plaintext());
 
 // Adds the attestation's findings to `j` (already judged from `ev`) and
 // re-decides it: the statement is signed by the device key registered for

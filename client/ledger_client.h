@@ -40,8 +40,8 @@ class LedgerClient {
   // `tls` defaults to plaintext, which transport allows only on loopback.
   static Result<std::unique_ptr<LedgerClient>> Connect(const std::string& target,
                                                        const std::string& vkey,
-                                                       const transport::TlsFiles& tls = {
-                                                           .plaintext = true});
+                                                       const transport::TlsFiles& tls =
+                                                           transport::TlsFiles::Plaintext());
 
   // Verifies the signature, and consistency with the newest checkpoint seen
   // so far (which it then replaces).

@@ -19,6 +19,13 @@ struct TlsFiles {
   std::string ca;    // PEM roots: a client verifies the server with them; a
                      // server verifies client certificates with them
   bool plaintext = false;  // no TLS (allowed only on loopback)
+
+  // No files, plaintext asked for: what tests and tools on loopback use.
+  static TlsFiles Plaintext() {
+    TlsFiles t;
+    t.plaintext = true;
+    return t;
+  }
 };
 
 // True for 127.0.0.0/8, [::1] and localhost (HOST:PORT or HOST).
