@@ -1,5 +1,7 @@
 #include "proto/transport.h"
 
+#include <arpa/inet.h>
+
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -48,7 +50,10 @@ verifier::Status RefusePlaintext(const std::string& address, bool asked) {
 
 bool IsLoopback(const std::string& address) {
   const std::string h = Host(address);
-  return h == "localhost" || h == "[::1]" || h == "::1" || h.rfind("127.", 0) == 0;
+  if (h == "localhost" || h == "[::1]" || h == "::1") return true;
+  // An IPv4 literal in 127.0.0.0/8 (not a name such as 127.0.0.1.example.com).
+  in_addr a{};
+  return inet_pton(AF_INET, h.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 verifier::Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/transport.h"
 #include "tests/client/exec.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
@@ -46,7 +47,9 @@ class TlsTest : public ::testing::Test {
     provd_ = std::move(p).value();
   }
   void TearDown() override {
-    if (provd_) EXPECT_EQ(provd_->Stop(SIGTERM), 0);
+    if (provd_) {
+      EXPECT_EQ(provd_->Stop(SIGTERM), 0);
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -126,6 +129,21 @@ TEST_F(TlsTest, PlaintextIsRefusedUnlessAskedForOnLoopback) {
     Outcome s = Exec(argv, dir_);
     EXPECT_NE(s.rc, 0) << Describe(s);
     EXPECT_NE((s.out + s.err).find("PLAINTEXT_REFUSED"), std::string::npos) << Describe(s);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(LoopbackTest, OnlyLoopbackAddressesCount) {
+  for (const char* yes : {"127.0.0.1:7400", "127.1.2.3:1", "localhost:7400", "[::1]:7400",
+                          "127.0.0.1"}) {
+    EXPECT_TRUE(transport::IsLoopback(yes)) << yes;
+  }
+  for (const char* no : {"10.0.0.7:7400", "0.0.0.0:0", "127.0.0.1.example.com:7400",
+                         "localhost.example.com:1", "[::]:7400", "192.0.2.1", "1270.0.0.1:1"}) {
+    EXPECT_FALSE(transport::IsLoopback(no)) << no;
   }
 }
 
