@@ -27,6 +27,7 @@
 #include "client/ledger_client.h"
 #include "tools/bench_records.h"
 #include "tools/provd_process.h"
+#include "tools/tls_options.h"
 #include "verifier/merkle.h"
 
 namespace {
@@ -36,6 +37,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string provd, data_dir;
+  tools::ToolTls tls;
   int rounds = 20;
   uint64_t records = 400000;
   int min_ms = 50, max_ms = 1500;  // when the kill comes, after the stream starts
@@ -113,10 +115,10 @@ class Loop {
   }
 
   bool Start() {
-    auto p = tools::ProvdProcess::Start(o_.provd, o_.data_dir);
+    auto p = tools::ProvdProcess::Start(o_.provd, o_.data_dir, o_.tls.ProvdArgs());
     if (!p.ok()) return Fail("restart: " + p.status().ToString()), false;
     provd_ = std::move(p).value();
-    auto c = client::LedgerClient::Connect(provd_->target(), vkey_);
+    auto c = client::LedgerClient::Connect(provd_->target(), vkey_, o_.tls.Client());
     if (!c.ok()) return Fail(c.status().ToString()), false;
     if (client_ && client_->latest()) (*c)->SetLatest(*client_->latest());
     client_ = std::move(c).value();
@@ -236,6 +238,7 @@ int main(int argc, char** argv) {
   app.add_option("--restart-limit", o.restart_limit, "seconds a restart may take")
       ->default_val(o.restart_limit);
   app.add_option("--seed", o.seed, "random seed (0: random)");
+  o.tls.AddOptions(app);
   CLI11_PARSE(app, argc, argv);
   return Loop(o).Run();
 }

@@ -22,6 +22,7 @@
 #include "client/ledger_client.h"
 #include "tools/bench_records.h"
 #include "tools/provd_process.h"
+#include "tools/tls_options.h"
 
 namespace {
 
@@ -30,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string provd, data_dir;
+  tools::ToolTls tls;
   int clients = 32;
   double seconds = 60;
   uint64_t records = 300000;
@@ -52,9 +54,9 @@ int Run(const Options& o) {
   auto vkey = tools::InitLedger(o.provd, o.data_dir, "loadtest.example/log",
                                 {{"a", authority.public_key()}}, 1);
   if (!vkey.ok()) return std::fprintf(stderr, "loadtest: %s\n", vkey.status().ToString().c_str()), 1;
-  auto provd = tools::ProvdProcess::Start(o.provd, o.data_dir);
+  auto provd = tools::ProvdProcess::Start(o.provd, o.data_dir, o.tls.ProvdArgs());
   if (!provd.ok()) return std::fprintf(stderr, "loadtest: %s\n", provd.status().ToString().c_str()), 1;
-  auto admin = client::LedgerClient::Connect((*provd)->target(), *vkey);
+  auto admin = client::LedgerClient::Connect((*provd)->target(), *vkey, o.tls.Client());
   if (!admin.ok()) return 1;
   const int64_t now = tools::UnixNow();
   std::vector<verifier::SigningKey> mfr;
@@ -78,7 +80,7 @@ int Run(const Options& o) {
     threads.emplace_back([&, c] {
       ClientStats& st = stats[c];
       std::mt19937_64 rng(c);
-      auto conn = client::LedgerClient::Connect((*provd)->target(), *vkey);
+      auto conn = client::LedgerClient::Connect((*provd)->target(), *vkey, o.tls.Client());
       if (!conn.ok()) return st.Error(conn.status().ToString());
       client::LedgerClient& lc = **conn;
       while (Clock::now() < deadline) {
@@ -181,6 +183,7 @@ int main(int argc, char** argv) {
   app.add_option("--clients", o.clients, "concurrent clients (one channel each)")->default_val(o.clients);
   app.add_option("--seconds", o.seconds, "how long they run")->default_val(o.seconds);
   app.add_option("--records", o.records, "pre-signed records available")->default_val(o.records);
+  o.tls.AddOptions(app);
   CLI11_PARSE(app, argc, argv);
   return Run(o);
 }

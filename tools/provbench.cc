@@ -29,6 +29,7 @@
 #include "client/records.h"
 #include "tools/bench_records.h"
 #include "tools/provd_process.h"
+#include "tools/tls_options.h"
 #include "verifier/merkle.h"
 
 namespace {
@@ -45,6 +46,7 @@ using verifier::Status;
 struct Options {
   std::string provd;
   std::string data_dir;
+  tools::ToolTls tls;
   uint64_t records = 100000;
   int manufacturers = 4;
   int streams = 2;
@@ -168,8 +170,8 @@ int Run(const Options& o) {
     std::fprintf(stderr, "provbench: %s\n", vkey.status().ToString().c_str());
     return 1;
   }
-  std::vector<std::string> extra;
-  if (o.max_batch > 0) extra = {"--max-batch", std::to_string(o.max_batch)};
+  std::vector<std::string> extra = o.tls.ProvdArgs();
+  if (o.max_batch > 0) extra.insert(extra.end(), {"--max-batch", std::to_string(o.max_batch)});
   auto provd = tools::ProvdProcess::Start(o.provd, o.data_dir, extra);
   if (!provd.ok()) {
     std::fprintf(stderr, "provbench: %s\n", provd.status().ToString().c_str());
@@ -178,7 +180,7 @@ int Run(const Options& o) {
   std::printf("provd serving on %s (data in %s)\n", (*provd)->target().c_str(),
               o.data_dir.c_str());
 
-  auto connected = client::LedgerClient::Connect((*provd)->target(), *vkey);
+  auto connected = client::LedgerClient::Connect((*provd)->target(), *vkey, o.tls.Client());
   if (!connected.ok()) {
     std::fprintf(stderr, "provbench: %s\n", connected.status().ToString().c_str());
     return 1;
@@ -324,11 +326,12 @@ int Run(const Options& o) {
     out.close();
     const std::string log = o.data_dir + "/delivery.json";
     const auto t = Clock::now();
-    int rc = tools::RunCommand({o.prov, "--plaintext", "--server", (*provd)->target(), "--vkey",
-                                o.data_dir + "/log.vkey", "--state-dir", o.data_dir + "/trust",
-                                "--json", "delivery", "check",
-                                manifest, "--buyer", MfrId(0)},
-                               log);
+    std::vector<std::string> argv = {o.prov};
+    for (const std::string& a : o.tls.ProvArgs()) argv.push_back(a);
+    argv.insert(argv.end(), {"--server", (*provd)->target(), "--vkey", o.data_dir + "/log.vkey",
+                             "--state-dir", o.data_dir + "/trust", "--json", "delivery", "check",
+                             manifest, "--buyer", MfrId(0)});
+    int rc = tools::RunCommand(argv, log);
     delivery_s = Seconds(Clock::now() - t);
     std::ifstream in(log);
     std::string last, line;
@@ -417,6 +420,7 @@ int main(int argc, char** argv) {
   app.add_option("--prov", o.prov, "path to prov: also time `prov delivery check`");
   app.add_option("--delivery", o.delivery, "manifest rows for the delivery check")
       ->default_val(o.delivery);
+  o.tls.AddOptions(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -38,13 +38,16 @@ constexpr int kCameras = 8;
 
 std::string Serial(int i) { return "AC-" + std::to_string(100 + i); }
 
-// A camsim serving one provisioned camera (optionally misbehaving).
+// A camsim serving one provisioned camera (optionally misbehaving), in
+// plaintext unless `transport` gives it a TLS certificate.
 class Camera {
  public:
-  Camera(const std::string& dir, const std::string& fault) {
+  Camera(const std::string& dir, const std::string& fault,
+         const std::vector<std::string>& transport = {"--plaintext"}) {
     out_ = dir + "/serve-" + fault + ".out";
     std::vector<std::string> argv = {CAMSIM_PATH, "serve", "--dir", dir, "--listen", "127.0.0.1:0",
-                                     "--plaintext", "--fault", fault};
+                                     "--fault", fault};
+    argv.insert(argv.end(), transport.begin(), transport.end());
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -294,6 +297,29 @@ TEST_F(ProvCheckTest, ScanCatchesEveryCameraFault) {
   EXPECT_TRUE(Codes(Scan(1, "none")).count("FIRMWARE_REVOKED"));
   Outcome nobody = Prov({"scan", "--device", "127.0.0.1:1"});
   EXPECT_EQ(nobody.rc, 2) << Describe(nobody);
+}
+
+TEST_F(ProvCheckTest, ScanOverTlsChecksTheCamerasCertificate) {
+  const std::string pki = dir_ + "/pki";
+  Outcome certs = Exec({"/bin/bash", PROV_SOURCE_DIR "/scripts/make-test-certs.sh", pki}, dir_);
+  ASSERT_EQ(certs.rc, 0) << Describe(certs);
+  Camera cam(CamDir(1), "none", {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key"});
+  ASSERT_FALSE(cam.address().empty()) << "camsim did not start";
+  const std::vector<std::string> scan = {"scan", "--device", cam.address(), "--buyer", "buyer"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), scan.begin(), scan.end());
+    return extra;
+  };
+  json good = Run(with({"--device-tls-ca", pki + "/ca.pem"}), 0);
+  EXPECT_EQ(good["verdict"], "TRUSTED");
+  EXPECT_TRUE(Codes(good).count("ATTESTED"));
+  // A camera whose certificate the installer's CA did not sign: no scan.
+  Outcome wrong = Prov(with({"--device-tls-ca", pki + "/other-ca.pem"}));
+  EXPECT_EQ(wrong.rc, 2) << Describe(wrong);
+  EXPECT_NE(wrong.out.find("certificate verify failed"), std::string::npos) << Describe(wrong);
+  // Plaintext to a camera that speaks TLS: no scan either.
+  Outcome plain = Prov(scan);
+  EXPECT_EQ(plain.rc, 2) << Describe(plain);
 }
 
 TEST_F(ProvCheckTest, BundlesWorkOfflineAndAnyChangedByteIsRefused) {

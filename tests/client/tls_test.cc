@@ -132,6 +132,27 @@ TEST_F(TlsTest, PlaintextIsRefusedUnlessAskedForOnLoopback) {
   }
 }
 
+// provbench, loadtest and crashloop start their own provd: over TLS with
+// client certificates required for writes, every write they make must
+// carry the client certificate, or their runs fail.
+TEST_F(TlsTest, TheLoadToolsSpeakMutualTls) {
+  const std::vector<std::string> tls = {
+      "--tls-cert", pki_ + "/server.pem", "--tls-key", pki_ + "/server.key",
+      "--tls-ca", pki_ + "/ca.pem", "--tls-client-cert", pki_ + "/client.pem",
+      "--tls-client-key", pki_ + "/client.key"};
+  const std::vector<std::vector<std::string>> runs = {
+      {PROVBENCH_PATH, "--smoke", "--prov", PROV_PATH, "--delivery", "50"},
+      {LOADTEST_PATH, "--clients", "4", "--seconds", "2", "--records", "3000"},
+      {CRASHLOOP_PATH, "--rounds", "1", "--records", "5000"}};
+  int n = 0;
+  for (std::vector<std::string> argv : runs) {
+    argv.insert(argv.end(), {"--provd", PROVD_PATH, "--data-dir", dir_ + "/tool-" + std::to_string(n++)});
+    argv.insert(argv.end(), tls.begin(), tls.end());
+    Outcome r = Exec(argv, dir_);
+    EXPECT_EQ(r.rc, 0) << Describe(r);
+  }
+}
+
 }  // namespace
 
 namespace {
