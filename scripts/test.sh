@@ -2,7 +2,7 @@
 # Sets up and runs the whole test suite: installs packages, builds, and runs
 # ctest (unit, rulebook, RFC 6962 vectors, Go interop, integration against a
 # real provd, fuzz-corpus replays, the HTML render check) plus smoke runs of
-# the crash loop and provbench. Used by CI (.ci/run) as is.
+# the crash loop, the load test and provbench. Used by CI (.ci/run) as is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -15,3 +15,5 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
 "$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
 # Benchmark smoke: the load path end to end with a small count.
 "$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke
+# Load smoke (the full run: loadtest --clients 32 --seconds 60).
+"$BUILD/tools/loadtest" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/load" --clients 8 --seconds 5 --records 20000
