@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan, coverage) and runs
+# Builds the libFuzzer targets (scripts/asan-build.sh: clang, ASan + UBSan,
+# coverage; the same build as scripts/sanitize.sh) and runs
 # each for SECONDS (default 600), two at a time, starting from the committed
 # seed corpus in tests/fuzz/corpus/TARGET. Prints executions and coverage per
 # target; a crash fails the script and leaves the reproducer in
@@ -11,19 +12,17 @@ SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(record checkpoint proof bundle attestation policy manifest)
-BUILD=${FUZZ_BUILD:-build-fuzz}
+export ASAN_BUILD=${ASAN_BUILD:-build-asan}
 FUZZ_DIR=${FUZZ_DIR:-$(mktemp -d)/fuzz}
 
-bash scripts/install-deps.sh
-CXX=clang++ CC=clang cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROV_FUZZ=ON >/dev/null
-ninja -C "$BUILD" -j2 $(printf 'fuzz_%s ' "${TARGETS[@]}")
+bash scripts/asan-build.sh $(printf 'fuzz_%s ' "${TARGETS[@]}")
 
 run() {
   local t=$1 dir=$FUZZ_DIR/$1
   mkdir -p "$dir/corpus"
   cp tests/fuzz/corpus/"$t"/* "$dir/corpus/"
   set +e
-  "$BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 \
+  "$ASAN_BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 \
     -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$dir/" "$dir/corpus" >"$dir/log" 2>&1
   local rc=$?
   set -e

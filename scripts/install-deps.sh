@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   golang-go golang-golang-x-mod-dev xxd procps
   libyaml-cpp-dev graphviz chromium fonts-dejavu-core
+  clang libclang-rt-14-dev
 )
 
 missing=()
