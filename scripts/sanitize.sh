@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 export ASAN_BUILD=${ASAN_BUILD:-build-asan}
 
 bash scripts/asan-build.sh
-# Leak checking is off: gRPC and protobuf keep process-lifetime singletons
-# that LeakSanitizer reports at exit. Everything else is on.
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1
+# LeakSanitizer is on too: every test binary and every provd, prov and
+# camsim they start must exit without a leak.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 ctest --test-dir "$ASAN_BUILD" --output-on-failure -j2 -LE 'crash|render'
 "$ASAN_BUILD/tools/crashloop" --provd "$ASAN_BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 2 --records 10000
