@@ -5,6 +5,8 @@
 # seed corpus in tests/fuzz/corpus/TARGET. Prints executions and coverage per
 # target; a crash fails the script and leaves the reproducer in
 # $FUZZ_DIR/TARGET/crash-*. CI runs it with a short time as a smoke.
+# With FUZZ_MERGE=1, inputs that add coverage are merged (-merge=1, minimal)
+# into tests/fuzz/corpus/TARGET afterwards, for committing.
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +39,11 @@ run() {
   fi
   printf 'fuzz_%-12s %8s s  %10s executions  cov %5s  ft %6s  corpus %s\n' "$t" "$SECONDS_EACH" \
     "${runs:-?}" "${cov:-?}" "${ft:-?}" "$(ls "$dir/corpus" | wc -l)"
+  if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+    "$ASAN_BUILD/tests/fuzz/fuzz_$t" -merge=1 -max_len=65536 -timeout=10 \
+      tests/fuzz/corpus/"$t" "$dir/corpus" >"$dir/merge.log" 2>&1
+    echo "fuzz_$t: tests/fuzz/corpus/$t now holds $(ls tests/fuzz/corpus/"$t" | wc -l) inputs"
+  fi
 }
 
 failed=0
