@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "client/records.h"
 #include "verifier/crypto.h"
@@ -33,27 +34,77 @@ inline const verifier::NoteVerifier& LogVerifier() {
   return v;
 }
 
-// The leaves of a small, valid log: genesis, two orgs (one owning the
-// other), a maker key, a component, a model, a device, a transfer.
-inline std::vector<std::string> BaseLeaves() {
+// Who signs a record, as a bit mask over the fixture keys.
+enum Signer : uint8_t { kAuth = 1, kMaker = 2, kDevice = 4, kStranger = 8 };
+
+inline std::vector<const verifier::SigningKey*> SignerKeys(uint8_t mask) {
+  static const auto stranger = Key(9);
+  std::vector<const verifier::SigningKey*> keys;
+  if (mask & kAuth) keys.push_back(&AuthKey());
+  if (mask & kMaker) keys.push_back(&MakerKey());
+  if (mask & kDevice) keys.push_back(&DeviceKey());
+  if (mask & kStranger) keys.push_back(&stranger);
+  return keys;
+}
+
+struct BaseRecord {
+  provenance::v1::Record record;
+  uint8_t signers;
+};
+
+// A small, valid log: genesis, two orgs (one owning the other), a maker key,
+// a component, a model, a device, a transfer.
+inline std::vector<BaseRecord> BaseRecords() {
   namespace pb = provenance::v1;
   const int64_t t = 1'700'000'000;
-  const auto* auth = &AuthKey();
-  const auto* maker = &MakerKey();
   return {
-      client::SignRecordBytes(client::GenesisRecord(kOrigin, {{"a", AuthKey().public_key()}}, 1), {}),
-      client::SignRecordBytes(client::OrganizationRecord(t, "acme", "Acme", "GB"), {auth}),
-      client::SignRecordBytes(client::OrganizationRecord(t, "group", "Group", "CN", {"CN-NIL-2017"}, true), {auth}),
-      client::SignRecordBytes(client::OrganizationRecord(t, "buyer", "Buyer", "GB"), {auth}),
-      client::SignRecordBytes(client::OwnershipRecord(t, "group", "acme", 4000, false, t - 1000), {auth}),
-      client::SignRecordBytes(client::KeyEnrollmentRecord(t, MakerKey().public_key(), "acme",
-                                                          {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}),
-                              {auth}),
-      client::SignRecordBytes(client::ComponentRecord(t, "acme", "SOC", pb::COMPONENT_KIND_SOC, "GB"), {maker}),
-      client::SignRecordBytes(client::DeviceModelRecord(t, "acme", "CAM", "acme", {client::Ref("acme", "SOC")}), {maker}),
-      client::SignRecordBytes(client::DeviceRecord(t, "acme", "SN-1", "CAM", DeviceKey().public_key(), t - 10), {maker}),
-      client::SignRecordBytes(client::TransferRecord(t + 1, "acme", {"SN-1"}, "acme", "buyer", "PO-1"), {maker}),
+      {client::GenesisRecord(kOrigin, {{"a", AuthKey().public_key()}}, 1), 0},
+      {client::OrganizationRecord(t, "acme", "Acme", "GB"), kAuth},
+      {client::OrganizationRecord(t, "group", "Group", "CN", {"CN-NIL-2017"}, true), kAuth},
+      {client::OrganizationRecord(t, "buyer", "Buyer", "GB"), kAuth},
+      {client::OwnershipRecord(t, "group", "acme", 4000, false, t - 1000), kAuth},
+      {client::KeyEnrollmentRecord(t, MakerKey().public_key(), "acme",
+                                   {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}),
+       kAuth},
+      {client::ComponentRecord(t, "acme", "SOC", pb::COMPONENT_KIND_SOC, "GB"), kMaker},
+      {client::DeviceModelRecord(t, "acme", "CAM", "acme", {client::Ref("acme", "SOC")}), kMaker},
+      {client::DeviceRecord(t, "acme", "SN-1", "CAM", DeviceKey().public_key(), t - 10), kMaker},
+      {client::TransferRecord(t + 1, "acme", {"SN-1"}, "acme", "buyer", "PO-1"), kMaker},
   };
+}
+
+// BaseRecords(), signed: the leaves of the log.
+inline std::vector<std::string> BaseLeaves() {
+  std::vector<std::string> leaves;
+  for (const auto& b : BaseRecords()) leaves.push_back(client::SignRecordBytes(b.record, SignerKeys(b.signers)));
+  return leaves;
+}
+
+// The log state after BaseLeaves(), built once.
+inline const verifier::MemoryState& BaseState() {
+  static const verifier::MemoryState* base = [] {
+    verifier::InitCrypto();
+    auto* s = new verifier::MemoryState();
+    uint64_t i = 0;
+    for (auto& leaf : BaseLeaves()) {
+      auto rec = verifier::PrepareRecord(leaf);
+      verifier::StateOverlay o(s);
+      if (rec.ok() && verifier::ApplyPrepared(o, *rec, i, verifier::ApplyMode::kFullLog).ok()) s->Apply(o);
+      ++i;
+    }
+    return s;
+  }();
+  return *base;
+}
+
+// Prepares a signed record and applies it to BaseState() at the next index.
+inline void ApplyToBase(const std::string& signed_record) {
+  const auto& base = BaseState();
+  auto rec = verifier::PrepareRecord(signed_record);
+  if (!rec.ok()) return;
+  verifier::StateOverlay overlay(&base);
+  (void)verifier::ApplyPrepared(overlay, *rec, 100, verifier::ApplyMode::kFullLog);
+  (void)verifier::RecordKindName(rec->record);
 }
 
 }  // namespace fuzz

@@ -30,6 +30,25 @@ int main(int argc, char** argv) {
   const auto leaves = fuzz::BaseLeaves();
   for (size_t i = 0; i < leaves.size(); ++i) Write(dir, "record", "leaf" + std::to_string(i), leaves[i]);
 
+  // Unsigned records for fuzz_rules: the signer mask, then the Record. The
+  // base log's own records, and one of every other kind that applies to it.
+  {
+    namespace pb = provenance::v1;
+    const int64_t t = 1'700'000'100;
+    auto records = fuzz::BaseRecords();
+    records.push_back({client::DeviceRecord(t, "acme", "SN-2", "CAM", fuzz::Key(5).public_key(), t - 10), fuzz::kMaker});
+    records.push_back({client::FirmwareReleaseRecord(t, "acme", "CAM", "1.0", verifier::Sha256(std::string_view("fw"))), fuzz::kMaker});
+    records.push_back({client::FirmwareRevocationRecord(t, "acme", "CAM", "1.0", "bug"), fuzz::kMaker});
+    records.push_back({client::DeviceStatusRecord(t, "acme", "SN-1", pb::DEVICE_CONDITION_STOLEN, "lost"), fuzz::kMaker});
+    records.push_back({client::TransferRecord(t, "acme", {"SN-1"}, "buyer", "acme"), fuzz::kMaker});
+    records.push_back({client::KeyRevocationRecord(t, fuzz::MakerKey().public_key(), t), fuzz::kAuth});
+    records.push_back({client::OwnershipRecord(t, "acme", "group", 1000, true, t, t + 100), fuzz::kAuth});
+    for (size_t i = 0; i < records.size(); ++i) {
+      Write(dir, "rules", "record" + std::to_string(i),
+            std::string(1, static_cast<char>(records[i].signers)) + records[i].record.SerializeAsString());
+    }
+  }
+
   std::vector<verifier::Hash> hashes;
   for (const auto& l : leaves) hashes.push_back(verifier::LeafHash(verifier::AsBytes(l)));
   verifier::Checkpoint c{fuzz::kOrigin, leaves.size(), verifier::RootOf(hashes), {}};
