@@ -46,6 +46,10 @@ class Reader {
                      {"judge_ownership_at", [&](const YAML::Node& v) { return When(v, &p); }}});
     if (!s.ok()) return s;
     if (!has_name) return Error(Line(root), "the policy needs a `name`");
+    if (p.affiliates && (!p.include_owners || p.denied_orgs.empty())) {
+      return Error(affiliates_line_,
+                   "owners.affiliates needs owners.include and at least one deny.orgs entry");
+    }
     if (p.denied_laws.empty() && p.denied_countries.empty() && p.denied_orgs.empty() &&
         !p.state_owned_counts) {
       return Error(Line(root),
@@ -58,6 +62,8 @@ class Reader {
   using Handler = std::function<Status(const YAML::Node&)>;
 
   static int Line(const YAML::Node& n) { return n.Mark().line; }
+
+  int affiliates_line_ = 0;
 
   Status Error(int line0, const std::string& what) const {
     return verifier::InvalidArgument("BAD_POLICY",
@@ -212,6 +218,11 @@ class Reader {
           }},
          {"state_owned_counts", [&](const YAML::Node& v) {
             return Bool(v, "owners.state_owned_counts", &p->state_owned_counts);
+          }},
+         {"affiliates", [&](const YAML::Node& v) {
+            PROV_RETURN_IF_ERROR(Bool(v, "owners.affiliates", &p->affiliates));
+            affiliates_line_ = Line(v);
+            return Status::Ok();
           }}});
   }
 

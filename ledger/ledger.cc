@@ -398,6 +398,13 @@ Status Ledger::AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* o
       }
       if (r.has_ownership() && r.ownership().owned_org() == id) {
         todo.push_back(r.ownership().owner_org());
+      } else if (r.has_ownership()) {
+        // A holding of this org: the held org's current record names it
+        // (a policy judging affiliates describes it).
+        pb::OrgState held;
+        PROV_ASSIGN_OR_RETURN(bool have, verifier::GetMessage(
+                                             state_, verifier::state_key::Org(r.ownership().owned_org()), &held));
+        if (have) out->push_back(held.latest_index());
       }
     }
   }

@@ -110,7 +110,8 @@ class Ledger {
                                                              const Hash& root) const;
   void Publish(std::shared_ptr<const pb::SignedCheckpoint> c);
   Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices) const;
-  // Adds an org, the orgs owning it (transitively) and their records.
+  // Adds an org, the orgs owning it (transitively) and their records, and the
+  // current record of every org they hold (so affiliates can be named).
   verifier::Status AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* out,
                                  std::vector<std::string>* visited) const;
   verifier::Status AddSignerKeys(const std::string& leaf, std::vector<uint64_t>* out,

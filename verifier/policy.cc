@@ -285,11 +285,20 @@ class Evaluator {
       std::vector<std::string> when;
     };
     std::vector<Hit> hits;
+    auto hit = [&](const std::string& code, const std::string& text,
+                   const std::vector<uint64_t>& indices, const std::string& when) {
+      auto same = std::find_if(hits.begin(), hits.end(), [&](const Hit& x) {
+        return x.code == code && x.text == text;
+      });
+      if (same != hits.end()) {
+        same->when.push_back(when);
+      } else {
+        hits.push_back({code, text, indices, {when}});
+      }
+    };
     for (const auto& [when, t] : Times()) {
       for (const auto& [owner, h] : graph_->OwnersAt(s.org, t)) {
-        const bool counts = h.stake * 10000 + 1e-6 >= p_.control_threshold_bp ||
-                            (p_.control_flag_counts && h.control);
-        if (!counts) continue;
+        if (!Counts(h)) continue;
         auto denials = Denials(owner, true);
         if (denials.empty()) continue;
         const pb::OrgState* owner_state = Org(owner);
@@ -297,18 +306,10 @@ class Evaluator {
         std::vector<uint64_t> indices = s.indices;
         for (uint64_t i : path_indices) AddUnique(&indices, i);
         if (owner_state) AddUnique(&indices, owner_state->latest_index());
-        for (const auto& denial : denials) {
-          const std::string& code = denial.first;
-          const std::string full = text + ": " + denial.second;
-          auto same = std::find_if(hits.begin(), hits.end(), [&](const Hit& x) {
-            return x.code == code && x.text == full;
-          });
-          if (same != hits.end()) {
-            same->when.push_back(when);
-          } else {
-            hits.push_back({code, full, indices, {when}});
-          }
-        }
+        for (const auto& [code, why] : denials) hit(code, text + ": " + why, indices, when);
+      }
+      if (p_.affiliates) {
+        for (auto& [text, indices] : Affiliations(s, head, t)) hit("DENIED_AFFILIATE", text, indices, when);
       }
     }
     for (Hit& hit : hits) {
@@ -318,6 +319,55 @@ class Evaluator {
       }
       Add(Severity::kReject, hit.code, hit.text + " (" + when + ")", std::move(hit.indices));
     }
+  }
+
+  bool Counts(const OwnershipGraph::Holding& h) const {
+    return h.stake * 10000 + 1e-6 >= p_.control_threshold_bp ||
+           (p_.control_flag_counts && h.control);
+  }
+
+  // How s.org is an affiliate of a denied org D at time t: it holds a
+  // counting stake in D, or one of its counting owners does (common
+  // control). Each is {message, indices}.
+  std::vector<std::pair<std::string, std::vector<uint64_t>>> Affiliations(
+      const Subject& s, const std::string& head, int64_t t) {
+    std::vector<std::pair<std::string, std::vector<uint64_t>>> out;
+    for (const std::string& denied : p_.denied_orgs) {
+      if (denied == s.org || !graph_->HasOwnershipFacts(denied)) continue;
+      const auto& owners_of_denied = graph_->OwnersAt(denied, t);
+      const auto& owners_of_org = graph_->OwnersAt(s.org, t);
+      if (auto it = owners_of_org.find(denied); it != owners_of_org.end() && Counts(it->second)) {
+        continue;  // a subsidiary: reported as a denied owner
+      }
+      auto holds = [&](const std::string& holder, std::vector<uint64_t>* indices) {
+        auto it = owners_of_denied.find(holder);
+        if (it == owners_of_denied.end() || !Counts(it->second)) return std::string();
+        auto [text, path] = PathText(denied, it->second);
+        for (uint64_t i : path) AddUnique(indices, i);
+        return Percent(it->second.stake) + " of " + Describe(denied);
+      };
+      std::vector<uint64_t> indices = s.indices;
+      if (std::string held = holds(s.org, &indices); !held.empty()) {
+        out.emplace_back(head + ", which holds " + held + ": an affiliate of " + denied +
+                             ", a denied organisation",
+                         std::move(indices));
+        continue;
+      }
+      for (const auto& [owner, h] : owners_of_org) {
+        if (owner == denied || !Counts(h)) continue;
+        std::vector<uint64_t> owner_indices = s.indices;
+        auto [text, path] = PathText(head, h);
+        for (uint64_t i : path) AddUnique(&owner_indices, i);
+        std::string held = holds(owner, &owner_indices);
+        if (held.empty()) continue;
+        out.emplace_back(text + "; " + Describe(owner) + " also holds " + held +
+                             ": under common control with " + denied +
+                             ", so an affiliate of " + denied + ", a denied organisation",
+                         std::move(owner_indices));
+        break;  // one common owner is enough to name
+      }
+    }
+    return out;
   }
 
   // The strongest path to an owner, in words, and the records on it.

@@ -43,6 +43,11 @@ struct Policy {
   bool control_flag_counts = true;
   // A state-owned owner that counts is itself a reason to reject.
   bool state_owned_counts = false;
+  // Affiliates of a denied org are denied too (FAR 52.204-25's "subsidiary
+  // or affiliate"): an org that holds a counting stake in a denied org, or
+  // shares a counting owner with one (common control). Subsidiaries (a
+  // denied org is a counting owner) are found by include_owners alone.
+  bool affiliates = false;
 
   struct Required {
     bool attestation = false;        // only `prov scan` can satisfy it

@@ -38,6 +38,7 @@ TEST(PolicyFileTest, Ndaa889) {
   EXPECT_EQ(p->denied_orgs,
             (std::set<std::string>{"huawei", "zte", "hytera", "hikvision", "dahua"}));
   EXPECT_TRUE(p->denied_laws.empty());
+  EXPECT_TRUE(p->affiliates);  // "any subsidiary or affiliate"
   EXPECT_TRUE(p->required.released_firmware);
 }
 
@@ -51,6 +52,8 @@ TEST(PolicyFileTest, OmittedKeysTakeTheDefaults) {
   EXPECT_EQ(p->control_threshold_bp, d.control_threshold_bp);
   EXPECT_EQ(p->control_flag_counts, d.control_flag_counts);
   EXPECT_EQ(p->state_owned_counts, d.state_owned_counts);
+  EXPECT_EQ(p->affiliates, d.affiliates);
+  EXPECT_FALSE(p->affiliates);
   EXPECT_EQ(p->required.attestation, d.required.attestation);
   EXPECT_EQ(p->required.released_firmware, d.required.released_firmware);
   EXPECT_EQ(p->required.custody_to_buyer, d.required.custody_to_buyer);
@@ -63,7 +66,7 @@ TEST(PolicyFileTest, EverySettingIsRead) {
   auto p = ParsePolicy(R"(name: strict
 deny: {orgs: [a], countries: [CN, RU], laws: [L1]}
 applies_to: [custodian]
-owners: {include: false, control_threshold_bp: 5001, control_flag_counts: false, state_owned_counts: true}
+owners: {include: true, control_threshold_bp: 5001, control_flag_counts: false, state_owned_counts: true, affiliates: true}
 require: {attestation: true, released_firmware: true, custody_to_buyer: false, not_revoked: false}
 missing_facts: reject
 judge_ownership_at: manufacture
@@ -71,7 +74,8 @@ judge_ownership_at: manufacture
                        "strict.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->applies_to, std::set<Role>{Role::kCustodian});
-  EXPECT_FALSE(p->include_owners);
+  EXPECT_TRUE(p->include_owners);
+  EXPECT_TRUE(p->affiliates);
   EXPECT_EQ(p->control_threshold_bp, 5001u);
   EXPECT_FALSE(p->control_flag_counts);
   EXPECT_TRUE(p->state_owned_counts);
@@ -81,6 +85,9 @@ judge_ownership_at: manufacture
   EXPECT_EQ(p->missing_facts, Policy::MissingFacts::kReject);
   EXPECT_EQ(p->when, Policy::When::kManufacture);
   EXPECT_EQ(p->denied_countries, (std::set<std::string>{"CN", "RU"}));
+  auto off = ParsePolicy("name: p\ndeny: {laws: [L]}\nowners: {include: false}\n", "off.yaml");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->include_owners);
 }
 
 struct BadCase {
@@ -139,6 +146,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "3: applies_to must name at least one role"},
         BadCase{"bool_type", "name: p\ndeny: {laws: [L]}\nowners:\n  include: yes please\n",
                 "4: owners.include must be true or false, got 'yes please'"},
+        BadCase{"affiliates_type", "name: p\ndeny: {orgs: [o]}\nowners:\n  affiliates: all\n",
+                "4: owners.affiliates must be true or false, got 'all'"},
+        BadCase{"affiliates_without_orgs",
+                "name: p\ndeny: {laws: [L]}\nowners:\n  affiliates: true\n",
+                "4: owners.affiliates needs owners.include and at least one deny.orgs entry"},
+        BadCase{"affiliates_without_owners",
+                "name: p\ndeny: {orgs: [o]}\nowners: {include: false, affiliates: true}\n",
+                "3: owners.affiliates needs owners.include and at least one deny.orgs entry"},
         BadCase{"threshold_zero", "name: p\ndeny: {laws: [L]}\nowners: {control_threshold_bp: 0}\n",
                 "3: owners.control_threshold_bp must be an integer from 1 to 10000 (basis "
                 "points: 2500 = 25 %), got '0'"},

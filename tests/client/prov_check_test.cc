@@ -438,11 +438,13 @@ TEST_F(ProvCheckTest, DemoDeliveryUnderBothReferencePolicies) {
         {"hikvision/NOVA-2024", {"REJECTED", {"DENIED_LAW"}}}}},
       {"ndaa-889",
        {{"acme-cam/DOME-2024", {"TRUSTED", {}}},
-        {"acme-cam/CLEAN-2022", {"TRUSTED", {}}},
+        // Huaxin holds 41 % of Hikvision, 40 % of Lumen Vision and (until
+        // 2023) 60 % of Sentinel: affiliates under common control.
+        {"acme-cam/CLEAN-2022", {"REJECTED", {"DENIED_AFFILIATE"}}},
         {"acme-cam/CLEAN-2024", {"TRUSTED", {}}},
         {"acme-cam/MEM-2024", {"UNVERIFIED", {"MISSING_OWNERSHIP_FACTS"}}},
         {"acme-cam/BULLET-2024", {"REJECTED", {"DENIED_ORG"}}},
-        {"lumen-vision/LV-2024", {"TRUSTED", {}}},
+        {"lumen-vision/LV-2024", {"REJECTED", {"DENIED_AFFILIATE"}}},
         {"hikvision/NOVA-2024", {"REJECTED", {"DENIED_ORG"}}}}}};
   for (const auto& [policy, devices] : want) {
     const std::string html = dir_ + "/" + policy + ".html";
@@ -483,6 +485,24 @@ TEST_F(ProvCheckTest, DemoDeliveryUnderBothReferencePolicies) {
     }
   }
   EXPECT_TRUE(explained) << c.dump(2);
+  // An affiliate is explained through the common owner, whose holding in
+  // Hikvision the server's evidence carries (the owner's records, either side).
+  json lv = Run({"check", "--manufacturer", "lumen-vision", "--serial", "LV-2024", "--buyer",
+                 "buyer-gov", "--policy", PROV_SOURCE_DIR "/policies/ndaa-889.yaml"},
+                1);
+  bool affiliate = false;
+  for (const auto& f : lv["findings"]) {
+    const std::string m = f["message"];
+    if (f["code"] == "DENIED_AFFILIATE" &&
+        m.find("40 % owned by Huaxin State Holdings Group (CN, state-owned, subject to "
+               "CN-NIL-2017) since 2018-01-01; Huaxin State Holdings Group (CN, state-owned, "
+               "subject to CN-NIL-2017) also holds 41 % of Hangzhou Hikvision Digital "
+               "Technology Co., Ltd. (CN, subject to CN-NIL-2017): under common control with "
+               "hikvision, so an affiliate of hikvision") != std::string::npos) {
+      affiliate = true;
+    }
+  }
+  EXPECT_TRUE(affiliate) << lv.dump(2);
 }
 
 TEST_F(ProvCheckTest, PolicyRequirementsForCheckAndScan) {

@@ -707,10 +707,11 @@ TEST_F(EvidenceTest, OrganizationEvidenceFollowsOwnership) {
   EXPECT_EQ(kinds.count("ownership"), 1u);
   EXPECT_EQ(kinds.count("key_enrollment"), 2u);
 
-  // The owner does not pull in what it owns.
+  // The owner pulls in only the current record of what it holds (#1, so a
+  // policy can name an affiliate), not its keys or its other records.
   auto holding = ledger_->OrganizationEvidence(kHolding);
   ASSERT_TRUE(holding.ok());
-  EXPECT_EQ(CheckEvidence(*holding), (std::vector<uint64_t>{0, 4, 5}));
+  EXPECT_EQ(CheckEvidence(*holding), (std::vector<uint64_t>{0, 1, 4, 5}));
   auto dist = ledger_->OrganizationEvidence(kDist);
   ASSERT_TRUE(dist.ok());
   EXPECT_EQ(CheckEvidence(*dist), (std::vector<uint64_t>{0, 3, 9}));

@@ -197,6 +197,7 @@ class PolicyTest : public ::testing::Test {
     sensor_old_ = own("state-group", "sensor", 6000, Day(2015, 1, 1), Day(2023, 7, 1));
     own("alpine", "sensor", 6000, Day(2023, 7, 1));
     own("holdco", "clean", 10000, Day(2010, 1, 1));
+    own("clean", "other", 5000, Day(2010, 1, 1));
     uint8_t seed = 10;
     for (const char* o : {"clean", "maker", "denied-maker", "soc-maker", "sensor", "mem"}) {
       keys_.emplace(o, TestKey(seed++));
@@ -394,6 +395,72 @@ TEST_F(PolicyTest, DeniedOrgAsMakerAndAsOwner) {
   EXPECT_EQ(Problems(Judge(p, "clean", "DOME-24")), std::set<std::string>{"DENIED_ORG"});
   EXPECT_EQ(Problems(Judge(p, "denied-maker", "NOVA-24")), std::set<std::string>{"DENIED_ORG"});
   EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);
+}
+
+// Affiliates (FAR 52.204-25): the state group holds 40 % of maker and 41 %
+// of denied-maker, so maker is under common control with a denied org;
+// clean holds 50 % of other, so clean controls it.
+TEST_F(PolicyTest, AffiliatesOfDeniedOrgs) {
+  Policy p;
+  p.name = "affiliates";
+  p.denied_orgs = {"denied-maker", "other"};
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);  // off by default
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24").verdict, Verdict::kTrusted);
+  p.affiliates = true;
+  Judgement lv = Judge(p, "maker", "LV-24");
+  EXPECT_EQ(Problems(lv), std::set<std::string>{"DENIED_AFFILIATE"});
+  ASSERT_NE(Find(lv, "DENIED_AFFILIATE"), nullptr);
+  EXPECT_EQ(Find(lv, "DENIED_AFFILIATE")->message,
+            "made by Org maker (SG), 40 % owned by Org state-group (CN, state-owned, subject to "
+            "CN-NIL-2017) since 2018-01-01; Org state-group (CN, state-owned, subject to "
+            "CN-NIL-2017) also holds 41 % of Org denied-maker (CN, subject to CN-NIL-2017): "
+            "under common control with denied-maker, so an affiliate of denied-maker, a denied "
+            "organisation (at manufacture (2024-02-01) and now)");
+  // The stake, the owner's holding and the maker's records are all cited.
+  EXPECT_NE(std::find(Find(lv, "DENIED_AFFILIATE")->indices.begin(),
+                      Find(lv, "DENIED_AFFILIATE")->indices.end(), lv_stake_),
+            Find(lv, "DENIED_AFFILIATE")->indices.end());
+  Judgement clean = Judge(p, "clean", "CLEAN-24");
+  EXPECT_EQ(Problems(clean), std::set<std::string>{"DENIED_AFFILIATE"});
+  ASSERT_NE(Find(clean, "DENIED_AFFILIATE"), nullptr);
+  EXPECT_EQ(Find(clean, "DENIED_AFFILIATE")->message,
+            "made by Org clean (GB), which holds 50 % of Org other (GB): an affiliate of other, "
+            "a denied organisation (at manufacture (2024-05-01) and now)");
+  // Through a chain: holdco owns the brand and, through clean, 50 % of other.
+  Judgement nova = Judge(p, "denied-maker", "NOVA-24");
+  EXPECT_EQ(Problems(nova), (std::set<std::string>{"DENIED_ORG", "DENIED_AFFILIATE"}));
+  ASSERT_NE(Find(nova, "DENIED_AFFILIATE"), nullptr);
+  EXPECT_EQ(Find(nova, "DENIED_AFFILIATE")->message,
+            "model NOVA sold under the brand of Org brand (GB), 100 % owned by Org holdco (GB) "
+            "since 2010-01-01; Org holdco (GB) also holds 50 % of Org other (GB): under common "
+            "control with other, so an affiliate of other, a denied organisation (at "
+            "manufacture (2024-04-01) and now)");
+  // Affiliation is judged at the times of the policy: the state group held
+  // the sensor maker until 2023, so units made in 2022 are tainted and
+  // units made in 2024 are not.
+  p.denied_orgs = {"denied-maker"};
+  Judgement c22 = Judge(p, "clean", "CLEAN-22");
+  ASSERT_NE(Find(c22, "DENIED_AFFILIATE"), nullptr);
+  EXPECT_NE(Find(c22, "DENIED_AFFILIATE")->message.find("until 2023-07-01"), std::string::npos);
+  EXPECT_NE(Find(c22, "DENIED_AFFILIATE")->message.find("(at manufacture (2022-05-01))"),
+            std::string::npos);
+  EXPECT_EQ(Judge(p, "clean", "CLEAN-24").verdict, Verdict::kTrusted);
+}
+
+TEST_F(PolicyTest, AffiliationNeedsCountingStakesOnBothSides) {
+  Policy p;
+  p.name = "affiliates";
+  p.denied_orgs = {"denied-maker"};
+  p.affiliates = true;
+  p.control_flag_counts = false;
+  p.control_threshold_bp = 4000;  // 40 % of maker and 41 % of denied-maker both count
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kRejected);
+  p.control_threshold_bp = 4001;  // the stake in maker no longer counts
+  EXPECT_EQ(Judge(p, "maker", "LV-24").verdict, Verdict::kTrusted);
+  p.control_threshold_bp = 2500;
+  p.denied_orgs = {"kestrel"};  // maker and kestrel hold 30 % of each other
+  // kestrel is a counting owner of maker: reported once, as a denied owner.
+  EXPECT_EQ(Problems(Judge(p, "maker", "LV-24")), std::set<std::string>{"DENIED_ORG"});
 }
 
 TEST_F(PolicyTest, StateOwnedOwnerCountsOnlyWhenAsked) {
