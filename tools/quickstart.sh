@@ -198,7 +198,7 @@ PROV=$PROV K=$K W=$W bash tools/demo_policy.sh
 say "   the same delivery under the UK sensitive-site policy (PRC National Intelligence Law):"
 expect 1 "$PROV" delivery check "$W/policy-manifest.csv" --buyer buyer-gov \
   --policy policies/uk-sensitive-site.yaml --html "$W/delivery-uk.html"
-say "   ... and under NDAA s.889 (Huawei, ZTE, Hytera, Hikvision, Dahua and subsidiaries):"
+say "   ... and under NDAA s.889 (Huawei, ZTE, Hytera, Hikvision, Dahua, their subsidiaries and affiliates):"
 expect 1 "$PROV" delivery check "$W/policy-manifest.csv" --buyer buyer-gov \
   --policy policies/ndaa-889.yaml --html "$W/delivery-ndaa.html"
 say "   one camera, explained (a clean maker; its image sensor's maker was owned by a state"
@@ -207,6 +207,9 @@ expect 1 "$PROV" check --manufacturer acme-cam --serial CLEAN-2022 --buyer buyer
   --policy policies/uk-sensitive-site.yaml
 expect 0 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer-gov \
   --policy policies/uk-sensitive-site.yaml
+say "   an affiliate, explained (the state group holding 40 % of this maker also holds 41 % of Hikvision):"
+expect 1 "$PROV" check --manufacturer lumen-vision --serial LV-2024 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml
 say "   the HTML reports render in headless Chromium:"
 bash scripts/render-check.sh "$W/delivery-uk.html"
 bash scripts/render-check.sh "$W/delivery-ndaa.html"
