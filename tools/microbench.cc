@@ -204,6 +204,11 @@ class Delivery {
     policy_ = std::make_shared<verifier::Policy>();
     policy_->name = "bench";
     policy_->denied_laws = {"CN-NIL-2017"};
+    // The same, also denying two holders and their affiliates (common control
+    // through the top layer of holders).
+    affiliates_policy_ = std::make_shared<verifier::Policy>(*policy_);
+    affiliates_policy_->denied_orgs = {"h1", "h12"};
+    affiliates_policy_->affiliates = true;
   }
 
   void Apply(std::string leaf) {
@@ -221,19 +226,21 @@ class Delivery {
   verifier::RecordCache cache_;
   std::vector<verifier::SigningKey> keys_;
   std::vector<verifier::DeviceQuery> queries_;
-  std::shared_ptr<verifier::Policy> policy_;
+  std::shared_ptr<verifier::Policy> policy_, affiliates_policy_;
   uint64_t next_ = 0;
 };
 
+// Arg 0: denied laws; arg 1: also denied orgs with their affiliates.
 void BM_PolicyJudgeDelivery(benchmark::State& state) {
   static Delivery* d = new Delivery();
+  const auto& policy = state.range(0) ? d->affiliates_policy_ : d->policy_;
   size_t rejected = 0;
   for (auto _ : state) {
-    auto fn = verifier::MakePolicyFn(d->policy_, 1'800'000'000);
+    auto fn = verifier::MakePolicyFn(policy, 1'800'000'000);
     rejected = 0;
     for (const auto& q : d->queries_) {
       verifier::Judgement j = verifier::JudgeDevice(d->ev_, q, fn);
-      verifier::ApplyRequired(*d->policy_, false, &j);
+      verifier::ApplyRequired(*policy, false, &j);
       rejected += j.verdict == verifier::Verdict::kRejected;
     }
     benchmark::DoNotOptimize(rejected);
@@ -242,7 +249,7 @@ void BM_PolicyJudgeDelivery(benchmark::State& state) {
   state.counters["rejected"] = static_cast<double>(rejected);
   state.SetItemsProcessed(state.iterations() * Delivery::kDevices);
 }
-BENCHMARK(BM_PolicyJudgeDelivery)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PolicyJudgeDelivery)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

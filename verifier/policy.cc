@@ -355,11 +355,13 @@ class Evaluator {
       }
       for (const auto& [owner, h] : owners_of_org) {
         if (owner == denied || !Counts(h)) continue;
+        if (auto d = owners_of_denied.find(owner); d == owners_of_denied.end() || !Counts(d->second)) {
+          continue;
+        }
         std::vector<uint64_t> owner_indices = s.indices;
         auto [text, path] = PathText(head, h);
         for (uint64_t i : path) AddUnique(&owner_indices, i);
-        std::string held = holds(owner, &owner_indices);
-        if (held.empty()) continue;
+        const std::string held = holds(owner, &owner_indices);
         out.emplace_back(text + "; " + Describe(owner) + " also holds " + held +
                              ": under common control with " + denied +
                              ", so an affiliate of " + denied + ", a denied organisation",
