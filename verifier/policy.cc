@@ -344,6 +344,7 @@ class Evaluator {
         if (it == owners_of_denied.end() || !Counts(it->second)) return std::string();
         auto [text, path] = PathText(denied, it->second);
         for (uint64_t i : path) AddUnique(indices, i);
+        if (const pb::OrgState* os = Org(denied)) AddUnique(indices, os->latest_index());
         return Percent(it->second.stake) + " of " + Describe(denied);
       };
       std::vector<uint64_t> indices = s.indices;
