@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "client/cli.h"
+#include "client/csv_table.h"
 #include "client/records.h"
 #include "verifier/rules.h"
 
@@ -339,36 +340,6 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
-// One CSV line split into fields (RFC 4180 quoting within the line).
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  for (auto& f : fields) {
-    size_t a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
-    f = a == std::string::npos ? "" : f.substr(a, b - a + 1);
-  }
-  return fields;
-}
-
 constexpr char kCsvHeader[] = "serial,model,device_public_key,manufactured,assembly_country";
 
 struct Problem {
@@ -402,26 +373,24 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
   std::vector<Problem> malformed, refused;
   uint64_t total = 0;
   {
-    std::string_view all = *text;
-    if (all.substr(0, 3) == "\xEF\xBB\xBF") all.remove_prefix(3);  // UTF-8 BOM
-    uint64_t line_no = 0;
-    size_t pos = 0;
-    while (pos < all.size()) {
-      size_t nl = all.find('\n', pos);
-      std::string line(all.substr(pos, nl == std::string_view::npos ? std::string_view::npos
-                                                                    : nl - pos));
-      pos = nl == std::string_view::npos ? all.size() : nl + 1;
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto fields = SplitCsv(line);
-      if (line_no == 1) {
+    // BOM, quoting and CRLF are handled by the CSV module; '#' is data here.
+    auto records = client::ParseCsv(*text, csv_file, {.skip_comments = false});
+    if (!records.ok()) return Report(records.status());
+    for (auto& record : *records) {
+      std::vector<std::string>& fields = record.cells;
+      for (auto& f : fields) {
+        size_t a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
+        f = a == std::string::npos ? "" : f.substr(a, b - a + 1);
+      }
+      const uint64_t line_no = record.line;
+      if (&record == &records->front()) {
         if (Join(fields, ",") != kCsvHeader) {
-          return Report(Usage("BAD_CSV_HEADER", csv_file + " line 1: expected the header \"" +
-                                                    kCsvHeader + "\", got \"" + line + "\""));
+          return Report(Usage("BAD_CSV_HEADER", csv_file + " line " + std::to_string(line_no) +
+                                                    ": expected the header \"" + kCsvHeader +
+                                                    "\", got \"" + Join(fields, ",") + "\""));
         }
         continue;
       }
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
       ++total;
       auto bad = [&](const std::string& reason, const std::string& msg) {
         malformed.push_back({line_no, reason, msg});
@@ -455,7 +424,7 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
                                         fields[4]);
       rows.push_back(std::move(row));
     }
-    if (line_no == 0) {
+    if (records->empty()) {
       return Report(Usage("BAD_CSV_HEADER", csv_file + " is empty; expected the header \"" +
                                                 kCsvHeader + "\""));
     }
