@@ -22,8 +22,10 @@
 #   * a clean maker's second model uses a SoC from vista-semi (HK), a
 #     subsidiary (100 %) of hikvision (the NDAA list's "subsidiary" case);
 #   * a memory maker (quartz-memory, KR) has no recorded owner (missing facts).
-set -euo pipefail
+set -Eeuo pipefail
 : "${PROV:?}" "${K:?}" "${W:?}"
+# On a failure, name the command (its own output, if any, is just above).
+trap 'echo "demo_policy.sh: line $LINENO: exit $? from: $BASH_COMMAND" >&2' ERR
 AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
 q() { "$PROV" "$@" >/dev/null; }
 
