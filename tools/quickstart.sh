@@ -224,7 +224,7 @@ build() {
     ninja_progress
   if tail -n 1 "$LOG" | grep -q '^ninja: FAILED'; then
     echo "  building ... FAILED"
-    fail "the build failed (see the compiler's errors above in $LOG)"
+    fail "the build failed: ninja's full output is in $LOG (its tail below)"
   fi
   if tail -n 1 "$LOG" | grep -q 'no work to do'; then
     echo "  building ... up to date ($((SECONDS - t)) s)"
