@@ -22,10 +22,28 @@
 #   * a clean maker's second model uses a SoC from vista-semi (HK), a
 #     subsidiary (100 %) of hikvision (the NDAA list's "subsidiary" case);
 #   * a memory maker (quartz-memory, KR) has no recorded owner (missing facts).
-set -euo pipefail
+set -Eeuo pipefail
 : "${PROV:?}" "${K:?}" "${W:?}"
+# On a failure, name the command (its own output, if any, is just above).
+trap 'echo "demo_policy.sh: line $LINENO: exit $? from: $BASH_COMMAND" >&2' ERR
 AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
-q() { "$PROV" "$@" >/dev/null; }
+# q ARGS...: prov ARGS, quietly. Exit 2 ("cannot tell": the ledger could not
+# be reached) is retried once, a second later: gRPC 1.51 (Debian 12) can fail
+# a connection attempt spuriously (it reads connect()'s errno after other
+# calls; grpc/grpc#35064), and every record here is deterministic, so a
+# retry of one that did land is "already logged". A ledger that is really
+# gone fails the retry too.
+q() {
+  local rc=0
+  "$PROV" "$@" >/dev/null || rc=$?
+  if ((rc == 2)); then
+    echo "demo_policy.sh: prov $1 $2 exited 2 (cannot tell); retrying once" >&2
+    sleep 1
+    "$PROV" "$@" >/dev/null
+  else
+    return "$rc"
+  fi
+}
 
 org() {  # org ID NAME COUNTRY [extra flags...]
   local id=$1 name=$2 country=$3

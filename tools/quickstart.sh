@@ -15,58 +15,237 @@
 #   7. trust policies: one delivery judged under the UK sensitive-site policy
 #      and under NDAA s.889, with explained findings and an HTML report;
 #   8. a short load benchmark.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-$ROOT/build}
 W=${QUICKSTART_DIR:-$ROOT/data/quickstart}
 BATCH=${QUICKSTART_DEVICES:-200}  # cameras in the manufacturer's batch
+LOG=$W/quickstart.log             # everything: install, build, then the story
+T0=$SECONDS
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() {
+  check_servers
+  CURRENT_STEP=$*
+  printf '\n\033[1m== %s\033[0m\n' "$*"
+}
 say() { printf '\033[2m%s\033[0m\n' "$*"; }
 # expect RC CMD...: runs CMD, shows its output, and insists on exit code RC.
 expect() {
-  local want=$1
+  local want=$1 rc=0
   shift
-  set +e
-  "$@"
-  local rc=$?
-  set -e
+  "$@" || rc=$?
   if [ "$rc" != "$want" ]; then
-    echo "quickstart: expected exit $want, got $rc from: $*" >&2
-    exit 1
+    fail "expected exit $want, got $rc from: $*"
   fi
   say "   (exit $rc, as expected)"
 }
 
-step "Installing Debian packages (idempotent)"
-bash scripts/install-deps.sh
-step "Building (RelWithDebInfo, the same build the tests use)"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$BUILD" -j2 provd prov camsim provbench
+# --- Failure report -------------------------------------------------------
+# Any failure (set -e, a server that died, an unexpected exit code) ends in
+# on_exit, which names the step and the command, shows the tail of $LOG and
+# of every server's logs, and keeps them all.
+CURRENT_STEP="setting up"
+FAILED_CMD=""
+FAILED_LINE=""
+FAIL_MSG=""
+LOG_TEED=0
+exec 3>&1 4>&2  # the terminal (or whatever we were given), kept for the report
+trap 'FAILED_CMD=$BASH_COMMAND FAILED_LINE=$LINENO' ERR
+fail() {
+  FAIL_MSG=$*
+  exit 1
+}
+tail_file() {  # tail_file FILE N: the last N lines of FILE, indented
+  if [ -s "$1" ]; then
+    echo "---- $1 (last $2 lines) ----"
+    tail -n "$2" "$1" | sed 's/^/  | /'
+  else
+    echo "---- $1: empty or missing ----"
+  fi
+}
+report_failure() {
+  local rc=$1 name
+  printf '\n\033[1;31mquickstart: FAILED in step "%s" (exit %s)\033[0m\n' "$CURRENT_STEP" "$rc"
+  if [ -n "$FAIL_MSG" ]; then
+    echo "  $FAIL_MSG"
+  elif [ -n "$FAILED_CMD" ]; then
+    echo "  command at line $FAILED_LINE of tools/quickstart.sh: $FAILED_CMD"
+  fi
+  echo -n "$SERVER_STATES"
+  echo "$LOG_TAIL"
+  for name in "${SERVERS[@]}"; do
+    tail_file "$W/$name.log" 20
+    tail_file "$W/$name.out" 5
+  done
+  echo "Logs (kept): $LOG"
+  for name in "${SERVERS[@]}"; do echo "  $W/$name.log  $W/$name.out"; done
+}
+on_exit() {
+  local rc=$? name
+  trap - ERR
+  set +e
+  if ((rc != 0)); then
+    sleep 0.2  # let tee catch up
+    LOG_TAIL=$(tail_file "$LOG" 40)
+    SERVER_STATES=""
+    for name in "${SERVERS[@]}"; do
+      server_state "$name"
+      SERVER_STATES+="  $name: $STATE"$'\n'
+    done
+    report_failure "$rc" 2>&1 | tee -a "$LOG" >&4
+  fi
+  stop_servers
+  # Let tee write everything out before the shell returns to the prompt.
+  if [ "$LOG_TEED" = 1 ]; then
+    exec >&- 2>&-
+    wait "$TEE_PID" 2>/dev/null
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'FAIL_MSG="interrupted"; exit 130' INT
+trap 'FAIL_MSG="terminated (SIGTERM)"; exit 143' TERM
+trap 'FAIL_MSG="hung up (SIGHUP)"; exit 129' HUP
+
+# --- Servers --------------------------------------------------------------
+# serve NAME CMD...: starts a server as a child of this shell (never in a
+# command substitution), in its own session (setsid: no controlling terminal,
+# so no SIGHUP or Ctrl-C from it), stdin from /dev/null, stdout to
+# $W/NAME.out and stderr to $W/NAME.log (files, never a pipe that could
+# close). Waits for its "serving ... on HOST:PORT" line; sets ADDR[NAME].
+SERVERS=()
+declare -A PID=() ADDR=() COMM=() EXITED=()
+serve() {
+  local name=$1 pid
+  shift
+  setsid "$@" </dev/null >"$W/$name.out" 2>"$W/$name.log" 3>&- 4>&- &
+  pid=$!
+  SERVERS+=("$name")
+  PID[$name]=$pid
+  COMM[$name]=$(basename "$1")
+  echo "$pid $name" >>"$W/pids"
+  local deadline=$((SECONDS + 60))
+  until grep -q ' serving .* on [0-9.]*:[0-9]*$' "$W/$name.out" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { server_state "$name"; fail "$name did not start: $STATE"; }
+    ((SECONDS < deadline)) || fail "$name did not print its serving line within 60 s"
+    sleep 0.05
+  done
+  ADDR[$name]=$(sed -n 's/.* on \([0-9.]*:[0-9]*\)$/\1/p' "$W/$name.out")
+}
+# alive NAME: the server's process still runs (its pid is still our child
+# running the same program, not a reused pid).
+alive() {
+  local pid=${PID[$1]}
+  kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${COMM[$1]:0:15}" ]
+}
+# server_state NAME: sets STATE. Not in a command substitution: only this
+# shell can `wait` for its children's exit status.
+server_state() {
+  local name=$1 rc=0
+  if alive "$name"; then
+    STATE="running (pid ${PID[$name]}${ADDR[$name]:+, on ${ADDR[$name]}})"
+  else
+    # The first wait reaps the status; keep it for later calls.
+    [ -n "${EXITED[$name]:-}" ] || { wait "${PID[$name]}" 2>/dev/null || EXITED[$name]=$?; }
+    rc=${EXITED[$name]:-0}
+    if ((rc > 128)); then
+      STATE="NOT RUNNING: pid ${PID[$name]} was killed by signal $((rc - 128)) (SIG$(kill -l $((rc - 128)) 2>/dev/null))"
+    else
+      STATE="NOT RUNNING: pid ${PID[$name]} exited with status $rc"
+    fi
+  fi
+}
+check_servers() {  # between steps: every server must still run
+  local name
+  for name in "${SERVERS[@]}"; do
+    alive "$name" || { server_state "$name"; fail "$name is gone (noticed at the end of this step): $STATE"; }
+  done
+}
+running_servers() {
+  local name
+  for name in "${SERVERS[@]}"; do alive "$name" && echo "$name"; done
+  return 0
+}
+stop_servers() {
+  local name n
+  for name in $(running_servers); do kill -TERM "${PID[$name]}"; done
+  for n in $(seq 100); do  # up to 5 s to drain and stop
+    [ -z "$(running_servers)" ] && break
+    sleep 0.05
+  done
+  for name in $(running_servers); do kill -KILL "${PID[$name]}"; done
+  for name in "${SERVERS[@]}"; do wait "${PID[$name]}" 2>/dev/null; done
+  return 0
+}
+
+# --- Install and build: progress here, the full output in $LOG -----------
+rm -rf "$W" && mkdir -p "$W/keys" "$W/cams"
+K=$W/keys
+: >"$LOG"
+printf '\033[1mquickstart\033[0m: work dir %s\n' "$W"
+echo "  full log (install, build, story): $LOG"
+# phase LABEL CMD...: runs CMD with its output in $LOG; one line of progress.
+phase() {
+  local label=$1 t=$SECONDS
+  shift
+  CURRENT_STEP=$label
+  printf '  %s ... ' "$label"
+  echo "==== $label: $*" >>"$LOG"
+  "$@" >>"$LOG" 2>&1 || { echo "FAILED"; fail "$label failed: $*"; }
+  echo "done ($((SECONDS - t)) s)"
+}
+# ninja_progress: ninja's output to $LOG; "[done/total]" in place on a
+# terminal, a line at each quarter otherwise.
+ninja_progress() {
+  local line tty=0 quarter=0 q
+  [ -t 1 ] && tty=1
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$LOG"
+    [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+    if ((tty)); then
+      printf '\r  building ... [%s/%s] ' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    else
+      q=$((4 * BASH_REMATCH[1] / BASH_REMATCH[2]))
+      if ((q > quarter && q < 4)); then
+        quarter=$q
+        printf '  building ... [%s/%s]\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+      fi
+    fi
+  done
+  ((tty)) && printf '\r\033[K'
+  return 0
+}
+build() {
+  local t=$SECONDS
+  CURRENT_STEP="building"
+  echo "==== building: ninja -C $BUILD -j2 provd prov camsim provbench" >>"$LOG"
+  { ninja -C "$BUILD" -j2 provd prov camsim provbench 2>&1 || echo "ninja: FAILED (exit $?)"; } |
+    ninja_progress
+  if tail -n 1 "$LOG" | grep -q '^ninja: FAILED'; then
+    echo "  building ... FAILED"
+    fail "the build failed: ninja's full output is in $LOG (its tail below)"
+  fi
+  if tail -n 1 "$LOG" | grep -q 'no work to do'; then
+    echo "  building ... up to date ($((SECONDS - t)) s)"
+  else
+    echo "  building ... done ($((SECONDS - t)) s, $(grep -c '^\[[0-9]*/[0-9]*\]' "$LOG") steps)"
+  fi
+}
+phase "installing Debian packages (scripts/install-deps.sh)" bash scripts/install-deps.sh
+phase "configuring (cmake, RelWithDebInfo: the build the tests use)" \
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build
+
+# From here on, everything printed also goes to $LOG. tee ignores Ctrl-C so
+# that the failure report still reaches the terminal.
+exec > >(trap '' INT HUP; exec tee -a "$LOG") 2>&1
+TEE_PID=$!
+LOG_TEED=1
 
 PROVD=$BUILD/ledger/provd
 PROV=$BUILD/client/prov
 CAMSIM=$BUILD/tools/camsim
-rm -rf "$W" && mkdir -p "$W/keys" "$W/cams"
-K=$W/keys
-# Servers are started in command substitutions (subshells), so their pids go
-# to a file for the cleanup.
-cleanup() {
-  [ -f "$W/pids" ] && kill -TERM $(cat "$W/pids") 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-# serve NAME CMD...: starts a server, waits for its "serving ... on HOST:PORT" line.
-serve() {
-  local name=$1
-  shift
-  "$@" >"$W/$name.out" 2>"$W/$name.log" &
-  echo $! >>"$W/pids"
-  for _ in $(seq 200); do grep -q serving "$W/$name.out" 2>/dev/null && break; sleep 0.05; done
-  sed -n 's/.* on \([0-9.]*:[0-9]*\)$/\1/p' "$W/$name.out"
-}
 
 step "Everyone generates Ed25519 keys (private key files are created 0600)"
 for k in gov-a gov-b acme-mfr acme-ship orion-mfr dist buyer; do
@@ -77,14 +256,15 @@ done
 step "The operator creates the ledger: genesis names two authorities, threshold 2"
 "$PROVD" init --data-dir "$W/ledger" --origin quickstart.provenance.example/log \
   --authority "gov-a=$("$PROV" key show "$K/gov-a.key")" \
-  --authority "gov-b=$("$PROV" key show "$K/gov-b.key")" --threshold 2 2>/dev/null
+  --authority "gov-b=$("$PROV" key show "$K/gov-b.key")" --threshold 2 2>"$W/provd-init.log"
 say "   everyone pins the log key: $(cat "$W/ledger/log.vkey")"
-LEDGER=$(serve provd "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0 --plaintext)
+serve provd "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0 --plaintext
+LEDGER=${ADDR[provd]}
 echo "  provd serving on $LEDGER (RocksDB in $W/ledger/db)"
 # Everything here runs on loopback, where plaintext must be asked for
 # (README "Transport security" runs provd with TLS and client certificates).
 export PROV_SERVER=$LEDGER PROV_VKEY=$W/ledger/log.vkey PROV_STATE_DIR=$W/trust PROV_PLAINTEXT=1
-"$PROV" log checkpoint >"$W/first.note" 2>/dev/null
+"$PROV" log checkpoint >"$W/first.note" 2>"$W/first.note.log"
 AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
 
 step "1. Authority: vet organisations and their owners"
@@ -160,11 +340,16 @@ expect 1 "$PROV" delivery check "$W/manifest.csv" --buyer buyer-gov --supplier d
 
 step "5. Installer on the ladder: scan cameras (fresh nonce, signed attestation)"
 cam() { printf '%s/cams/%0*d' "$W" "${#BATCH}" "$1"; }
-GOOD=$(serve cam-good "$CAMSIM" serve --dir "$(cam 1)" --plaintext)
-CLONE=$(serve cam-clone "$CAMSIM" serve --dir "$(cam 2)" --plaintext --fault cloned-key)
-TAMPER=$(serve cam-tamper "$CAMSIM" serve --dir "$(cam 3)" --plaintext --fault tampered-firmware)
-REPLAY=$(serve cam-replay "$CAMSIM" serve --dir "$(cam 4)" --plaintext --fault replay)
-UNREG=$(serve cam-unreg "$CAMSIM" serve --dir "$(cam 5)" --plaintext --fault unregistered)
+serve cam-good "$CAMSIM" serve --dir "$(cam 1)" --plaintext
+GOOD=${ADDR[cam-good]}
+serve cam-clone "$CAMSIM" serve --dir "$(cam 2)" --plaintext --fault cloned-key
+CLONE=${ADDR[cam-clone]}
+serve cam-tamper "$CAMSIM" serve --dir "$(cam 3)" --plaintext --fault tampered-firmware
+TAMPER=${ADDR[cam-tamper]}
+serve cam-replay "$CAMSIM" serve --dir "$(cam 4)" --plaintext --fault replay
+REPLAY=${ADDR[cam-replay]}
+serve cam-unreg "$CAMSIM" serve --dir "$(cam 5)" --plaintext --fault unregistered
+UNREG=${ADDR[cam-unreg]}
 say "   a genuine camera:"
 expect 0 "$PROV" scan --device "$GOOD" --buyer buyer-gov
 say "   a clone of camera 2 (same serial, a different key):"
@@ -218,4 +403,19 @@ echo "  open $W/delivery-uk.html and $W/delivery-ndaa.html in a browser"
 step "8. Load: provbench streams pre-signed device records into a fresh ledger"
 "$BUILD/tools/provbench" --provd "$PROVD" --prov "$PROV" --data-dir "$W/bench" --records "${QUICKSTART_BENCH_RECORDS:-20000}"
 
-step "Done. Everything is in $W"
+step "Done in $((SECONDS - T0)) s. Everything is in $W (the log: $LOG)"
+stop_servers
+# Next steps: paths relative to the repository when they are inside it.
+rel() { case $1 in "$ROOT"/*) echo "${1#"$ROOT"/}" ;; *) echo "$1" ;; esac; }
+cat <<EOF
+
+Next steps: the servers are stopped (this run's provd served on $LEDGER).
+To keep exploring this ledger by hand, from $ROOT:
+  $(rel "$PROVD") serve --data-dir $(rel "$W/ledger") --listen 127.0.0.1:7400 --plaintext &
+  export PROV_SERVER=127.0.0.1:7400 PROV_VKEY=$W/ledger/log.vkey \\
+    PROV_STATE_DIR=$W/trust PROV_PLAINTEXT=1
+and try:
+  $(rel "$PROV") log checkpoint
+  $(rel "$PROV") check --manufacturer acme-cam --serial AC100-$(printf "%0${#BATCH}d" 1) --buyer buyer-gov
+  $(rel "$PROV") delivery check $(rel "$W/policy-manifest.csv") --buyer buyer-gov --policy policies/uk-sensitive-site.yaml
+EOF
