@@ -3,14 +3,15 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
-namespace prov {
+#include "client/trust_store.h"
 
-namespace fs = std::filesystem;
+namespace prov {
 
 Globals& G() {
   static Globals g;
@@ -72,11 +73,6 @@ std::string Trim(std::string s) {
   return s;
 }
 
-namespace {
-// Trust store: the newest verified checkpoint lives in STATE_DIR/checkpoint.
-std::string TrustFile() { return G().state_dir + "/checkpoint"; }
-}  // namespace
-
 Result<std::string> PinnedVkey() {
   if (G().vkey_file.empty()) {
     return verifier::InvalidArgument("NO_LOG_KEY",
@@ -86,16 +82,46 @@ Result<std::string> PinnedVkey() {
   return Trim(vkey);
 }
 
+namespace {
+// The trust store of this process's log (opened by the first Connect), and
+// the stored note each client was connected with: its heads are proven
+// consistent with that note, and SaveTrust re-checks only a newer one.
+struct Trust {
+  std::unique_ptr<client::TrustStore> store;
+  std::map<const client::LedgerClient*, std::optional<std::string>> loaded;
+};
+Trust& TrustState() {
+  static Trust t;
+  return t;
+}
+
+Result<client::TrustStore*> OpenTrustStore(const verifier::NoteVerifier& v) {
+  Trust& t = TrustState();
+  if (!t.store) {
+    PROV_ASSIGN_OR_RETURN(std::string root, client::TrustStore::Root(G().state_dir));
+    PROV_ASSIGN_OR_RETURN(t.store, client::TrustStore::Open(root, v));
+  }
+  return t.store.get();
+}
+}  // namespace
+
 Result<std::unique_ptr<client::LedgerClient>> Connect() {
   PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
   PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(G().server, vkey, G().tls));
-  if (!G().state_dir.empty()) {
-    auto note = ReadFile(TrustFile());
-    if (note.ok()) {
-      PROV_ASSIGN_OR_RETURN(auto pinned, c->VerifyNote(*note));
-      c->SetLatest(std::move(pinned));
+  // The store must be usable before anything is sent: no record is logged
+  // whose trust-store update cannot happen. (Connecting sends nothing yet.)
+  PROV_ASSIGN_OR_RETURN(client::TrustStore * store, OpenTrustStore(c->verifier()));
+  PROV_ASSIGN_OR_RETURN(std::optional<std::string> note, store->Load());
+  if (note) {
+    auto pinned = c->VerifyNote(*note);
+    if (!pinned.ok()) {
+      return Status(pinned.status().code(), pinned.status().reason(),
+                    "the trust store's checkpoint " + store->checkpoint_file() +
+                        " does not verify with the pinned log key: " + pinned.status().message());
     }
+    c->SetLatest(std::move(pinned).value());
   }
+  TrustState().loaded[c.get()] = std::move(note);
   return c;
 }
 
@@ -106,14 +132,24 @@ Result<std::unique_ptr<client::LedgerClient>> ConnectVerified() {
 }
 
 Status SaveTrust(const client::LedgerClient& c) {
-  if (G().state_dir.empty() || !c.latest()) return Status::Ok();
-  std::error_code ec;
-  fs::create_directories(G().state_dir, ec);
-  std::string tmp = TrustFile() + ".tmp";
-  PROV_RETURN_IF_ERROR(WriteFile(tmp, c.latest()->note));
-  fs::rename(tmp, TrustFile(), ec);
-  if (ec) return verifier::FailedPrecondition("WRITE_FAILED", ec.message());
-  return Status::Ok();
+  if (!c.latest()) return Status::Ok();
+  PROV_ASSIGN_OR_RETURN(client::TrustStore * store, OpenTrustStore(c.verifier()));
+  const auto& loaded = TrustState().loaded;
+  auto it = loaded.find(&c);
+  // A client not made by Connect has checked nothing: any stored note is new to it.
+  return store->Save(c, it != loaded.end() ? it->second : std::nullopt);
+}
+
+Status LoggedBefore(
+    const Status& s,
+    const std::vector<std::pair<std::string, client::LedgerClient::Appended>>& logged) {
+  if (logged.empty()) return s;
+  std::string list;
+  for (const auto& [label, r] : logged) {
+    list += (list.empty() ? "" : ", ") + label + " at #" + std::to_string(r.index);
+  }
+  return Status(s.code(), s.reason(),
+                s.message() + " (logged all the same, inclusion verified: " + list + ")");
 }
 
 json HeadJson(const verifier::Checkpoint& c) {

@@ -11,6 +11,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "client/ledger_client.h"
 #include "proto/records.pb.h"
@@ -52,15 +54,26 @@ std::string Trim(std::string s);
 
 // Reads the pinned log key (--vkey); fails with NO_LOG_KEY without one.
 Result<std::string> PinnedVkey();
-// Connects with the pinned log key; the trust store's checkpoint (if any)
-// becomes the head every later checkpoint must be consistent with.
+// Connects with the pinned log key and opens the trust store
+// (client/trust_store.h; --state-dir, else the XDG state directory) before
+// anything is sent, failing with TRUST_STORE if it cannot be used; its
+// checkpoint (if any) becomes the head every later checkpoint must be
+// consistent with.
 Result<std::unique_ptr<client::LedgerClient>> Connect();
 // Connect, then fetch and verify the server's checkpoint (pinned key, trust
 // store) before anything is sent: a server with another log key gets no
 // records from us.
 Result<std::unique_ptr<client::LedgerClient>> ConnectVerified();
-// Saves the client's newest verified checkpoint to the trust store.
+// Saves the client's newest verified checkpoint to the trust store, safely
+// against other prov processes sharing it: a head another one stored
+// meanwhile must be consistent with ours (else FORK), and the store never
+// moves backwards. Call it before printing a success.
 Status SaveTrust(const client::LedgerClient& c);
+// A failed SaveTrust `s`, its message naming the records (label, ack) that
+// were logged all the same, whose successes are therefore not printed.
+Status LoggedBefore(
+    const Status& s,
+    const std::vector<std::pair<std::string, client::LedgerClient::Appended>>& logged);
 
 json HeadJson(const verifier::Checkpoint& c);
 // Prints one acknowledged submission: `LABEL logged at #N (inclusion in tree

@@ -41,7 +41,7 @@ Result<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& t
   return c;
 }
 
-Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) {
+Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) const {
   auto c = verifier::VerifyCheckpoint(note, verifier_, verifier_.name);
   if (!c.ok()) return Unverified(c.status());
   return VerifiedCheckpoint{std::move(c).value(), note};
@@ -128,7 +128,7 @@ Status LedgerClient::ProveInclusion(uint64_t index, const std::string& leaf,
 }
 
 Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
-                                      const verifier::Checkpoint& newer) {
+                                      const verifier::Checkpoint& newer) const {
   if (older.size == newer.size) {
     return Unverified(
         verifier::VerifyConsistency(older.size, newer.size, {}, older.root, newer.root));

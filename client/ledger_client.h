@@ -46,7 +46,7 @@ class LedgerClient {
   // Verifies the signature, and consistency with the newest checkpoint seen
   // so far (which it then replaces).
   Result<VerifiedCheckpoint> GetCheckpoint();
-  Result<VerifiedCheckpoint> VerifyNote(const std::string& note);
+  Result<VerifiedCheckpoint> VerifyNote(const std::string& note) const;
   // A checkpoint the server sent along with data (evidence, acks): verifies
   // it and proves it consistent with the newest head seen, in whichever
   // direction; a newer one becomes the newest.
@@ -65,7 +65,7 @@ class LedgerClient {
   Status ProveInclusion(uint64_t index, const std::string& leaf,
                         const VerifiedCheckpoint& at);
   Status ProveConsistency(const verifier::Checkpoint& older,
-                          const verifier::Checkpoint& newer);
+                          const verifier::Checkpoint& newer) const;
 
   // The newest verified checkpoint (from GetCheckpoint/Submit), if any.
   const std::optional<VerifiedCheckpoint>& latest() const { return latest_; }

@@ -104,6 +104,8 @@ int Submit(const std::vector<std::string>& files) {
   auto c = ConnectVerified();
   if (!c.ok()) return Report(c.status());
   int rc = kOk;
+  // Successes are printed once the trust store holds their head.
+  std::vector<std::pair<std::string, client::LedgerClient::Appended>> logged;
   for (const auto& f : files) {
     auto bytes = ReadFile(f);
     if (!bytes.ok()) return Report(bytes.status());
@@ -120,9 +122,10 @@ int Submit(const std::vector<std::string>& files) {
       rc = std::max(rc, ReportSubmitError(Status(e.code(), e.reason(), f + ": " + e.message())));
       continue;
     }
-    PrintAppended("file", f, *r);
+    logged.emplace_back(f, std::move(r).value());
   }
-  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(LoggedBefore(s, logged));
+  for (const auto& [f, r] : logged) PrintAppended("file", f, r);
   return rc;
 }
 
@@ -147,6 +150,8 @@ int LogEntries(uint64_t start, uint64_t end) {
   if (!c.ok()) return Report(c.status());
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
+  // The entries are printed as they are proven: store the head first.
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   end = std::min(end, head->checkpoint.size);
   auto leaves = (*c)->GetEntries(start, end);
   if (!leaves.ok()) return Report(leaves.status());
@@ -159,7 +164,7 @@ int LogEntries(uint64_t start, uint64_t end) {
     std::cout << json{{"index", index}, {"kind", kind}, {"record", json::parse(body)}}.dump()
               << "\n";
   }
-  return SaveTrust(**c).ok() ? kOk : kCannotTell;
+  return kOk;
 }
 
 int LogProof(uint64_t index) {
@@ -170,6 +175,7 @@ int LogProof(uint64_t index) {
   auto leaves = (*c)->GetEntries(index, index + 1);
   if (!leaves.ok()) return Report(leaves.status());
   if (Status s = (*c)->ProveInclusion(index, (*leaves)[0], *head); !s.ok()) return Report(s);
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   if (G().json) {
     std::cout << json{{"ok", true}, {"index", index}, {"checkpoint", HeadJson(head->checkpoint)}}.dump() << "\n";
   } else {
@@ -178,7 +184,7 @@ int LogProof(uint64_t index) {
                 static_cast<unsigned long long>(head->checkpoint.size),
                 verifier::HexEncode(head->checkpoint.root).c_str());
   }
-  return SaveTrust(**c).ok() ? kOk : kCannotTell;
+  return kOk;
 }
 
 int LogConsistency(const std::string& older_file) {
@@ -199,6 +205,7 @@ int LogConsistency(const std::string& older_file) {
                     " root " + verifier::HexEncode(older->checkpoint.root) + ": " +
                     s.ToString()));
   }
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   if (G().json) {
     std::cout << json{{"ok", true}, {"from", HeadJson(older->checkpoint)},
                       {"to", HeadJson(head->checkpoint)}}.dump() << "\n";
@@ -207,7 +214,7 @@ int LogConsistency(const std::string& older_file) {
                 static_cast<unsigned long long>(head->checkpoint.size),
                 static_cast<unsigned long long>(older->checkpoint.size));
   }
-  return SaveTrust(**c).ok() ? kOk : kCannotTell;
+  return kOk;
 }
 
 int AuditCmd() {

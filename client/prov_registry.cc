@@ -223,6 +223,8 @@ int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std:
   auto c = ConnectVerified();
   if (!c.ok()) return Report(c.status());
   int rc = kOk;
+  // Successes are printed once the trust store holds their head.
+  std::vector<std::pair<std::string, client::LedgerClient::Appended>> logged;
   for (size_t i = 0; i < records.size(); ++i) {
     std::string kind = verifier::RecordKindName(records[i]);
     auto r = (*c)->Submit(signed_records[i]);
@@ -235,9 +237,10 @@ int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std:
       if (!IsRefusal(e)) break;  // connection or verification: stop here
       continue;
     }
-    PrintAppended("kind", kind, *r);
+    logged.emplace_back(kind, std::move(r).value());
   }
-  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(LoggedBefore(s, logged));
+  for (const auto& [kind, r] : logged) PrintAppended("kind", kind, r);
   return rc;
 }
 
