@@ -28,6 +28,7 @@ void OnRun(CLI::App* sub, std::function<int()> fn) {
 }
 
 bool IsRefusal(const Status& s) {
+  if (s.reason() == "TRUST_STORE" || s.reason() == "WRITE_FAILED") return false;
   switch (s.code()) {
     case verifier::Code::kInvalidArgument:
     case verifier::Code::kAlreadyExists:
@@ -39,9 +40,33 @@ bool IsRefusal(const Status& s) {
   }
 }
 
+int ExitFor(const Status& s) {
+  using verifier::Code;
+  const std::string& r = s.reason();
+  if (r == "UNREACHABLE") return kUnavailable;
+  if (r == "TRUST_STORE" || r == "WRITE_FAILED") return kLocalError;
+  if (r.rfind("KEY_FILE", 0) == 0) return kUsage;  // a missing, unsafe or malformed key file
+  switch (s.code()) {
+    case Code::kOk: return kOk;
+    case Code::kDataLoss: return kSecurity;
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded: return kUnavailable;
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kOutOfRange:
+    case Code::kUnauthenticated: return kUsage;  // e.g. a write without --tls-cert
+    default: return kUnverified;
+  }
+}
+
 int Report(const Status& s, int rc) {
+  if (rc < 0) rc = ExitFor(s);
   if (G().json) {
-    std::cout << json{{"ok", false}, {"reason", s.reason()}, {"message", s.message()}}.dump()
+    std::cout << json{{"ok", false},
+                      {"reason", s.reason()},
+                      {"message", s.message()},
+                      {"exit_code", rc}}
+                     .dump()
               << "\n";
   } else {
     std::fprintf(stderr, "prov: %s\n", s.ToString().c_str());
@@ -50,7 +75,7 @@ int Report(const Status& s, int rc) {
 }
 
 int ReportSubmitError(const Status& s) {
-  return Report(s, IsRefusal(s) ? kRejected : kCannotTell);
+  return Report(s, IsRefusal(s) ? kRejected : ExitFor(s));
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -79,7 +104,20 @@ Result<std::string> PinnedVkey() {
                                      "--vkey FILE (the pinned log key) is required");
   }
   PROV_ASSIGN_OR_RETURN(std::string vkey, ReadFile(G().vkey_file));
-  return Trim(vkey);
+  vkey = Trim(vkey);
+  if (auto parsed = verifier::ParseVerifierKey(vkey); !parsed.ok()) {
+    const bool private_key = vkey.size() == 64 && verifier::HexDecode(vkey).ok();
+    return verifier::InvalidArgument(
+        "BAD_VKEY",
+        private_key ? G().vkey_file +
+                          " holds a private signing key (like DATA_DIR/log.key), not a verifier "
+                          "key: give --vkey DATA_DIR/log.vkey, the public key `provd init` wrote "
+                          "beside it, and keep the private key private"
+                    : G().vkey_file + " is not a log verifier key (NAME+HASH+KEY, as `provd "
+                                      "init` writes to DATA_DIR/log.vkey): " +
+                          parsed.status().message());
+  }
+  return vkey;
 }
 
 namespace {
@@ -153,7 +191,11 @@ Status LoggedBefore(
 }
 
 json HeadJson(const verifier::Checkpoint& c) {
-  return {{"origin", c.origin}, {"size", c.size}, {"root", verifier::HexEncode(c.root)}};
+  auto t = verifier::CheckpointTime(c);
+  return {{"origin", c.origin},
+          {"size", c.size},
+          {"root", verifier::HexEncode(c.root)},
+          {"time", t.ok() && *t ? json(*t) : json(nullptr)}};
 }
 
 void PrintAppended(const std::string& field, const std::string& label,

@@ -2,8 +2,12 @@
 // error reporting, files, the trust store, and registration of each group of
 // subcommands (one source file per group).
 //
-// Exit codes: 0 ok / trusted; 1 rejected (by the ledger or by a check);
-// 2 cannot tell (usage, connection, verification failure).
+// Exit codes (README "Exit codes", docs/json.md): 0 ok / TRUSTED;
+// 1 REJECTED (by a check) or refused by the ledger's rules; 2 UNVERIFIED
+// (cannot tell); 3 security failure (fork, rollback, tampered evidence, bad
+// proof, wrong log key: an incident, do not retry); 4 unavailable (no
+// server answered: retry); 5 local failure (cannot write a file or the
+// trust store); 64 usage (bad command line, unknown id, bad input file).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -26,7 +30,18 @@ using verifier::Result;
 using verifier::Status;
 namespace pb = provenance::v1;
 
-inline constexpr int kOk = 0, kRejected = 1, kCannotTell = 2;
+inline constexpr int kOk = 0, kRejected = 1, kUnverified = 2, kSecurity = 3, kUnavailable = 4,
+                     kLocalError = 5, kUsage = 64;
+// Kept for the callers that mean "cannot tell".
+inline constexpr int kCannotTell = kUnverified;
+
+// The exit code a failure maps to (the one place that decides): DATA_LOSS
+// (did not verify) -> kSecurity; UNAVAILABLE / DEADLINE_EXCEEDED /
+// UNREACHABLE -> kUnavailable; TRUST_STORE / WRITE_FAILED -> kLocalError;
+// INVALID_ARGUMENT / NOT_FOUND / OUT_OF_RANGE (local input) -> kUsage;
+// anything else -> kUnverified. Refusals of a submission are mapped by
+// ReportSubmitError instead.
+int ExitFor(const Status& s);
 
 struct Globals {
   std::string server = "127.0.0.1:7400";
@@ -43,9 +58,11 @@ int& ExitCode();
 
 // True for a rule violation (the ledger refused a record): exit code 1.
 bool IsRefusal(const Status& s);
-// Prints `s` (text to stderr, or a JSON object to stdout) and returns `rc`.
-int Report(const Status& s, int rc = kCannotTell);
-// kRejected for refusals, kCannotTell otherwise.
+// Prints `s` (text to stderr, or a JSON object to stdout) and returns `rc`
+// (by default ExitFor(s)). The JSON object is {"ok": false, "reason",
+// "message", "exit_code"}.
+int Report(const Status& s, int rc = -1);
+// kRejected for the ledger's refusals, ExitFor(s) otherwise.
 int ReportSubmitError(const Status& s);
 
 Result<std::string> ReadFile(const std::string& path);
@@ -92,5 +109,6 @@ void AddRecordCommands(CLI::App& app);    // prov.cc: record, submit
 void AddLogCommands(CLI::App& app);       // prov.cc: log, audit
 void AddRegistryCommands(CLI::App& app);  // prov_registry.cc: authority, manufacturer, transfer, status
 void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, scan, delivery, bundle
+void AddDirectoryCommands(CLI::App& app); // prov.cc: org list, law list
 
 }  // namespace prov

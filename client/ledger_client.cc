@@ -17,6 +17,12 @@ Status FromGrpc(const grpc::Status& s) {
   std::string reason = has_reason ? m.substr(0, colon) : "RPC_FAILED";
   std::string message = has_reason ? m.substr(colon + 2) : m;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE && !has_reason) {
+    // A peer whose TLS certificate our CA did not sign is not "down": it is
+    // not who it claims to be (a security failure, exit 3).
+    if (m.find("certificate verify failed") != std::string::npos) {
+      return Status(verifier::Code::kDataLoss, "TLS_UNTRUSTED_PEER",
+                    "the peer's TLS certificate does not verify against the CA given: " + m);
+    }
     reason = "UNREACHABLE";
   }
   return Status(static_cast<verifier::Code>(s.error_code()), reason, message);
@@ -58,6 +64,12 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
                           verifier::HexEncode(old.root));
     }
     Status s = ProveConsistency(old, c.checkpoint);
+    // A server that stopped answering is unavailable, not a fork; any other
+    // failure to prove consistency is.
+    if (s.code() == verifier::Code::kUnavailable ||
+        s.code() == verifier::Code::kDeadlineExceeded) {
+      return s;
+    }
     if (!s.ok()) {
       return verifier::DataLoss("FORK", "tree head size " + std::to_string(c.checkpoint.size) +
                                             " root " + verifier::HexEncode(c.checkpoint.root) +

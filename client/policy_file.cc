@@ -2,11 +2,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
+
+#include "verifier/suggest.h"
 
 namespace client {
 namespace {
@@ -156,11 +160,14 @@ class Reader {
 
   Status StringSet(const YAML::Node& v, const std::string& what,
                    const std::function<std::string(const std::string&)>& valid,
-                   std::set<std::string>* out) {
+                   std::set<std::string>* out, Policy* p) {
     std::vector<std::pair<std::string, int>> items;
     PROV_RETURN_IF_ERROR(List(v, what, valid, &items));
     out->clear();
-    for (auto& [s, line] : items) out->insert(s);
+    for (auto& [s, line] : items) {
+      out->insert(s);
+      p->where[what + "/" + s] = file_ + ":" + std::to_string(line + 1);
+    }
     return Status::Ok();
   }
 
@@ -170,20 +177,27 @@ class Reader {
     auto id = [](const std::string& s) {
       return std::regex_match(s, kId) ? "" : "is not an identifier (letters, digits, . _ -)";
     };
-    auto country = [](const std::string& s) {
-      return std::regex_match(s, kCountry)
-                 ? ""
-                 : "is not an ISO 3166-1 alpha-2 code (two capital letters)";
+    auto country = [](const std::string& s) -> std::string {
+      if (!std::regex_match(s, kCountry)) {
+        return "is not an ISO 3166-1 alpha-2 code (two capital letters)";
+      }
+      auto known = IsoCountries();
+      if (!known.ok()) return "cannot be checked: " + known.status().message();
+      if (known->count(s)) return "";
+      std::vector<std::string> codes;
+      for (const auto& [code, name] : *known) codes.push_back(code);
+      return "is not an ISO 3166-1 country code" +
+             verifier::DidYouMean(verifier::Nearest(s, codes, 3));
     };
     return Keys(m, "deny",
                 {{"laws", [&](const YAML::Node& v) {
-                    return StringSet(v, "deny.laws", id, &p->denied_laws);
+                    return StringSet(v, "deny.laws", id, &p->denied_laws, p);
                   }},
                  {"countries", [&](const YAML::Node& v) {
-                    return StringSet(v, "deny.countries", country, &p->denied_countries);
+                    return StringSet(v, "deny.countries", country, &p->denied_countries, p);
                   }},
                  {"orgs", [&](const YAML::Node& v) {
-                    return StringSet(v, "deny.orgs", id, &p->denied_orgs);
+                    return StringSet(v, "deny.orgs", id, &p->denied_orgs, p);
                   }}});
   }
 
@@ -288,6 +302,27 @@ class Reader {
 };
 
 }  // namespace
+
+Result<std::map<std::string, std::string>> IsoCountries() {
+  static const auto* cached = [] {
+    auto* out = new Result<std::map<std::string, std::string>>(std::map<std::string, std::string>{});
+    std::ifstream in(kIsoCountriesFile);
+    nlohmann::json doc;
+    try {
+      if (!in) throw std::runtime_error("cannot read");
+      in >> doc;
+      for (const auto& c : doc.at("3166-1")) {
+        (**out)[c.at("alpha_2").get<std::string>()] = c.at("name").get<std::string>();
+      }
+    } catch (const std::exception&) {
+      *out = verifier::FailedPrecondition(
+          "NO_COUNTRY_LIST", std::string(kIsoCountriesFile) +
+                                 " is missing or unreadable (install Debian's iso-codes)");
+    }
+    return out;
+  }();
+  return *cached;
+}
 
 Result<Policy> ParsePolicy(const std::string& yaml_text, const std::string& file_name) {
   return Reader(file_name).Read(yaml_text);

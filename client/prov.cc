@@ -3,13 +3,16 @@
 // subcommands; client/cli.h has the shared plumbing and exit codes.
 #include <google/protobuf/util/json_util.h>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
 #include "client/cli.h"
 #include "client/records.h"
+#include "proto/state.pb.h"
 #include "verifier/merkle.h"
 #include "verifier/rules.h"
+#include "verifier/suggest.h"
 
 namespace prov {
 namespace {
@@ -28,6 +31,12 @@ int KeyGenerate(const std::string& out) {
 }
 
 int KeyShow(const std::string& file, bool base64) {
+  if (auto text = ReadFile(file); text.ok() && verifier::ParseVerifierKey(Trim(*text)).ok()) {
+    return Report(verifier::InvalidArgument(
+        "NOT_A_SIGNING_KEY", file + " is a log verifier key (public; it is what --vkey takes), "
+                                    "not a signing key file: `prov key show` reads private key "
+                                    "files made by `prov key generate`"));
+  }
   auto key = verifier::ReadKeyFile(file);
   if (!key.ok()) return Report(key.status());
   std::string pub = base64 ? verifier::Base64Encode(key->public_key())
@@ -137,7 +146,9 @@ int LogCheckpoint() {
   if (!head.ok()) return Report(head.status());
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   if (G().json) {
-    std::cout << HeadJson(head->checkpoint).dump() << "\n";
+    json out = HeadJson(head->checkpoint);
+    out["note"] = head->note;
+    std::cout << json{{"ok", true}, {"checkpoint", out}}.dump() << "\n";
   } else {
     std::printf("%s", head->note.c_str());
     std::fprintf(stderr, "prov: checkpoint signature verified; consistent with the trust store\n");
@@ -146,23 +157,44 @@ int LogCheckpoint() {
 }
 
 int LogEntries(uint64_t start, uint64_t end) {
+  if (start >= end) {
+    return Report(verifier::InvalidArgument(
+        "USAGE", "--start " + std::to_string(start) + " --end " + std::to_string(end) +
+                     " is an empty range: entries [start, end) need start < end"));
+  }
   auto c = Connect();
   if (!c.ok()) return Report(c.status());
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
-  // The entries are printed as they are proven: store the head first.
-  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (start >= head->checkpoint.size) {
+    return Report(verifier::OutOfRange(
+        "USAGE", "--start " + std::to_string(start) + " is beyond the log (size " +
+                     std::to_string(head->checkpoint.size) + ")"));
+  }
   end = std::min(end, head->checkpoint.size);
   auto leaves = (*c)->GetEntries(start, end);
   if (!leaves.ok()) return Report(leaves.status());
+  json entries = json::array();
   for (size_t i = 0; i < leaves->size(); ++i) {
     uint64_t index = start + i;
     if (Status s = (*c)->ProveInclusion(index, (*leaves)[i], *head); !s.ok()) return Report(s);
     auto p = verifier::PrepareRecord((*leaves)[i]);
     std::string kind = p.ok() ? verifier::RecordKindName(p->record) : "unparseable";
     std::string body = p.ok() ? RecordJson(p->record) : "{}";
-    std::cout << json{{"index", index}, {"kind", kind}, {"record", json::parse(body)}}.dump()
+    entries.push_back({{"index", index}, {"kind", kind}, {"record", json::parse(body)}});
+  }
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (G().json) {
+    std::cout << json{{"ok", true}, {"checkpoint", HeadJson(head->checkpoint)}, {"entries", entries}}
+                     .dump()
               << "\n";
+  } else {
+    for (const auto& e : entries) {
+      std::printf("#%llu %s %s\n", static_cast<unsigned long long>(e["index"].get<uint64_t>()),
+                  e["kind"].get<std::string>().c_str(), e["record"].dump().c_str());
+    }
+    std::fprintf(stderr, "prov: %zu entries, each proven included in the tree of size %llu\n",
+                 entries.size(), static_cast<unsigned long long>(head->checkpoint.size));
   }
   return kOk;
 }
@@ -242,7 +274,102 @@ int AuditCmd() {
   return kOk;
 }
 
+// --- org list, law list: from a verified replay of the whole log ---
+bool Matches(const std::string& needle, std::initializer_list<std::string> hay) {
+  if (needle.empty()) return true;
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string n = lower(needle);
+  for (const auto& h : hay) {
+    if (lower(h).find(n) != std::string::npos) return true;
+  }
+  return false;
+}
+
+int Directory(bool laws, const std::string& search) {
+  auto c = Connect();
+  if (!c.ok()) return Report(c.status());
+  auto head = (*c)->GetCheckpoint();
+  if (!head.ok()) return Report(head.status());
+  auto report = client::Audit(**c, *head);
+  if (!report.ok()) return Report(report.status());
+  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  json items = json::array();
+  const auto prefix = laws ? verifier::state_key::kLawPrefix : verifier::state_key::kOrgPrefix;
+  report->state.ForEach(prefix, [&](std::string_view, std::string_view value) {
+    if (laws) {
+      provenance::v1::LawState ls;
+      if (!ls.ParseFromArray(value.data(), static_cast<int>(value.size()))) return;
+      const auto& l = ls.current();
+      if (!Matches(search, {l.code(), l.name(), l.jurisdiction()})) return;
+      items.push_back({{"code", l.code()},
+                       {"name", l.name()},
+                       {"jurisdiction", l.jurisdiction()},
+                       {"source", l.source()},
+                       {"index", ls.record_indices().empty() ? 0 : ls.record_indices().rbegin()[0]}});
+      return;
+    }
+    provenance::v1::OrgState os;
+    if (!os.ParseFromArray(value.data(), static_cast<int>(value.size()))) return;
+    const auto& o = os.current();
+    std::string aliases;
+    for (const auto& a : o.aliases()) aliases += a + " ";
+    if (!Matches(search, {o.org_id(), o.legal_name(), aliases})) return;
+    items.push_back({{"id", o.org_id()},
+                     {"name", o.legal_name()},
+                     {"country", o.country()},
+                     {"laws", std::vector<std::string>(o.laws().begin(), o.laws().end())},
+                     {"state_owned", o.state_owned()},
+                     {"aliases", std::vector<std::string>(o.aliases().begin(), o.aliases().end())},
+                     {"index", os.latest_index()}});
+  });
+  if (G().json) {
+    std::cout << json{{"ok", true}, {"checkpoint", HeadJson(head->checkpoint)},
+                      {laws ? "laws" : "orgs", items}}
+                     .dump()
+              << "\n";
+    return kOk;
+  }
+  for (const auto& i : items) {
+    if (laws) {
+      std::printf("%-20s %-3s %s #%llu\n", i["code"].get<std::string>().c_str(),
+                  i["jurisdiction"].get<std::string>().c_str(), i["name"].get<std::string>().c_str(),
+                  static_cast<unsigned long long>(i["index"].get<uint64_t>()));
+    } else {
+      std::string laws_text;
+      for (const auto& l : i["laws"]) laws_text += " " + l.get<std::string>();
+      std::printf("%-24s %-3s %s%s%s #%llu\n", i["id"].get<std::string>().c_str(),
+                  i["country"].get<std::string>().c_str(), i["name"].get<std::string>().c_str(),
+                  laws_text.empty() ? "" : (" (subject to" + laws_text + ")").c_str(),
+                  i["state_owned"].get<bool>() ? " [state-owned]" : "",
+                  static_cast<unsigned long long>(i["index"].get<uint64_t>()));
+    }
+  }
+  std::fprintf(stderr, "prov: %zu %s%s, from a verified replay of the log (size %llu)\n",
+               items.size(), laws ? "laws" : "organisations",
+               search.empty() ? "" : (" matching '" + search + "'").c_str(),
+               static_cast<unsigned long long>(head->checkpoint.size));
+  return kOk;
+}
+
 }  // namespace
+
+void AddDirectoryCommands(CLI::App& app) {
+  auto search = std::make_shared<std::string>();
+  auto* org = app.add_subcommand("org", "find organisations (ids for --buyer, --supplier, ...)");
+  org->require_subcommand(1);
+  auto* olist = org->add_subcommand(
+      "list", "every registered organisation, from a verified replay of the log");
+  olist->add_option("--search", *search, "only those whose id, name or alias contains TEXT");
+  OnRun(olist, [search] { return Directory(false, *search); });
+  auto* law = app.add_subcommand("law", "find registered laws (codes for policies and orgs)");
+  law->require_subcommand(1);
+  auto* llist = law->add_subcommand("list", "every registered law, from a verified replay");
+  llist->add_option("--search", *search, "only those whose code or name contains TEXT");
+  OnRun(llist, [search] { return Directory(true, *search); });
+}
 
 void AddKeyCommands(CLI::App& app) {
   struct Opts {
@@ -270,7 +397,7 @@ void AddRecordCommands(CLI::App& app) {
   auto* record = app.add_subcommand("record", "make and sign records");
   record->require_subcommand(1);
   auto* sign = record->add_subcommand("sign", "sign a record given as protobuf JSON");
-  sign->add_option("--json", o->json_file, "record in protobuf JSON")->required();
+  sign->add_option("--in", o->json_file, "file with the record in protobuf JSON")->required();
   sign->add_option("--key", o->keys, "signing key file (repeatable)")->required();
   sign->add_option("--out", o->out, "signed record file")->required();
   OnRun(sign, [o] { return RecordSign(o->json_file, o->keys, o->out); });
@@ -299,8 +426,8 @@ void AddLogCommands(CLI::App& app) {
   OnRun(log->add_subcommand("checkpoint", "fetch and verify the latest checkpoint"),
         [] { return LogCheckpoint(); });
   auto* entries = log->add_subcommand("entries", "entries [start, end), each proven");
-  entries->add_option("--start", o->start)->default_val(0);
-  entries->add_option("--end", o->end)->required();
+  entries->add_option("--start", o->start, "first index")->default_val(0);
+  entries->add_option("--end", o->end, "one past the last index")->required();
   OnRun(entries, [o] { return LogEntries(o->start, o->end); });
   auto* proof = log->add_subcommand("proof", "prove one entry is in the latest tree");
   proof->add_option("--index", o->index)->required();
@@ -315,15 +442,70 @@ void AddLogCommands(CLI::App& app) {
         [] { return AuditCmd(); });
 }
 
+namespace {
+
+std::vector<std::string> OptionNames(const CLI::App* app) {
+  std::vector<std::string> out;
+  for (; app; app = app->get_parent()) {
+    for (const CLI::Option* o : app->get_options()) {
+      for (const auto& n : o->get_lnames()) out.push_back("--" + n);
+    }
+  }
+  return out;
+}
+
+// After a parse error: walks the command line through the command tree and
+// names the first unknown subcommand or option with the nearest valid ones.
+std::string Suggestion(CLI::App& app, int argc, char** argv) {
+  CLI::App* cur = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string tok = argv[i];
+    if (tok == "--") break;
+    if (tok.rfind("--", 0) == 0) {
+      const std::string name = tok.substr(0, tok.find('='));
+      const CLI::Option* opt = nullptr;
+      for (const CLI::App* a = cur; a && !opt; a = a->get_parent()) {
+        opt = a->get_option_no_throw(name);
+      }
+      if (!opt) {
+        return "unknown option " + name + verifier::DidYouMean(verifier::Nearest(name, OptionNames(cur)));
+      }
+      if (tok.find('=') == std::string::npos && opt->get_items_expected_min() > 0) ++i;
+      continue;
+    }
+    if (tok.rfind("-", 0) == 0) continue;
+    const auto subs = cur->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) continue;  // a positional argument
+    CLI::App* next = nullptr;
+    std::vector<std::string> names;
+    for (CLI::App* s : subs) {
+      names.push_back(s->get_name());
+      if (s->get_name() == tok) next = s;
+    }
+    if (!next) {
+      return "unknown command '" + tok + "'" + verifier::DidYouMean(verifier::Nearest(tok, names)) +
+             "; `" + (cur == &app ? std::string("prov") : "prov ... " + cur->get_name()) +
+             " --help` lists them";
+    }
+    cur = next;
+  }
+  return "";
+}
+
+}  // namespace
 }  // namespace prov
 
 int main(int argc, char** argv) {
   using namespace prov;
   verifier::InitCrypto();
   CLI::App app{"prov: provenance ledger client for security cameras\n"
-               "exit codes: 0 ok/trusted, 1 rejected, 2 cannot tell (usage, connection, "
-               "verification)"};
+               "exit codes: 0 ok/TRUSTED, 1 REJECTED or refused, 2 UNVERIFIED, 3 security "
+               "failure (fork, rollback, tampered evidence, wrong log key), 4 unavailable (retry), "
+               "5 local failure (files, trust store), 64 usage (README \"Exit codes\")"};
   app.require_subcommand(1);
+  // Global options are accepted before or after the subcommand.
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("prov ") + PROV_VERSION);
   Globals& g = G();
   app.add_option("--server", g.server, "provd address HOST:PORT")
       ->default_val(g.server)
@@ -347,11 +529,17 @@ int main(int argc, char** argv) {
   AddLogCommands(app);
   AddRegistryCommands(app);
   AddCheckCommands(app);
+  AddDirectoryCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kOk : kCannotTell;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    bool json_out = false;
+    for (int i = 1; i < argc; ++i) json_out |= std::string(argv[i]) == "--json";
+    std::string msg = e.what();
+    if (std::string hint = Suggestion(app, argc, argv); !hint.empty()) msg = hint;
+    G().json = json_out;
+    return Report(verifier::InvalidArgument("USAGE", msg + " (prov --help)"), kUsage);
   }
   return ExitCode();
 }

@@ -5,12 +5,15 @@
 // signature, and a replay through the rulebook.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "client/cli.h"
 #include "client/device_scan.h"
@@ -18,6 +21,7 @@
 #include "client/model_graph.h"
 #include "client/policy_file.h"
 #include "client/report_html.h"
+#include "client/resolve.h"
 #include "verifier/judge.h"
 #include "verifier/policy.h"
 
@@ -40,14 +44,10 @@ int VerdictExit(Verdict v) {
   return kCannotTell;
 }
 
-const char* SeverityName(Finding::Severity s) {
-  switch (s) {
-    case Finding::Severity::kInfo: return "ok";
-    case Finding::Severity::kUnverified: return "unverified";
-    case Finding::Severity::kReject: return "REJECT";
-  }
-  return "?";
-}
+using verifier::SeverityName;
+
+// A bundle older than this (by its checkpoint's signed time) is UNVERIFIED.
+constexpr int64_t kDefaultMaxBundleAge = 7 * 24 * 3600;
 
 std::string Indices(const std::vector<uint64_t>& v) {
   std::string out;
@@ -69,16 +69,67 @@ json FindingsJson(const std::vector<Finding>& findings) {
 json JudgementJson(const std::string& device, const Judgement& j) {
   return {{"device", device},
           {"verdict", verifier::VerdictName(j.verdict)},
-          {"findings", FindingsJson(j.findings)},
-          {"tree_size", j.tree_size}};
+          {"findings", FindingsJson(j.findings)}};
 }
 
 void PrintJudgement(const std::string& device, const Judgement& j) {
   std::printf("%s: %s\n", device.c_str(), verifier::VerdictName(j.verdict));
   for (const auto& f : j.findings) {
-    std::printf("  %-10s %-22s %s %s\n", SeverityName(f.severity), f.code.c_str(),
+    std::printf("  %-10s %-24s %s %s\n", SeverityName(f.severity), f.code.c_str(),
                 f.message.c_str(), Indices(f.indices).c_str());
   }
+}
+
+// "2026-11-29 15:04 UTC"
+std::string UtcTime(int64_t unix_seconds) {
+  const std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+std::string Ago(int64_t seconds) {
+  if (seconds < 120) return std::to_string(seconds) + " s";
+  if (seconds < 7200) return std::to_string(seconds / 60) + " min";
+  if (seconds < 3 * 86400) return std::to_string(seconds / 3600) + " h";
+  return std::to_string(seconds / 86400) + " days";
+}
+
+// Offline: how fresh the bundle is, by its checkpoint's signed time. A
+// bundle older than `max_age` seconds (0: no limit) could hide a later
+// stolen status or revocation, so it leaves the device UNVERIFIED.
+void JudgeBundleAge(const verifier::VerifiedEvidence& ev, int64_t max_age, Judgement* j) {
+  if (!ev.from_bundle) return;
+  auto signed_at = verifier::CheckpointTime(ev.checkpoint);
+  const int64_t now = std::time(nullptr);
+  if (!signed_at.ok() || *signed_at == 0) {
+    j->findings.push_back(
+        {max_age ? Finding::Severity::kUnverified : Finding::Severity::kSkipped, "BUNDLE_UNDATED",
+         "the bundle's checkpoint carries no signed time, so its age cannot be told" +
+             std::string(max_age ? "" : " (--max-bundle-age 0: not required)"),
+         {}});
+  } else {
+    const int64_t age = std::max<int64_t>(0, now - *signed_at);
+    const std::string when = UtcTime(*signed_at);
+    if (max_age && age > max_age) {
+      j->findings.push_back(
+          {Finding::Severity::kUnverified, "BUNDLE_TOO_OLD",
+           "the bundle's checkpoint was signed " + Ago(age) + " ago (" + when +
+               "), more than --max-bundle-age " + Ago(max_age) +
+               ": a later stolen status or revocation would not be in it; export a fresh one",
+           {}});
+    } else {
+      j->findings.push_back({Finding::Severity::kInfo, "BUNDLE_FRESH",
+                             "the bundle's checkpoint was signed " + Ago(age) + " ago (" + when +
+                                 ")" +
+                                 (max_age ? ", within --max-bundle-age " + Ago(max_age)
+                                          : std::string(", no age limit (--max-bundle-age 0)")),
+                             {}});
+    }
+  }
+  verifier::Decide(j);
 }
 
 // The --policy option of check, scan and delivery check.
@@ -97,7 +148,14 @@ struct PolicyChoice {
     return policy ? verifier::MakePolicyFn(policy, std::time(nullptr)) : verifier::PolicyFn{};
   }
   void Finish(bool attested, Judgement* j) const {
-    if (policy) verifier::ApplyRequired(*policy, attested, j);
+    if (policy) {
+      verifier::ApplyRequired(*policy, attested, j);
+    } else {
+      verifier::ApplyNoPolicy(attested, j);
+    }
+  }
+  void Want(client::Wanted* w) const {
+    if (policy) w->AddPolicy(*policy);
   }
   json Json() const {
     return policy ? json{{"name", policy->name}, {"source", policy->source}, {"file", path}}
@@ -123,13 +181,17 @@ pb::DeviceRef Ref(const std::string& mfr, const std::string& serial) {
 
 // Fetches evidence for `devices` (in chunks) and verifies each response; the
 // checkpoint of each must be consistent with the trust store.
+// Every response also carries the orgs and laws in `wanted` (so each chunk
+// resolves them on its own).
 Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     client::LedgerClient& c, const std::vector<pb::DeviceRef>& devices,
-    verifier::RecordCache* cache, std::vector<pb::Evidence>* raw,
+    const client::Wanted& wanted, verifier::RecordCache* cache, std::vector<pb::Evidence>* raw,
     const std::function<void(size_t)>& progress = {}) {
   std::vector<verifier::VerifiedEvidence> out;
-  for (size_t start = 0; start < devices.size(); start += kEvidenceChunk) {
+  for (size_t start = 0; start == 0 || start < devices.size(); start += kEvidenceChunk) {
     pb::GetEvidenceRequest req;
+    for (const auto& id : wanted.OrgIds()) req.add_orgs(id);
+    for (const auto& id : wanted.LawIds()) req.add_laws(id);
     for (size_t i = start; i < std::min(devices.size(), start + kEvidenceChunk); ++i) {
       *req.add_devices() = devices[i];
     }
@@ -151,49 +213,91 @@ Result<verifier::VerifiedEvidence> LoadBundle(const std::string& path,
   PROV_ASSIGN_OR_RETURN(auto vkey, verifier::ParseVerifierKey(vkey_text));
   PROV_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   PROV_ASSIGN_OR_RETURN(pb::Evidence ev, verifier::ParseBundle(bytes));
-  return verifier::VerifyEvidence(ev, vkey, cache);
+  PROV_ASSIGN_OR_RETURN(auto verified, verifier::VerifyEvidence(ev, vkey, cache));
+  verified.from_bundle = true;
+  return verified;
 }
 
-// Evidence for one device: from a bundle file (offline) or from the ledger.
+// Evidence for one device: from a bundle file (offline) or from the ledger;
+// every wanted id must resolve in it.
 Result<verifier::VerifiedEvidence> EvidenceFor(const std::string& bundle,
                                                const std::string& mfr,
                                                const std::string& serial,
+                                               const client::Wanted& wanted,
                                                verifier::RecordCache* cache) {
-  if (!bundle.empty()) return LoadBundle(bundle, cache);
+  if (!bundle.empty()) {
+    PROV_ASSIGN_OR_RETURN(auto ev, LoadBundle(bundle, cache));
+    PROV_RETURN_IF_ERROR(client::Resolve(wanted, ev));
+    return ev;
+  }
   PROV_ASSIGN_OR_RETURN(auto c, Connect());
   PROV_RETURN_IF_ERROR(c->GetCheckpoint().status());
-  PROV_ASSIGN_OR_RETURN(auto evs, FetchEvidence(*c, {Ref(mfr, serial)}, cache, nullptr));
+  PROV_ASSIGN_OR_RETURN(auto evs, FetchEvidence(*c, {Ref(mfr, serial)}, wanted, cache, nullptr));
   PROV_RETURN_IF_ERROR(SaveTrust(*c));
+  PROV_RETURN_IF_ERROR(client::Resolve(wanted, evs.front()));
   return std::move(evs.front());
+}
+
+// Trims an identifier given on the command line; empty is a usage error.
+Result<std::string> FlagId(const std::string& flag, const std::string& value, bool required) {
+  std::string v = value;
+  const char* ws = " \t\r\n";
+  const size_t b = v.find_first_not_of(ws);
+  v = b == std::string::npos ? "" : v.substr(b, v.find_last_not_of(ws) - b + 1);
+  if (v.empty() && (required || !value.empty())) {
+    return verifier::InvalidArgument("USAGE", flag + " is empty");
+  }
+  return v;
 }
 
 // --- check ---
 struct CheckOpts {
   std::string manufacturer, serial, buyer, supplier, model, bundle;
+  int64_t max_bundle_age = kDefaultMaxBundleAge;
   PolicyChoice policy;
 };
 
+// The evidence line after a verdict, and its JSON.
+void PrintSource(const verifier::VerifiedEvidence& ev) {
+  std::printf("verified against the signed checkpoint of size %llu%s\n",
+              static_cast<unsigned long long>(ev.checkpoint.size),
+              ev.from_bundle ? " (offline, from the bundle)" : "");
+}
+
 int Check(CheckOpts& o) {
+  for (auto [flag, value, required] :
+       {std::tuple{"--manufacturer", &o.manufacturer, true}, {"--serial", &o.serial, true},
+        {"--buyer", &o.buyer, false}, {"--supplier", &o.supplier, false},
+        {"--model", &o.model, false}}) {
+    auto v = FlagId(flag, *value, required);
+    if (!v.ok()) return Report(v.status());
+    *value = *v;
+  }
   if (Status s = o.policy.Load(); !s.ok()) return Report(s);
+  client::Wanted wanted;
+  wanted.AddFlag("--manufacturer", o.manufacturer);
+  wanted.AddFlag("--buyer", o.buyer);
+  wanted.AddFlag("--supplier", o.supplier);
+  o.policy.Want(&wanted);
   verifier::RecordCache cache;
-  auto ev = EvidenceFor(o.bundle, o.manufacturer, o.serial, &cache);
+  auto ev = EvidenceFor(o.bundle, o.manufacturer, o.serial, wanted, &cache);
   if (!ev.ok()) return Report(ev.status());
   Judgement j = verifier::JudgeDevice(
       *ev, {o.manufacturer, o.serial, o.buyer, o.model, o.supplier}, o.policy.Fn());
   o.policy.Finish(false, &j);
+  JudgeBundleAge(*ev, o.max_bundle_age, &j);
   const std::string name = o.manufacturer + "/" + o.serial;
   if (G().json) {
     json out = JudgementJson(name, j);
     out["policy"] = o.policy.Json();
     out["checkpoint"] = HeadJson(ev->checkpoint);
-    out["offline"] = !o.bundle.empty();
+    out["offline"] = ev->from_bundle;
+    out["exit_code"] = VerdictExit(j.verdict);
     std::cout << out.dump() << "\n";
   } else {
     o.policy.Print();
     PrintJudgement(name, j);
-    std::printf("verified against the signed checkpoint of size %llu%s\n",
-                static_cast<unsigned long long>(ev->checkpoint.size),
-                o.bundle.empty() ? "" : " (offline, from the bundle)");
+    PrintSource(*ev);
   }
   return VerdictExit(j.verdict);
 }
@@ -231,7 +335,8 @@ class Progress {
 };
 
 struct DeliveryOpts {
-  std::string manifest, buyer, supplier, manufacturer, html;
+  std::string manifest, buyer, supplier, manufacturer, html, bundle;
+  int64_t max_bundle_age = kDefaultMaxBundleAge;
   PolicyChoice policy;
 };
 
@@ -272,7 +377,9 @@ Status WriteDeliveryHtml(const DeliveryOpts& o, const std::vector<JudgedRow>& ju
     }
     for (const Finding& f : jr.j.findings) {
       row.findings.push_back({f.code, SeverityName(f.severity), f.message, f.indices});
-      if (f.severity != Finding::Severity::kInfo && !row.graph.empty()) {
+      if ((f.severity == Finding::Severity::kReject ||
+           f.severity == Finding::Severity::kUnverified) &&
+          !row.graph.empty()) {
         hot[row.graph].insert(f.indices.begin(), f.indices.end());
       }
     }
@@ -292,12 +399,21 @@ Status WriteDeliveryHtml(const DeliveryOpts& o, const std::vector<JudgedRow>& ju
 }
 
 int DeliveryCheck(DeliveryOpts& o) {
+  for (auto [flag, value, required] :
+       {std::tuple{"--buyer", &o.buyer, true}, {"--supplier", &o.supplier, false},
+        {"--manufacturer", &o.manufacturer, false}}) {
+    auto v = FlagId(flag, *value, required);
+    if (!v.ok()) return Report(v.status());
+    *value = *v;
+  }
   if (Status s = o.policy.Load(); !s.ok()) return Report(s);
   auto rows = ReadManifest(o.manifest, o.manufacturer);
   if (!rows.ok()) return Report(rows.status());
-  auto c = Connect();
-  if (!c.ok()) return Report(c.status());
-  if (auto head = (*c)->GetCheckpoint(); !head.ok()) return Report(head.status());
+  client::Wanted wanted;
+  wanted.AddFlag("--buyer", o.buyer);
+  wanted.AddFlag("--supplier", o.supplier);
+  wanted.AddFlag("--manufacturer", o.manufacturer);
+  o.policy.Want(&wanted);
 
   // Duplicates in the manifest are flagged; each device is fetched once.
   std::map<std::string, size_t> first_line;
@@ -309,21 +425,37 @@ int DeliveryCheck(DeliveryOpts& o) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   verifier::RecordCache cache;
-  Progress bar("checking", devices.size());
-  auto evidence = FetchEvidence(**c, devices, &cache, nullptr,
-                                [&](size_t done) { bar.Update(done); });
-  if (!evidence.ok()) return Report(evidence.status());
-  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
-
-  // Which evidence response holds each device.
+  std::vector<verifier::VerifiedEvidence> evidence;
+  // Which evidence holds each device.
   std::map<std::string, const verifier::VerifiedEvidence*> holder;
-  for (size_t i = 0; i < devices.size(); ++i) {
-    holder[devices[i].manufacturer_org() + "/" + devices[i].serial()] =
-        &(*evidence)[i / kEvidenceChunk];
+  if (!o.bundle.empty()) {
+    auto ev = LoadBundle(o.bundle, &cache);
+    if (!ev.ok()) return Report(ev.status());
+    evidence.push_back(std::move(ev).value());
+    for (const auto& d : devices) {
+      holder[d.manufacturer_org() + "/" + d.serial()] = &evidence.front();
+    }
+  } else {
+    auto c = Connect();
+    if (!c.ok()) return Report(c.status());
+    if (auto head = (*c)->GetCheckpoint(); !head.ok()) return Report(head.status());
+    Progress bar("checking", devices.size());
+    auto fetched = FetchEvidence(**c, devices, wanted, &cache, nullptr,
+                                 [&](size_t done) { bar.Update(done); });
+    if (!fetched.ok()) return Report(fetched.status());
+    if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+    evidence = std::move(fetched).value();
+    for (size_t i = 0; i < devices.size(); ++i) {
+      holder[devices[i].manufacturer_org() + "/" + devices[i].serial()] =
+          &evidence[i / kEvidenceChunk];
+    }
   }
+  if (Status s = client::Resolve(wanted, evidence.front()); !s.ok()) return Report(s);
+
   const auto t_judge = std::chrono::steady_clock::now();
   const verifier::PolicyFn policy = o.policy.Fn();
   std::map<Verdict, size_t> counts;
+  std::map<std::string, size_t> skipped;  // check not made -> devices
   std::vector<JudgedRow> judged;
   judged.reserve(rows->size());
   for (const auto& r : *rows) {
@@ -333,6 +465,7 @@ int DeliveryCheck(DeliveryOpts& o) {
         verifier::JudgeDevice(*ev, {r.manufacturer, r.serial, o.buyer, r.model, o.supplier},
                               policy);
     o.policy.Finish(false, &j);
+    JudgeBundleAge(*ev, o.max_bundle_age, &j);
     if (first_line[name] != r.line) {
       j.findings.push_back({Finding::Severity::kReject, "DUPLICATE_IN_MANIFEST",
                             name + " is listed again (first on line " +
@@ -340,13 +473,21 @@ int DeliveryCheck(DeliveryOpts& o) {
                             {}});
       verifier::Decide(&j);
     }
+    for (const auto& f : j.findings) {
+      if (f.severity == Finding::Severity::kSkipped) skipped[f.code]++;
+    }
     counts[j.verdict]++;
     judged.push_back({&r, ev, std::move(j)});
   }
   const auto t_end = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(t_end - t0).count();
   const double judge_seconds = std::chrono::duration<double>(t_end - t_judge).count();
-  const uint64_t size = evidence->empty() ? 0 : evidence->back().checkpoint.size;
+  const verifier::VerifiedEvidence& newest = *std::max_element(
+      evidence.begin(), evidence.end(),
+      [](const auto& a, const auto& b) { return a.checkpoint.size < b.checkpoint.size; });
+  const Verdict overall = counts[Verdict::kRejected]     ? Verdict::kRejected
+                          : counts[Verdict::kUnverified] ? Verdict::kUnverified
+                                                         : Verdict::kTrusted;
   if (!o.html.empty()) {
     if (Status s = WriteDeliveryHtml(o, judged, counts); !s.ok()) return Report(s);
   }
@@ -357,58 +498,68 @@ int DeliveryCheck(DeliveryOpts& o) {
       row["line"] = jr.row->line;
       out_rows.push_back(std::move(row));
     }
-    std::cout << json{{"manifest", o.manifest},
+    std::cout << json{{"verdict", verifier::VerdictName(overall)},
+                      {"exit_code", VerdictExit(overall)},
+                      {"manifest", o.manifest},
                       {"buyer", o.buyer},
-                      {"supplier", o.supplier},
+                      {"supplier", o.supplier.empty() ? json(nullptr) : json(o.supplier)},
                       {"policy", o.policy.Json()},
+                      {"checkpoint", HeadJson(newest.checkpoint)},
+                      {"offline", newest.from_bundle},
                       {"rows", rows->size()},
                       {"trusted", counts[Verdict::kTrusted]},
                       {"rejected", counts[Verdict::kRejected]},
                       {"unverified", counts[Verdict::kUnverified]},
                       {"seconds", seconds},
                       {"judge_seconds", judge_seconds},
-                      {"tree_size", size},
                       {"html", o.html.empty() ? json(nullptr) : json(o.html)},
                       {"devices", out_rows}}
                      .dump()
               << "\n";
   } else {
-    std::printf("delivery %s to %s%s: %zu rows checked in %.2f s (judging %.3f s) against the "
-                "signed checkpoint of size %llu\n",
-                o.manifest.c_str(), o.buyer.c_str(),
-                o.supplier.empty() ? "" : (" from " + o.supplier).c_str(), rows->size(), seconds,
-                judge_seconds, static_cast<unsigned long long>(size));
+    std::printf("delivery %s to %s%s: %s\n", o.manifest.c_str(), o.buyer.c_str(),
+                o.supplier.empty() ? "" : (" from " + o.supplier).c_str(),
+                verifier::VerdictName(overall));
+    std::printf("  %zu rows checked in %.2f s (judging %.3f s) against the signed checkpoint of "
+                "size %llu%s\n",
+                rows->size(), seconds, judge_seconds,
+                static_cast<unsigned long long>(newest.checkpoint.size),
+                newest.from_bundle ? " (offline, from the bundle)" : "");
     o.policy.Print();
     std::printf("  %-10s %zu\n  %-10s %zu\n  %-10s %zu\n", "TRUSTED", counts[Verdict::kTrusted],
                 "REJECTED", counts[Verdict::kRejected], "UNVERIFIED",
                 counts[Verdict::kUnverified]);
+    if (!skipped.empty()) {
+      std::printf("  not checked:");
+      for (const auto& [code, n] : skipped) std::printf(" %s (%zu)", code.c_str(), n);
+      std::printf("\n");
+    }
     bool header = false;
     for (const auto& jr : judged) {
-      if (jr.j.verdict == Verdict::kTrusted) continue;
-      if (!header) {
-        std::printf("\n  %-6s %-28s %-11s %-22s %s\n", "line", "device", "verdict", "finding",
-                    "why");
-        header = true;
-      }
       for (const auto& f : jr.j.findings) {
-        if (f.severity == Finding::Severity::kInfo) continue;
-        std::printf("  %-6zu %-28s %-11s %-22s %s %s\n", jr.row->line,
+        if (f.severity == Finding::Severity::kInfo || f.severity == Finding::Severity::kSkipped) {
+          continue;
+        }
+        if (!header) {
+          std::printf("\n  %-6s %-28s %-11s %-10s %-22s %s\n", "line", "device", "verdict",
+                      "severity", "finding", "why");
+          header = true;
+        }
+        std::printf("  %-6zu %-28s %-11s %-10s %-22s %s %s\n", jr.row->line,
                     (jr.row->manufacturer + "/" + jr.row->serial).c_str(),
-                    verifier::VerdictName(jr.j.verdict), f.code.c_str(), f.message.c_str(),
-                    Indices(f.indices).c_str());
+                    verifier::VerdictName(jr.j.verdict), SeverityName(f.severity),
+                    f.code.c_str(), f.message.c_str(), Indices(f.indices).c_str());
       }
     }
     if (!o.html.empty()) std::printf("\nHTML report: %s\n", o.html.c_str());
   }
-  if (counts[Verdict::kRejected]) return kRejected;
-  if (counts[Verdict::kUnverified]) return kCannotTell;
-  return kOk;
+  return VerdictExit(overall);
 }
 
 // --- bundle export ---
 struct BundleOpts {
-  std::string out, manufacturer, custodian;
-  std::vector<std::string> serials;
+  std::string out, manufacturer, custodian, in;
+  std::vector<std::string> serials, policies, orgs;
 };
 
 // The devices held by `org`, from a full replay of the log (prov audit).
@@ -458,12 +609,23 @@ Result<pb::Evidence> Merge(client::LedgerClient& c, std::vector<pb::Evidence> pa
       entries[e.index()] = std::move(e);
     }
     for (auto& d : *p.mutable_unknown_devices()) *out.add_unknown_devices() = std::move(d);
+    for (auto& u : *p.mutable_unknown_ids()) *out.add_unknown_ids() = std::move(u);
   }
   for (auto& [i, e] : entries) *out.add_entries() = std::move(e);
   return out;
 }
 
 int BundleExport(const BundleOpts& o) {
+  // What the site's policies name travels with the bundle, so that they
+  // resolve offline.
+  client::Wanted wanted;
+  wanted.AddFlag("--custodian", o.custodian);
+  for (const auto& id : o.orgs) wanted.AddFlag("--org", id);
+  for (const auto& path : o.policies) {
+    auto p = client::LoadPolicy(path);
+    if (!p.ok()) return Report(p.status());
+    wanted.AddPolicy(*p);
+  }
   auto c = Connect();
   if (!c.ok()) return Report(c.status());
   if (auto head = (*c)->GetCheckpoint(); !head.ok()) return Report(head.status());
@@ -475,12 +637,15 @@ int BundleExport(const BundleOpts& o) {
   }
   for (const auto& s : o.serials) devices.push_back(Ref(o.manufacturer, s));
   if (devices.empty()) {
-    return Report(verifier::InvalidArgument("NO_DEVICES", "no devices to export"));
+    return Report(verifier::InvalidArgument(
+        "NO_DEVICES", o.custodian.empty() ? "no devices to export"
+                                          : o.custodian + " holds no devices"));
   }
   verifier::RecordCache cache;
   std::vector<pb::Evidence> parts;
-  auto evidence = FetchEvidence(**c, devices, &cache, &parts);
+  auto evidence = FetchEvidence(**c, devices, wanted, &cache, &parts);
   if (!evidence.ok()) return Report(evidence.status());
+  if (Status s = client::Resolve(wanted, evidence->front()); !s.ok()) return Report(s);
   auto merged = Merge(**c, std::move(parts));
   if (!merged.ok()) return Report(merged.status());
   if (merged->unknown_devices_size() > 0) {
@@ -489,6 +654,7 @@ int BundleExport(const BundleOpts& o) {
                                                            " is not registered"),
                   kRejected);
   }
+  merged->clear_unknown_ids();
   // Never write a bundle that does not verify.
   auto check = verifier::VerifyEvidence(*merged, (*c)->verifier(), &cache);
   if (!check.ok()) return Report(check.status());
@@ -496,9 +662,12 @@ int BundleExport(const BundleOpts& o) {
   if (Status s = WriteFile(o.out, bytes); !s.ok()) return Report(s);
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
   if (G().json) {
-    std::cout << json{{"ok", true},         {"file", o.out},
-                      {"devices", devices.size()}, {"entries", merged->entries_size()},
-                      {"bytes", bytes.size()},     {"checkpoint", HeadJson(check->checkpoint)}}
+    std::cout << json{{"ok", true},
+                      {"file", o.out},
+                      {"devices", devices.size()},
+                      {"entries", merged->entries_size()},
+                      {"bytes", bytes.size()},
+                      {"checkpoint", HeadJson(check->checkpoint)}}
                      .dump()
               << "\n";
   } else {
@@ -510,15 +679,93 @@ int BundleExport(const BundleOpts& o) {
   return kOk;
 }
 
+// --- bundle show ---
+// Lists what a bundle holds, after verifying it like any offline check.
+int BundleShow(const std::string& path) {
+  verifier::RecordCache cache;
+  auto ev = LoadBundle(path, &cache);
+  if (!ev.ok()) return Report(ev.status());
+  std::vector<std::pair<std::string, pb::DeviceState>> devices;
+  ev->state.ForEach(verifier::state_key::kDevicePrefix, [&](std::string_view key,
+                                                            std::string_view value) {
+    pb::DeviceState ds;
+    if (!ds.ParseFromArray(value.data(), static_cast<int>(value.size()))) return;
+    key.remove_prefix(verifier::state_key::kDevicePrefix.size());
+    std::string name(key);
+    name[name.find('\0')] = '/';
+    devices.emplace_back(std::move(name), std::move(ds));
+  });
+  auto ids = [&](std::string_view prefix) {
+    std::vector<std::string> out;
+    ev->state.ForEach(prefix, [&](std::string_view key, std::string_view) {
+      out.emplace_back(key.substr(prefix.size()));
+    });
+    return out;
+  };
+  const auto orgs = ids(verifier::state_key::kOrgPrefix);
+  const auto laws = ids(verifier::state_key::kLawPrefix);
+  auto signed_at = verifier::CheckpointTime(ev->checkpoint);
+  const int64_t checkpoint_time = signed_at.ok() ? *signed_at : 0;
+  if (G().json) {
+    json devs = json::array();
+    for (const auto& [name, ds] : devices) {
+      devs.push_back({{"device", name},
+                      {"model", ds.model_id()},
+                      {"custodian", ds.custodian_org()},
+                      {"condition", pb::DeviceCondition_Name(ds.condition())}});
+    }
+    std::cout << json{{"file", path},
+                      {"checkpoint", HeadJson(ev->checkpoint)},
+                      {"entries", ev->records.size() + 1},
+                      {"devices", devs},
+                      {"orgs", orgs},
+                      {"laws", laws},
+                      {"problems", FindingsJson(ev->problems)}}
+                     .dump()
+              << "\n";
+    return ev->problems.empty() ? kOk : kUnverified;
+  }
+  const int64_t now = std::time(nullptr);
+  std::printf("bundle %s: verified against the pinned log key\n", path.c_str());
+  std::printf("  checkpoint  %s, size %llu, root %s\n", ev->checkpoint.origin.c_str(),
+              static_cast<unsigned long long>(ev->checkpoint.size),
+              verifier::HexEncode(ev->checkpoint.root).substr(0, 16).c_str());
+  std::printf("  as of       %s\n", checkpoint_time ? (UtcTime(checkpoint_time) + " (" +
+                                                        Ago(std::max<int64_t>(0, now - checkpoint_time)) +
+                                                        " ago)").c_str()
+                                                     : "unknown: the checkpoint has no signed time");
+  std::printf("  entries     %zu, devices %zu, organisations %zu, laws %zu\n",
+              ev->records.size() + 1, devices.size(), orgs.size(), laws.size());
+  for (const auto& [name, ds] : devices) {
+    std::printf("  %-32s model %-12s held by %-20s %s\n", name.c_str(), ds.model_id().c_str(),
+                ds.custodian_org().c_str(),
+                ds.condition() == pb::DEVICE_CONDITION_ACTIVE ||
+                        ds.condition() == pb::DEVICE_CONDITION_UNSPECIFIED
+                    ? ""
+                    : pb::DeviceCondition_Name(ds.condition()).c_str());
+  }
+  for (const auto& f : ev->problems) {
+    std::printf("  %-10s %-24s %s\n", SeverityName(f.severity), f.code.c_str(), f.message.c_str());
+  }
+  return ev->problems.empty() ? kOk : kUnverified;
+}
+
 // --- scan ---
 struct ScanOpts {
   std::string device, buyer, bundle, device_ca;
   int64_t max_age = 300;
+  int64_t max_bundle_age = kDefaultMaxBundleAge;
   PolicyChoice policy;
 };
 
 int Scan(ScanOpts& o) {
+  auto buyer = FlagId("--buyer", o.buyer, false);
+  if (!buyer.ok()) return Report(buyer.status());
+  o.buyer = *buyer;
   if (Status s = o.policy.Load(); !s.ok()) return Report(s);
+  client::Wanted wanted;
+  wanted.AddFlag("--buyer", o.buyer);
+  o.policy.Want(&wanted);
   transport::TlsFiles device_tls;
   device_tls.ca = o.device_ca;
   device_tls.plaintext = G().tls.plaintext;
@@ -526,20 +773,22 @@ int Scan(ScanOpts& o) {
   if (!live.ok()) return Report(live.status());
   verifier::RecordCache cache;
   auto ev = EvidenceFor(o.bundle, live->info.manufacturer_org(), live->info.serial_number(),
-                        &cache);
+                        wanted, &cache);
   if (!ev.ok()) return Report(ev.status());
   Judgement j = verifier::JudgeDevice(
       *ev, {live->info.manufacturer_org(), live->info.serial_number(), o.buyer, "", ""},
       o.policy.Fn());
   client::JudgeAttestation(*ev, *live, o.max_age, &j);
   o.policy.Finish(true, &j);
+  JudgeBundleAge(*ev, o.max_bundle_age, &j);
   const std::string name = live->info.manufacturer_org() + "/" + live->info.serial_number();
   if (G().json) {
     json out = JudgementJson(name, j);
     out["device_address"] = o.device;
     out["policy"] = o.policy.Json();
     out["checkpoint"] = HeadJson(ev->checkpoint);
-    out["offline"] = !o.bundle.empty();
+    out["offline"] = ev->from_bundle;
+    out["exit_code"] = VerdictExit(j.verdict);
     out["firmware_sha256"] = verifier::HexEncode(verifier::AsBytes(live->info.firmware_sha256()));
     std::cout << out.dump() << "\n";
   } else {
@@ -548,8 +797,17 @@ int Scan(ScanOpts& o) {
                 live->info.serial_number().c_str(), live->info.firmware_version().c_str());
     o.policy.Print();
     PrintJudgement(name, j);
+    PrintSource(*ev);
   }
   return VerdictExit(j.verdict);
+}
+
+void AddMaxBundleAge(CLI::App* cmd, int64_t* seconds) {
+  cmd->add_option("--max-bundle-age", *seconds,
+                  "with --bundle: seconds since its checkpoint was signed after which devices "
+                  "are UNVERIFIED (default 604800 = 7 days; 0 = no limit)")
+      ->default_val(kDefaultMaxBundleAge)
+      ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace
@@ -565,6 +823,7 @@ void AddCheckCommands(CLI::App& app) {
   check->add_option("--model", co->model, "expected model id");
   check->add_option("--bundle", co->bundle,
                     "judge offline from an evidence bundle (needs only --vkey)");
+  AddMaxBundleAge(check, &co->max_bundle_age);
   AddPolicyOption(check, &co->policy);
   OnRun(check, [co] { return Check(*co); });
 
@@ -581,6 +840,9 @@ void AddCheckCommands(CLI::App& app) {
                      "also write a self-contained HTML report with ownership/BOM graphs");
   dcheck->add_option("--manufacturer", dopts->manufacturer,
                      "manufacturer for rows without one");
+  dcheck->add_option("--bundle", dopts->bundle,
+                     "judge offline from an evidence bundle (needs only --vkey)");
+  AddMaxBundleAge(dcheck, &dopts->max_bundle_age);
   OnRun(dcheck, [dopts] { return DeliveryCheck(*dopts); });
 
   auto bo = std::make_shared<BundleOpts>();
@@ -592,6 +854,10 @@ void AddCheckCommands(CLI::App& app) {
   exp->add_option("--manufacturer", bo->manufacturer, "manufacturer of --serial devices");
   exp->add_option("--serial", bo->serials, "device serial (repeatable)");
   exp->add_option("--custodian", bo->custodian, "every device held by this org");
+  exp->add_option("--policy", bo->policies,
+                  "also carry the laws and orgs this policy names, so it resolves offline "
+                  "(repeatable)");
+  exp->add_option("--org", bo->orgs, "also carry this org and its owners (repeatable)");
   exp->callback([bo, exp] {
     if (bo->serials.empty() == bo->custodian.empty() ||
         (!bo->serials.empty() && bo->manufacturer.empty())) {
@@ -599,6 +865,9 @@ void AddCheckCommands(CLI::App& app) {
     }
     ExitCode() = BundleExport(*bo);
   });
+  auto* show = bundle->add_subcommand("show", "verify a bundle and list what it holds");
+  show->add_option("file", bo->in, "bundle file")->required();
+  OnRun(show, [bo] { return BundleShow(bo->in); });
 
   auto so = std::make_shared<ScanOpts>();
   auto* scan = app.add_subcommand(
@@ -607,6 +876,7 @@ void AddCheckCommands(CLI::App& app) {
       ->required();
   scan->add_option("--buyer", so->buyer, "custody must end at this org");
   scan->add_option("--bundle", so->bundle, "judge offline from an evidence bundle");
+  AddMaxBundleAge(scan, &so->max_bundle_age);
   AddPolicyOption(scan, &so->policy);
   scan->add_option("--device-tls-ca", so->device_ca,
                    "PEM CA that signed the camera's TLS certificate (else --plaintext on loopback)");

@@ -651,7 +651,8 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
     }
     if (!fatal.ok()) std::fprintf(stderr, "prov: %s\n", fatal.ToString().c_str());
   }
-  if (!fatal.ok() || cannot_tell) return kCannotTell;
+  if (!fatal.ok()) return ExitFor(fatal);
+  if (cannot_tell) return kUnverified;
   return all_landed ? kOk : kRejected;
 }
 
@@ -692,6 +693,29 @@ void AddRegistryCommands(CLI::App& app) {
 
   {
     struct Opts {
+      std::string code, name, jurisdiction, source, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand(
+        "law", "register a law organisations can be subject to and policies can deny (a later "
+               "record for the same --code supersedes earlier ones)");
+    sub->add_option("--code", o->code, "law code, e.g. CN-NIL-2017")->required();
+    sub->add_option("--name", o->name, "its name, e.g. \"PRC National Intelligence Law (2017)\"")
+        ->required();
+    sub->add_option("--jurisdiction", o->jurisdiction,
+                    "ISO 3166-1 alpha-2 code of the enacting state, e.g. CN")
+        ->required();
+    sub->add_option("--source", o->source, "citation or URL of the text");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      return SignAndSubmit(
+          client::LawRecord(Now(), o->code, o->name, o->jurisdiction, o->source), o->keys,
+          o->out);
+    });
+  }
+  {
+    struct Opts {
       std::string id, name, country, out;
       std::vector<std::string> laws, aliases, keys;
       bool state_owned = false;
@@ -702,7 +726,9 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--id", o->id, "org id, [a-z0-9][a-z0-9.-]*")->required();
     sub->add_option("--name", o->name, "legal name")->required();
     sub->add_option("--country", o->country, "ISO 3166-1 alpha-2 code, e.g. GB")->required();
-    sub->add_option("--law", o->laws, "a law the org is subject to, e.g. CN-NIL-2017 (repeatable)");
+    sub->add_option("--law", o->laws,
+                    "a registered law the org is subject to, e.g. CN-NIL-2017 (repeatable; "
+                    "`prov authority law` registers one)");
     sub->add_flag("--state-owned", o->state_owned, "the org is state-owned");
     sub->add_option("--alias", o->aliases, "brand or trading name (repeatable)");
     SigningOptions(sub, o->keys, o->out, true);

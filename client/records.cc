@@ -34,6 +34,18 @@ pb::Record GenesisRecord(
   return r;
 }
 
+pb::Record LawRecord(int64_t issued_at, const std::string& code, const std::string& name,
+                     const std::string& jurisdiction, const std::string& source) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* l = r.mutable_law();
+  l->set_code(code);
+  l->set_name(name);
+  l->set_jurisdiction(jurisdiction);
+  l->set_source(source);
+  return r;
+}
+
 pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
                               const std::string& legal_name, const std::string& country,
                               const std::vector<std::string>& laws, bool state_owned,

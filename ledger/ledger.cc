@@ -1,11 +1,13 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <set>
 
 #include "ledger/coding.h"
 #include "proto/state.pb.h"
+#include "verifier/suggest.h"
 
 namespace ledger {
 
@@ -162,7 +164,14 @@ void Ledger::SequencerLoop() {
   for (;;) {
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      const bool work = queue_cv_.wait_for(lock, options_.checkpoint_refresh, [&] {
+        return stopping_ || !queue_.empty();
+      });
+      if (!work) {
+        lock.unlock();
+        RefreshCheckpoint();
+        continue;
+      }
       if (queue_.empty()) return;  // stopping, and drained
       size_t n = std::min(queue_.size(), options_.max_batch);
       for (size_t i = 0; i < n; ++i) {
@@ -249,9 +258,28 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
   }
 }
 
+void Ledger::RefreshCheckpoint() {
+  auto latest = Checkpoint();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const std::string& note = latest->note();
+  auto parsed = verifier::ParseCheckpoint(note.substr(0, note.find("\n\n") + 1));
+  if (parsed.ok()) {
+    auto t = verifier::CheckpointTime(*parsed);
+    if (t.ok() && *t && now - *t < options_.checkpoint_refresh.count()) return;
+  }
+  auto ckpt = SignCheckpoint(writer_->size(), writer_->Root());
+  KvBatch kv;
+  kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
+  if (!kv_->Write(kv).ok()) return;  // the old head stays; retried on the next idle period
+  Publish(ckpt);
+}
+
 std::shared_ptr<const pb::SignedCheckpoint> Ledger::SignCheckpoint(uint64_t size,
                                                                    const Hash& root) const {
-  verifier::Checkpoint c{origin_, size, root, {}};
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  verifier::Checkpoint c{origin_, size, root, {verifier::TimestampExtension(now_ns)}};
   auto out = std::make_shared<pb::SignedCheckpoint>();
   out->set_note(verifier::SignNote(verifier::FormatCheckpoint(c), origin_, log_key_));
   out->set_size(size);
@@ -396,6 +424,7 @@ Status Ledger::AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* o
       if (!sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) {
         return verifier::DataLoss("LEAF_CORRUPT", "leaf " + std::to_string(i) + " does not parse");
       }
+      if (r.has_organization()) PROV_RETURN_IF_ERROR(AddLaws(r.organization(), out));
       if (r.has_ownership() && r.ownership().owned_org() == id) {
         todo.push_back(r.ownership().owner_org());
       } else if (r.has_ownership()) {
@@ -424,16 +453,67 @@ Result<pb::Evidence> Ledger::DeviceEvidence(const std::string& manufacturer,
   return ev;
 }
 
-Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& devices) const {
-  if (devices.size() > kMaxEvidenceDevices) {
+Status Ledger::AddLaws(const pb::Organization& org, std::vector<uint64_t>* out) const {
+  for (const auto& code : org.laws()) {
+    pb::LawState ls;
+    PROV_ASSIGN_OR_RETURN(bool found,
+                          verifier::GetMessage(state_, verifier::state_key::Law(code), &ls));
+    if (found) out->insert(out->end(), ls.record_indices().begin(), ls.record_indices().end());
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> Ledger::Suggest(std::string_view prefix, const std::string& id) const {
+  std::vector<std::string> ids;
+  const std::string kv_prefix = coding::StateKey(prefix);
+  (void)kv_->Scan(kv_prefix, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(kv_prefix.size()));
+    return ids.size() < 100'000;
+  });
+  return verifier::Nearest(id, ids);
+}
+
+Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& devices,
+                                             const std::vector<std::string>& want_orgs,
+                                             const std::vector<std::string>& want_laws) const {
+  if (devices.size() > kMaxEvidenceDevices || want_orgs.size() > kMaxEvidenceDevices ||
+      want_laws.size() > kMaxEvidenceDevices) {
     return verifier::OutOfRange("TOO_MANY_DEVICES",
                                 "at most " + std::to_string(kMaxEvidenceDevices) +
-                                    " devices per evidence request, got " +
-                                    std::to_string(devices.size()));
+                                    " devices (and as many orgs and laws) per evidence request, "
+                                    "got " + std::to_string(devices.size()));
   }
   std::vector<uint64_t> indices{0};
   std::vector<std::string> orgs;
   std::vector<pb::DeviceRef> unknown;
+  std::vector<pb::UnknownId> unknown_ids;
+  for (const auto& id : want_orgs) {
+    std::string unused;
+    PROV_ASSIGN_OR_RETURN(bool found, state_.Get(verifier::state_key::Org(id), &unused));
+    if (found) {
+      orgs.push_back(id);
+      continue;
+    }
+    pb::UnknownId u;
+    u.set_kind("org");
+    u.set_id(id);
+    for (auto& s : Suggest(verifier::state_key::kOrgPrefix, id)) u.add_suggestions(std::move(s));
+    unknown_ids.push_back(std::move(u));
+  }
+  for (const auto& code : want_laws) {
+    pb::LawState ls;
+    PROV_ASSIGN_OR_RETURN(bool found,
+                          verifier::GetMessage(state_, verifier::state_key::Law(code), &ls));
+    if (found) {
+      indices.insert(indices.end(), ls.record_indices().begin(), ls.record_indices().end());
+      continue;
+    }
+    pb::UnknownId u;
+    u.set_kind("law");
+    u.set_id(code);
+    for (auto& s : Suggest(verifier::state_key::kLawPrefix, code)) u.add_suggestions(std::move(s));
+    unknown_ids.push_back(std::move(u));
+  }
   std::set<std::string> models;
   for (const auto& d : devices) {
     pb::DeviceState ds;
@@ -486,6 +566,7 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   for (const auto& org : orgs) PROV_RETURN_IF_ERROR(AddOrgClosure(org, &indices, &visited));
   PROV_ASSIGN_OR_RETURN(pb::Evidence ev, BuildEvidence(std::move(indices)));
   for (auto& d : unknown) *ev.add_unknown_devices() = std::move(d);
+  for (auto& u : unknown_ids) *ev.add_unknown_ids() = std::move(u);
   return ev;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +32,10 @@ struct LedgerOptions {
   size_t max_queue = 65536;          // queued records before Submit blocks
   uint64_t max_entries_per_read = 1000;
   size_t max_read_bytes = 3 << 20;   // per GetEntries/evidence response
+  // While idle, the head is re-signed (same size and root, a new
+  // `Timestamp:` line) once it is this old, so that a checkpoint's signed
+  // time says how fresh it is (offline bundles are judged by it).
+  std::chrono::seconds checkpoint_refresh{60};
 };
 
 // A sequenced record's answer.
@@ -80,8 +85,13 @@ class Ledger {
                                                            uint64_t second) const;
   // Evidence for a set of devices, proven against one checkpoint: every
   // record a verifier needs to judge them (see docs/formats.md). Devices that
-  // are not registered are listed in `unknown_devices`.
-  Result<pb::Evidence> DevicesEvidence(const std::vector<pb::DeviceRef>& devices) const;
+  // are not registered are listed in `unknown_devices`. `orgs` (with their
+  // owners) and `laws` are added too, for a verdict that depends on them (a
+  // policy, the buyer); those not registered are listed in `unknown_ids`
+  // with the nearest registered ids.
+  Result<pb::Evidence> DevicesEvidence(const std::vector<pb::DeviceRef>& devices,
+                                       const std::vector<std::string>& orgs = {},
+                                       const std::vector<std::string>& laws = {}) const;
   Result<pb::Evidence> DeviceEvidence(const std::string& manufacturer,
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;
@@ -109,11 +119,18 @@ class Ledger {
   std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size,
                                                              const Hash& root) const;
   void Publish(std::shared_ptr<const pb::SignedCheckpoint> c);
+  // Sequencer thread, while idle: re-signs the head if it is older than
+  // options_.checkpoint_refresh.
+  void RefreshCheckpoint();
   Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices) const;
   // Adds an org, the orgs owning it (transitively) and their records, and the
   // current record of every org they hold (so affiliates can be named).
   verifier::Status AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* out,
                                  std::vector<std::string>* visited) const;
+  // Every version of each law (so an organization naming it replays).
+  verifier::Status AddLaws(const pb::Organization& org, std::vector<uint64_t>* out) const;
+  // Registered ids under a state-key prefix nearest to `id`.
+  std::vector<std::string> Suggest(std::string_view prefix, const std::string& id) const;
   verifier::Status AddSignerKeys(const std::string& leaf, std::vector<uint64_t>* out,
                                  std::vector<std::string>* orgs) const;
 

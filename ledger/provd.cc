@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -73,6 +74,7 @@ int Init(const std::string& dir, const std::string& origin,
 struct ServeOptions {
   std::string listen = "127.0.0.1:7400";
   size_t max_batch = 4096;
+  int64_t checkpoint_refresh = 60;
   transport::TlsFiles tls;
   bool writes_need_client_cert = false;
 };
@@ -99,6 +101,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   if (!kv.ok()) return Fail(kv.status());
   ledger::LedgerOptions options;
   options.max_batch = o.max_batch;
+  options.checkpoint_refresh = std::chrono::seconds(std::max<int64_t>(1, o.checkpoint_refresh));
   auto opened = ledger::Ledger::Open(std::move(kv).value(), *key, options);
   if (!opened.ok()) {
     spdlog::critical("refusing to serve: {}", opened.status().ToString());
@@ -194,6 +197,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", so.listen, "HOST:PORT (port 0 picks a free one)")
       ->default_val(so.listen);
   serve->add_option("--max-batch", so.max_batch, "records per commit")->default_val(4096);
+  serve->add_option("--checkpoint-refresh", so.checkpoint_refresh,
+                    "seconds after which an idle head is re-signed with a fresh Timestamp line")
+      ->default_val(60);
   serve->add_option("--tls-cert", so.tls.cert, "PEM server certificate chain (TLS)");
   serve->add_option("--tls-key", so.tls.key, "PEM private key of --tls-cert");
   serve->add_option("--tls-client-ca", so.tls.ca,

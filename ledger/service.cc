@@ -189,7 +189,9 @@ grpc::Status LedgerService::GetOrganizationEvidence(
 
 grpc::Status LedgerService::GetEvidence(grpc::ServerContext*, const pb::GetEvidenceRequest* req,
                                         pb::Evidence* resp) {
-  auto ev = ledger_->DevicesEvidence({req->devices().begin(), req->devices().end()});
+  auto ev = ledger_->DevicesEvidence({req->devices().begin(), req->devices().end()},
+                                     {req->orgs().begin(), req->orgs().end()},
+                                     {req->laws().begin(), req->laws().end()});
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
   return grpc::Status::OK;

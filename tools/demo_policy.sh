@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Demo data for trust policies: real ownership structures, fictional
-# companies (the one exception is `hikvision`, named because the US NDAA §889
-# list names it; every fact about it here is illustrative). Loaded into a
+# companies (the exceptions are the five companies the US NDAA §889 list
+# names, registered so that policies/ndaa-889.yaml resolves; every fact about
+# them here is illustrative). Loaded into a
 # running ledger with `prov`, then one delivery is judged under both
 # reference policies (policies/uk-sensitive-site.yaml, policies/ndaa-889.yaml).
 #
@@ -27,7 +28,7 @@ set -Eeuo pipefail
 # On a failure, name the command (its own output, if any, is just above).
 trap 'echo "demo_policy.sh: line $LINENO: exit $? from: $BASH_COMMAND" >&2' ERR
 AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
-# q ARGS...: prov ARGS, quietly. Exit 2 ("cannot tell": the ledger could not
+# q ARGS...: prov ARGS, quietly. Exit 4 (unavailable: the ledger could not
 # be reached) is retried once, a second later: gRPC 1.51 (Debian 12) can fail
 # a connection attempt spuriously (it reads connect()'s errno after other
 # calls; grpc/grpc#35064), and every record here is deterministic, so a
@@ -36,8 +37,8 @@ AUTH=(--key "$K/gov-a.key" --key "$K/gov-b.key")
 q() {
   local rc=0
   "$PROV" "$@" >/dev/null || rc=$?
-  if ((rc == 2)); then
-    echo "demo_policy.sh: prov $1 $2 exited 2 (cannot tell); retrying once" >&2
+  if ((rc == 4)); then
+    echo "demo_policy.sh: prov $1 $2 exited 4 (unavailable); retrying once" >&2
     sleep 1
     "$PROV" "$@" >/dev/null
   else
@@ -58,12 +59,20 @@ own() {  # own OWNER OWNED BP FROM [UNTIL]
   q authority ownership --owner "$1" --owned "$2" --stake-bp "$3" --from "$4" ${5:+--until "$5"} "${AUTH[@]}"
 }
 
-echo "  organisations, owners and stakes (authority, 2-of-2)"
+echo "  laws, organisations, owners and stakes (authority, 2-of-2)"
+q authority law --code CN-NIL-2017 --name "PRC National Intelligence Law (2017)" \
+  --jurisdiction CN --source "https://www.npc.gov.cn/ (Order No. 69, 27 June 2017)" "${AUTH[@]}"
 org huaxin-state-group "Huaxin State Holdings Group" CN --law CN-NIL-2017 --state-owned
 org lumen-vision "Lumen Vision Pte Ltd" SG
 org kestrel-holdings "Kestrel Holdings Pte Ltd" SG
 org nova-optics "Nova Optics Ltd" GB
 org hikvision "Hangzhou Hikvision Digital Technology Co., Ltd." CN --law CN-NIL-2017
+# The other companies NDAA s.889 names, so that policies/ndaa-889.yaml
+# resolves here (a policy naming an org the ledger does not know is refused).
+org huawei "Huawei Technologies Co., Ltd." CN --law CN-NIL-2017
+org zte "ZTE Corporation" CN --law CN-NIL-2017
+org hytera "Hytera Communications Corporation Limited" CN --law CN-NIL-2017
+org dahua "Zhejiang Dahua Technology Co., Ltd." CN --law CN-NIL-2017
 org orion-group "Orion Group Co., Ltd." CN --law CN-NIL-2017
 org polaris-micro "Polaris Microsystems Co" TW
 org sentinel-sensors "Sentinel Sensors GmbH" DE

@@ -157,6 +157,8 @@ class Delivery {
                                          : std::vector<std::string>{}),
           {&auth}));
     };
+    Apply(client::SignRecordBytes(
+        client::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law", "CN", ""), {&auth}));
     for (int h = 0; h < kHolders; ++h) org("h" + std::to_string(h), h % 7 == 0 ? "CN" : "GB", h % 7 == 0);
     for (int m = 0; m < kMakers; ++m) org("m" + std::to_string(m), "SG", false);
     auto own = [&](const std::string& a, const std::string& b, uint32_t bp, int64_t from,

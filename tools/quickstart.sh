@@ -273,6 +273,9 @@ say "   gov-a signs, gov-b co-signs, then it is submitted (2-of-2):"
   --key "$K/gov-a.key" --out "$W/acme.rec"
 "$PROV" record cosign --in "$W/acme.rec" --key "$K/gov-b.key"
 "$PROV" submit "$W/acme.rec"
+say "   laws are registered before an organisation or a policy may name them:"
+"$PROV" authority law --code CN-NIL-2017 --name "PRC National Intelligence Law (2017)" \
+  --jurisdiction CN --source "https://www.npc.gov.cn/ (Order No. 69, 27 June 2017)" "${AUTH[@]}"
 "$PROV" authority org --id orion-micro --name "Orion Microelectronics Co" --country CN \
   --law CN-NIL-2017 "${AUTH[@]}"
 "$PROV" authority org --id dist-co --name "Distribution Co" --country GB "${AUTH[@]}"
@@ -367,10 +370,13 @@ say "   no ledger connection from here on (--server points nowhere):"
 expect 0 "$PROV" --server 127.0.0.1:1 scan --device "$GOOD" --buyer buyer-gov --bundle "$W/site.bundle"
 expect 0 "$PROV" --server 127.0.0.1:1 check --manufacturer acme-cam --serial "AC100-$(printf "%0${#BATCH}d" 9)" \
   --buyer buyer-gov --bundle "$W/site.bundle"
-say "   a bundle with one byte changed is refused:"
+say "   a camera the bundle does not hold is UNVERIFIED, not \"unregistered\":"
+expect 2 "$PROV" --server 127.0.0.1:1 check --manufacturer acme-cam --serial "$DIVERTED" \
+  --buyer buyer-gov --bundle "$W/site.bundle"
+say "   a bundle with one byte changed is refused (exit 3: a security failure):"
 cp "$W/site.bundle" "$W/tampered.bundle"
 printf '\x01' | dd of="$W/tampered.bundle" bs=1 seek=300 conv=notrunc status=none
-expect 2 "$PROV" --server 127.0.0.1:1 check --manufacturer acme-cam --serial "AC100-$(printf "%0${#BATCH}d" 9)" \
+expect 3 "$PROV" --server 127.0.0.1:1 check --manufacturer acme-cam --serial "AC100-$(printf "%0${#BATCH}d" 9)" \
   --bundle "$W/tampered.bundle"
 
 step "6. Auditor: the log only grew since the first checkpoint; a full replay"
@@ -395,6 +401,10 @@ expect 0 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer
 say "   an affiliate, explained (the state group holding 40 % of this maker also holds 41 % of Hikvision):"
 expect 1 "$PROV" check --manufacturer lumen-vision --serial LV-2024 --buyer buyer-gov \
   --policy policies/ndaa-889.yaml
+say "   a policy with a typo (CN-NIL2017) is refused, never silently passes everything:"
+sed 's/\[CN-NIL-2017\]/[CN-NIL2017]/' policies/uk-sensitive-site.yaml >"$W/typo-policy.yaml"
+expect 64 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer-gov \
+  --policy "$W/typo-policy.yaml"
 say "   the HTML reports render in headless Chromium:"
 bash scripts/render-check.sh "$W/delivery-uk.html"
 bash scripts/render-check.sh "$W/delivery-ndaa.html"

@@ -64,6 +64,17 @@ const char* VerdictName(Verdict v) {
   return "UNVERIFIED";
 }
 
+const char* SeverityName(Finding::Severity s) {
+  switch (s) {
+    case Severity::kInfo: return "pass";
+    case Severity::kSkipped: return "skipped";
+    case Severity::kWaived: return "waived";
+    case Severity::kUnverified: return "unverified";
+    case Severity::kReject: return "reject";
+  }
+  return "unverified";
+}
+
 Result<std::shared_ptr<const PreparedRecord>> RecordCache::Prepare(const std::string& leaf) {
   const Hash h = LeafHash(AsBytes(leaf));
   if (auto it = records_.find(h); it != records_.end()) return it->second;
@@ -136,6 +147,7 @@ Result<VerifiedEvidence> VerifyEvidence(const pb::Evidence& evidence, const Note
     ev.records.emplace(e.index(), std::move(rec).value());
   }
   ev.unknown_devices.assign(evidence.unknown_devices().begin(), evidence.unknown_devices().end());
+  ev.unknown_ids.assign(evidence.unknown_ids().begin(), evidence.unknown_ids().end());
   return ev;
 }
 
@@ -180,13 +192,25 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
                             "cannot tell whether " + name +
                                 " is registered: the evidence does not replay",
                             {}});
-      Decide(&j);
-      return j;
+    } else if (ev.from_bundle) {
+      // A bundle holds what its exporter chose: absence proves nothing.
+      j.findings.push_back({Severity::kUnverified, "NOT_IN_BUNDLE",
+                            name + " is not in this bundle (which holds the evidence of the "
+                                   "devices it was exported for); check it online or with a "
+                                   "bundle that holds it",
+                            {}});
+    } else if (!claimed_unknown) {
+      j.findings.push_back({Severity::kUnverified, "EVIDENCE_INCOMPLETE",
+                            "the server sent no records for " + name +
+                                " and did not say it is unregistered",
+                            {}});
+    } else {
+      j.findings.push_back(Reject("NOT_REGISTERED",
+                                  "no device " + name +
+                                      " is registered in the ledger (tree size " +
+                                      std::to_string(ev.checkpoint.size) + ")",
+                                  {}));
     }
-    j.findings.push_back(Reject("NOT_REGISTERED",
-                                "no device " + name + " is registered in the ledger (tree size " +
-                                    std::to_string(ev.checkpoint.size) + ")",
-                                {}));
     Decide(&j);
     return j;
   }
@@ -217,14 +241,29 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
       }
     }
   }
-  j.findings.push_back({Severity::kInfo, "CUSTODY", "custody: " + chain, chain_indices});
-  if (!q.expected_custodian.empty() && j.device.custodian_org() != q.expected_custodian) {
+  if (q.expected_custodian.empty()) {
+    j.findings.push_back({Severity::kUnverified, "CUSTODY_NOT_CHECKED",
+                          "custody was not checked: no buyer given (--buyer ORG); custody: " +
+                              chain,
+                          chain_indices});
+  } else if (j.device.custodian_org() != q.expected_custodian) {
     j.findings.push_back(Reject("WRONG_CUSTODIAN",
                                 "custody ends at " + j.device.custodian_org() + ", not at " +
                                     q.expected_custodian + " (" + chain + ")",
                                 chain_indices));
+  } else {
+    j.findings.push_back({Severity::kInfo, "CUSTODY",
+                          "custody ends at " + q.expected_custodian + ": " + chain,
+                          chain_indices});
   }
-  if (!q.expected_supplier.empty() && !q.expected_custodian.empty()) {
+  if (q.expected_supplier.empty()) {
+    if (!q.expected_custodian.empty()) {
+      j.findings.push_back({Severity::kSkipped, "SUPPLIER_NOT_CHECKED",
+                            "who handed it to " + q.expected_custodian +
+                                " was not checked: no supplier given (--supplier ORG)",
+                            {}});
+    }
+  } else if (!q.expected_custodian.empty()) {
     if (!handover) {
       j.findings.push_back(Reject("NOT_FROM_SUPPLIER",
                                   "no transfer of " + name + " from " + q.expected_supplier +
@@ -237,6 +276,11 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
                                       handover->from_org() + ", not from the supplier " +
                                       q.expected_supplier + " " + Idx(handover_index),
                                   {handover_index}));
+    } else {
+      j.findings.push_back({Severity::kInfo, "FROM_SUPPLIER",
+                            q.expected_custodian + " received it from " + q.expected_supplier +
+                                " " + Idx(handover_index),
+                            {handover_index}});
     }
   }
   const uint64_t last = j.device.record_indices().empty()
@@ -256,13 +300,22 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
       j.findings.push_back(Reject("DEVICE_DECOMMISSIONED", name + " is decommissioned", {last}));
       break;
     default:
+      j.findings.push_back({Severity::kInfo, "STATUS",
+                            "no stolen, recalled, compromised or decommissioned status is logged",
+                            {last}});
       break;
   }
-  if (!q.expected_model_id.empty() && j.device.model_id() != q.expected_model_id) {
-    j.findings.push_back(Reject("MODEL_MISMATCH",
-                                name + " is registered as model " + j.device.model_id() + ", not " +
-                                    q.expected_model_id,
-                                {j.device.index()}));
+  if (!q.expected_model_id.empty()) {
+    if (j.device.model_id() != q.expected_model_id) {
+      j.findings.push_back(Reject("MODEL_MISMATCH",
+                                  name + " is registered as model " + j.device.model_id() +
+                                      ", not " + q.expected_model_id,
+                                  {j.device.index()}));
+    } else {
+      j.findings.push_back({Severity::kInfo, "MODEL",
+                            "registered as model " + q.expected_model_id + ", as expected",
+                            {j.device.index()}});
+    }
   }
   if (policy) {
     for (auto& f : policy(ev, j)) j.findings.push_back(std::move(f));
@@ -297,7 +350,10 @@ std::vector<Finding> CheckFirmware(const VerifiedEvidence& ev, const Judgement& 
                          Idx(fs.revoked_index()),
                      {i, fs.revoked_index()})};
     }
-    return {};
+    return {{Severity::kInfo, "FIRMWARE_RELEASED",
+             "firmware " + fw.version() + " (SHA-256 " + HexEncode(firmware_sha256).substr(0, 16) +
+                 "...) is a released, unrevoked build of " + fw.model_id() + " " + Idx(i),
+             {i}}};
   }
   return {Reject("FIRMWARE_UNKNOWN",
                  "firmware SHA-256 " + HexEncode(firmware_sha256).substr(0, 16) +

@@ -28,7 +28,12 @@ enum class Verdict { kTrusted, kRejected, kUnverified };
 const char* VerdictName(Verdict v);  // "TRUSTED", "REJECTED", "UNVERIFIED"
 
 struct Finding {
-  enum class Severity { kInfo, kUnverified, kReject };
+  // kInfo: a check that was made and passed ("pass"). kSkipped: a check
+  // that was not made (no --buyer, no policy, no attestation) and that
+  // nothing requires ("skipped"). kWaived: a check that failed but that the
+  // policy does not require ("waived"). Neither blocks TRUSTED; both are
+  // shown. kUnverified and kReject decide the verdict.
+  enum class Severity { kInfo, kSkipped, kWaived, kUnverified, kReject };
   Severity severity = Severity::kInfo;
   std::string code;               // stable, e.g. "DEVICE_STOLEN"
   std::string message;            // plain words
@@ -51,9 +56,13 @@ struct VerifiedEvidence {
   MemoryState state;  // the entries replayed through the rulebook
   std::map<uint64_t, std::shared_ptr<const PreparedRecord>> records;  // by index
   std::vector<provenance::v1::DeviceRef> unknown_devices;              // server's claim
+  std::vector<provenance::v1::UnknownId> unknown_ids;                  // server's claim and hints
   // Entries that are proven but did not replay (evidence incomplete, or the
   // log holds a record the rulebook refuses): each makes verdicts UNVERIFIED.
   std::vector<Finding> problems;
+  // From an offline bundle: a device absent from it is NOT_IN_BUNDLE
+  // (UNVERIFIED), never NOT_REGISTERED.
+  bool from_bundle = false;
 };
 
 // Fails (DATA_LOSS) if the checkpoint or any proof does not verify, entries
@@ -69,7 +78,9 @@ Result<provenance::v1::Evidence> ParseBundle(const std::string& bytes);
 struct DeviceQuery {
   std::string manufacturer_org;
   std::string serial;
-  std::string expected_custodian;  // e.g. the buyer; empty: not checked
+  // e.g. the buyer; empty: not checked, which is the finding
+  // CUSTODY_NOT_CHECKED (UNVERIFIED unless a policy does not require custody).
+  std::string expected_custodian;
   std::string expected_model_id;   // e.g. from a delivery manifest; empty: not checked
   // The org that must have transferred the device to expected_custodian
   // (the supplier of a delivery); empty: not checked.
@@ -89,6 +100,10 @@ struct Judgement {
 // Policy seam: extra findings from a trust policy (jurisdictions, ownership).
 using PolicyFn = std::function<std::vector<Finding>(const VerifiedEvidence&, const Judgement&)>;
 
+// Stable names of severities, as printed and in JSON: "pass", "skipped",
+// "waived", "unverified", "reject".
+const char* SeverityName(Finding::Severity s);
+
 // Judges one device: registered, registration signed by a key that was not
 // revoked effective before it, custody chain ending at the expected holder,
 // condition not stolen/recalled/compromised/decommissioned, model as
@@ -98,7 +113,7 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q,
                       const PolicyFn& policy = {});
 
 // A firmware image hash against the device's model: released, and not
-// revoked. Returns no findings when it is a good release.
+// revoked. A good release gives one FIRMWARE_RELEASED pass finding.
 std::vector<Finding> CheckFirmware(const VerifiedEvidence& ev, const Judgement& j,
                                    const Hash& firmware_sha256);
 

@@ -199,6 +199,7 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier
   }
   sigs.remove_suffix(1);
   bool verified = false;
+  std::vector<std::string> seen;  // name+hash of each signature, for the message
   auto lines = Split(sigs, '\n');
   // As Go's note.Open: bounds the work a note can ask for.
   if (lines.size() > 100) return BadNote("note has more than 100 signatures");
@@ -216,6 +217,7 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier
     if (!blob.ok() || blob->size() < 5) return BadNote("malformed signature");
     uint32_t h = (uint32_t{(*blob)[0]} << 24) | (uint32_t{(*blob)[1]} << 16) |
                  (uint32_t{(*blob)[2]} << 8) | uint32_t{(*blob)[3]};
+    seen.push_back(std::string(name) + "+" + Hash8(h));
     if (name != verifier.name || h != verifier.key_hash) continue;  // not ours
     if (!VerifySignature(verifier.public_key, AsBytes(text),
                          ByteView(*blob).subspan(4))) {
@@ -225,9 +227,17 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier
     verified = true;
   }
   if (!verified) {
-    return InvalidArgument("UNVERIFIED_NOTE",
-                           "note has no signature by " + verifier.name + "+" +
-                               Hash8(verifier.key_hash));
+    std::string by;
+    for (const auto& k : seen) by += (by.empty() ? "" : ", ") + k;
+    return InvalidArgument(
+        "UNVERIFIED_NOTE",
+        "note has no signature by " + verifier.name + "+" + Hash8(verifier.key_hash) +
+            (by.empty() ? "" : " (the pinned key); it is signed by " + by) +
+            (seen.empty() || seen.front().rfind(verifier.name + "+", 0) != 0
+                 ? ""
+                 : ": same origin, another key, so the pinned key is probably another "
+                   "ledger's (every `provd init` makes a new one: pin DATA_DIR/log.vkey of "
+                   "this server)"));
   }
   return std::string(text);
 }
@@ -237,6 +247,29 @@ std::string FormatCheckpoint(const Checkpoint& c) {
                     Base64Encode(c.root) + "\n";
   for (const auto& e : c.extensions) out += e + "\n";
   return out;
+}
+
+std::string TimestampExtension(int64_t unix_nanos) {
+  return "Timestamp: " + std::to_string(unix_nanos);
+}
+
+Result<int64_t> CheckpointTime(const Checkpoint& c) {
+  constexpr std::string_view kPrefix = "Timestamp: ";
+  int64_t seconds = 0;
+  bool seen = false;
+  for (const auto& e : c.extensions) {
+    if (e.rfind(kPrefix, 0) != 0) continue;
+    std::string_view v(e);
+    v.remove_prefix(kPrefix.size());
+    int64_t ns = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ns);
+    if (seen || v.empty() || ec != std::errc() || p != v.data() + v.size() || ns <= 0) {
+      return InvalidArgument("MALFORMED_CHECKPOINT", "bad or repeated Timestamp line");
+    }
+    seen = true;
+    seconds = ns / 1'000'000'000;
+  }
+  return seconds;
 }
 
 Result<Checkpoint> ParseCheckpoint(std::string_view text) {

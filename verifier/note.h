@@ -47,6 +47,14 @@ struct Checkpoint {
 };
 
 std::string FormatCheckpoint(const Checkpoint& c);
+
+// The signing time of a checkpoint, as an extension line
+// "Timestamp: <unix nanoseconds>" (the line Rekor's checkpoints carry).
+// provd writes it on every checkpoint it signs.
+std::string TimestampExtension(int64_t unix_nanos);
+// Unix seconds of the checkpoint's Timestamp line; 0 when it has none;
+// MALFORMED_CHECKPOINT for a malformed or repeated one.
+Result<int64_t> CheckpointTime(const Checkpoint& c);
 Result<Checkpoint> ParseCheckpoint(std::string_view text);
 
 // OpenNote + ParseCheckpoint + the origin must equal `expected_origin`.

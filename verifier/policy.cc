@@ -257,7 +257,46 @@ class Evaluator {
     return times;
   }
 
+  // Judges one subject; when nothing was found against it, says what was
+  // examined and passed (a pass is explained as fully as a rejection).
   void Judge(const Subject& s) {
+    const size_t before = out_.size();
+    JudgeOrg(s);
+    if (out_.size() != before) return;
+    std::vector<uint64_t> indices = s.indices;
+    if (const pb::OrgState* os = Org(s.org)) AddUnique(&indices, os->latest_index());
+    std::string text = s.what + " " + Describe(s.org) + ": not denied by " + p_.name;
+    if (p_.include_owners) {
+      std::map<std::string, double> owners;  // counting owner -> largest stake judged
+      std::string when;
+      for (const auto& [label, t] : Times()) {
+        when += (when.empty() ? "" : " and ") + label;
+        for (const auto& [owner, h] : graph_->OwnersAt(s.org, t)) {
+          if (!Counts(h)) continue;
+          double& stake = owners[owner];
+          stake = std::max(stake, h.stake);
+          for (const auto& path : h.paths) {
+            for (const auto* e : path.edges) AddUnique(&indices, e->index);
+          }
+        }
+      }
+      if (owners.empty()) {
+        text += "; no owner reaches " + Percent(p_.control_threshold_bp / 10000.0) +
+                (p_.control_flag_counts ? " or has control" : "");
+      } else {
+        text += "; owners judged (" + Percent(p_.control_threshold_bp / 10000.0) +
+                (p_.control_flag_counts ? " or control" : "") + "):";
+        for (const auto& [owner, stake] : owners) {
+          text += " " + Describe(owner) + " " + Percent(stake) + ";";
+        }
+        text.pop_back();
+      }
+      text += " (" + when + ")";
+    }
+    out_.push_back({Severity::kInfo, "POLICY_PASSED", std::move(text), std::move(indices)});
+  }
+
+  void JudgeOrg(const Subject& s) {
     const std::string head = s.what + " " + Describe(s.org);
     const pb::OrgState* os = Org(s.org);
     if (!os) {
@@ -425,18 +464,46 @@ void ApplyRequired(const Policy& policy, bool attested, Judgement* j) {
       {"FIRMWARE_REVOKED", r.released_firmware},
   };
   for (Finding& f : j->findings) {
-    auto it = required.find(f.code);
-    if (it == required.end() || it->second || f.severity == Severity::kInfo) continue;
-    f.severity = Severity::kInfo;
-    f.message += " (not required by " + policy.name + ")";
+    auto it = f.code == "CUSTODY_NOT_CHECKED"
+                  ? required.find("WRONG_CUSTODIAN")
+                  : required.find(f.code);
+    if (it == required.end() || it->second) continue;
+    if (f.severity != Severity::kReject && f.severity != Severity::kUnverified) continue;
+    if (f.code == "CUSTODY_NOT_CHECKED") {
+      f.severity = Severity::kSkipped;
+      f.message += " (not required by " + policy.name + ")";
+    } else {
+      f.severity = Severity::kWaived;
+      f.message += " (failed, but not required by " + policy.name + ")";
+    }
   }
-  if (r.attestation && !attested && j->registered) {
-    j->findings.push_back({Severity::kUnverified, "ATTESTATION_REQUIRED",
-                           policy.name +
-                               " requires a live attestation from the camera; run `prov scan` "
-                               "on it",
-                           {}});
+  if (!attested && j->registered) {
+    if (r.attestation) {
+      j->findings.push_back({Severity::kUnverified, "ATTESTATION_REQUIRED",
+                             policy.name +
+                                 " requires a live attestation from the camera; run `prov scan` "
+                                 "on it",
+                             {}});
+    } else {
+      j->findings.push_back(NotAttested(" (not required by " + policy.name + ")"));
+    }
   }
+  Decide(j);
+}
+
+Finding NotAttested(const std::string& why) {
+  return {Severity::kSkipped, "ATTESTATION_NOT_CHECKED",
+          "the camera was not asked to prove its identity (only `prov scan` does): its device "
+          "key and firmware were not checked" + why,
+          {}};
+}
+
+void ApplyNoPolicy(bool attested, Judgement* j) {
+  j->findings.push_back({Severity::kSkipped, "NO_POLICY",
+                         "no trust policy given (--policy FILE): jurisdiction and ownership "
+                         "were not judged; custody to the buyer is required by default",
+                         {}});
+  if (!attested && j->registered) j->findings.push_back(NotAttested(""));
   Decide(j);
 }
 

@@ -32,6 +32,10 @@ struct Policy {
   std::set<std::string> denied_laws;       // e.g. "CN-NIL-2017"
   std::set<std::string> denied_countries;  // ISO 3166-1 alpha-2
   std::set<std::string> denied_orgs;       // org ids
+  // Where each denied entry is written, for messages: "deny.orgs/hikvison"
+  // -> "policies/ndaa-889.yaml:16". Every law and org named must resolve in
+  // the ledger (or bundle) the policy is used with: client/resolve.h.
+  std::map<std::string, std::string> where;
 
   std::set<Role> applies_to = {Role::kManufacturer, Role::kBrand, Role::kComponentMaker};
   // Also judge the owners (direct and indirect) of every org in those roles.
@@ -124,13 +128,23 @@ class OwnershipGraph {
 std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
                                     const Judgement& j, int64_t now, OwnershipGraph* graph);
 
-// Applies the policy's `required` switches to a finished judgement: findings
-// of checks the policy does not require are demoted to information ("not
-// required by <policy>"); a required attestation that was not made (`prov
-// check`, `prov delivery check`) is UNVERIFIED (ATTESTATION_REQUIRED); then
-// the verdict is decided again. A failed attestation always rejects: it is
-// evidence of a clone, not a missing check.
+// Applies the policy's `required` switches to a finished judgement: failed
+// checks the policy does not require become kWaived ("failed, but not
+// required by <policy>"), and custody not checked (no buyer) kSkipped when
+// custody is not required; an attestation that was not made (`prov check`,
+// `prov delivery check`) is UNVERIFIED (ATTESTATION_REQUIRED) when required
+// and ATTESTATION_NOT_CHECKED (skipped) when not; then the verdict is
+// decided again. A failed attestation always rejects: it is evidence of a
+// clone, not a missing check.
 void ApplyRequired(const Policy& policy, bool attested, Judgement* j);
+
+// The same without a policy: NO_POLICY and ATTESTATION_NOT_CHECKED
+// (skipped) are shown; the defaults of JudgeDevice stand, so custody to the
+// buyer is required (CUSTODY_NOT_CHECKED stays UNVERIFIED).
+void ApplyNoPolicy(bool attested, Judgement* j);
+
+// The finding for an attestation that was not made; `why` is appended.
+Finding NotAttested(const std::string& why);
 
 // A PolicyFn for JudgeDevice that evaluates `policy`, keeping one ownership
 // graph per evidence (judging 10,000 devices that share 50 organisations

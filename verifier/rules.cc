@@ -47,6 +47,21 @@ Status CheckOrgId(std::string_view what, const std::string& v) {
   return Status::Ok();
 }
 
+// Law codes: [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 bytes (as in policy files).
+Status CheckLawCode(std::string_view what, const std::string& v) {
+  bool ok = !v.empty() && v.size() <= 64;
+  for (size_t i = 0; ok && i < v.size(); ++i) {
+    const char c = v[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    ok = alnum || (i > 0 && (c == '.' || c == '_' || c == '-'));
+  }
+  if (!ok) {
+    return BadField(std::string(what) + " \"" + v.substr(0, 64) +
+                    "\" is not a law code ([A-Za-z0-9][A-Za-z0-9._-]*, at most 64)");
+  }
+  return Status::Ok();
+}
+
 Status CheckCountry(std::string_view what, const std::string& v, bool optional) {
   if (optional && v.empty()) return Status::Ok();
   auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
@@ -105,7 +120,15 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckId("legal_name", o.legal_name()));
       PROV_RETURN_IF_ERROR(CheckCountry("country", o.country(), false));
       for (const auto& a : o.aliases()) PROV_RETURN_IF_ERROR(CheckId("alias", a));
-      for (const auto& l : o.laws()) PROV_RETURN_IF_ERROR(CheckId("law", l));
+      for (const auto& l : o.laws()) PROV_RETURN_IF_ERROR(CheckLawCode("law", l));
+      return Status::Ok();
+    }
+    case pb::Record::kLaw: {
+      const auto& l = r.law();
+      PROV_RETURN_IF_ERROR(CheckLawCode("law code", l.code()));
+      PROV_RETURN_IF_ERROR(CheckId("law name", l.name()));
+      PROV_RETURN_IF_ERROR(CheckCountry("jurisdiction", l.jurisdiction(), false));
+      PROV_RETURN_IF_ERROR(CheckText("law source", l.source(), 1024));
       return Status::Ok();
     }
     case pb::Record::kOwnership: {
@@ -339,6 +362,17 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
   switch (r.kind_case()) {
     case pb::Record::kOrganization: {
       PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "organization"));
+      for (const auto& law : r.organization().laws()) {
+        pb::LawState unused;
+        PROV_ASSIGN_OR_RETURN(bool known, Load(s, state_key::Law(law), &unused));
+        if (!known) {
+          return FailedPrecondition("DANGLING_REFERENCE",
+                                    "organization " + r.organization().org_id() +
+                                        " names law " + law +
+                                        ", which is not registered (register it with a Law "
+                                        "record first)");
+        }
+      }
       pb::OrgState os;
       PROV_ASSIGN_OR_RETURN(bool found,
                             Load(s, state_key::Org(r.organization().org_id()), &os));
@@ -346,6 +380,16 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       *os.mutable_current() = r.organization();
       os.set_latest_index(index);
       AppendOrgIndex(s, std::move(os), index);
+      return Status::Ok();
+    }
+    case pb::Record::kLaw: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "law"));
+      pb::LawState ls;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Law(r.law().code()), &ls));
+      (void)found;  // a later version supersedes
+      *ls.mutable_current() = r.law();
+      ls.add_record_indices(index);
+      Store(s, state_key::Law(r.law().code()), ls);
       return Status::Ok();
     }
     case pb::Record::kOwnership: {
@@ -749,6 +793,7 @@ std::string RecordKindName(const pb::Record& record) {
     case pb::Record::kDevice: return "device";
     case pb::Record::kTransfer: return "transfer";
     case pb::Record::kDeviceStatus: return "device status";
+    case pb::Record::kLaw: return "law";
     case pb::Record::KIND_NOT_SET: break;
   }
   return "unknown";

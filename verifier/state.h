@@ -59,6 +59,10 @@ class MemoryState final : public StateView {
 namespace state_key {
 std::string Genesis();
 std::string Org(std::string_view org_id);
+std::string Law(std::string_view code);
+// Org and law keys are these prefixes + the id.
+inline constexpr std::string_view kOrgPrefix = "o/";
+inline constexpr std::string_view kLawPrefix = "l/";
 std::string Key(const Hash& key_id);
 std::string Component(std::string_view maker, std::string_view part);
 std::string Model(std::string_view manufacturer, std::string_view model_id);

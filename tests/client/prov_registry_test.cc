@@ -105,7 +105,7 @@ class ProvCliTest : public ::testing::Test {
 
   uint64_t TreeSize() {
     json j = ProvJson({"log", "checkpoint"});
-    return j.value("size", uint64_t{0});
+    return j["checkpoint"].value("size", uint64_t{0});
   }
 
   std::vector<std::string> Authorities() { return {"--key", gov_a_, "--key", gov_b_}; }
@@ -155,15 +155,27 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
   ASSERT_EQ(r.rc, 0) << Describe(r);
   EXPECT_NE(r.out.find("logged at #1"), std::string::npos) << Describe(r);
 
+  // An organisation may name only a registered law: a typo is refused.
+  r = Prov(With({"authority", "org", "--id", "orion-micro", "--name", "Orion Micro", "--country",
+                 "CN", "--law", "CN-NIL-2017"},
+                Authorities()));
+  EXPECT_EQ(r.rc, 1) << Describe(r);
+  EXPECT_NE(r.err.find("DANGLING_REFERENCE"), std::string::npos) << Describe(r);
+  json law = ProvJson(With({"authority", "law", "--code", "CN-NIL-2017", "--name",
+                            "PRC National Intelligence Law (2017)", "--jurisdiction", "CN"},
+                           Authorities()));
+  EXPECT_EQ(law["kind"], "law");
+  EXPECT_EQ(law["index"], 2);
+
   // Directly with both authority keys, --json.
   json j = ProvJson(With({"authority", "org", "--id", "orion-micro", "--name", "Orion Micro",
                           "--country", "CN", "--law", "CN-NIL-2017", "--state-owned"},
                          Authorities()));
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["kind"], "organization");
-  EXPECT_EQ(j["index"], 2);
+  EXPECT_EQ(j["index"], 3);
   EXPECT_EQ(j["already_logged"], false);
-  EXPECT_EQ(j["checkpoint"]["size"], 3);
+  EXPECT_EQ(j["checkpoint"]["size"], 4);
   EXPECT_EQ(j["checkpoint"]["origin"], kOrigin);
   EXPECT_EQ(j["checkpoint"]["root"].get<std::string>().size(), 64u);
 
@@ -248,21 +260,17 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
           Authorities()));
 
   // What was logged is what was asked for.
-  r = Prov({"log", "entries", "--start", std::to_string(model_index), "--end",
-            std::to_string(fw_index + 1)});
-  ASSERT_EQ(r.rc, 0) << Describe(r);
-  std::istringstream lines(r.out);
-  std::string line;
-  std::getline(lines, line);
-  json model = json::parse(line)["record"]["device_model"];
+  json entries = ProvJson({"log", "entries", "--start", std::to_string(model_index), "--end",
+                           std::to_string(fw_index + 1)});
+  ASSERT_EQ(entries["entries"].size(), fw_index + 1 - model_index);
+  json model = entries["entries"][0]["record"]["device_model"];
   EXPECT_EQ(model["brand_org"], "acme-cam");
   EXPECT_EQ(model["name"], "Acme Dome 100");
   ASSERT_EQ(model["bom"].size(), 2u);
   EXPECT_EQ(model["bom"][0]["function"], "isp");
   EXPECT_EQ(model["bom"][0]["assembly_test_location"], "CN");
   EXPECT_EQ(model["bom"][1]["quantity"], 2);
-  std::getline(lines, line);
-  json fw = json::parse(line)["record"]["firmware_release"];
+  json fw = entries["entries"][1]["record"]["firmware_release"];
   EXPECT_EQ(fw["sha256"], verifier::Base64Encode(verifier::Sha256(std::string("firmware image 1.0.0"))));
 
   // The whole log replays through the rulebook.
@@ -415,50 +423,50 @@ TEST_F(ProvCliTest, TransferOfManySerialsIsSplitUnderTheLeafLimit) {
       "--key", dist_});
 }
 
-TEST_F(ProvCliTest, FailuresThatCannotBeToldExitTwo) {
+TEST_F(ProvCliTest, EveryFailureExitsWithItsOwnCode) {
   ASSERT_NO_FATAL_FAILURE(SetUpMaker());
   const uint64_t before = TreeSize();
 
   // A CSV file that is not there.
   Outcome r = Prov({"manufacturer", "import", "--org", "acme-cam", "--csv", dir_ + "/nope.csv",
                 "--key", acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   EXPECT_NE(r.err.find("nope.csv"), std::string::npos) << Describe(r);
   // A CSV without the header.
   Spit(dir_ + "/nohdr.csv", "SN-1,AC-100," + DevicePub() + ",2026-01-01,VN\n");
   r = Prov({"manufacturer", "import", "--org", "acme-cam", "--csv", dir_ + "/nohdr.csv", "--key",
             acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   EXPECT_NE(r.err.find("BAD_CSV_HEADER"), std::string::npos) << Describe(r);
 
   // Bad dates and keys are usage errors with a clear message.
   r = Prov({"manufacturer", "device", "--org", "acme-cam", "--serial", "SN-9", "--model-id",
             "AC-100", "--device-key", DevicePub(), "--manufactured", "2026-02-30", "--key", acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   EXPECT_NE(r.err.find("BAD_DATE: --manufactured \"2026-02-30\""), std::string::npos)
       << Describe(r);
   r = Prov({"manufacturer", "device", "--org", "acme-cam", "--serial", "SN-9", "--model-id",
             "AC-100", "--device-key", "abcd", "--manufactured", "2026-02-03", "--key", acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   EXPECT_NE(r.err.find("BAD_KEY"), std::string::npos) << Describe(r);
   r = Prov(With({"authority", "enroll", "--org", "acme-cam", "--role", "custodian"},
                 Authorities()));
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   r = Prov({"manufacturer", "component", "--org", "acme-cam", "--part", "X", "--kind", "flux",
             "--country", "GB", "--key", acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
 
   // A key file others can read.
   ASSERT_EQ(chmod(acme_.c_str(), 0644), 0);
   r = Prov({"manufacturer", "device", "--org", "acme-cam", "--serial", "SN-9", "--model-id",
             "AC-100", "--device-key", DevicePub(), "--manufactured", "2026-02-03", "--key", acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   EXPECT_NE(r.err.find("KEY_FILE_PERMISSIONS"), std::string::npos) << Describe(r);
   Spit(dir_ + "/one.csv", "serial,model,device_public_key,manufactured,assembly_country\n"
                           "SN-9,AC-100," + DevicePub() + ",2026-01-01,VN\n");
   r = Prov({"manufacturer", "import", "--org", "acme-cam", "--csv", dir_ + "/one.csv", "--key",
             acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 64) << Describe(r);
   EXPECT_NE(r.err.find("KEY_FILE_PERMISSIONS"), std::string::npos) << Describe(r);
   ASSERT_EQ(chmod(acme_.c_str(), 0600), 0);
 
@@ -467,11 +475,11 @@ TEST_F(ProvCliTest, FailuresThatCannotBeToldExitTwo) {
   server_ = "127.0.0.1:1";
   r = Prov(With({"authority", "org", "--id", "x-co", "--name", "X", "--country", "GB"},
                 Authorities()));
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 4) << Describe(r);
   EXPECT_FALSE(r.err.empty());
   r = Prov({"manufacturer", "import", "--org", "acme-cam", "--csv", dir_ + "/one.csv", "--key",
             acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 4) << Describe(r);
   server_ = real;
 
   // The log key of another ledger: nothing the server signs verifies. The
@@ -485,7 +493,7 @@ TEST_F(ProvCliTest, FailuresThatCannotBeToldExitTwo) {
   Spit(vkey_file_, *other + "\n");
   r = Prov({"manufacturer", "import", "--org", "acme-cam", "--csv", dir_ + "/one.csv", "--key",
             acme_});
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 3) << Describe(r);
   EXPECT_NE(r.err.find("prov: "), std::string::npos) << Describe(r);
   vkey_file_ = pinned;
   state_dir_.clear();
@@ -496,7 +504,7 @@ TEST_F(ProvCliTest, FailuresThatCannotBeToldExitTwo) {
   state_dir_ = dir_ + "/trust-other";
   r = Prov(With({"authority", "org", "--id", "x-co", "--name", "X", "--country", "GB"},
                 Authorities()));
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 3) << Describe(r);
   EXPECT_EQ(r.out.find("logged at"), std::string::npos) << Describe(r);
   vkey_file_ = pinned;
   state_dir_.clear();

@@ -43,13 +43,13 @@ DeliveryReport SampleReport() {
   r.unverified = 1;
   r.rows = {
       {2, "acme-cam/DOME-2024", "acme-cam/ACME-DOME", "REJECTED",
-       {{"REGISTERED", "ok", "acme-cam/DOME-2024, model ACME-DOME, registered #50", {50}},
+       {{"REGISTERED", "pass", "acme-cam/DOME-2024, model ACME-DOME, registered #50", {50}},
         {"DENIED_LAW", "REJECT",
          "image signal processor PX-3 made by Polaris Microsystems Co (TW), 100 % owned by Orion "
          "Group Co., Ltd. (CN, subject to CN-NIL-2017) since 2019-01-01",
          {25, 30, 41, 3}}}},
       {3, "acme-cam/CLEAN-2024", "acme-cam/ACME-CLEAN", "TRUSTED",
-       {{"REGISTERED", "ok", "registered #52", {52}}}},
+       {{"REGISTERED", "pass", "registered #52", {52}}}},
       {4, "acme-cam/MEM-2024", "acme-cam/ACME-MEM", "UNVERIFIED",
        {{"MISSING_OWNERSHIP_FACTS", "unverified",
          "memory QM-4 made by Quartz Memory Co (KR): no owner is recorded", {27, 32}}}},

@@ -297,7 +297,7 @@ TEST_F(TrustStoreTest, AStoredForkStopsACommandBeforeItSubmits) {
   ASSERT_NO_FATAL_FAILURE(Grow(dir_ + "/elsewhere", "real-", 3));  // the real log: size 4
   const uint64_t before = LogSize();
   Outcome r = Prov(store, Org("victim"));
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 3) << Describe(r);
   json j = Last(r);
   EXPECT_EQ(j["reason"], "FORK") << Describe(r);
   EXPECT_NE(r.out.find("size 3 root " + verifier::HexEncode(Stored(store).root)), std::string::npos)
@@ -319,7 +319,7 @@ TEST_F(TrustStoreTest, ATamperedStoredNoteStopsACommandBeforeItSubmits) {
   Spit(file, note);
   const uint64_t before = LogSize();
   Outcome r = Prov(store, Org("victim"));
-  EXPECT_EQ(r.rc, 2) << Describe(r);
+  EXPECT_EQ(r.rc, 3) << Describe(r);
   json j = Last(r);
   EXPECT_EQ(j["ok"], false) << Describe(r);
   EXPECT_NE(j.value("message", "").find(file), std::string::npos) << Describe(r);

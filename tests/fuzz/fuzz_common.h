@@ -60,6 +60,7 @@ inline std::vector<BaseRecord> BaseRecords() {
   return {
       {client::GenesisRecord(kOrigin, {{"a", AuthKey().public_key()}}, 1), 0},
       {client::OrganizationRecord(t, "acme", "Acme", "GB"), kAuth},
+      {client::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law", "CN", ""), kAuth},
       {client::OrganizationRecord(t, "group", "Group", "CN", {"CN-NIL-2017"}, true), kAuth},
       {client::OrganizationRecord(t, "buyer", "Buyer", "GB"), kAuth},
       {client::OwnershipRecord(t, "group", "acme", 4000, false, t - 1000), kAuth},

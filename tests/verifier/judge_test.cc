@@ -96,7 +96,8 @@ TEST_F(JudgeTest, SubsetWithAMultiDeviceTransferReplaysAndIsTrusted) {
   EXPECT_EQ(j.verdict, Verdict::kTrusted);
   EXPECT_TRUE(j.registered);
   EXPECT_EQ(j.device.custodian_org(), "buyer");
-  EXPECT_EQ(Codes(j), (std::set<std::string>{"REGISTERED", "CUSTODY"}));
+  // Every check made is listed as a pass.
+  EXPECT_EQ(Codes(j), (std::set<std::string>{"REGISTERED", "CUSTODY", "FROM_SUPPLIER", "STATUS"}));
 }
 
 TEST_F(JudgeTest, CustodySupplierModelAndUnknownDevice) {
@@ -104,9 +105,39 @@ TEST_F(JudgeTest, CustodySupplierModelAndUnknownDevice) {
   EXPECT_TRUE(Codes(Judge(ev, {"acme", "SN-1", "other", "", ""})).count("WRONG_CUSTODIAN"));
   EXPECT_TRUE(Codes(Judge(ev, {"acme", "SN-1", "buyer", "", "acme"})).count("NOT_FROM_SUPPLIER"));
   EXPECT_TRUE(Codes(Judge(ev, {"acme", "SN-1", "", "OTHER-MODEL", ""})).count("MODEL_MISMATCH"));
-  Judgement unknown = Judge(ev, {"acme", "SN-404", "", "", ""});
+  // Not in the evidence: NOT_REGISTERED only when the server says so;
+  // otherwise it cannot be told (and from a bundle, it is NOT_IN_BUNDLE).
+  pb::Evidence claimed = ev;
+  auto* ref = claimed.add_unknown_devices();
+  ref->set_manufacturer_org("acme");
+  ref->set_serial("SN-404");
+  Judgement unknown = Judge(claimed, {"acme", "SN-404", "buyer", "", ""});
   EXPECT_EQ(unknown.verdict, Verdict::kRejected);
   EXPECT_TRUE(Codes(unknown).count("NOT_REGISTERED"));
+  Judgement silent = Judge(ev, {"acme", "SN-404", "buyer", "", ""});
+  EXPECT_EQ(silent.verdict, Verdict::kUnverified);
+  EXPECT_EQ(Codes(silent), std::set<std::string>{"EVIDENCE_INCOMPLETE"});
+  auto bundle = VerifyEvidence(ev, vkey_, &cache_);
+  ASSERT_TRUE(bundle.ok());
+  bundle->from_bundle = true;
+  Judgement absent = JudgeDevice(*bundle, {"acme", "SN-404", "buyer", "", ""});
+  EXPECT_EQ(absent.verdict, Verdict::kUnverified);
+  EXPECT_EQ(Codes(absent), std::set<std::string>{"NOT_IN_BUNDLE"});
+}
+
+TEST_F(JudgeTest, ChecksNotMadeAreFindingsAndCustodyIsRequiredByDefault) {
+  const pb::Evidence ev = Evidence(Sn1Indices());
+  Judgement j = Judge(ev, {"acme", "SN-1", "", "", ""});
+  EXPECT_EQ(j.verdict, Verdict::kUnverified);
+  ASSERT_TRUE(Codes(j).count("CUSTODY_NOT_CHECKED"));
+  Judgement with_buyer = Judge(ev, {"acme", "SN-1", "buyer", "", ""});
+  EXPECT_EQ(with_buyer.verdict, Verdict::kTrusted);
+  EXPECT_TRUE(Codes(with_buyer).count("SUPPLIER_NOT_CHECKED"));
+  for (const auto& f : with_buyer.findings) {
+    if (f.code == "SUPPLIER_NOT_CHECKED") EXPECT_EQ(f.severity, Finding::Severity::kSkipped);
+  }
+  EXPECT_STREQ(SeverityName(Finding::Severity::kInfo), "pass");
+  EXPECT_STREQ(SeverityName(Finding::Severity::kWaived), "waived");
 }
 
 TEST_F(JudgeTest, StatusAndLaterRevokedSignerReject) {
@@ -138,7 +169,10 @@ TEST_F(JudgeTest, FirmwareReleasedUnknownAndRevoked) {
   auto verified = VerifyEvidence(ev, vkey_, &cache_);
   ASSERT_TRUE(verified.ok());
   Judgement j = JudgeDevice(*verified, {"acme", "SN-1", "", "", ""});
-  EXPECT_TRUE(CheckFirmware(*verified, j, Sha256("fw")).empty());
+  auto good = CheckFirmware(*verified, j, Sha256("fw"));
+  ASSERT_EQ(good.size(), 1u);
+  EXPECT_EQ(good[0].code, "FIRMWARE_RELEASED");
+  EXPECT_EQ(good[0].severity, Finding::Severity::kInfo);
   auto unknown = CheckFirmware(*verified, j, Sha256("other"));
   ASSERT_EQ(unknown.size(), 1u);
   EXPECT_EQ(unknown[0].code, "FIRMWARE_UNKNOWN");

@@ -170,6 +170,7 @@ class PolicyTest : public ::testing::Test {
                    bool state = false) {
       Auth(client::OrganizationRecord(t, id, std::string("Org ") + id, country, laws, state));
     };
+    Auth(client::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law (2017)", "CN", ""));
     org("state-group", "CN", {"CN-NIL-2017"}, true);
     org("maker", "SG");
     org("kestrel", "SG");
@@ -279,7 +280,11 @@ class PolicyTest : public ::testing::Test {
   static std::set<std::string> Problems(const Judgement& j) {
     std::set<std::string> out;
     for (const auto& f : j.findings) {
-      if (f.severity != Finding::Severity::kInfo) out.insert(f.code);
+      // What decides the verdict (checks not made and waived ones do not).
+      if (f.severity == Finding::Severity::kReject ||
+          f.severity == Finding::Severity::kUnverified) {
+        out.insert(f.code);
+      }
     }
     return out;
   }
@@ -502,7 +507,18 @@ TEST_F(PolicyTest, RequiredChecksSwitchOnAndOff) {
   Judgement j = Judge(p, "clean", "CLEAN-24", false, "other");
   EXPECT_EQ(j.verdict, Verdict::kTrusted);
   ASSERT_NE(Find(j, "WRONG_CUSTODIAN"), nullptr);
-  EXPECT_NE(Find(j, "WRONG_CUSTODIAN")->message.find("(not required by law)"), std::string::npos);
+  // Failed, shown, but not required: "waived", never "pass".
+  EXPECT_EQ(Find(j, "WRONG_CUSTODIAN")->severity, Finding::Severity::kWaived);
+  EXPECT_NE(Find(j, "WRONG_CUSTODIAN")->message.find("(failed, but not required by law)"),
+            std::string::npos);
+  // Without a buyer, custody is not checked: UNVERIFIED when required,
+  // skipped when not.
+  Judgement no_buyer = Judge(p, "clean", "CLEAN-24", false, "");
+  EXPECT_EQ(Find(no_buyer, "CUSTODY_NOT_CHECKED")->severity, Finding::Severity::kSkipped);
+  p.required.custody_to_buyer = true;
+  EXPECT_EQ(Problems(Judge(p, "clean", "CLEAN-24", false, "")),
+            std::set<std::string>{"CUSTODY_NOT_CHECKED"});
+  p.required.custody_to_buyer = false;
   // attestation: `prov check` cannot attest; `prov scan` can.
   p.required.attestation = true;
   EXPECT_EQ(Judge(p, "clean", "CLEAN-24").verdict, Verdict::kUnverified);
@@ -532,6 +548,27 @@ TEST_F(PolicyTest, ReleasedFirmwareAndNotRevokedSwitches) {
     EXPECT_EQ(Problems(j).count("FIRMWARE_UNKNOWN"), c.firmware ? 1u : 0u);
     EXPECT_EQ(Problems(j).count("DEVICE_STOLEN"), c.revoked ? 1u : 0u);
   }
+}
+
+TEST_F(PolicyTest, APassNamesEveryOrgJudgedAndItsOwners) {
+  Judgement j = Judge(LawPolicy(), "clean", "CLEAN-24");
+  ASSERT_EQ(j.verdict, Verdict::kTrusted);
+  std::vector<std::string> passes;
+  for (const auto& f : j.findings) {
+    if (f.code == "POLICY_PASSED") {
+      EXPECT_EQ(f.severity, Finding::Severity::kInfo);
+      EXPECT_FALSE(f.indices.empty());
+      passes.push_back(f.message);
+    }
+  }
+  ASSERT_GE(passes.size(), 2u);
+  EXPECT_EQ(passes[0].rfind("made by Org clean (GB): not denied by law; owners judged (25 % or "
+                            "control): Org holdco (GB) 100 % (at manufacture (2024",
+                            0),
+            0u)
+      << passes[0];
+  // Without owners judged, no owner text; the attestation not made is said.
+  EXPECT_NE(Find(j, "ATTESTATION_NOT_CHECKED"), nullptr);
 }
 
 TEST_F(PolicyTest, CrossHoldingIsJudgedOnce) {

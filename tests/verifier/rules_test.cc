@@ -287,7 +287,46 @@ TEST_F(RulesTest, PrepareRecordReportsLeafHashAndSigners) {
   EXPECT_EQ(Org("new-org").latest_index(), next_index_);
 }
 
+TEST_F(RulesTest, LawIsRegisteredByTheAuthoritiesAndSupersededByCode) {
+  const uint64_t first = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "National Intelligence Law", "CN",
+                                              "https://example.org/nil"))));
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT + 1, "CN-NIL-2017",
+                                              "PRC National Intelligence Law (2017)", "CN", ""))));
+  auto law = Read<pb::LawState>(state_key::Law("CN-NIL-2017"));
+  EXPECT_EQ(law.current().name(), "PRC National Intelligence Law (2017)");
+  ASSERT_EQ(law.record_indices_size(), 2);
+  EXPECT_EQ(law.record_indices(0), first);
+  EXPECT_EQ(law.record_indices(1), first + 1);
+}
+
+TEST_F(RulesTest, LawNeedsTheAuthorityThresholdAndAValidCode) {
+  EXPECT_TRUE(Rejected(By(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""), auth0_),
+                       Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "-NIL", "NIL", "CN", "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "CN NIL", "NIL", "CN", "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "China", "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "CN-NIL-2017", "", "CN", "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_FALSE(Has(state_key::Law("CN-NIL-2017")));
+}
+
+TEST_F(RulesTest, OrganizationNamingAnUnregisteredLawIsDanglingReference) {
+  // "CN-NIL2017" for "CN-NIL-2017": a typo must not create a law nobody denies.
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  EXPECT_TRUE(Rejected(
+      Auth(client::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL2017"})),
+      Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  EXPECT_FALSE(Has(state_key::Org("typo-org")));
+  EXPECT_TRUE(
+      Accepted(Auth(client::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL-2017"}))));
+}
+
 TEST_F(RulesTest, OrganizationReRegisteredSupersedesEarlierVersion) {
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
   uint64_t idx = next_index_;
   ASSERT_TRUE(Accepted(
       Auth(client::OrganizationRecord(kT + 10, kAcme, "Acme Camera Holdings", "CN", {"CN-NIL-2017"},
