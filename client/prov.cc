@@ -249,14 +249,25 @@ int LogConsistency(const std::string& older_file) {
   return kOk;
 }
 
+// Fetches and verifies the head, replays the whole log through the
+// rulebook against it, and saves the head to the trust store.
+struct Replayed {
+  client::VerifiedCheckpoint head;
+  client::AuditReport report;
+};
+Result<Replayed> VerifiedReplay() {
+  PROV_ASSIGN_OR_RETURN(auto c, Connect());
+  PROV_ASSIGN_OR_RETURN(auto head, c->GetCheckpoint());
+  PROV_ASSIGN_OR_RETURN(auto report, client::Audit(*c, head));
+  PROV_RETURN_IF_ERROR(SaveTrust(*c));
+  return Replayed{std::move(head), std::move(report)};
+}
+
 int AuditCmd() {
-  auto c = Connect();
-  if (!c.ok()) return Report(c.status());
-  auto head = (*c)->GetCheckpoint();
-  if (!head.ok()) return Report(head.status());
-  auto report = client::Audit(**c, *head);
-  if (!report.ok()) return Report(report.status());
-  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  auto replayed = VerifiedReplay();
+  if (!replayed.ok()) return Report(replayed.status());
+  const auto* head = &replayed->head;
+  const auto* report = &replayed->report;
   if (G().json) {
     std::cout << json{{"ok", true}, {"checkpoint", HeadJson(head->checkpoint)},
                       {"kinds", report->kinds}}
@@ -289,13 +300,10 @@ bool Matches(const std::string& needle, std::initializer_list<std::string> hay) 
 }
 
 int Directory(bool laws, const std::string& search) {
-  auto c = Connect();
-  if (!c.ok()) return Report(c.status());
-  auto head = (*c)->GetCheckpoint();
-  if (!head.ok()) return Report(head.status());
-  auto report = client::Audit(**c, *head);
-  if (!report.ok()) return Report(report.status());
-  if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  auto replayed = VerifiedReplay();
+  if (!replayed.ok()) return Report(replayed.status());
+  const auto* head = &replayed->head;
+  const auto* report = &replayed->report;
   json items = json::array();
   const auto prefix = laws ? verifier::state_key::kLawPrefix : verifier::state_key::kOrgPrefix;
   report->state.ForEach(prefix, [&](std::string_view, std::string_view value) {
@@ -468,7 +476,10 @@ std::string Suggestion(CLI::App& app, int argc, char** argv) {
         opt = a->get_option_no_throw(name);
       }
       if (!opt) {
-        return "unknown option " + name + verifier::DidYouMean(verifier::Nearest(name, OptionNames(cur)));
+        return "unknown option " + name +
+               verifier::DidYouMean(verifier::Nearest(name, OptionNames(cur))) + "; `prov " +
+               (cur == &app ? std::string() : "... " + cur->get_name() + " ") +
+               "--help` lists them";
       }
       if (tok.find('=') == std::string::npos && opt->get_items_expected_min() > 0) ++i;
       continue;
@@ -536,10 +547,10 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     bool json_out = false;
     for (int i = 1; i < argc; ++i) json_out |= std::string(argv[i]) == "--json";
-    std::string msg = e.what();
+    std::string msg = std::string(e.what()) + " (prov --help)";
     if (std::string hint = Suggestion(app, argc, argv); !hint.empty()) msg = hint;
     G().json = json_out;
-    return Report(verifier::InvalidArgument("USAGE", msg + " (prov --help)"), kUsage);
+    return Report(verifier::InvalidArgument("USAGE", msg), kUsage);
   }
   return ExitCode();
 }

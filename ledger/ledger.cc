@@ -160,6 +160,7 @@ Ack Ledger::SubmitAndWait(std::string leaf) {
 }
 
 void Ledger::SequencerLoop() {
+  RefreshCheckpoint();  // a head loaded from disk may be old
   std::vector<Pending> batch;
   for (;;) {
     {
@@ -463,14 +464,19 @@ Status Ledger::AddLaws(const pb::Organization& org, std::vector<uint64_t>* out) 
   return Status::Ok();
 }
 
-std::vector<std::string> Ledger::Suggest(std::string_view prefix, const std::string& id) const {
+pb::UnknownId Ledger::Unknown(const std::string& kind, std::string_view prefix,
+                              const std::string& id) const {
   std::vector<std::string> ids;
   const std::string kv_prefix = coding::StateKey(prefix);
   (void)kv_->Scan(kv_prefix, [&](std::string_view key, std::string_view) {
     ids.emplace_back(key.substr(kv_prefix.size()));
     return ids.size() < 100'000;
   });
-  return verifier::Nearest(id, ids);
+  pb::UnknownId u;
+  u.set_kind(kind);
+  u.set_id(id);
+  for (auto& s : verifier::Nearest(id, ids)) u.add_suggestions(std::move(s));
+  return u;
 }
 
 Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& devices,
@@ -494,11 +500,7 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
       orgs.push_back(id);
       continue;
     }
-    pb::UnknownId u;
-    u.set_kind("org");
-    u.set_id(id);
-    for (auto& s : Suggest(verifier::state_key::kOrgPrefix, id)) u.add_suggestions(std::move(s));
-    unknown_ids.push_back(std::move(u));
+    unknown_ids.push_back(Unknown("org", verifier::state_key::kOrgPrefix, id));
   }
   for (const auto& code : want_laws) {
     pb::LawState ls;
@@ -508,11 +510,7 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
       indices.insert(indices.end(), ls.record_indices().begin(), ls.record_indices().end());
       continue;
     }
-    pb::UnknownId u;
-    u.set_kind("law");
-    u.set_id(code);
-    for (auto& s : Suggest(verifier::state_key::kLawPrefix, code)) u.add_suggestions(std::move(s));
-    unknown_ids.push_back(std::move(u));
+    unknown_ids.push_back(Unknown("law", verifier::state_key::kLawPrefix, code));
   }
   std::set<std::string> models;
   for (const auto& d : devices) {

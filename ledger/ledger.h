@@ -129,8 +129,10 @@ class Ledger {
                                  std::vector<std::string>* visited) const;
   // Every version of each law (so an organization naming it replays).
   verifier::Status AddLaws(const pb::Organization& org, std::vector<uint64_t>* out) const;
-  // Registered ids under a state-key prefix nearest to `id`.
-  std::vector<std::string> Suggest(std::string_view prefix, const std::string& id) const;
+  // An id of `kind` ("org", "law") that is not registered, with the nearest
+  // registered ids under the state-key `prefix` as hints.
+  pb::UnknownId Unknown(const std::string& kind, std::string_view prefix,
+                        const std::string& id) const;
   verifier::Status AddSignerKeys(const std::string& leaf, std::vector<uint64_t>* out,
                                  std::vector<std::string>* orgs) const;
 

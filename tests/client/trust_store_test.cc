@@ -334,7 +334,7 @@ TEST_F(TrustStoreTest, AnUnusableStoreFailsWithTheReasonBeforeAnythingIsSent) {
   const uint64_t before = LogSize();
   for (const auto& args : {Org("never"), std::vector<std::string>{"log", "checkpoint"}}) {
     Outcome r = Prov(store, args);
-    EXPECT_NE(r.rc, 0) << Describe(r);
+    EXPECT_EQ(r.rc, 5) << Describe(r);
     json j = Last(r);
     EXPECT_EQ(j["reason"], "TRUST_STORE") << Describe(r);
     EXPECT_NE(j.value("message", "")
@@ -348,7 +348,7 @@ TEST_F(TrustStoreTest, AnUnusableStoreFailsWithTheReasonBeforeAnythingIsSent) {
   Outcome text = Exec({PROV_PATH, "--server", provd_->target(), "--vkey", vkey_file_, "--state-dir",
                        store, "log", "checkpoint"},
                       dir_);
-  EXPECT_NE(text.rc, 0) << Describe(text);
+  EXPECT_EQ(text.rc, 5) << Describe(text);
   EXPECT_NE(text.err.find("TRUST_STORE"), std::string::npos) << Describe(text);
   EXPECT_NE(text.err.find("Not a directory"), std::string::npos) << Describe(text);
 }
