@@ -27,6 +27,16 @@ Result<std::string> ReadLatestNote(const KvStore& kv) {
 // The origin is the first line of a checkpoint note.
 std::string NoteOrigin(const std::string& note) { return note.substr(0, note.find('\n')); }
 
+// A signed checkpoint note with the signing time as its Timestamp line.
+std::string CheckpointNote(const std::string& origin, uint64_t size, const Hash& root,
+                           const verifier::SigningKey& key) {
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  verifier::Checkpoint c{origin, size, root, {verifier::TimestampExtension(now_ns)}};
+  return verifier::SignNote(verifier::FormatCheckpoint(c), origin, key);
+}
+
 void Sort(std::vector<uint64_t>* v) {
   std::sort(v->begin(), v->end());
   v->erase(std::unique(v->begin(), v->end()), v->end());
@@ -60,8 +70,7 @@ Status Ledger::Init(KvStore* kv, const verifier::SigningKey& log_key,
   for (const auto& [k, v] : state.writes()) batch.Put(coding::StateKey(k), v);
   writer.FlushTiles(&batch);
   const std::string& origin = genesis.genesis().origin();
-  verifier::Checkpoint c{origin, 1, writer.Root(), {}};
-  std::string note = verifier::SignNote(verifier::FormatCheckpoint(c), origin, log_key);
+  std::string note = CheckpointNote(origin, 1, writer.Root(), log_key);
   batch.Put(coding::CheckpointKey(1), note);
   batch.Put(std::string(coding::kLatestCheckpointKey), note);
   return kv->Write(batch);
@@ -277,12 +286,8 @@ void Ledger::RefreshCheckpoint() {
 
 std::shared_ptr<const pb::SignedCheckpoint> Ledger::SignCheckpoint(uint64_t size,
                                                                    const Hash& root) const {
-  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  verifier::Checkpoint c{origin_, size, root, {verifier::TimestampExtension(now_ns)}};
   auto out = std::make_shared<pb::SignedCheckpoint>();
-  out->set_note(verifier::SignNote(verifier::FormatCheckpoint(c), origin_, log_key_));
+  out->set_note(CheckpointNote(origin_, size, root, log_key_));
   out->set_size(size);
   out->set_root_hash(std::string(verifier::AsStringView(root)));
   return out;

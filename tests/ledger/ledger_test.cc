@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -695,6 +696,61 @@ TEST_F(EvidenceTest, UnknownDeviceAndOrg) {
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.status().code(), Code::kNotFound);
   EXPECT_EQ(o.status().reason(), "UNKNOWN_ORG");
+}
+
+TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
+  // A law, and an org subject to it that no device here depends on.
+  ASSERT_TRUE(Appended(w_.Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", "")), 16));
+  ASSERT_TRUE(Appended(w_.Auth(client::OrganizationRecord(kT, "hikvision", "Hikvision", "CN",
+                                                          {"CN-NIL-2017"})),
+                       17));
+  pb::DeviceRef sn1;
+  sn1.set_manufacturer_org(kAcme);
+  sn1.set_serial("SN-1");
+  auto ev = ledger_->DevicesEvidence({sn1}, {"hikvision", "hikvison", "Acme-Cam"},
+                                     {"CN-NIL-2017", "CN-NIL2017"});
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  std::vector<uint64_t> idx = CheckEvidence(*ev);
+  // The named org and the law its record names (so it replays), and the law.
+  EXPECT_NE(std::find(idx.begin(), idx.end(), 16u), idx.end());
+  EXPECT_NE(std::find(idx.begin(), idx.end(), 17u), idx.end());
+  ASSERT_EQ(ev->unknown_ids_size(), 3);
+  std::map<std::string, std::vector<std::string>> hints;
+  for (const auto& u : ev->unknown_ids()) {
+    hints[u.kind() + ":" + u.id()] = {u.suggestions().begin(), u.suggestions().end()};
+  }
+  EXPECT_EQ(hints["org:hikvison"], std::vector<std::string>{"hikvision"});
+  EXPECT_EQ(hints["org:Acme-Cam"].at(0), kAcme);  // case-insensitive first
+  EXPECT_EQ(hints["law:CN-NIL2017"], std::vector<std::string>{"CN-NIL-2017"});
+  // No devices at all: just the named subjects.
+  auto only = ledger_->DevicesEvidence({}, {"hikvision"}, {});
+  ASSERT_TRUE(only.ok()) << only.status().ToString();
+  EXPECT_EQ(CheckEvidence(*only), (std::vector<uint64_t>{0, 16, 17}));
+}
+
+TEST_F(LedgerTest, AnIdleHeadIsReSignedWithAFreshTime) {
+  auto first = ledger_->Checkpoint();
+  auto t0 = verifier::CheckpointTime(Verified(*first));
+  ASSERT_TRUE(t0.ok());
+  EXPECT_GT(*t0, 0) << "every checkpoint carries a signed Timestamp line";
+  LedgerOptions o;
+  o.checkpoint_refresh = std::chrono::seconds(1);
+  ASSERT_NO_FATAL_FAILURE(Reopen(o));
+  std::shared_ptr<const pb::SignedCheckpoint> later;
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    later = ledger_->Checkpoint();
+    auto t = verifier::CheckpointTime(Verified(*later));
+    if (t.ok() && *t > *t0) break;
+  }
+  auto t1 = verifier::CheckpointTime(Verified(*later));
+  ASSERT_TRUE(t1.ok());
+  EXPECT_GT(*t1, *t0);
+  EXPECT_EQ(later->size(), first->size());
+  EXPECT_EQ(later->root_hash(), first->root_hash());
+  // It is the stored head too: a restart serves it.
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_GE(*verifier::CheckpointTime(Verified(*ledger_->Checkpoint())), *t1);
 }
 
 TEST_F(EvidenceTest, OrganizationEvidenceFollowsOwnership) {

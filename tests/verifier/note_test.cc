@@ -401,5 +401,20 @@ TEST(Checkpoint, VerifyCheckpoint) {
   EXPECT_EQ(got.status().reason(), "MALFORMED_CHECKPOINT");
 }
 
+TEST(CheckpointTimestamp, RoundTripsAndMalformedLinesAreRefused) {
+  Checkpoint c{"example.com/log", 5, Hash{}, {TimestampExtension(1'764'424'800'123'456'789)}};
+  auto parsed = ParseCheckpoint(FormatCheckpoint(c));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->extensions.at(0), "Timestamp: 1764424800123456789");
+  EXPECT_EQ(*CheckpointTime(*parsed), 1'764'424'800);
+  EXPECT_EQ(*CheckpointTime(Checkpoint{"o", 1, Hash{}, {}}), 0) << "no line: no time";
+  EXPECT_EQ(*CheckpointTime(Checkpoint{"o", 1, Hash{}, {"other: 5"}}), 0);
+  for (const char* bad : {"Timestamp: ", "Timestamp: -5", "Timestamp: 12x", "Timestamp: 0"}) {
+    EXPECT_FALSE(CheckpointTime(Checkpoint{"o", 1, Hash{}, {bad}}).ok()) << bad;
+  }
+  EXPECT_FALSE(
+      CheckpointTime(Checkpoint{"o", 1, Hash{}, {"Timestamp: 1", "Timestamp: 2"}}).ok());
+}
+
 }  // namespace
 }  // namespace verifier
