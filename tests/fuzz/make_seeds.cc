@@ -108,6 +108,7 @@ require: {attestation: false, released_firmware: true, custody_to_buyer: true, n
 missing_facts: unverified
 judge_ownership_at: both
 )");
-  Write(dir, "manifest", "basic", "manufacturer,serial,model\nacme,SN-1,CAM\n# comment\n\nacme, SN-2 ,\n");
+  Write(dir, "manifest", "basic", "manufacturer,serial,model\nacme,SN-1,CAM\n# comment\n\nacme, SN-2 ,CAM\n");
+  Write(dir, "manifest", "quoted", "\xEF\xBB\xBFManufacturer,Serial,Model\r\n\"acme\",\"SN,1\",\"C\"\"AM\"\r\n");
   return 0;
 }
