@@ -7,7 +7,7 @@
 #include <string>
 
 #include "proto/device.pb.h"
-#include "proto/transport.h"
+#include "transport/credentials.h"
 #include "verifier/judge.h"
 #include "verifier/status.h"
 

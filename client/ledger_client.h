@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "proto/ledger.grpc.pb.h"
-#include "proto/transport.h"
+#include "transport/credentials.h"
 #include "verifier/note.h"
 #include "verifier/state.h"
 #include "verifier/status.h"

@@ -18,7 +18,7 @@
 #include "client/records.h"
 #include "ledger/ledger.h"
 #include "ledger/service.h"
-#include "proto/transport.h"
+#include "transport/credentials.h"
 #include "ledger/verify_store.h"
 
 namespace {

@@ -1,6 +1,6 @@
 #include "ledger/service.h"
 
-#include "proto/transport.h"
+#include "transport/credentials.h"
 
 #include <condition_variable>
 #include <deque>

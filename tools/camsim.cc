@@ -29,7 +29,7 @@
 #include <thread>
 
 #include "proto/device.grpc.pb.h"
-#include "proto/transport.h"
+#include "transport/credentials.h"
 #include "verifier/attestation.h"
 #include "verifier/crypto.h"
 

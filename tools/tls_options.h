@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "proto/transport.h"
+#include "transport/credentials.h"
 
 namespace tools {
 

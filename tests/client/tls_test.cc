@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "proto/transport.h"
+#include "transport/credentials.h"
 #include "tests/client/exec.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"

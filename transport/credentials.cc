@@ -1,4 +1,4 @@
-#include "proto/transport.h"
+#include "transport/credentials.h"
 
 #include <arpa/inet.h>
 
