@@ -24,6 +24,7 @@
 
 #include "client/cli.h"
 #include "client/csv_table.h"
+#include "client/oui_registry.h"
 #include "client/records.h"
 #include "verifier/rules.h"
 
@@ -712,6 +713,42 @@ void AddRegistryCommands(CLI::App& app) {
       return SignAndSubmit(
           client::LawRecord(Now(), o->code, o->name, o->jurisdiction, o->source), o->keys,
           o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, prefix, source, out;
+      bool ieee = false;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand(
+        "mac-block", "vet a block of MAC addresses (IEEE MA-L/MA-M/MA-S) as an org's");
+    sub->add_option("--org", o->org, "the org the block belongs to")->required();
+    sub->add_option("--prefix", o->prefix, "the prefix, e.g. AC:CC:8E (MA-L), 7 or 9 hex digits")
+        ->required();
+    sub->add_option("--source", o->source, "where the assignment was checked");
+    sub->add_flag("--ieee", o->ieee,
+                  "show IEEE's registered holder of the prefix (Debian's ieee-data) before signing");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      const std::string prefix = verifier::NormalizeMac(o->prefix);
+      if (!verifier::IsMacPrefix(prefix)) {
+        return Report(Usage("BAD_MAC_PREFIX", "--prefix \"" + o->prefix +
+                                                  "\" must be 6, 7 or 9 hex digits (MA-L, MA-M, "
+                                                  "MA-S), e.g. AC:CC:8E"));
+      }
+      if (o->ieee) {
+        auto reg = client::OuiRegistry::Load();
+        if (!reg.ok()) return Report(reg.status());
+        auto a = reg->Lookup(prefix + std::string(12 - prefix.size(), '0'));
+        if (!a.ok()) return Report(a.status());
+        std::fprintf(stderr, "prov: IEEE lists %s as %s\n", prefix.c_str(),
+                     *a ? ((*a)->registry + " " + (*a)->prefix + " of " + (*a)->organization).c_str()
+                        : "not assigned");
+      }
+      return SignAndSubmit(client::MacBlockRecord(Now(), o->org, prefix, o->source), o->keys,
+                           o->out);
     });
   }
   {

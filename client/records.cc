@@ -46,6 +46,17 @@ pb::Record LawRecord(int64_t issued_at, const std::string& code, const std::stri
   return r;
 }
 
+pb::Record MacBlockRecord(int64_t issued_at, const std::string& org, const std::string& prefix,
+                          const std::string& source) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* b = r.mutable_mac_block();
+  b->set_org_id(org);
+  b->set_prefix(prefix);
+  b->set_source(source);
+  return r;
+}
+
 pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
                               const std::string& legal_name, const std::string& country,
                               const std::vector<std::string>& laws, bool state_owned,

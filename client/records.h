@@ -25,6 +25,8 @@ pb::Record GenesisRecord(const std::string& origin,
                          uint32_t threshold);
 pb::Record LawRecord(int64_t issued_at, const std::string& code, const std::string& name,
                      const std::string& jurisdiction, const std::string& source);
+pb::Record MacBlockRecord(int64_t issued_at, const std::string& org, const std::string& prefix,
+                          const std::string& source);
 pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
                               const std::string& legal_name, const std::string& country,
                               const std::vector<std::string>& laws = {},

@@ -47,6 +47,41 @@ Status CheckOrgId(std::string_view what, const std::string& v) {
   return Status::Ok();
 }
 
+}  // namespace
+
+bool IsMacPrefix(std::string_view p) {
+  if (p.size() != 6 && p.size() != 7 && p.size() != 9) return false;
+  return std::all_of(p.begin(), p.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+std::string NormalizeMac(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ':' || c == '-' || c == '.' || c == ' ') continue;
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return "";
+    out.push_back(c);
+  }
+  return out;
+}
+
+Result<std::optional<MacOwner>> MacBlockOf(const StateView& s, std::string_view mac) {
+  const std::string hex = NormalizeMac(mac);
+  if (hex.size() != 12) {
+    return InvalidArgument("BAD_MAC", "\"" + std::string(mac.substr(0, 32)) +
+                                          "\" is not a MAC address (12 hex digits)");
+  }
+  for (size_t len : {size_t{9}, size_t{7}, size_t{6}}) {  // the most specific first
+    pb::MacBlockState held;
+    PROV_ASSIGN_OR_RETURN(bool found, GetMessage(s, state_key::MacBlock(hex.substr(0, len)), &held));
+    if (found) return std::optional<MacOwner>(MacOwner{held.current(), held.index()});
+  }
+  return std::optional<MacOwner>();
+}
+
+namespace {
+
 // Law codes: [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 bytes (as in policy files).
 Status CheckLawCode(std::string_view what, const std::string& v) {
   bool ok = !v.empty() && v.size() <= 64;
@@ -129,6 +164,16 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckId("law name", l.name()));
       PROV_RETURN_IF_ERROR(CheckCountry("jurisdiction", l.jurisdiction(), false));
       PROV_RETURN_IF_ERROR(CheckText("law source", l.source(), 1024));
+      return Status::Ok();
+    }
+    case pb::Record::kMacBlock: {
+      const auto& b = r.mac_block();
+      PROV_RETURN_IF_ERROR(CheckOrgId("org_id", b.org_id()));
+      if (!IsMacPrefix(b.prefix())) {
+        return BadField("MAC block prefix \"" + b.prefix().substr(0, 16) +
+                        "\" must be 6, 7 or 9 upper-case hex digits (MA-L, MA-M, MA-S)");
+      }
+      PROV_RETURN_IF_ERROR(CheckText("MAC block source", b.source(), 1024));
       return Status::Ok();
     }
     case pb::Record::kOwnership: {
@@ -390,6 +435,32 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       *ls.mutable_current() = r.law();
       ls.add_record_indices(index);
       Store(s, state_key::Law(r.law().code()), ls);
+      return Status::Ok();
+    }
+    case pb::Record::kMacBlock: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "MAC block"));
+      const auto& b = r.mac_block();
+      PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, b.org_id(), "MAC block holder"));
+      // The block itself or a shorter block containing it, vetted for
+      // another org. (IEEE MA-M and MA-S blocks are carved from IEEE's own
+      // ranges, so a block is never legitimately inside another org's.)
+      for (size_t len : {size_t{6}, size_t{7}, size_t{9}}) {
+        if (len > b.prefix().size()) break;
+        pb::MacBlockState held;
+        PROV_ASSIGN_OR_RETURN(bool taken,
+                              Load(s, state_key::MacBlock(b.prefix().substr(0, len)), &held));
+        if (taken && held.current().org_id() != b.org_id()) {
+          return AlreadyExists("MAC_BLOCK_TAKEN",
+                               "MAC block " + b.prefix() + " lies in block " +
+                                   held.current().prefix() + ", vetted as " +
+                                   held.current().org_id() + "'s " + Idx(held.index()));
+        }
+      }
+      pb::MacBlockState ms;
+      *ms.mutable_current() = b;
+      ms.set_index(index);
+      Store(s, state_key::MacBlock(b.prefix()), ms);
+      AppendOrgIndex(s, std::move(org), index);
       return Status::Ok();
     }
     case pb::Record::kOwnership: {
@@ -794,6 +865,7 @@ std::string RecordKindName(const pb::Record& record) {
     case pb::Record::kTransfer: return "transfer";
     case pb::Record::kDeviceStatus: return "device status";
     case pb::Record::kLaw: return "law";
+    case pb::Record::kMacBlock: return "MAC block";
     case pb::Record::KIND_NOT_SET: break;
   }
   return "unknown";

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/records.pb.h"
@@ -73,6 +75,20 @@ bool HasUnknownFields(const google::protobuf::Message& m);
 // Typed reads of rulebook state (evidence building, verdicts).
 Result<bool> GetMessage(const StateView& state, std::string_view key,
                         google::protobuf::Message* out);
+
+// MAC addresses. NormalizeMac drops ':', '-', '.' and spaces and upper-cases
+// ("ac:cc:8e:99:c9:15" -> "ACCC8E99C915"); "" if another character is in it.
+std::string NormalizeMac(std::string_view text);
+// 6, 7 or 9 upper-case hex digits: an IEEE MA-L, MA-M or MA-S prefix.
+bool IsMacPrefix(std::string_view prefix);
+// The vetted MAC block (MacBlock record) a MAC address lies in, the most
+// specific first; nullopt when none is; INVALID_ARGUMENT BAD_MAC for text
+// that is not 12 hex digits.
+struct MacOwner {
+  provenance::v1::MacBlock block;
+  uint64_t index = 0;  // the record that vetted it
+};
+Result<std::optional<MacOwner>> MacBlockOf(const StateView& state, std::string_view mac);
 
 // A human name for the record's kind, e.g. "device".
 std::string RecordKindName(const provenance::v1::Record& record);

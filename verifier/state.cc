@@ -54,6 +54,7 @@ std::string Join(char kind, std::initializer_list<std::string_view> parts) {
 std::string Genesis() { return "g/"; }
 std::string Org(std::string_view org_id) { return Join('o', {org_id}); }
 std::string Law(std::string_view code) { return Join('l', {code}); }
+std::string MacBlock(std::string_view prefix) { return Join('b', {prefix}); }
 std::string Key(const Hash& key_id) {
   return Join('k', {AsStringView(key_id)});
 }

@@ -60,6 +60,7 @@ namespace state_key {
 std::string Genesis();
 std::string Org(std::string_view org_id);
 std::string Law(std::string_view code);
+std::string MacBlock(std::string_view prefix);  // upper-case hex, 6, 7 or 9 digits
 // Org and law keys are these prefixes + the id.
 inline constexpr std::string_view kOrgPrefix = "o/";
 inline constexpr std::string_view kLawPrefix = "l/";

@@ -285,6 +285,30 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
   EXPECT_EQ(j["kinds"]["firmware revocation"], 1);
 }
 
+TEST_F(ProvCliTest, MacBlocksAreVettedForAnOrg) {
+  ASSERT_NO_FATAL_FAILURE(SetUpMaker());
+  // --ieee shows whom IEEE assigned the prefix to (Debian's ieee-data).
+  Outcome r = Prov(With({"authority", "mac-block", "--org", "acme-cam", "--prefix", "ac:cc:8e",
+                         "--source", "IEEE MA-L", "--ieee"},
+                        Authorities()));
+  ASSERT_EQ(r.rc, 0) << Describe(r);
+  EXPECT_NE(r.err.find("IEEE lists ACCC8E as MA-L ACCC8E of Axis Communications AB"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.out.find("MAC block logged at #"), std::string::npos) << Describe(r);
+  // Inside a block vetted for another org: refused, nothing appended.
+  const uint64_t before = TreeSize();
+  r = Prov(With({"authority", "mac-block", "--org", "dist-co", "--prefix", "ACCC8E1"},
+                Authorities()));
+  EXPECT_EQ(r.rc, 1) << Describe(r);
+  EXPECT_NE(r.err.find("MAC_BLOCK_TAKEN"), std::string::npos) << Describe(r);
+  r = Prov(With({"authority", "mac-block", "--org", "dist-co", "--prefix", "ACCC"},
+                Authorities()));
+  EXPECT_EQ(r.rc, 64) << Describe(r);
+  EXPECT_NE(r.err.find("BAD_MAC_PREFIX"), std::string::npos) << Describe(r);
+  EXPECT_EQ(TreeSize(), before);
+}
+
 TEST_F(ProvCliTest, RefusalsExitOneWithTheServersReason) {
   ASSERT_NO_FATAL_FAILURE(SetUpMaker());
   Ok({"manufacturer", "device", "--org", "acme-cam", "--serial", "SN-1", "--model-id", "AC-100",

@@ -728,6 +728,14 @@ TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
   EXPECT_EQ(CheckEvidence(*only), (std::vector<uint64_t>{0, 16, 17}));
 }
 
+TEST_F(EvidenceTest, DeviceEvidenceCarriesItsMakersMacBlocks) {
+  ASSERT_TRUE(Appended(w_.Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE")), 16));
+  auto ev = ledger_->DeviceEvidence(kAcme, "SN-1");
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  std::vector<uint64_t> idx = CheckEvidence(*ev);  // replays in evidence-subset mode
+  EXPECT_NE(std::find(idx.begin(), idx.end(), 16u), idx.end());
+}
+
 TEST_F(LedgerTest, AnIdleHeadIsReSignedWithAFreshTime) {
   auto first = ledger_->Checkpoint();
   auto t0 = verifier::CheckpointTime(Verified(*first));

@@ -325,6 +325,43 @@ TEST_F(RulesTest, OrganizationNamingAnUnregisteredLawIsDanglingReference) {
       Accepted(Auth(client::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL-2017"}))));
 }
 
+TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
+  const uint64_t first = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE MA-L"))));
+  EXPECT_TRUE(Accepted(Auth(client::MacBlockRecord(kT + 1, kAcme, "ACCC8E", "re-vetted"))))
+      << "the same org may re-vet its block";
+  const auto& idx = Org(kAcme).record_indices();
+  EXPECT_NE(std::find(idx.begin(), idx.end(), first), idx.end()) << "evidence of the org carries it";
+  // A block inside, or equal to, another org's block.
+  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E", "")),
+                       Code::kAlreadyExists, "MAC_BLOCK_TAKEN"));
+  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E1", "")),
+                       Code::kAlreadyExists, "MAC_BLOCK_TAKEN"));
+  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E12F", "")),
+                       Code::kAlreadyExists, "MAC_BLOCK_TAKEN"));
+  // Syntax, signers, references.
+  for (const char* bad : {"accc8e", "ACCC8", "ACCC8E12", "ACCC8G", "AC:CC:8E", ""}) {
+    EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, bad, "")),
+                         Code::kInvalidArgument, "INVALID_FIELD"))
+        << bad;
+  }
+  EXPECT_TRUE(Rejected(By(client::MacBlockRecord(kT, kOrion, "4447CC", ""), auth0_),
+                       Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, "nobody", "4447CC", "")),
+                       Code::kFailedPrecondition, "UNKNOWN_ORG"));
+  ASSERT_TRUE(Accepted(Auth(client::MacBlockRecord(kT, kOrion, "4447CC", ""))));
+  // Lookups: any separators, the most specific block first.
+  auto axis = MacBlockOf(state_, "ac:cc:8e:99:c9:15");
+  ASSERT_TRUE(axis.ok() && axis->has_value());
+  EXPECT_EQ((*axis)->block.org_id(), kAcme);
+  EXPECT_EQ((*axis)->block.source(), "re-vetted");
+  EXPECT_EQ((*MacBlockOf(state_, "4447CC-000001"))->block.org_id(), kOrion);
+  EXPECT_FALSE(MacBlockOf(state_, "00408C000001")->has_value());
+  EXPECT_EQ(MacBlockOf(state_, "not a mac").status().reason(), "BAD_MAC");
+  EXPECT_EQ(MacBlockOf(state_, "ACCC8E99C9").status().reason(), "BAD_MAC");
+  EXPECT_EQ(NormalizeMac("ac-cc-8e.99 c9:15"), "ACCC8E99C915");
+}
+
 TEST_F(RulesTest, OrganizationReRegisteredSupersedesEarlierVersion) {
   ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
   uint64_t idx = next_index_;
