@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-  librocksdb-dev libsodium-dev
+  librocksdb-dev libsodium-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libcsv-dev libspdlog-dev libfmt-dev
   golang-go golang-golang-x-mod-dev xxd procps

@@ -1,0 +1,55 @@
+// X.509 device identities (IEEE 802.1AR "IDevID"): strict DER parsing,
+// fingerprints, and chains verified against given anchors only — never the
+// system store, no hostname check. The building block for registering a
+// maker's device-identity CAs and for scanning real cameras (issue 12).
+// OpenSSL 3 does the ASN.1 and the signatures; everything here is offline.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "verifier/crypto.h"
+#include "verifier/status.h"
+
+namespace verifier {
+
+struct Certificate {
+  std::string der;
+  Hash sha256{};       // fingerprint: SHA-256 of the DER
+  Hash spki_sha256{};  // SHA-256 of the DER SubjectPublicKeyInfo (what a pin names)
+  std::string subject, issuer;  // RFC 2253, e.g. "CN=Axis device ID Root CA ECC,O=Axis ..."
+  std::string subject_serial_number;  // the subject's serialNumber attribute, "" if none
+  // "ECDSA P-256", "ECDSA P-384", "ECDSA P-521", "RSA 2048" (any size),
+  // "Ed25519", or "unsupported <name>".
+  std::string key_algorithm;
+  int64_t not_before = 0, not_after = 0;  // unix seconds
+  bool is_ca = false;                      // basicConstraints cA
+  int path_len = -1;                       // basicConstraints pathLenConstraint; -1 = none
+  bool self_signed = false;                // issuer == subject and its own key verifies it
+};
+
+// One DER certificate. Strict: the bytes must be exactly one certificate in
+// its canonical DER encoding (no trailing bytes; re-encoding gives the same
+// bytes). INVALID_ARGUMENT BAD_CERTIFICATE otherwise.
+Result<Certificate> ParseCertificateDer(std::string_view der);
+
+// The DER of every "CERTIFICATE" block of a PEM text, in order;
+// BAD_CERTIFICATE if there is none or one does not decode.
+Result<std::vector<std::string>> PemCertificatesToDer(std::string_view pem);
+
+// Verifies `chain` (leaf first, then any intermediates) up to one of
+// `anchors` at unix time `at`: every signature, every validity window,
+// basicConstraints (cA, pathLen) and keyUsage of the issuers, X.509 strict
+// mode. An anchor may be a root or an intermediate (partial chains are
+// allowed: the anchor is what the ledger registered). DATA_LOSS
+// CHAIN_UNVERIFIED with OpenSSL's reason when it fails.
+Status VerifyChain(const std::vector<std::string>& chain_der,
+                   const std::vector<std::string>& anchors_der, int64_t at);
+
+// A device serial as makers print it in certificates: upper case, without
+// ':', '-', '.' or spaces ("ac:cc:8e:99:c9:15" -> "ACCC8E99C915").
+std::string NormalizeSerial(std::string_view serial);
+
+}  // namespace verifier
