@@ -20,6 +20,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "client/cli.h"
@@ -27,6 +28,7 @@
 #include "client/oui_registry.h"
 #include "client/records.h"
 #include "verifier/rules.h"
+#include "verifier/x509.h"
 
 namespace prov {
 namespace {
@@ -986,6 +988,78 @@ void AddRegistryCommands(CLI::App& app) {
       return SignAndSubmit(
           client::FirmwareRevocationRecord(Now(), o->org, o->model, o->version, o->reason),
           o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, ca_id, serial_from, not_before, not_after, out;
+      std::vector<std::string> certs, algorithms, keys;
+      bool normalize = false;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand(
+        "identity-ca", "register a device-identity CA (IEEE 802.1AR) for a product line");
+    sub->add_option("--org", o->org, "manufacturer org id")->required();
+    sub->add_option("--ca-id", o->ca_id, "a name for it, e.g. axis-device-id-ecc-2")->required();
+    sub->add_option("--cert", o->certs,
+                    "PEM file(s): the self-signed root first, then intermediates (repeatable)")
+        ->required();
+    sub->add_option("--serial-from", o->serial_from, "where a leaf carries the unit's serial")
+        ->required()
+        ->check(CLI::IsMember({"subject-serial-number", "hardware-module-name"}));
+    sub->add_flag("--normalize-serial", o->normalize,
+                  "compare serials upper-case without ':', '-', '.' or spaces");
+    sub->add_option("--algorithm", o->algorithms,
+                    "a leaf key algorithm allowed, e.g. \"ECDSA P-256\" (repeatable)")
+        ->required();
+    sub->add_option("--not-before", o->not_before, "leaves accepted from DATE");
+    sub->add_option("--not-after", o->not_after, "leaves accepted until DATE");
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      std::vector<std::string> ders;
+      for (const auto& f : o->certs) {
+        auto pem = ReadFile(f);
+        if (!pem.ok()) return Report(pem.status());
+        auto der = verifier::PemCertificatesToDer(*pem);
+        if (!der.ok()) return Report(Usage("BAD_CERTIFICATE", f + ": " + der.status().message()));
+        ders.insert(ders.end(), der->begin(), der->end());
+      }
+      int64_t nb = 0, na = 0;
+      for (auto [text, out, flag] : {std::tuple{&o->not_before, &nb, "--not-before"},
+                                     std::tuple{&o->not_after, &na, "--not-after"}}) {
+        if (text->empty()) continue;
+        auto t = ParseDate(flag, *text);
+        if (!t.ok()) return Report(t.status());
+        *out = *t;
+      }
+      return SignAndSubmit(
+          client::DeviceIdentityCaRecord(
+              Now(), o->org, o->ca_id, ders,
+              o->serial_from == "hardware-module-name" ? pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
+                                                       : pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER,
+              o->normalize, o->algorithms, nb, na),
+          o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, ca_id, effective, reason, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = mfr->add_subcommand("identity-ca-revoke",
+                                    "revoke a device-identity CA from a time on");
+    sub->add_option("--org", o->org, "manufacturer org id")->required();
+    sub->add_option("--ca-id", o->ca_id, "the CA's name")->required();
+    sub->add_option("--effective", o->effective, "leaves not accepted from DATE on")->required();
+    sub->add_option("--reason", o->reason, "why");
+    SigningOptions(sub, o->keys, o->out, false);
+    OnRun(sub, [o] {
+      auto t = ParseDate("--effective", o->effective);
+      if (!t.ok()) return Report(t.status());
+      return SignAndSubmit(client::DeviceIdentityCaRevocationRecord(Now(), o->org, o->ca_id, *t,
+                                                                    o->reason),
+                           o->keys, o->out);
     });
   }
   {

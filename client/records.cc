@@ -57,6 +57,39 @@ pb::Record MacBlockRecord(int64_t issued_at, const std::string& org, const std::
   return r;
 }
 
+pb::Record DeviceIdentityCaRecord(int64_t issued_at, const std::string& manufacturer,
+                                  const std::string& ca_id,
+                                  const std::vector<std::string>& certificates_der,
+                                  pb::SerialSource serial_source, bool normalize,
+                                  const std::vector<std::string>& leaf_algorithms,
+                                  int64_t not_before, int64_t not_after) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* c = r.mutable_device_identity_ca();
+  c->set_manufacturer_org(manufacturer);
+  c->set_ca_id(ca_id);
+  for (const auto& der : certificates_der) c->add_certificates(der);
+  c->set_serial_source(serial_source);
+  c->set_serial_normalize(normalize);
+  for (const auto& a : leaf_algorithms) c->add_leaf_algorithms(a);
+  c->set_not_before(not_before);
+  c->set_not_after(not_after);
+  return r;
+}
+
+pb::Record DeviceIdentityCaRevocationRecord(int64_t issued_at, const std::string& manufacturer,
+                                            const std::string& ca_id, int64_t effective_time,
+                                            const std::string& reason) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* v = r.mutable_device_identity_ca_revocation();
+  v->set_manufacturer_org(manufacturer);
+  v->set_ca_id(ca_id);
+  v->set_effective_time(effective_time);
+  v->set_reason(reason);
+  return r;
+}
+
 pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
                               const std::string& legal_name, const std::string& country,
                               const std::vector<std::string>& laws, bool state_owned,

@@ -27,6 +27,15 @@ pb::Record LawRecord(int64_t issued_at, const std::string& code, const std::stri
                      const std::string& jurisdiction, const std::string& source);
 pb::Record MacBlockRecord(int64_t issued_at, const std::string& org, const std::string& prefix,
                           const std::string& source);
+pb::Record DeviceIdentityCaRecord(int64_t issued_at, const std::string& manufacturer,
+                                  const std::string& ca_id,
+                                  const std::vector<std::string>& certificates_der,
+                                  pb::SerialSource serial_source, bool normalize,
+                                  const std::vector<std::string>& leaf_algorithms,
+                                  int64_t not_before = 0, int64_t not_after = 0);
+pb::Record DeviceIdentityCaRevocationRecord(int64_t issued_at, const std::string& manufacturer,
+                                            const std::string& ca_id, int64_t effective_time,
+                                            const std::string& reason);
 pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
                               const std::string& legal_name, const std::string& country,
                               const std::vector<std::string>& laws = {},

@@ -5,6 +5,7 @@
 
 #include "proto/state.pb.h"
 #include "verifier/merkle.h"
+#include "verifier/x509.h"
 
 namespace verifier {
 namespace pb = provenance::v1;
@@ -81,6 +82,39 @@ Result<std::optional<MacOwner>> MacBlockOf(const StateView& s, std::string_view 
 }
 
 namespace {
+
+// A device-identity CA's certificates: strict DER; the first a self-signed
+// root CA; each later one a CA chaining to those before it, at `at`.
+Status CheckIdentityCaCertificates(const pb::DeviceIdentityCa& c, int64_t at) {
+  std::vector<std::string> anchors, issued;
+  for (int i = 0; i < c.certificates_size(); ++i) {
+    auto cert = ParseCertificateDer(c.certificates(i));
+    if (!cert.ok()) {
+      return InvalidArgument("BAD_CERTIFICATE", "certificate " + std::to_string(i) + ": " +
+                                                    cert.status().message());
+    }
+    if (!cert->is_ca) {
+      return InvalidArgument("BAD_CERTIFICATE", "certificate " + std::to_string(i) + " (" +
+                                                    cert->subject + ") is not a CA");
+    }
+    if (i == 0) {
+      if (!cert->self_signed) {
+        return InvalidArgument("BAD_CERTIFICATE", "certificate 0 (" + cert->subject +
+                                                      ") must be a self-signed root");
+      }
+      anchors.push_back(cert->der);
+      continue;
+    }
+    std::vector<std::string> chain{cert->der};
+    chain.insert(chain.end(), issued.rbegin(), issued.rend());
+    if (Status s = VerifyChain(chain, anchors, at); !s.ok()) {
+      return InvalidArgument("BAD_CERTIFICATE", "certificate " + std::to_string(i) + " (" +
+                                                    cert->subject + "): " + s.message());
+    }
+    issued.push_back(cert->der);
+  }
+  return Status::Ok();
+}
 
 // Law codes: [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 bytes (as in policy files).
 Status CheckLawCode(std::string_view what, const std::string& v) {
@@ -165,6 +199,35 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckCountry("jurisdiction", l.jurisdiction(), false));
       PROV_RETURN_IF_ERROR(CheckText("law source", l.source(), 1024));
       return Status::Ok();
+    }
+    case pb::Record::kDeviceIdentityCa: {
+      const auto& c = r.device_identity_ca();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", c.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("ca_id", c.ca_id()));
+      if (c.certificates().empty() || c.certificates_size() > 4) {
+        return BadField("a device-identity CA has 1 to 4 certificates (a root, then intermediates)");
+      }
+      if (c.serial_source() != pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER &&
+          c.serial_source() != pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME) {
+        return BadField("serial_source must say where a leaf carries the serial");
+      }
+      if (c.leaf_algorithms().empty()) return BadField("leaf_algorithms must name at least one");
+      for (const auto& a : c.leaf_algorithms()) {
+        if (!IsSupportedKeyAlgorithm(a)) {
+          return BadField("leaf algorithm \"" + a.substr(0, 32) +
+                          "\" is not one of ECDSA P-256, P-384, P-521, RSA 2048-4096, Ed25519");
+        }
+      }
+      if (c.not_after() != 0 && c.not_after() <= c.not_before()) {
+        return BadField("not_after must be after not_before");
+      }
+      return CheckIdentityCaCertificates(c, r.issued_at());
+    }
+    case pb::Record::kDeviceIdentityCaRevocation: {
+      const auto& v = r.device_identity_ca_revocation();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", v.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("ca_id", v.ca_id()));
+      return CheckText("reason", v.reason(), 1024);
     }
     case pb::Record::kMacBlock: {
       const auto& b = r.mac_block();
@@ -435,6 +498,72 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       *ls.mutable_current() = r.law();
       ls.add_record_indices(index);
       Store(s, state_key::Law(r.law().code()), ls);
+      return Status::Ok();
+    }
+    case pb::Record::kDeviceIdentityCa: {
+      const auto& c = r.device_identity_ca();
+      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, c.manufacturer_org(), pb::ROLE_MANUFACTURER,
+                                          "a device-identity CA"));
+      PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, c.manufacturer_org(), "manufacturer"));
+      const std::string key = state_key::IdentityCa(c.manufacturer_org(), c.ca_id());
+      pb::IdentityCaState existing;
+      PROV_ASSIGN_OR_RETURN(bool dup, Load(s, key, &existing));
+      if (dup) {
+        return AlreadyExists("DUPLICATE_CA", "device-identity CA " + c.manufacturer_org() + "/" +
+                                                 c.ca_id() + " is already registered " +
+                                                 Idx(existing.index()));
+      }
+      // A root belongs to one maker: another org cannot claim its devices.
+      const std::string root_key =
+          state_key::IdentityCaRoot(Sha256(AsBytes(c.certificates(0))));
+      pb::IdentityCaState root_owner;
+      PROV_ASSIGN_OR_RETURN(bool root_taken, Load(s, root_key, &root_owner));
+      if (root_taken && root_owner.ca().manufacturer_org() != c.manufacturer_org()) {
+        return AlreadyExists("CA_ROOT_TAKEN",
+                             "that root CA is registered by " +
+                                 root_owner.ca().manufacturer_org() + " " +
+                                 Idx(root_owner.index()));
+      }
+      pb::IdentityCaState st;
+      *st.mutable_ca() = c;
+      st.set_index(index);
+      Store(s, key, st);
+      if (!root_taken) {
+        pb::IdentityCaState owner;
+        owner.mutable_ca()->set_manufacturer_org(c.manufacturer_org());
+        owner.mutable_ca()->set_ca_id(c.ca_id());
+        owner.set_index(index);
+        Store(s, root_key, owner);
+      }
+      AppendOrgIndex(s, std::move(org), index);
+      return Status::Ok();
+    }
+    case pb::Record::kDeviceIdentityCaRevocation: {
+      const auto& v = r.device_identity_ca_revocation();
+      const bool by_authorities =
+          signers.enrolled.empty() && signers.authority >= static_cast<int>(g.threshold());
+      if (!by_authorities) {
+        PROV_RETURN_IF_ERROR(RequireOrgRole(signers, v.manufacturer_org(), pb::ROLE_MANUFACTURER,
+                                            "a device-identity CA revocation"));
+      }
+      const std::string key = state_key::IdentityCa(v.manufacturer_org(), v.ca_id());
+      pb::IdentityCaState st;
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &st));
+      if (!found) {
+        return FailedPrecondition("DANGLING_REFERENCE", "no device-identity CA " +
+                                                            v.manufacturer_org() + "/" +
+                                                            v.ca_id() + " is registered");
+      }
+      if (st.revoked()) {
+        return AlreadyExists("ALREADY_REVOKED", "device-identity CA " + v.ca_id() +
+                                                    " was revoked " + Idx(st.revoked_index()));
+      }
+      st.set_revoked(true);
+      st.set_revoked_effective(v.effective_time());
+      st.set_revoked_index(index);
+      Store(s, key, st);
+      PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, v.manufacturer_org(), "manufacturer"));
+      AppendOrgIndex(s, std::move(org), index);
       return Status::Ok();
     }
     case pb::Record::kMacBlock: {
@@ -866,6 +995,8 @@ std::string RecordKindName(const pb::Record& record) {
     case pb::Record::kDeviceStatus: return "device status";
     case pb::Record::kLaw: return "law";
     case pb::Record::kMacBlock: return "MAC block";
+    case pb::Record::kDeviceIdentityCa: return "device-identity CA";
+    case pb::Record::kDeviceIdentityCaRevocation: return "device-identity CA revocation";
     case pb::Record::KIND_NOT_SET: break;
   }
   return "unknown";

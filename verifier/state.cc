@@ -55,6 +55,12 @@ std::string Genesis() { return "g/"; }
 std::string Org(std::string_view org_id) { return Join('o', {org_id}); }
 std::string Law(std::string_view code) { return Join('l', {code}); }
 std::string MacBlock(std::string_view prefix) { return Join('b', {prefix}); }
+std::string IdentityCa(std::string_view manufacturer, std::string_view ca_id) {
+  return Join('i', {manufacturer, ca_id});
+}
+std::string IdentityCaRoot(const Hash& root_sha256) {
+  return Join('r', {AsStringView(root_sha256)});
+}
 std::string Key(const Hash& key_id) {
   return Join('k', {AsStringView(key_id)});
 }

@@ -179,6 +179,14 @@ Status VerifyChain(const std::vector<std::string>& chain_der,
   return Status::Ok();
 }
 
+bool IsSupportedKeyAlgorithm(std::string_view name) {
+  for (const char* ok : {"ECDSA P-256", "ECDSA P-384", "ECDSA P-521", "RSA 2048", "RSA 3072",
+                         "RSA 4096", "Ed25519"}) {
+    if (name == ok) return true;
+  }
+  return false;
+}
+
 std::string NormalizeSerial(std::string_view serial) {
   std::string out;
   for (char c : serial) {

@@ -48,6 +48,11 @@ Result<std::vector<std::string>> PemCertificatesToDer(std::string_view pem);
 Status VerifyChain(const std::vector<std::string>& chain_der,
                    const std::vector<std::string>& anchors_der, int64_t at);
 
+// True for the key algorithms device identities may use: "ECDSA P-256",
+// "ECDSA P-384", "ECDSA P-521", "RSA 2048", "RSA 3072", "RSA 4096", "Ed25519"
+// (the names Certificate::key_algorithm gives).
+bool IsSupportedKeyAlgorithm(std::string_view name);
+
 // A device serial as makers print it in certificates: upper case, without
 // ':', '-', '.' or spaces ("ac:cc:8e:99:c9:15" -> "ACCC8E99C915").
 std::string NormalizeSerial(std::string_view serial);

@@ -309,6 +309,33 @@ TEST_F(ProvCliTest, MacBlocksAreVettedForAnOrg) {
   EXPECT_EQ(TreeSize(), before);
 }
 
+TEST_F(ProvCliTest, AMakerRegistersItsDeviceIdentityCa) {
+  ASSERT_NO_FATAL_FAILURE(SetUpMaker());
+  const std::string x509 = PROV_SOURCE_DIR "/../shared/testdata/x509/";
+  json j = ProvJson({"manufacturer", "identity-ca", "--org", "acme-cam", "--ca-id", "dome-line",
+                     "--cert", x509 + "axis-device-id-root-ecc.pem", "--cert",
+                     x509 + "axis-device-id-intermediate-ecc-2.pem", "--serial-from",
+                     "subject-serial-number", "--normalize-serial", "--algorithm", "ECDSA P-256",
+                     "--key", acme_});
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["kind"], "device-identity CA");
+  const uint64_t before = TreeSize();
+  // An intermediate alone is not a root: the ledger refuses it (exit 1).
+  Outcome r = Prov({"manufacturer", "identity-ca", "--org", "acme-cam", "--ca-id", "bad",
+                    "--cert", x509 + "axis-device-id-intermediate-ecc-2.pem", "--serial-from",
+                    "subject-serial-number", "--algorithm", "ECDSA P-256", "--key", acme_});
+  EXPECT_EQ(r.rc, 1) << Describe(r);
+  EXPECT_NE(r.err.find("BAD_CERTIFICATE"), std::string::npos) << Describe(r);
+  // A file without a certificate is a usage error.
+  r = Prov({"manufacturer", "identity-ca", "--org", "acme-cam", "--ca-id", "bad", "--cert",
+            x509 + "README.md", "--serial-from", "subject-serial-number", "--algorithm",
+            "ECDSA P-256", "--key", acme_});
+  EXPECT_EQ(r.rc, 64) << Describe(r);
+  EXPECT_EQ(TreeSize(), before);
+  Ok({"manufacturer", "identity-ca-revoke", "--org", "acme-cam", "--ca-id", "dome-line",
+      "--effective", "2026-06-01", "--reason", "test", "--key", acme_});
+}
+
 TEST_F(ProvCliTest, RefusalsExitOneWithTheServersReason) {
   ASSERT_NO_FATAL_FAILURE(SetUpMaker());
   Ok({"manufacturer", "device", "--org", "acme-cam", "--serial", "SN-1", "--model-id", "AC-100",

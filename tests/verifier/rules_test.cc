@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "verifier/merkle.h"
 #include "verifier/state.h"
 #include "verifier/status.h"
+#include "verifier/x509.h"
 
 namespace verifier {
 namespace {
@@ -323,6 +326,79 @@ TEST_F(RulesTest, OrganizationNamingAnUnregisteredLawIsDanglingReference) {
   EXPECT_FALSE(Has(state_key::Org("typo-org")));
   EXPECT_TRUE(
       Accepted(Auth(client::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL-2017"}))));
+}
+
+// The real Axis device-ID root and intermediate (../shared/testdata/x509),
+// registered as a fictional product line's anchors.
+std::string AxisDer(const std::string& name) {
+  std::ifstream in(std::string(PROV_TESTDATA) + "/x509/" + name, std::ios::binary);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  auto der = PemCertificatesToDer(pem.str());
+  return der.ok() ? der->front() : "";
+}
+
+TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
+  const std::string root = AxisDer("axis-device-id-root-ecc.pem");
+  const std::string inter = AxisDer("axis-device-id-intermediate-ecc-2.pem");
+  ASSERT_FALSE(root.empty());
+  ASSERT_FALSE(inter.empty());
+  auto ca = [&](const std::string& id, std::vector<std::string> certs,
+                std::vector<std::string> algs = {"ECDSA P-256"},
+                pb::SerialSource src = pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER) {
+    return client::DeviceIdentityCaRecord(kT, kAcme, id, certs, src, true, algs);
+  };
+  const uint64_t at = next_index_;
+  ASSERT_TRUE(Accepted(By(ca("dome-line", {root, inter}), acme_mfr_)));
+  auto st = Read<pb::IdentityCaState>(state_key::IdentityCa(kAcme, "dome-line"));
+  EXPECT_EQ(st.index(), at);
+  EXPECT_EQ(st.ca().certificates_size(), 2);
+  const auto& idx = Org(kAcme).record_indices();
+  EXPECT_NE(std::find(idx.begin(), idx.end(), at), idx.end()) << "the maker's evidence carries it";
+  // The same maker may register the root again for another line; another
+  // maker may not claim it, nor may the name repeat.
+  EXPECT_TRUE(Accepted(By(ca("root-only", {root}), acme_mfr_)));
+  EXPECT_TRUE(Rejected(By(ca("dome-line", {root}), acme_mfr_), Code::kAlreadyExists,
+                       "DUPLICATE_CA"));
+  EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRecord(kT, kOrion, "copy", {root, inter},
+                                                        pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER,
+                                                        true, {"ECDSA P-256"}),
+                          orion_mfr_),
+                       Code::kAlreadyExists, "CA_ROOT_TAKEN"));
+  // Certificates: a root first, CAs, each chaining to those before.
+  std::string flipped = inter;
+  flipped[flipped.size() - 10] ^= 0x01;
+  for (const auto& certs : std::vector<std::vector<std::string>>{
+           {inter}, {root, flipped}, {root, "not DER"}, {root + "x"}}) {
+    EXPECT_TRUE(Rejected(By(ca("bad", certs), acme_mfr_), Code::kInvalidArgument,
+                         "BAD_CERTIFICATE"));
+  }
+  EXPECT_TRUE(Rejected(By(ca("bad", {}), acme_mfr_), Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(By(ca("bad", {root}, {"DSA 1024"}), acme_mfr_), Code::kInvalidArgument,
+                       "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(By(ca("bad", {root}, {}), acme_mfr_), Code::kInvalidArgument,
+                       "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(By(ca("bad", {root}, {"ECDSA P-256"}, pb::SERIAL_SOURCE_UNSPECIFIED),
+                          acme_mfr_),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  // Only the maker registers its CAs.
+  EXPECT_TRUE(Rejected(By(ca("other", {root}), orion_mfr_), Code::kPermissionDenied,
+                       "WRONG_ROLE"));
+  // Revocation, by the maker (or the authorities), once.
+  EXPECT_TRUE(Accepted(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "dome-line",
+                                                                   kT - 100, "key leaked"),
+                          acme_mfr_)));
+  st = Read<pb::IdentityCaState>(state_key::IdentityCa(kAcme, "dome-line"));
+  EXPECT_TRUE(st.revoked());
+  EXPECT_EQ(st.revoked_effective(), kT - 100);
+  EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "dome-line", kT, ""),
+                          acme_mfr_),
+                       Code::kAlreadyExists, "ALREADY_REVOKED"));
+  EXPECT_TRUE(Accepted(Auth(
+      client::DeviceIdentityCaRevocationRecord(kT, kAcme, "root-only", kT, "by the authority"))));
+  EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "nope", kT, ""),
+                          acme_mfr_),
+                       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
 }
 
 TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
