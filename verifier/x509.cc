@@ -68,6 +68,43 @@ std::string KeyAlgorithm(EVP_PKEY* key) {
   }
 }
 
+// id-on-hardwareModuleName (RFC 4108): otherName value
+// SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialNum OCTET STRING }.
+std::string HardwareSerial(X509* x) {
+  std::string out;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return out;
+  ASN1_OBJECT* hwmn = OBJ_txt2obj("1.3.6.1.5.5.7.8.4", 1);
+  for (int i = 0; i < sk_GENERAL_NAME_num(names) && out.empty(); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type != GEN_OTHERNAME || OBJ_cmp(n->d.otherName->type_id, hwmn) != 0) continue;
+    const ASN1_TYPE* v = n->d.otherName->value;
+    if (!v || v->type != V_ASN1_SEQUENCE) continue;
+    // A small strict DER walk: 30 L { 06 L oid, 04 L serial }.
+    const unsigned char* p = ASN1_STRING_get0_data(v->value.sequence);
+    const long total = ASN1_STRING_length(v->value.sequence);
+    const unsigned char* end = p + total;
+    long len = 0;
+    int tag = 0, cls = 0;
+    const int seq = ASN1_get_object(&p, &len, &tag, &cls, total);
+    if ((seq & 0x80) || !(seq & V_ASN1_CONSTRUCTED) || tag != V_ASN1_SEQUENCE) {
+      continue;
+    }
+    if (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80 || tag != V_ASN1_OBJECT) continue;
+    p += len;
+    if (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80 || tag != V_ASN1_OCTET_STRING ||
+        p + len != end) {
+      continue;
+    }
+    out.assign(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
+  }
+  ASN1_OBJECT_free(hwmn);
+  GENERAL_NAMES_free(names);
+  ERR_clear_error();
+  return out;
+}
+
 }  // namespace
 
 Result<Certificate> ParseCertificateDer(std::string_view der) {
@@ -112,6 +149,7 @@ Result<Certificate> ParseCertificateDer(std::string_view der) {
   const long pl = X509_get_pathlen(x.get());
   c.path_len = pl < 0 ? -1 : static_cast<int>(pl);
   c.self_signed = (flags & EXFLAG_SS) != 0 && X509_verify(x.get(), X509_get0_pubkey(x.get())) == 1;
+  c.hardware_serial = HardwareSerial(x.get());
   ERR_clear_error();
   return c;
 }
@@ -177,6 +215,40 @@ Status VerifyChain(const std::vector<std::string>& chain_der,
                         X509_verify_cert_error_string(err));
   }
   return Status::Ok();
+}
+
+Result<LeafIdentity> IdentifyLeaf(const std::vector<std::string>& chain_der,
+                                  const provenance::v1::DeviceIdentityCa& ca,
+                                  int64_t revoked_effective, int64_t at) {
+  namespace pb = provenance::v1;
+  if (chain_der.empty()) return BadCert("no device certificate");
+  PROV_ASSIGN_OR_RETURN(Certificate leaf, ParseCertificateDer(chain_der.front()));
+  const std::string name = ca.manufacturer_org() + "/" + ca.ca_id();
+  std::vector<std::string> anchors(ca.certificates().begin(), ca.certificates().end());
+  PROV_RETURN_IF_ERROR(VerifyChain(chain_der, anchors, at));
+  if (revoked_effective != 0 && revoked_effective <= at) {
+    return PermissionDenied("CA_REVOKED", "device-identity CA " + name + " is revoked since " +
+                                              std::to_string(revoked_effective));
+  }
+  if (std::find(ca.leaf_algorithms().begin(), ca.leaf_algorithms().end(), leaf.key_algorithm) ==
+      ca.leaf_algorithms().end()) {
+    return PermissionDenied("LEAF_ALGORITHM", "the device key is " + leaf.key_algorithm +
+                                                  ", which " + name + " does not allow");
+  }
+  if ((ca.not_before() && at < ca.not_before()) || (ca.not_after() && at >= ca.not_after())) {
+    return PermissionDenied("LEAF_OUTSIDE_WINDOW",
+                            name + " does not accept device certificates at this time");
+  }
+  std::string serial = ca.serial_source() == pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
+                           ? leaf.hardware_serial
+                           : leaf.subject_serial_number;
+  if (ca.serial_normalize()) serial = NormalizeSerial(serial);
+  if (serial.empty()) {
+    return PermissionDenied("NO_SERIAL_IN_CERTIFICATE",
+                            "the device certificate (" + leaf.subject +
+                                ") carries no serial where " + name + " says it does");
+  }
+  return LeafIdentity{serial, leaf.spki_sha256, leaf.key_algorithm, leaf.subject};
 }
 
 bool IsSupportedKeyAlgorithm(std::string_view name) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/records.pb.h"
 #include "verifier/crypto.h"
 #include "verifier/status.h"
 
@@ -28,6 +29,9 @@ struct Certificate {
   bool is_ca = false;                      // basicConstraints cA
   int path_len = -1;                       // basicConstraints pathLenConstraint; -1 = none
   bool self_signed = false;                // issuer == subject and its own key verifies it
+  // RFC 4108 HardwareModuleName in the subjectAltName (otherName
+  // 1.3.6.1.5.5.7.8.4): the hwSerialNum bytes, "" if none.
+  std::string hardware_serial;
 };
 
 // One DER certificate. Strict: the bytes must be exactly one certificate in
@@ -52,6 +56,24 @@ Status VerifyChain(const std::vector<std::string>& chain_der,
 // "ECDSA P-384", "ECDSA P-521", "RSA 2048", "RSA 3072", "RSA 4096", "Ed25519"
 // (the names Certificate::key_algorithm gives).
 bool IsSupportedKeyAlgorithm(std::string_view name);
+
+// What a device's certificate proves under a registered device-identity CA
+// (proto DeviceIdentityCa) at unix time `at`: the chain (leaf first, then
+// the intermediates the device sent) verifies against the CA's certificates,
+// the CA was not revoked effective at or before `at` (revoked_effective 0 =
+// not revoked), the leaf's key algorithm is allowed and `at` is in the CA's
+// window; then the serial is read where the CA says (normalised if it says
+// so). Reasons: CHAIN_UNVERIFIED (DATA_LOSS), CA_REVOKED, LEAF_ALGORITHM,
+// LEAF_OUTSIDE_WINDOW, NO_SERIAL_IN_CERTIFICATE (PERMISSION_DENIED).
+struct LeafIdentity {
+  std::string serial;
+  Hash spki_sha256{};
+  std::string key_algorithm;
+  std::string subject;
+};
+Result<LeafIdentity> IdentifyLeaf(const std::vector<std::string>& chain_der,
+                                  const provenance::v1::DeviceIdentityCa& ca,
+                                  int64_t revoked_effective, int64_t at);
 
 // A device serial as makers print it in certificates: upper case, without
 // ':', '-', '.' or spaces ("ac:cc:8e:99:c9:15" -> "ACCC8E99C915").

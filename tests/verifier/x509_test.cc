@@ -112,7 +112,13 @@ class X509TestCa : public ::testing::Test {
        " && openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
        "-not_after 99991231235959Z -extfile /dev/null -out leaf.pem 2>/dev/null || "
        "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 36500 "
-       "-out leaf.pem 2>/dev/null");
+       "-out leaf.pem 2>/dev/null"
+       // A leaf with its serial only in an RFC 4108 HardwareModuleName.
+       " && printf '[ext]\\nsubjectAltName=otherName:1.3.6.1.5.5.7.8.4;SEQUENCE:hwmn\\n"
+       "[hwmn]\\nhwType=OID:1.3.6.1.4.1.99999.1\\nhwSerialNum=OCTETSTRING:HW-0001\\n' > hw.cnf"
+       " && openssl req -new -key leaf.key -subj '/O=Test Cameras/CN=hw' -out hw.csr 2>/dev/null"
+       " && openssl x509 -req -in hw.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 "
+       "-extfile hw.cnf -extensions ext -out hw.pem 2>/dev/null");
   }
   void TearDown() override { Sh("rm -rf " + dir_); }
   std::string dir_;
@@ -138,6 +144,54 @@ TEST_F(X509TestCa, ALeafChainsToItsOwnCaAndNotToAnotherMakers) {
   EXPECT_EQ(axis.code(), Code::kDataLoss);
   // No anchors: nothing verifies (never the system store).
   EXPECT_FALSE(VerifyChain({leaf->der}, {}, now).ok());
+}
+
+TEST_F(X509TestCa, ALeafIdentifiesAUnitOnlyUnderItsRegisteredCa) {
+  namespace pb = provenance::v1;
+  const std::string ca = Der(dir_ + "/ca.pem"), leaf = Der(dir_ + "/leaf.pem");
+  const int64_t now = std::time(nullptr);
+  auto record = [&](std::vector<std::string> algs, pb::SerialSource src, int64_t nb = 0,
+                    int64_t na = 0) {
+    pb::DeviceIdentityCa c;
+    c.set_manufacturer_org("acme");
+    c.set_ca_id("line");
+    c.add_certificates(ca);
+    c.set_serial_source(src);
+    c.set_serial_normalize(true);
+    for (auto& a : algs) c.add_leaf_algorithms(a);
+    c.set_not_before(nb);
+    c.set_not_after(na);
+    return c;
+  };
+  const auto subject = pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER;
+  auto id = IdentifyLeaf({leaf}, record({"ECDSA P-256"}, subject), 0, now);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(id->serial, "ACCC8E99C915");
+  EXPECT_EQ(id->key_algorithm, "ECDSA P-256");
+  EXPECT_EQ(id->spki_sha256, ParseCertificateDer(leaf)->spki_sha256);
+  EXPECT_EQ(IdentifyLeaf({leaf}, record({"ECDSA P-256"}, subject), now - 10, now).status().reason(),
+            "CA_REVOKED");
+  EXPECT_TRUE(IdentifyLeaf({leaf}, record({"ECDSA P-256"}, subject), now + 3600, now).ok())
+      << "a revocation effective later does not apply yet";
+  EXPECT_EQ(IdentifyLeaf({leaf}, record({"RSA 2048"}, subject), 0, now).status().reason(),
+            "LEAF_ALGORITHM");
+  EXPECT_EQ(IdentifyLeaf({leaf}, record({"ECDSA P-256"}, subject, 0, now - 1), 0, now)
+                .status()
+                .reason(),
+            "LEAF_OUTSIDE_WINDOW");
+  // The serial where the CA says it is, and nowhere else.
+  const std::string hw = Der(dir_ + "/hw.pem");
+  auto hw_id = IdentifyLeaf({hw}, record({"ECDSA P-256"}, pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME),
+                            0, now);
+  ASSERT_TRUE(hw_id.ok()) << hw_id.status().ToString();
+  EXPECT_EQ(hw_id->serial, "HW0001");  // normalised: no '-'
+  EXPECT_EQ(IdentifyLeaf({hw}, record({"ECDSA P-256"}, subject), 0, now).status().reason(),
+            "NO_SERIAL_IN_CERTIFICATE");
+  // Under another maker's CA: not proven.
+  pb::DeviceIdentityCa axis = record({"ECDSA P-256"}, subject);
+  axis.clear_certificates();
+  axis.add_certificates(Der(kAxis + "axis-device-id-root-ecc.pem"));
+  EXPECT_EQ(IdentifyLeaf({leaf}, axis, 0, now).status().reason(), "CHAIN_UNVERIFIED");
 }
 
 TEST(X509Test, MalformedInputIsRefusedNotGuessed) {
