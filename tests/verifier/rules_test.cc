@@ -353,7 +353,8 @@ TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
   auto st = Read<pb::IdentityCaState>(state_key::IdentityCa(kAcme, "dome-line"));
   EXPECT_EQ(st.index(), at);
   EXPECT_EQ(st.ca().certificates_size(), 2);
-  const auto& idx = Org(kAcme).record_indices();
+  const pb::OrgState acme = Org(kAcme);
+  const auto& idx = acme.record_indices();
   EXPECT_NE(std::find(idx.begin(), idx.end(), at), idx.end()) << "the maker's evidence carries it";
   // The same maker may register the root again for another line; another
   // maker may not claim it, nor may the name repeat.
@@ -406,7 +407,8 @@ TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
   ASSERT_TRUE(Accepted(Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE MA-L"))));
   EXPECT_TRUE(Accepted(Auth(client::MacBlockRecord(kT + 1, kAcme, "ACCC8E", "re-vetted"))))
       << "the same org may re-vet its block";
-  const auto& idx = Org(kAcme).record_indices();
+  const pb::OrgState acme = Org(kAcme);
+  const auto& idx = acme.record_indices();
   EXPECT_NE(std::find(idx.begin(), idx.end(), first), idx.end()) << "evidence of the org carries it";
   // A block inside, or equal to, another org's block.
   EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E", "")),
