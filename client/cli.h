@@ -32,8 +32,6 @@ namespace pb = provenance::v1;
 
 inline constexpr int kOk = 0, kRejected = 1, kUnverified = 2, kSecurity = 3, kUnavailable = 4,
                      kLocalError = 5, kUsage = 64;
-// Kept for the callers that mean "cannot tell".
-inline constexpr int kCannotTell = kUnverified;
 
 // The exit code a failure maps to (the one place that decides): DATA_LOSS
 // (did not verify) -> kSecurity; UNAVAILABLE / DEADLINE_EXCEEDED /

@@ -45,12 +45,8 @@ verifier::Result<OuiRegistry> OuiRegistry::Load(const std::string& dir) {
 }
 
 verifier::Result<std::optional<OuiAssignment>> OuiRegistry::Lookup(std::string_view mac) const {
-  const std::string hex = verifier::NormalizeMac(mac);
-  if (hex.size() != 12) {
-    return verifier::InvalidArgument("BAD_MAC", "\"" + std::string(mac.substr(0, 32)) +
-                                                    "\" is not a MAC address (12 hex digits)");
-  }
-  for (size_t len : {size_t{9}, size_t{7}, size_t{6}}) {
+  PROV_ASSIGN_OR_RETURN(const std::string hex, verifier::MacHex(mac));
+  for (size_t len : verifier::kMacPrefixLengths) {
     auto it = by_prefix_.find(std::string_view(hex).substr(0, len));
     if (it != by_prefix_.end()) return std::optional<OuiAssignment>(it->second);
   }

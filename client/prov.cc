@@ -122,7 +122,7 @@ int Submit(const std::vector<std::string>& files) {
     if (!sr.ParseFromString(*bytes)) {
       rc = std::max(rc, Report(verifier::InvalidArgument("MALFORMED_RECORD",
                                                          f + " is not a signed record"),
-                               kCannotTell));
+                               kUnverified));
       continue;
     }
     auto r = (*c)->Submit(sr);

@@ -39,9 +39,9 @@ int VerdictExit(Verdict v) {
   switch (v) {
     case Verdict::kTrusted: return kOk;
     case Verdict::kRejected: return kRejected;
-    case Verdict::kUnverified: return kCannotTell;
+    case Verdict::kUnverified: return kUnverified;
   }
-  return kCannotTell;
+  return kUnverified;
 }
 
 using verifier::SeverityName;

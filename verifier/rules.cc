@@ -57,23 +57,25 @@ bool IsMacPrefix(std::string_view p) {
 }
 
 std::string NormalizeMac(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == ':' || c == '-' || c == '.' || c == ' ') continue;
-    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return "";
-    out.push_back(c);
-  }
-  return out;
+  std::string out = NormalizeSerial(text);
+  const bool hex = std::all_of(out.begin(), out.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+  });
+  return hex ? out : "";
 }
 
-Result<std::optional<MacOwner>> MacBlockOf(const StateView& s, std::string_view mac) {
-  const std::string hex = NormalizeMac(mac);
+Result<std::string> MacHex(std::string_view mac) {
+  std::string hex = NormalizeMac(mac);
   if (hex.size() != 12) {
     return InvalidArgument("BAD_MAC", "\"" + std::string(mac.substr(0, 32)) +
                                           "\" is not a MAC address (12 hex digits)");
   }
-  for (size_t len : {size_t{9}, size_t{7}, size_t{6}}) {  // the most specific first
+  return hex;
+}
+
+Result<std::optional<MacOwner>> MacBlockOf(const StateView& s, std::string_view mac) {
+  PROV_ASSIGN_OR_RETURN(const std::string hex, MacHex(mac));
+  for (size_t len : kMacPrefixLengths) {
     pb::MacBlockState held;
     PROV_ASSIGN_OR_RETURN(bool found, GetMessage(s, state_key::MacBlock(hex.substr(0, len)), &held));
     if (found) return std::optional<MacOwner>(MacOwner{held.current(), held.index()});

@@ -81,6 +81,11 @@ Result<bool> GetMessage(const StateView& state, std::string_view key,
 std::string NormalizeMac(std::string_view text);
 // 6, 7 or 9 upper-case hex digits: an IEEE MA-L, MA-M or MA-S prefix.
 bool IsMacPrefix(std::string_view prefix);
+// The prefix lengths to try for a MAC, the most specific (MA-S) first.
+inline constexpr size_t kMacPrefixLengths[] = {9, 7, 6};
+// NormalizeMac of `mac` when it is 12 hex digits; INVALID_ARGUMENT BAD_MAC
+// otherwise.
+Result<std::string> MacHex(std::string_view mac);
 // The vetted MAC block (MacBlock record) a MAC address lies in, the most
 // specific first; nullopt when none is; INVALID_ARGUMENT BAD_MAC for text
 // that is not 12 hex digits.
