@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libcsv-dev libspdlog-dev libfmt-dev
   golang-go golang-golang-x-mod-dev xxd procps
-  libyaml-cpp-dev graphviz chromium fonts-dejavu-core iso-codes ieee-data
+  libyaml-cpp-dev graphviz chromium fonts-dejavu-core iso-codes ieee-data libhttp-parser-dev
   clang libclang-rt-14-dev
 )
 
