@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(record rules checkpoint proof bundle attestation policy manifest x509)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(record rules checkpoint proof bundle attestation policy manifest x509 soap)
 export ASAN_BUILD=${ASAN_BUILD:-build-asan}
 FUZZ_DIR=${FUZZ_DIR:-$(mktemp -d)/fuzz}
 
