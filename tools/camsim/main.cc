@@ -66,6 +66,7 @@
 #include "tools/camsim/discovery.h"
 #include "tools/camsim/grpc_device.h"
 #include "tools/camsim/identity.h"
+#include "tools/camsim/onvif_device.h"
 #include "tools/camsim/onvif_server.h"
 #include "transport/credentials.h"
 #include "verifier/crypto.h"
@@ -198,13 +199,28 @@ struct ServeOptions {
   transport::TlsFiles tls;
 };
 
-// Until the onvif library is merged: every request is a Receiver fault.
-class PendingSoapHandler final : public SoapHandler {
- public:
-  HttpReply Handle(std::string_view) const override {
-    return {500, "application/soap+xml; charset=utf-8", "not implemented yet\n"};
+// What the ONVIF side says, from device.json and the fault mode.
+Result<OnvifDeviceConfig> OnvifConfig(const ServeOptions& o, const nlohmann::json& device,
+                                      OnvifFault fault) {
+  OnvifDeviceConfig c;
+  c.info = {JsonString(device, "manufacturer_name"), JsonString(device, "model_name"),
+            JsonString(device, "firmware_version"), JsonString(device, "serial"),
+            JsonString(device, "hardware_id")};
+  if (fault == OnvifFault::kSerialMismatch) c.info.serial_number += "-X";
+  std::string mac = JsonString(device, "mac");
+  if (mac.empty()) mac = DeriveMac(c.info.serial_number);  // provisioned before "mac"
+  if (fault == OnvifFault::kForeignMac) mac = o.fault_mac;
+  PROV_ASSIGN_OR_RETURN(c.mac, CanonicalMac(mac));
+  c.reject_credentials = fault == OnvifFault::kWrongCredentials;
+  if (!o.user.empty()) {
+    c.user = o.user;
+    PROV_ASSIGN_OR_RETURN(c.password, ReadFile(o.password_file));
+    while (!c.password.empty() && (c.password.back() == '\n' || c.password.back() == '\r')) {
+      c.password.pop_back();
+    }
   }
-};
+  return c;
+}
 
 int Serve(const ServeOptions& o) {
   // Block termination signals in every thread; this one waits for them.
@@ -245,7 +261,7 @@ int Serve(const ServeOptions& o) {
   }
 
   // ONVIF.
-  PendingSoapHandler handler;
+  std::unique_ptr<OnvifDevice> handler;
   std::unique_ptr<OnvifServer> onvif_server;
   std::unique_ptr<DiscoveryResponder> discovery;
   if (!o.onvif.empty()) {
@@ -253,17 +269,38 @@ int Serve(const ServeOptions& o) {
     if (!address.ok()) return Fail(address.status());
     auto device = ReadDeviceJson(o.dir);
     if (!device.ok()) return Fail(device.status());
+    auto config = OnvifConfig(o, *device, onvif_fault);
+    if (!config.ok()) return Fail(config.status());
+    handler = std::make_unique<OnvifDevice>(std::move(config).value());
     auto tls = LoadTlsIdentity(o.dir, *device, onvif_fault);
     if (!tls.ok()) return Fail(tls.status());
     auto server = OnvifServer::Start(address->first, address->second, std::move(tls).value(),
-                                     onvif_fault, &handler);
+                                     onvif_fault, handler.get());
     if (!server.ok()) return Fail(server.status());
     onvif_server = std::move(server).value();
     const std::string host =
         address->first.find(':') != std::string::npos ? "[" + address->first + "]" : address->first;
-    std::printf("camsim: serving %s onvif on https://%s:%d%s\n",
-                JsonString(*device, "serial").c_str(), host.c_str(), onvif_server->port(),
-                OnvifServer::kPath);
+    const std::string url =
+        "https://" + host + ":" + std::to_string(onvif_server->port()) + OnvifServer::kPath;
+    if (o.discovery) {
+      // Probes may come from anywhere: a wildcard bind is announced by the
+      // address of the interface the probes arrive on.
+      const std::string xaddr = address->first == "0.0.0.0"
+                                    ? "https://" + o.discovery_interface + ":" +
+                                          std::to_string(onvif_server->port()) + OnvifServer::kPath
+                                    : url;
+      const std::string serial = JsonString(*device, "serial");
+      const std::string model = JsonString(*device, "model_name");
+      const std::string maker = JsonString(*device, "manufacturer_name");
+      auto responder = DiscoveryResponder::Start(
+          o.discovery_interface, [serial, model, maker, xaddr](std::string_view datagram) {
+            return AnswerProbe(datagram, serial, model, maker, xaddr);
+          });
+      if (!responder.ok()) return Fail(responder.status());
+      discovery = std::move(responder).value();
+    }
+    std::printf("camsim: serving %s onvif on %s\n", JsonString(*device, "serial").c_str(),
+                url.c_str());
     std::fflush(stdout);
   }
   if (o.fault != "none") std::fprintf(stderr, "camsim: fault mode %s\n", o.fault.c_str());
