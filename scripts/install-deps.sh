@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   librocksdb-dev libsodium-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libcsv-dev libspdlog-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev libcsv-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   golang-go golang-golang-x-mod-dev xxd procps
   libyaml-cpp-dev graphviz chromium fonts-dejavu-core iso-codes ieee-data libhttp-parser-dev
   clang libclang-rt-14-dev
