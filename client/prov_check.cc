@@ -16,13 +16,16 @@
 #include <tuple>
 
 #include "client/cli.h"
+#include "client/camera_scan.h"
 #include "client/device_scan.h"
 #include "client/manifest.h"
 #include "client/model_graph.h"
 #include "client/policy_file.h"
 #include "client/report_html.h"
 #include "client/resolve.h"
+#include "verifier/camera.h"
 #include "verifier/judge.h"
+#include "verifier/x509.h"
 #include "verifier/policy.h"
 
 namespace prov {
@@ -183,15 +186,25 @@ pb::DeviceRef Ref(const std::string& mfr, const std::string& serial) {
 // checkpoint of each must be consistent with the trust store.
 // Every response also carries the orgs and laws in `wanted` (so each chunk
 // resolves them on its own).
+// A scanned camera's chain issuers and MACs: the server adds the makers they
+// point at (GetEvidenceRequest.certificate_issuers, mac_addresses).
+struct CameraIds {
+  std::vector<std::string> issuers, macs;
+};
+
 Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     client::LedgerClient& c, const std::vector<pb::DeviceRef>& devices,
     const client::Wanted& wanted, verifier::RecordCache* cache, std::vector<pb::Evidence>* raw,
-    const std::function<void(size_t)>& progress = {}) {
+    const std::function<void(size_t)>& progress = {}, const CameraIds* camera = nullptr) {
   std::vector<verifier::VerifiedEvidence> out;
   for (size_t start = 0; start == 0 || start < devices.size(); start += kEvidenceChunk) {
     pb::GetEvidenceRequest req;
     for (const auto& id : wanted.OrgIds()) req.add_orgs(id);
     for (const auto& id : wanted.LawIds()) req.add_laws(id);
+    if (camera) {
+      for (const auto& h : camera->issuers) req.add_certificate_issuers(h);
+      for (const auto& m : camera->macs) req.add_mac_addresses(m);
+    }
     for (size_t i = start; i < std::min(devices.size(), start + kEvidenceChunk); ++i) {
       *req.add_devices() = devices[i];
     }
@@ -220,11 +233,13 @@ Result<verifier::VerifiedEvidence> LoadBundle(const std::string& path,
 
 // Evidence for one device: from a bundle file (offline) or from the ledger;
 // every wanted id must resolve in it.
+// An empty `mfr` asks for no device (only the wanted ids and the camera's).
 Result<verifier::VerifiedEvidence> EvidenceFor(const std::string& bundle,
                                                const std::string& mfr,
                                                const std::string& serial,
                                                const client::Wanted& wanted,
-                                               verifier::RecordCache* cache) {
+                                               verifier::RecordCache* cache,
+                                               const CameraIds* camera = nullptr) {
   if (!bundle.empty()) {
     PROV_ASSIGN_OR_RETURN(auto ev, LoadBundle(bundle, cache));
     PROV_RETURN_IF_ERROR(client::Resolve(wanted, ev));
@@ -232,7 +247,9 @@ Result<verifier::VerifiedEvidence> EvidenceFor(const std::string& bundle,
   }
   PROV_ASSIGN_OR_RETURN(auto c, Connect());
   PROV_RETURN_IF_ERROR(c->GetCheckpoint().status());
-  PROV_ASSIGN_OR_RETURN(auto evs, FetchEvidence(*c, {Ref(mfr, serial)}, wanted, cache, nullptr));
+  std::vector<pb::DeviceRef> devices;
+  if (!mfr.empty()) devices.push_back(Ref(mfr, serial));
+  PROV_ASSIGN_OR_RETURN(auto evs, FetchEvidence(*c, devices, wanted, cache, nullptr, {}, camera));
   PROV_RETURN_IF_ERROR(SaveTrust(*c));
   PROV_RETURN_IF_ERROR(client::Resolve(wanted, evs.front()));
   return std::move(evs.front());
@@ -753,10 +770,147 @@ int BundleShow(const std::string& path) {
 // --- scan ---
 struct ScanOpts {
   std::string device, buyer, bundle, device_ca;
+  // --onvif: a real camera over HTTPS.
+  std::string onvif, user, password_file, manufacturer;
+  int timeout_ms = 5000;
   int64_t max_age = 300;
   int64_t max_bundle_age = kDefaultMaxBundleAge;
   PolicyChoice policy;
 };
+
+// "HOST:PORT" of a scanned camera, its certificate and what it says.
+json CameraJson(const client::CameraScan& scan, const verifier::CertifiedIdentity& id) {
+  const verifier::CameraFacts& f = scan.facts;
+  json cam = {{"address", f.address}, {"elapsed_ms", scan.elapsed_ms}};
+  if (!scan.connection.ok()) cam["connection_error"] = scan.connection.ToString();
+  if (!f.chain_der.empty()) {
+    cam["tls"] = {{"version", f.tls_version},
+                  {"cipher", f.tls_cipher},
+                  {"group", f.tls_group},
+                  {"signature", f.tls_signature}};
+    json chain = json::array();
+    for (const auto& der : f.chain_der) {
+      auto c = verifier::ParseCertificateDer(der);
+      if (!c.ok()) {
+        chain.push_back({{"error", c.status().ToString()}});
+        continue;
+      }
+      chain.push_back({{"subject", c->subject},
+                       {"issuer", c->issuer},
+                       {"sha256", verifier::HexEncode(c->sha256)},
+                       {"spki_sha256", verifier::HexEncode(c->spki_sha256)},
+                       {"key_algorithm", c->key_algorithm}});
+    }
+    cam["chain"] = chain;
+    cam["certified"] = id.status.ok()
+                           ? json{{"manufacturer", id.manufacturer_org},
+                                  {"ca_id", id.ca_id},
+                                  {"serial", id.serial},
+                                  {"ca_index", id.ca_index}}
+                           : json{{"error", id.status.ToString()}};
+  }
+  if (!scan.claims.ok()) cam["claims_error"] = scan.claims.ToString();
+  if (f.claims_read) {
+    cam["claims"] = {{"manufacturer", f.manufacturer},
+                     {"model", f.model},
+                     {"firmware_version", f.firmware_version},
+                     {"serial_number", f.serial_number},
+                     {"hardware_id", f.hardware_id},
+                     {"macs", f.macs},
+                     {"ieee_assignees", f.ieee_assignees}};
+  }
+  if (f.clock_skew) cam["clock_skew_seconds"] = *f.clock_skew;
+  return cam;
+}
+
+void PrintCamera(const client::CameraScan& scan, const verifier::CertifiedIdentity& id) {
+  const verifier::CameraFacts& f = scan.facts;
+  if (!scan.connection.ok()) {
+    std::printf("camera at %s: no proven connection (%s)\n", f.address.c_str(),
+                scan.connection.reason().c_str());
+    return;
+  }
+  std::printf("camera at %s: %s %s, certificate %s\n", f.address.c_str(), f.tls_version.c_str(),
+              f.tls_cipher.c_str(), id.leaf_subject.c_str());
+  if (f.claims_read) {
+    std::string macs;
+    for (const auto& m : f.macs) macs += (macs.empty() ? "" : ", ") + m;
+    std::printf("  says: %s %s, serial %s, firmware %s (self-reported), MAC %s\n",
+                f.manufacturer.c_str(), f.model.c_str(), f.serial_number.c_str(),
+                f.firmware_version.c_str(), macs.empty() ? "none" : macs.c_str());
+  }
+}
+
+int ScanOnvif(ScanOpts& o, const client::Wanted& wanted) {
+  client::CameraScanOptions so;
+  so.user = o.user;
+  if (!o.password_file.empty()) {
+    auto pw = ReadFile(o.password_file);
+    if (!pw.ok()) return Report(pw.status());
+    so.password = *pw;
+    while (!so.password.empty() && (so.password.back() == '\n' || so.password.back() == '\r')) {
+      so.password.pop_back();
+    }
+  } else if (!o.user.empty()) {
+    return Report(verifier::InvalidArgument("USAGE", "--user needs --password-file"));
+  }
+  so.tls.timeout = std::chrono::milliseconds(o.timeout_ms);
+  auto ieee = client::OuiRegistry::Load();
+  const client::OuiRegistry* registry = ieee.ok() ? &*ieee : nullptr;
+  client::CameraScan scan = client::ScanCamera(o.onvif, so, registry);
+  const verifier::CameraFacts& f = scan.facts;
+  const int64_t now = std::time(nullptr);
+
+  verifier::RecordCache cache;
+  CameraIds ids{verifier::ChainIssuerHashes(f.chain_der), f.macs};
+  for (auto& m : ids.macs) m = m.substr(0, 64);
+  // Which maker's CA (if any) proves the certificate, and for which serial.
+  auto ev = EvidenceFor(o.bundle, "", "", wanted, &cache, &ids);
+  if (!ev.ok()) return Report(ev.status());
+  verifier::CertifiedIdentity id = verifier::IdentifyCamera(*ev, f, now, o.manufacturer);
+  std::string org = id.status.ok() ? id.manufacturer_org : o.manufacturer;
+  if (org.empty()) {
+    auto makers = verifier::MacMakers(*ev, f, "");
+    if (!makers.empty()) org = makers.front().org;
+  }
+  std::string serial = id.status.ok() ? id.serial : f.serial_number;
+  Judgement j;
+  if (!org.empty() && !serial.empty()) {
+    if (o.bundle.empty()) {
+      ev = EvidenceFor(o.bundle, org, serial, wanted, &cache, &ids);
+      if (!ev.ok()) return Report(ev.status());
+    }
+    j = verifier::JudgeDevice(*ev, {org, serial, o.buyer, "", "", verifier::MacMakers(*ev, f, org)},
+                              o.policy.Fn());
+  } else {
+    j.tree_size = ev->checkpoint.size;
+    j.findings = ev->problems;
+    j.findings.push_back({verifier::Finding::Severity::kUnverified, "MAKER_UNKNOWN",
+                          "nothing tells which maker's unit this is (no registered CA issued its "
+                          "certificate, no vetted MAC block holds its MAC); give --manufacturer",
+                          {}});
+  }
+  for (auto& p : client::ScanProblems(scan)) j.findings.push_back(std::move(p));
+  const bool proven = verifier::JudgeCamera(*ev, f, id, &j);
+  o.policy.Finish(proven, &j);
+  JudgeBundleAge(*ev, o.max_bundle_age, &j);
+  const std::string name = (org.empty() ? "?" : org) + "/" + (serial.empty() ? "?" : serial);
+  if (G().json) {
+    json out = JudgementJson(name, j);
+    out["camera"] = CameraJson(scan, id);
+    out["policy"] = o.policy.Json();
+    out["checkpoint"] = HeadJson(ev->checkpoint);
+    out["offline"] = ev->from_bundle;
+    out["exit_code"] = VerdictExit(j.verdict);
+    std::cout << out.dump() << "\n";
+  } else {
+    PrintCamera(scan, id);
+    o.policy.Print();
+    PrintJudgement(name, j);
+    PrintSource(*ev);
+  }
+  return VerdictExit(j.verdict);
+}
 
 int Scan(ScanOpts& o) {
   auto buyer = FlagId("--buyer", o.buyer, false);
@@ -766,6 +920,10 @@ int Scan(ScanOpts& o) {
   client::Wanted wanted;
   wanted.AddFlag("--buyer", o.buyer);
   o.policy.Want(&wanted);
+  if (!o.onvif.empty()) {
+    wanted.AddFlag("--manufacturer", o.manufacturer);
+    return ScanOnvif(o, wanted);
+  }
   transport::TlsFiles device_tls;
   device_tls.ca = o.device_ca;
   device_tls.plaintext = G().tls.plaintext;
@@ -871,9 +1029,24 @@ void AddCheckCommands(CLI::App& app) {
 
   auto so = std::make_shared<ScanOpts>();
   auto* scan = app.add_subcommand(
-      "scan", "installer: challenge a camera for a fresh signed attestation and judge it");
-  scan->add_option("--device", so->device, "the camera's DeviceIdentity address HOST:PORT")
-      ->required();
+      "scan",
+      "installer: prove a camera's identity with a fresh challenge and judge it (a real camera "
+      "over ONVIF/HTTPS with --onvif, or our DeviceIdentity service with --device)");
+  auto* device_opt =
+      scan->add_option("--device", so->device, "the camera's DeviceIdentity address HOST:PORT");
+  auto* onvif_opt = scan->add_option(
+      "--onvif", so->onvif,
+      "a real camera: HOST[:PORT] of its HTTPS ONVIF service (port 443 by default)");
+  device_opt->excludes(onvif_opt);
+  scan->add_option("--user", so->user, "ONVIF user name (WS-Security digest)");
+  scan->add_option("--password-file", so->password_file,
+                   "file holding the ONVIF password (never on the command line)");
+  scan->add_option("--manufacturer", so->manufacturer,
+                   "the maker to look the camera up under when its certificate does not say");
+  scan->add_option("--timeout-ms", so->timeout_ms,
+                   "bound on the connection, the handshake and each ONVIF call")
+      ->default_val(5000)
+      ->check(CLI::Range(100, 120000));
   scan->add_option("--buyer", so->buyer, "custody must end at this org");
   scan->add_option("--bundle", so->bundle, "judge offline from an evidence bundle");
   AddMaxBundleAge(scan, &so->max_bundle_age);
@@ -882,7 +1055,12 @@ void AddCheckCommands(CLI::App& app) {
                    "PEM CA that signed the camera's TLS certificate (else --plaintext on loopback)");
   scan->add_option("--max-age", so->max_age, "seconds an attestation stays fresh")
       ->default_val(300);
-  OnRun(scan, [so] { return Scan(*so); });
+  scan->callback([so, device_opt, onvif_opt] {
+    if (device_opt->count() + onvif_opt->count() != 1) {
+      throw CLI::ValidationError("give --onvif HOST[:PORT] (a real camera) or --device HOST:PORT");
+    }
+    ExitCode() = Scan(*so);
+  });
 }
 
 }  // namespace prov

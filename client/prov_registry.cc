@@ -909,7 +909,7 @@ void AddRegistryCommands(CLI::App& app) {
   {
     struct Opts {
       std::string org, model, brand, name, out;
-      std::vector<std::string> components, keys;
+      std::vector<std::string> components, keys, shown_manufacturer, shown_model;
     };
     auto o = std::make_shared<Opts>();
     auto* sub = mfr->add_subcommand("model", "register a device model and its bill of materials");
@@ -920,11 +920,17 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--component", o->components,
                     "BOM line MAKER/PART[,quantity=N][,function=TEXT][,location=CC] "
                     "(repeatable; the component must be registered)");
+    sub->add_option("--shown-manufacturer", o->shown_manufacturer,
+                    "what the firmware reports as ONVIF Manufacturer, e.g. AXIS (repeatable)");
+    sub->add_option("--shown-model", o->shown_model,
+                    "what the firmware reports as ONVIF Model (repeatable)");
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
       pb::Record r = client::DeviceModelRecord(Now(), o->org, o->model,
                                                o->brand.empty() ? o->org : o->brand, {});
       if (!o->name.empty()) r.mutable_device_model()->set_name(o->name);
+      for (const auto& v : o->shown_manufacturer) r.mutable_device_model()->add_shown_manufacturer(v);
+      for (const auto& v : o->shown_model) r.mutable_device_model()->add_shown_model(v);
       for (const auto& spec : o->components) {
         auto line = ParseBomLine(spec);
         if (!line.ok()) return Report(line.status());
@@ -1064,28 +1070,65 @@ void AddRegistryCommands(CLI::App& app) {
   }
   {
     struct Opts {
-      std::string org, serial, model, device_key, manufactured, country, out;
+      std::string org, serial, model, device_key, identity_cert, identity_spki, identity_ca,
+          manufactured, country, out;
       std::vector<std::string> keys;
     };
     auto o = std::make_shared<Opts>();
-    auto* sub = mfr->add_subcommand("device", "register one camera: serial, model, device key");
+    auto* sub = mfr->add_subcommand(
+        "device", "register one camera: serial, model, and its identity (a key, a factory "
+                  "certificate, or the CA that issued it)");
     sub->add_option("--org", o->org, "manufacturer org id")->required();
     sub->add_option("--serial", o->serial, "serial number")->required();
     sub->add_option("--model-id", o->model, "model id (must be registered)")->required();
-    sub->add_option("--device-key", o->device_key, "the device's Ed25519 public key (hex)")
-        ->required();
+    sub->add_option("--device-key", o->device_key, "the device's Ed25519 public key (hex)");
+    sub->add_option("--identity-cert", o->identity_cert,
+                    "PEM file: the camera's factory certificate (IEEE 802.1AR IDevID); its "
+                    "public key is pinned");
+    sub->add_option("--identity-spki", o->identity_spki,
+                    "pin: SHA-256 (hex) of the factory certificate's SubjectPublicKeyInfo");
+    sub->add_option("--identity-ca", o->identity_ca,
+                    "the registered device-identity CA (--ca-id) whose leaves prove this unit");
     sub->add_option("--manufactured", o->manufactured, "DATE (YYYY-MM-DD or unix seconds)")
         ->required();
     sub->add_option("--country", o->country, "assembly country (ISO 3166-1 alpha-2)");
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
-      auto dev = ParsePublicKey("--device-key", o->device_key);
-      if (!dev.ok()) return Report(dev.status());
+      if (o->device_key.empty() && o->identity_cert.empty() && o->identity_spki.empty() &&
+          o->identity_ca.empty()) {
+        return Report(Usage("NO_IDENTITY", "give --device-key, --identity-cert, --identity-spki "
+                                           "or --identity-ca"));
+      }
+      verifier::PublicKey dev{};
+      if (!o->device_key.empty()) {
+        auto k = ParsePublicKey("--device-key", o->device_key);
+        if (!k.ok()) return Report(k.status());
+        dev = *k;
+      }
       auto made = ParseDate("--manufactured", o->manufactured);
       if (!made.ok()) return Report(made.status());
-      return SignAndSubmit(
-          client::DeviceRecord(Now(), o->org, o->serial, o->model, *dev, *made, o->country),
-          o->keys, o->out);
+      pb::Record r =
+          client::DeviceRecord(Now(), o->org, o->serial, o->model, dev, *made, o->country);
+      auto* d = r.mutable_device();
+      if (o->device_key.empty()) d->clear_device_public_key();
+      if (!o->identity_cert.empty()) {
+        auto pem = ReadFile(o->identity_cert);
+        if (!pem.ok()) return Report(pem.status());
+        auto der = verifier::PemCertificatesToDer(*pem);
+        if (!der.ok()) {
+          return Report(Usage("BAD_CERTIFICATE", o->identity_cert + ": " + der.status().message()));
+        }
+        d->set_identity_certificate(der->front());  // the leaf; any chain after it is not kept
+      }
+      if (!o->identity_spki.empty()) {
+        auto pin = verifier::HexDecode(o->identity_spki);
+        if (!pin.ok() || pin->size() != 32) {
+          return Report(Usage("BAD_HEX", "--identity-spki must be 64 hex digits"));
+        }
+        d->set_identity_spki_sha256(std::string(verifier::AsStringView(*pin)));
+      }
+      d->set_identity_ca_id(o->identity_ca);
+      return SignAndSubmit(r, o->keys, o->out);
     });
   }
   {

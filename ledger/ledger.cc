@@ -486,7 +486,17 @@ pb::UnknownId Ledger::Unknown(const std::string& kind, std::string_view prefix,
 
 Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& devices,
                                              const std::vector<std::string>& want_orgs,
-                                             const std::vector<std::string>& want_laws) const {
+                                             const std::vector<std::string>& want_laws,
+                                             const std::vector<std::string>& certificate_issuers,
+                                             const std::vector<std::string>& mac_addresses) const {
+  if (certificate_issuers.size() > kMaxEvidenceIssuers ||
+      mac_addresses.size() > kMaxEvidenceMacs) {
+    return verifier::OutOfRange("TOO_MANY_IDENTIFIERS",
+                                "at most " + std::to_string(kMaxEvidenceIssuers) +
+                                    " certificate issuers and " +
+                                    std::to_string(kMaxEvidenceMacs) +
+                                    " MAC addresses per evidence request");
+  }
   if (devices.size() > kMaxEvidenceDevices || want_orgs.size() > kMaxEvidenceDevices ||
       want_laws.size() > kMaxEvidenceDevices) {
     return verifier::OutOfRange("TOO_MANY_DEVICES",
@@ -516,6 +526,19 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
       continue;
     }
     unknown_ids.push_back(Unknown("law", verifier::state_key::kLawPrefix, code));
+  }
+  for (const auto& issuer : certificate_issuers) {
+    PROV_ASSIGN_OR_RETURN(verifier::Hash h, verifier::ToHash(verifier::AsBytes(issuer)));
+    pb::IdentityCaSubjects subjects;
+    PROV_ASSIGN_OR_RETURN(
+        bool found,
+        verifier::GetMessage(state_, verifier::state_key::IdentityCaSubject(h), &subjects));
+    if (!found) continue;
+    for (const auto& ref : subjects.cas()) orgs.push_back(ref.manufacturer_org());
+  }
+  for (const auto& mac : mac_addresses) {
+    PROV_ASSIGN_OR_RETURN(auto owner, verifier::MacBlockOf(state_, mac));
+    if (owner) orgs.push_back(owner->block.org_id());
   }
   std::set<std::string> models;
   for (const auto& d : devices) {

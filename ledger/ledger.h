@@ -47,6 +47,8 @@ struct Ack {
 };
 
 inline constexpr size_t kMaxEvidenceDevices = 1000;  // per evidence request
+inline constexpr size_t kMaxEvidenceIssuers = 8;     // a camera's chain
+inline constexpr size_t kMaxEvidenceMacs = 16;       // a camera's interfaces
 
 class Ledger {
  public:
@@ -88,10 +90,15 @@ class Ledger {
   // are not registered are listed in `unknown_devices`. `orgs` (with their
   // owners) and `laws` are added too, for a verdict that depends on them (a
   // policy, the buyer); those not registered are listed in `unknown_ids`
-  // with the nearest registered ids.
+  // with the nearest registered ids. For a scanned camera, the makers that
+  // registered a device-identity CA with one of `certificate_issuers` (SHA-256
+  // of RFC 2253 names, at most 8) as a subject, and the holders of the vetted
+  // MAC blocks of `mac_addresses` (at most 16), are added as orgs too.
   Result<pb::Evidence> DevicesEvidence(const std::vector<pb::DeviceRef>& devices,
                                        const std::vector<std::string>& orgs = {},
-                                       const std::vector<std::string>& laws = {}) const;
+                                       const std::vector<std::string>& laws = {},
+                                       const std::vector<std::string>& certificate_issuers = {},
+                                       const std::vector<std::string>& mac_addresses = {}) const;
   Result<pb::Evidence> DeviceEvidence(const std::string& manufacturer,
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;

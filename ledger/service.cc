@@ -191,7 +191,10 @@ grpc::Status LedgerService::GetEvidence(grpc::ServerContext*, const pb::GetEvide
                                         pb::Evidence* resp) {
   auto ev = ledger_->DevicesEvidence({req->devices().begin(), req->devices().end()},
                                      {req->orgs().begin(), req->orgs().end()},
-                                     {req->laws().begin(), req->laws().end()});
+                                     {req->laws().begin(), req->laws().end()},
+                                     {req->certificate_issuers().begin(),
+                                      req->certificate_issuers().end()},
+                                     {req->mac_addresses().begin(), req->mac_addresses().end()});
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
   return grpc::Status::OK;

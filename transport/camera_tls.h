@@ -85,7 +85,6 @@ class CameraConnection {
   // Up to n bytes; 0 at the end of the stream (clean_eof_ tells how it ended).
   verifier::Result<size_t> Read(char* buf, size_t n, Deadline deadline);
   verifier::Status CheckStillOpen();
-  verifier::Result<HttpResponse> ReadResponse(Deadline deadline);
 
   int fd_;
   std::string host_;

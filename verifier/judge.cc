@@ -178,6 +178,7 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
   Judgement j;
   j.tree_size = ev.checkpoint.size;
   j.findings = ev.problems;
+  j.revealed_makers = q.revealed_makers;
   const std::string name = q.manufacturer_org + "/" + q.serial;
   auto found = GetMessage(ev.state, state_key::Device(q.manufacturer_org, q.serial), &j.device);
   if (!found.ok() || !*found) {

@@ -75,6 +75,15 @@ Result<VerifiedEvidence> VerifyEvidence(const provenance::v1::Evidence& evidence
 // encoding, or a failed proof or signature.
 Result<provenance::v1::Evidence> ParseBundle(const std::string& bytes);
 
+// An org that really made a device whatever its label says, found by
+// evidence outside its registration (a scanned camera's MAC in a MAC block
+// vetted for that org). A policy judges it as a manufacturer.
+struct RevealedMaker {
+  std::string org;
+  std::string why;  // e.g. "MAC AC:CC:8E:12:34:56 lies in block ACCC8E vetted for"
+  std::vector<uint64_t> indices;
+};
+
 struct DeviceQuery {
   std::string manufacturer_org;
   std::string serial;
@@ -85,6 +94,7 @@ struct DeviceQuery {
   // The org that must have transferred the device to expected_custodian
   // (the supplier of a delivery); empty: not checked.
   std::string expected_supplier;
+  std::vector<RevealedMaker> revealed_makers;
 };
 
 struct Judgement {
@@ -95,6 +105,7 @@ struct Judgement {
   provenance::v1::DeviceState device;
   provenance::v1::Device record;  // the registration record
   uint64_t tree_size = 0;
+  std::vector<RevealedMaker> revealed_makers;  // from the query
 };
 
 // Policy seam: extra findings from a trust policy (jurisdictions, ownership).

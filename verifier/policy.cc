@@ -141,6 +141,9 @@ class Evaluator {
     if (Applies(Role::kManufacturer)) {
       subjects.push_back({Role::kManufacturer, d.manufacturer_org(), "made by",
                           {j_.device.index()}});
+      for (const RevealedMaker& m : j_.revealed_makers) {
+        subjects.push_back({Role::kManufacturer, m.org, m.why, m.indices});
+      }
     }
     pb::ModelState ms;
     auto have = GetMessage(ev_.state, state_key::Model(d.manufacturer_org(), d.model_id()), &ms);

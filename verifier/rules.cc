@@ -157,6 +157,45 @@ Status CheckText(std::string_view what, const std::string& v, size_t max) {
   return Status::Ok();
 }
 
+// A device's identity: an Ed25519 key, a pinned factory certificate key, a
+// device-identity CA, or several; a listed certificate is a device's
+// (not a CA, a supported key, the pin its SPKI, the device's serial in it).
+Status CheckDeviceIdentity(const pb::Device& d) {
+  if (d.device_public_key().empty() && d.identity_spki_sha256().empty() &&
+      d.identity_certificate().empty() && d.identity_ca_id().empty()) {
+    return BadField("a device needs an identity: device_public_key, identity_spki_sha256, "
+                    "identity_certificate or identity_ca_id");
+  }
+  if (!d.device_public_key().empty()) {
+    PROV_RETURN_IF_ERROR(CheckLen("device_public_key", d.device_public_key(), 32));
+  }
+  if (!d.identity_spki_sha256().empty()) {
+    PROV_RETURN_IF_ERROR(CheckLen("identity_spki_sha256", d.identity_spki_sha256(), 32));
+  }
+  if (!d.identity_ca_id().empty()) PROV_RETURN_IF_ERROR(CheckOrgId("identity_ca_id", d.identity_ca_id()));
+  if (d.identity_certificate().empty()) return Status::Ok();
+  auto cert = ParseCertificateDer(d.identity_certificate());
+  if (!cert.ok()) return InvalidArgument("BAD_CERTIFICATE", "identity_certificate: " + cert.status().message());
+  if (cert->is_ca) return InvalidArgument("BAD_CERTIFICATE", "identity_certificate is a CA, not a device's");
+  if (!IsSupportedKeyAlgorithm(cert->key_algorithm)) {
+    return InvalidArgument("BAD_CERTIFICATE",
+                           "identity_certificate key is " + cert->key_algorithm +
+                               ", not one of ECDSA P-256, P-384, P-521, RSA 2048-4096, Ed25519");
+  }
+  if (!d.identity_spki_sha256().empty() &&
+      AsStringView(cert->spki_sha256) != d.identity_spki_sha256()) {
+    return InvalidArgument("BAD_CERTIFICATE",
+                           "identity_spki_sha256 is not the certificate's public key");
+  }
+  const std::string serial = NormalizeSerial(d.serial());
+  if (NormalizeSerial(cert->subject_serial_number) != serial &&
+      NormalizeSerial(cert->hardware_serial) != serial) {
+    return InvalidArgument("BAD_CERTIFICATE", "identity_certificate (" + cert->subject +
+                                                  ") does not carry serial " + d.serial());
+  }
+  return Status::Ok();
+}
+
 Status CheckComponentRef(const pb::ComponentRef& r) {
   PROV_RETURN_IF_ERROR(CheckOrgId("component maker_org", r.maker_org()));
   return CheckId("component part_number", r.part_number());
@@ -290,6 +329,11 @@ Status CheckFields(const pb::Record& r) {
         PROV_RETURN_IF_ERROR(CheckCountry("assembly_test_location",
                                           line.assembly_test_location(), true));
       }
+      if (m.shown_manufacturer_size() > 16 || m.shown_model_size() > 16) {
+        return BadField("at most 16 shown manufacturer and model strings");
+      }
+      for (const auto& v : m.shown_manufacturer()) PROV_RETURN_IF_ERROR(CheckId("shown_manufacturer", v));
+      for (const auto& v : m.shown_model()) PROV_RETURN_IF_ERROR(CheckId("shown_model", v));
       return Status::Ok();
     }
     case pb::Record::kFirmwareRelease: {
@@ -310,8 +354,8 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", d.manufacturer_org()));
       PROV_RETURN_IF_ERROR(CheckId("serial", d.serial()));
       PROV_RETURN_IF_ERROR(CheckId("model_id", d.model_id()));
-      PROV_RETURN_IF_ERROR(CheckLen("device_public_key", d.device_public_key(), 32));
-      return CheckCountry("assembly_country", d.assembly_country(), true);
+      PROV_RETURN_IF_ERROR(CheckCountry("assembly_country", d.assembly_country(), true));
+      return CheckDeviceIdentity(d);
     }
     case pb::Record::kTransfer: {
       const auto& t = r.transfer();
@@ -530,6 +574,17 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       *st.mutable_ca() = c;
       st.set_index(index);
       Store(s, key, st);
+      for (const auto& der : c.certificates()) {
+        PROV_ASSIGN_OR_RETURN(auto cert, ParseCertificateDer(der));
+        const std::string subject_key = state_key::IdentityCaSubject(Sha256(cert.subject));
+        pb::IdentityCaSubjects subjects;
+        PROV_ASSIGN_OR_RETURN(bool unused, Load(s, subject_key, &subjects));
+        (void)unused;
+        auto* ref = subjects.add_cas();
+        ref->set_manufacturer_org(c.manufacturer_org());
+        ref->set_ca_id(c.ca_id());
+        Store(s, subject_key, subjects);
+      }
       if (!root_taken) {
         pb::IdentityCaState owner;
         owner.mutable_ca()->set_manufacturer_org(c.manufacturer_org());
@@ -773,18 +828,46 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
                                                      " is already registered at " +
                                                      Idx(ds.index()));
       }
-      // A device key identifies one device: a second registration of the same
-      // key is a cloned identity.
-      std::string dkey = state_key::DeviceKey(KeyId(AsBytes(d.device_public_key())));
-      pb::ComponentState first;
-      PROV_ASSIGN_OR_RETURN(bool key_used, Load(s, dkey, &first));
-      if (key_used) {
-        return AlreadyExists("DUPLICATE_DEVICE_KEY",
-                             "that device public key was already registered at " +
-                                 Idx(first.index()));
+      if (!d.identity_ca_id().empty()) {
+        pb::IdentityCaState ca;
+        PROV_ASSIGN_OR_RETURN(
+            bool have_ca,
+            Load(s, state_key::IdentityCa(d.manufacturer_org(), d.identity_ca_id()), &ca));
+        if (!have_ca) {
+          return FailedPrecondition("DANGLING_REFERENCE",
+                                    "device names device-identity CA " + d.manufacturer_org() +
+                                        "/" + d.identity_ca_id() + ", which is not registered");
+        }
       }
-      first.set_index(index);
-      Store(s, dkey, first);
+      // A device key identifies one device: a second registration of the same
+      // key (Ed25519, or a certificate's SubjectPublicKeyInfo) is a cloned
+      // identity.
+      std::vector<std::string> device_keys;
+      if (!d.device_public_key().empty()) {
+        device_keys.push_back(state_key::DeviceKey(KeyId(AsBytes(d.device_public_key()))));
+      }
+      std::string spki = d.identity_spki_sha256();
+      if (spki.empty() && !d.identity_certificate().empty()) {
+        PROV_ASSIGN_OR_RETURN(auto cert, ParseCertificateDer(d.identity_certificate()));
+        spki = std::string(AsStringView(cert.spki_sha256));
+      }
+      if (!spki.empty()) {
+        PROV_ASSIGN_OR_RETURN(Hash pin, ToHash(AsBytes(spki)));
+        device_keys.push_back(state_key::DeviceKey(pin));
+      }
+      for (const auto& dkey : device_keys) {
+        pb::ComponentState first;
+        PROV_ASSIGN_OR_RETURN(bool key_used, Load(s, dkey, &first));
+        if (key_used) {
+          return AlreadyExists("DUPLICATE_DEVICE_KEY",
+                               "that device key was already registered at " + Idx(first.index()));
+        }
+      }
+      for (const auto& dkey : device_keys) {
+        pb::ComponentState first;
+        first.set_index(index);
+        Store(s, dkey, first);
+      }
       ds.set_index(index);
       ds.set_model_id(d.model_id());
       ds.set_device_public_key(d.device_public_key());

@@ -61,6 +61,9 @@ std::string IdentityCa(std::string_view manufacturer, std::string_view ca_id) {
 std::string IdentityCaRoot(const Hash& root_sha256) {
   return Join('r', {AsStringView(root_sha256)});
 }
+std::string IdentityCaSubject(const Hash& subject_sha256) {
+  return Join('n', {AsStringView(subject_sha256)});
+}
 std::string Key(const Hash& key_id) {
   return Join('k', {AsStringView(key_id)});
 }

@@ -63,6 +63,9 @@ std::string Law(std::string_view code);
 std::string MacBlock(std::string_view prefix);  // upper-case hex, 6, 7 or 9 digits
 std::string IdentityCa(std::string_view manufacturer, std::string_view ca_id);
 std::string IdentityCaRoot(const Hash& root_sha256);  // which CA registered a root
+// Which CAs hold a certificate with this subject: SHA-256 of its RFC 2253
+// subject name (proto IdentityCaSubjects).
+std::string IdentityCaSubject(const Hash& subject_sha256);
 // Org and law keys are these prefixes + the id.
 inline constexpr std::string_view kOrgPrefix = "o/";
 inline constexpr std::string_view kLawPrefix = "l/";

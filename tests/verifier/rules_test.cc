@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -400,6 +402,105 @@ TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
   EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "nope", kT, ""),
                           acme_mfr_),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+}
+
+// Runs a shell command (the openssl CLI); returns its stdout.
+std::string Sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  EXPECT_EQ(pclose(p), 0) << cmd;
+  return out;
+}
+
+// A test device-identity CA and two P-256 leaves made by the openssl CLI:
+// one for serial CAM-0001, one for CAM-0002.
+struct TestIdentityCa {
+  std::string root, leaf1, leaf2;
+  TestIdentityCa() {
+    char tmpl[] = "/tmp/rules-ca-XXXXXX";
+    if (!mkdtemp(tmpl)) return;
+    const std::string d = tmpl;
+    auto leaf = [&](const std::string& serial) {
+      return " && openssl ecparam -name prime256v1 -genkey -noout -out " + serial +
+             ".key 2>/dev/null && openssl req -new -key " + serial +
+             ".key -subj '/O=Acme/serialNumber=" + serial + "' -out " + serial +
+             ".csr 2>/dev/null && openssl x509 -req -in " + serial +
+             ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -outform DER -out " +
+             serial + ".der 2>/dev/null";
+    };
+    Sh("cd " + d +
+       " && openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null"
+       " && openssl req -x509 -new -key ca.key -subj '/O=Acme/CN=Acme Device ID Root' -days 3650 "
+       "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign "
+       "-out ca.pem 2>/dev/null && openssl x509 -in ca.pem -outform DER -out ca.der" +
+       leaf("CAM-0001") + leaf("CAM-0002"));
+    auto slurp = [&](const std::string& f) {
+      std::ifstream in(d + "/" + f, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return ss.str();
+    };
+    root = slurp("ca.der");
+    leaf1 = slurp("CAM-0001.der");
+    leaf2 = slurp("CAM-0002.der");
+    Sh("rm -rf " + d);
+  }
+};
+
+TEST_F(RulesTest, DeviceIdentityIsAKeyAPinnedCertificateOrARegisteredCa) {
+  RegisterCatalog();
+  TestIdentityCa ca;
+  ASSERT_FALSE(ca.leaf1.empty());
+  auto device = [&](const std::string& serial) {
+    pb::Record r = client::DeviceRecord(kT, kAcme, serial, "C100", DeviceKey(1).public_key(), kT);
+    r.mutable_device()->clear_device_public_key();
+    return r;
+  };
+  // None at all is malformed; a pin must be 32 bytes.
+  EXPECT_TRUE(Rejected(By(device("CAM-0001"), acme_mfr_), Code::kInvalidArgument,
+                       "INVALID_FIELD"));
+  pb::Record r = device("CAM-0001");
+  r.mutable_device()->set_identity_spki_sha256("short");
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kInvalidArgument, "INVALID_FIELD"));
+  // A listed certificate must be the unit's: its serial, not a CA, its pin.
+  r = device("CAM-0002");
+  r.mutable_device()->set_identity_certificate(ca.leaf1);
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kInvalidArgument, "BAD_CERTIFICATE"));
+  r = device("CAM-0001");
+  r.mutable_device()->set_identity_certificate(ca.root);
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kInvalidArgument, "BAD_CERTIFICATE"));
+  r = device("CAM-0001");
+  r.mutable_device()->set_identity_certificate(ca.leaf1);
+  r.mutable_device()->set_identity_spki_sha256(std::string(AsStringView(Sha256("other"))));
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kInvalidArgument, "BAD_CERTIFICATE"));
+  r.mutable_device()->clear_identity_spki_sha256();
+  ASSERT_TRUE(Accepted(By(r, acme_mfr_)));
+  // The same key again is a clone, whether listed as a certificate or a pin.
+  auto pin = ParseCertificateDer(ca.leaf1);
+  ASSERT_TRUE(pin.ok());
+  r = device("CAM-0009");
+  r.mutable_device()->set_identity_spki_sha256(std::string(AsStringView(pin->spki_sha256)));
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kAlreadyExists, "DUPLICATE_DEVICE_KEY"));
+  // Covered by a CA: it must be registered by the same maker.
+  r = device("CAM-0002");
+  r.mutable_device()->set_identity_ca_id("acme-devid");
+  EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  ASSERT_TRUE(Accepted(By(client::DeviceIdentityCaRecord(kT, kAcme, "acme-devid", {ca.root},
+                                                        pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER,
+                                                        true, {"ECDSA P-256"}),
+                          acme_mfr_)));
+  EXPECT_TRUE(Accepted(By(r, acme_mfr_)));
+  // The CA is found by its subject name (how a scanner finds the maker).
+  auto root = ParseCertificateDer(ca.root);
+  ASSERT_TRUE(root.ok());
+  auto subjects = Read<pb::IdentityCaSubjects>(state_key::IdentityCaSubject(Sha256(root->subject)));
+  ASSERT_EQ(subjects.cas_size(), 1);
+  EXPECT_EQ(subjects.cas(0).manufacturer_org(), kAcme);
+  EXPECT_EQ(subjects.cas(0).ca_id(), "acme-devid");
 }
 
 TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
