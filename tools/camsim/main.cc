@@ -21,14 +21,23 @@
 //     notAfter 99991231235959Z; device.json gains identity_spki_sha256,
 //     identity_certificate_sha256 and identity_ca_dir.
 //   camsim serve --dir D [--listen HOST:PORT] [--onvif HOST:PORT
-//                [--user U --password-file F] [--discovery
-//                [--discovery-interface ADDR]]] [--fault MODE [--fault-mac MAC]]
+//                [--onvif-http HOST:PORT] [--user U --password-file F]
+//                [--discovery [--discovery-interface ADDR]]]
+//                [--fault MODE [--fault-mac MAC]]
 //     gRPC (when --listen is given or --onvif is not) prints
 //       "camsim: serving <serial> on <host>:<port>"
 //     ONVIF prints (after the gRPC line)
 //       "camsim: serving <serial> onvif on https://<host>:<port>/onvif/device_service"
+//     and with --onvif-http, next
+//       "camsim: serving <serial> onvif on http://<host>:<port>/onvif/device_service"
 //     Port 0 picks a free port. --discovery joins 239.255.255.250:3702 on
 //     --discovery-interface (default 127.0.0.1) and answers Probes.
+//     --onvif-http serves the same SOAP over plain HTTP, only for clients
+//     that cannot do HTTPS (libonvif's onvif-util, tests/interop): it proves
+//     nothing about the camera, and the scanner never uses it; loopback
+//     addresses only, like every plaintext listener here. With it,
+//     discovery's XAddrs lists the http:// URL first (libonvif reads only the
+//     first), then the https:// one.
 //     Fault modes make a bad device on purpose. gRPC:
 //       cloned-key            signs with a freshly generated key (a clone)
 //       tampered-firmware     runs a modified firmware image
@@ -193,7 +202,7 @@ int Provision(const ProvisionOptions& o) {
 // --- serve -------------------------------------------------------------------
 
 struct ServeOptions {
-  std::string dir, listen = "127.0.0.1:0", onvif, user, password_file, fault = "none",
+  std::string dir, listen = "127.0.0.1:0", onvif, onvif_http, user, password_file, fault = "none",
                    fault_mac = kDefaultFaultMac, discovery_interface = "127.0.0.1";
   bool grpc = true, discovery = false;
   transport::TlsFiles tls;
@@ -237,6 +246,14 @@ int Serve(const ServeOptions& o) {
   if (o.discovery && o.onvif.empty()) {
     return Fail(verifier::InvalidArgument("USAGE", "--discovery needs --onvif"));
   }
+  if (!o.onvif_http.empty() && o.onvif.empty()) {
+    return Fail(verifier::InvalidArgument("USAGE", "--onvif-http needs --onvif"));
+  }
+  // Like every plaintext listener here: loopback only.
+  if (!o.onvif_http.empty() && !transport::IsLoopback(o.onvif_http)) {
+    return Fail(verifier::InvalidArgument(
+        "PLAINTEXT_REFUSED", "--onvif-http " + o.onvif_http + " is not a loopback address"));
+  }
 
   // gRPC.
   std::optional<GrpcDevice> grpc_device;
@@ -262,7 +279,7 @@ int Serve(const ServeOptions& o) {
 
   // ONVIF.
   std::unique_ptr<OnvifDevice> handler;
-  std::unique_ptr<OnvifServer> onvif_server;
+  std::unique_ptr<OnvifServer> onvif_server, plain_server;
   std::unique_ptr<DiscoveryResponder> discovery;
   if (!o.onvif.empty()) {
     auto address = SplitHostPort(o.onvif);
@@ -278,29 +295,42 @@ int Serve(const ServeOptions& o) {
                                      onvif_fault, handler.get());
     if (!server.ok()) return Fail(server.status());
     onvif_server = std::move(server).value();
-    const std::string host =
-        address->first.find(':') != std::string::npos ? "[" + address->first + "]" : address->first;
-    const std::string url =
-        "https://" + host + ":" + std::to_string(onvif_server->port()) + OnvifServer::kPath;
+    // "scheme://host:port/onvif/device_service"; a wildcard bind is
+    // announced by the address of the interface probes arrive on.
+    auto url_of = [&](const char* scheme, const std::string& bound_host, int port, bool announce) {
+      std::string host = bound_host;
+      if (announce && host == "0.0.0.0") host = o.discovery_interface;
+      if (host.find(':') != std::string::npos) host = "[" + host + "]";
+      return std::string(scheme) + "://" + host + ":" + std::to_string(port) + OnvifServer::kPath;
+    };
+    const std::string url = url_of("https", address->first, onvif_server->port(), false);
+    std::string xaddrs = url_of("https", address->first, onvif_server->port(), true);
+    std::string plain_url;
+    if (!o.onvif_http.empty()) {
+      auto plain_address = SplitHostPort(o.onvif_http);
+      if (!plain_address.ok()) return Fail(plain_address.status());
+      auto plain = OnvifServer::StartPlainHttp(plain_address->first, plain_address->second,
+                                               onvif_fault, handler.get());
+      if (!plain.ok()) return Fail(plain.status());
+      plain_server = std::move(plain).value();
+      plain_url = url_of("http", plain_address->first, plain_server->port(), false);
+      xaddrs = url_of("http", plain_address->first, plain_server->port(), true) + " " + xaddrs;
+    }
+    const std::string serial = JsonString(*device, "serial");
     if (o.discovery) {
-      // Probes may come from anywhere: a wildcard bind is announced by the
-      // address of the interface the probes arrive on.
-      const std::string xaddr = address->first == "0.0.0.0"
-                                    ? "https://" + o.discovery_interface + ":" +
-                                          std::to_string(onvif_server->port()) + OnvifServer::kPath
-                                    : url;
-      const std::string serial = JsonString(*device, "serial");
       const std::string model = JsonString(*device, "model_name");
       const std::string maker = JsonString(*device, "manufacturer_name");
       auto responder = DiscoveryResponder::Start(
-          o.discovery_interface, [serial, model, maker, xaddr](std::string_view datagram) {
-            return AnswerProbe(datagram, serial, model, maker, xaddr);
+          o.discovery_interface, [serial, model, maker, xaddrs](std::string_view datagram) {
+            return AnswerProbe(datagram, serial, model, maker, xaddrs);
           });
       if (!responder.ok()) return Fail(responder.status());
       discovery = std::move(responder).value();
     }
-    std::printf("camsim: serving %s onvif on %s\n", JsonString(*device, "serial").c_str(),
-                url.c_str());
+    std::printf("camsim: serving %s onvif on %s\n", serial.c_str(), url.c_str());
+    if (plain_server) {
+      std::printf("camsim: serving %s onvif on %s\n", serial.c_str(), plain_url.c_str());
+    }
     std::fflush(stdout);
   }
   if (o.fault != "none") std::fprintf(stderr, "camsim: fault mode %s\n", o.fault.c_str());
@@ -308,6 +338,7 @@ int Serve(const ServeOptions& o) {
   int sig = 0;
   sigwait(&signals, &sig);
   if (discovery) discovery->Stop();
+  if (plain_server) plain_server->Stop();
   if (onvif_server) onvif_server->Stop();
   if (grpc_server) {
     grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -353,6 +384,9 @@ int main(int argc, char** argv) {
   auto* listen = serve->add_option("--listen", s.listen, "gRPC HOST:PORT (port 0 picks a free one)")
                      ->default_val(s.listen);
   serve->add_option("--onvif", s.onvif, "ONVIF over HTTPS on HOST:PORT (port 0: a free one)");
+  serve->add_option("--onvif-http", s.onvif_http,
+                    "also ONVIF over plain HTTP on HOST:PORT, only for clients that cannot do "
+                    "HTTPS (never trusted by the scanner)");
   auto* user = serve->add_option("--user", s.user, "ONVIF user (WS-Security UsernameToken)");
   auto* password = serve->add_option("--password-file", s.password_file,
                                      "file holding the ONVIF user's password");

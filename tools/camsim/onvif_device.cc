@@ -77,7 +77,7 @@ HttpReply OnvifDevice::Handle(std::string_view body) const {
 
 std::optional<std::string> AnswerProbe(std::string_view datagram, const std::string& serial,
                                        const std::string& model, const std::string& manufacturer,
-                                       const std::string& xaddr) {
+                                       const std::string& xaddrs) {
   auto message_id = onvif::ParseProbe(datagram);
   if (!message_id.ok()) return std::nullopt;
   onvif::ProbeMatch match;
@@ -85,7 +85,7 @@ std::optional<std::string> AnswerProbe(std::string_view datagram, const std::str
   match.types = "dn:NetworkVideoTransmitter tds:Device";
   match.scopes = "onvif://www.onvif.org/hardware/" + ScopeEscape(model) +
                  " onvif://www.onvif.org/name/" + ScopeEscape(manufacturer);
-  match.xaddrs = xaddr;
+  match.xaddrs = xaddrs;
   return onvif::BuildProbeMatches(*message_id, match);
 }
 

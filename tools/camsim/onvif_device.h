@@ -36,9 +36,10 @@ class OnvifDevice final : public SoapHandler {
 // The ProbeMatches answering a Probe datagram, or nullopt for anything else:
 // endpoint StableEndpointUuid(serial), Types dn:NetworkVideoTransmitter
 // tds:Device, scopes onvif://www.onvif.org/hardware/<model> and
-// onvif://www.onvif.org/name/<manufacturer> (percent-encoded), `xaddr`.
+// onvif://www.onvif.org/name/<manufacturer> (percent-encoded), XAddrs `xaddrs`
+// (space separated URLs).
 std::optional<std::string> AnswerProbe(std::string_view datagram, const std::string& serial,
                                        const std::string& model, const std::string& manufacturer,
-                                       const std::string& xaddr);
+                                       const std::string& xaddrs);
 
 }  // namespace camsim

@@ -224,14 +224,30 @@ Result<std::unique_ptr<OnvifServer>> OnvifServer::Start(const std::string& host,
   if (!s->server_->is_valid()) {
     return verifier::Internal("TLS_SETUP", "cannot set up TLS with the camera's certificate");
   }
-  httplib::SSLServer& server = *s->server_;
+  PROV_RETURN_IF_ERROR(s->Serve(host, port));
+  return s;
+}
+
+Result<std::unique_ptr<OnvifServer>> OnvifServer::StartPlainHttp(const std::string& host, int port,
+                                                                 OnvifFault fault,
+                                                                 const SoapHandler* handler) {
+  std::unique_ptr<OnvifServer> s(new OnvifServer());
+  s->fault_ = fault;
+  s->handler_ = handler;
+  s->server_ = std::make_unique<httplib::Server>();
+  PROV_RETURN_IF_ERROR(s->Serve(host, port));
+  return s;
+}
+
+Status OnvifServer::Serve(const std::string& host, int port) {
+  httplib::Server& server = *server_;
   server.set_payload_max_length(kMaxRequestBytes);
   server.set_read_timeout(5, 0);
   server.set_write_timeout(5, 0);
   server.set_keep_alive_max_count(10);
 
-  OnvifServer* self = s.get();
-  std::shared_ptr<std::atomic<bool>> stopping = s->stopping_;
+  OnvifServer* self = this;
+  std::shared_ptr<std::atomic<bool>> stopping = stopping_;
   server.Post(kPath, [self, stopping](const httplib::Request& req, httplib::Response& res) {
     switch (self->fault_) {
       case OnvifFault::kHugeResponse: {
@@ -276,14 +292,13 @@ Result<std::unique_ptr<OnvifServer>> OnvifServer::Start(const std::string& host,
     res.set_header("Allow", "POST");
   });
 
-  s->port_ =
-      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (s->port_ <= 0) {
+  port_ = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0) {
     return verifier::Status(verifier::Code::kUnavailable, "LISTEN_FAILED",
                             "cannot listen on " + host + ":" + std::to_string(port));
   }
-  s->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
-  return s;
+  thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  return Status();
 }
 
 void OnvifServer::Stop() {

@@ -2,6 +2,9 @@
 // POST /onvif/device_service with application/soap+xml, presenting the
 // camera's 802.1AR identity chain — or, in a fault mode, whatever a bad
 // camera would present or send. The SOAP itself is a SoapHandler's.
+// Optionally the same service over plain HTTP, only for third-party
+// clients that cannot speak HTTPS (libonvif's onvif-util): nothing there
+// proves who the camera is, and the scanner never uses it.
 #pragma once
 
 #include <atomic>
@@ -17,7 +20,7 @@
 #include "verifier/status.h"
 
 namespace httplib {
-class SSLServer;
+class Server;
 }
 
 namespace camsim {
@@ -71,7 +74,8 @@ struct TlsIdentity {
 verifier::Result<TlsIdentity> LoadTlsIdentity(const std::string& dir, const nlohmann::json& device,
                                               OnvifFault fault);
 
-// A running HTTPS server. Thread-safe: Stop() may be called from any thread.
+// A running HTTPS (or plain HTTP) server. Thread-safe: Stop() may be called
+// from any thread.
 class OnvifServer {
  public:
   static constexpr const char* kPath = "/onvif/device_service";
@@ -81,6 +85,11 @@ class OnvifServer {
   static verifier::Result<std::unique_ptr<OnvifServer>> Start(const std::string& host, int port,
                                                               TlsIdentity tls, OnvifFault fault,
                                                               const SoapHandler* handler);
+  // The same service without TLS, for clients that cannot do HTTPS. `fault`
+  // applies as over HTTPS, except the TLS faults (which change nothing here).
+  static verifier::Result<std::unique_ptr<OnvifServer>> StartPlainHttp(const std::string& host,
+                                                                       int port, OnvifFault fault,
+                                                                       const SoapHandler* handler);
   ~OnvifServer();
   OnvifServer(const OnvifServer&) = delete;
   OnvifServer& operator=(const OnvifServer&) = delete;
@@ -91,11 +100,13 @@ class OnvifServer {
 
  private:
   OnvifServer() = default;
+  // Routes, limits, bind and the serving thread, for server_ once made.
+  verifier::Status Serve(const std::string& host, int port);
 
   TlsIdentity tls_;
   OnvifFault fault_ = OnvifFault::kNone;
   const SoapHandler* handler_ = nullptr;
-  std::unique_ptr<httplib::SSLServer> server_;
+  std::unique_ptr<httplib::Server> server_;  // an SSLServer unless plain HTTP
   std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   std::thread thread_;
   int port_ = 0;
