@@ -333,7 +333,7 @@ verifier::Result<std::vector<DiscoveredCamera>> Discover(const DiscoverOptions& 
     inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
     for (const onvif::ProbeMatch& m : *matches) {
       if (cameras.size() >= o.max_devices) break;
-      if (!seen.insert(m.endpoint).second) continue;
+      if (!seen.insert(m.endpoint + '\n' + m.xaddrs).second) continue;
       cameras.push_back(CameraFromMatch(m, ip));
     }
   }

@@ -48,8 +48,10 @@ struct DiscoveredCamera {
   std::string hardware, name;
 };
 
-// Probes and collects answers for `o.wait`, first answer per endpoint,
-// cameras in the order they answered, at most o.max_devices. Datagrams that
+// Probes and collects answers for `o.wait`: cameras in the order they
+// answered, at most o.max_devices, the first answer per endpoint and XAddrs
+// only. One endpoint at other XAddrs is listed again (a cloned camera, or
+// one camera on two networks): it is not for discovery to pick. Datagrams that
 // are not a well-formed ProbeMatches to our Probe (someone else's answers,
 // garbage, more than onvif::kMaxDiscoveryBytes) are counted in `*ignored`
 // (when given) and otherwise skipped. No answers is not an error.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "client/cli.h"
@@ -94,6 +95,16 @@ int Discover(const DiscoverOpts& o) {
     if (scan_hint.empty()) {
       const auto xaddrs = Words(c.xaddrs);
       if (!xaddrs.empty()) scan_hint = client::XAddrHostPort(xaddrs[0]);
+    }
+  }
+  std::map<std::string, int> per_endpoint;
+  for (const auto& c : *cameras) ++per_endpoint[c.endpoint];
+  for (const auto& [endpoint, n] : per_endpoint) {
+    if (n > 1) {
+      std::printf(
+          "warning: %s answered from %d addresses: a cloned camera, or one camera on "
+          "several networks\n",
+          endpoint.c_str(), n);
     }
   }
   std::printf("%zu ONVIF camera%s answered%s within %d ms%s\n", cameras->size(),
