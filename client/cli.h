@@ -108,5 +108,6 @@ void AddLogCommands(CLI::App& app);       // prov.cc: log, audit
 void AddRegistryCommands(CLI::App& app);  // prov_registry.cc: authority, manufacturer, transfer, status
 void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, scan, delivery, bundle
 void AddDirectoryCommands(CLI::App& app); // prov.cc: org list, law list
+void AddDiscoverCommands(CLI::App& app);  // prov_discover.cc: discover
 
 }  // namespace prov

@@ -541,6 +541,7 @@ int main(int argc, char** argv) {
   AddRegistryCommands(app);
   AddCheckCommands(app);
   AddDirectoryCommands(app);
+  AddDiscoverCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
