@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -21,6 +23,7 @@
 #include "client/manifest.h"
 #include "client/model_graph.h"
 #include "client/policy_file.h"
+#include "client/records.h"
 #include "client/report_html.h"
 #include "client/resolve.h"
 #include "verifier/camera.h"
@@ -771,8 +774,10 @@ int BundleShow(const std::string& path) {
 struct ScanOpts {
   std::string device, buyer, bundle, device_ca;
   // --onvif: a real camera over HTTPS.
-  std::string onvif, user, password_file, manufacturer;
+  std::string onvif, targets, user, password_file, manufacturer;
+  std::string commission, installer, installer_key, commission_out;
   int timeout_ms = 5000;
+  int jobs = 16;
   int64_t max_age = 300;
   int64_t max_bundle_age = kDefaultMaxBundleAge;
   PolicyChoice policy;
@@ -841,6 +846,212 @@ void PrintCamera(const client::CameraScan& scan, const verifier::CertifiedIdenti
   }
 }
 
+// Where the scans' evidence comes from: a bundle (read once) or the ledger
+// (one connection, whose heads go to the trust store at the end).
+class ScanEvidence {
+ public:
+  ScanEvidence(const std::string& bundle, const client::Wanted& wanted)
+      : bundle_(bundle), wanted_(wanted) {}
+
+  Status Open() {
+    if (!bundle_.empty()) {
+      PROV_ASSIGN_OR_RETURN(auto ev, LoadBundle(bundle_, &cache_));
+      PROV_RETURN_IF_ERROR(client::Resolve(wanted_, ev));
+      bundle_ev_ = std::make_shared<const verifier::VerifiedEvidence>(std::move(ev));
+      return Status::Ok();
+    }
+    PROV_ASSIGN_OR_RETURN(c_, Connect());
+    return c_->GetCheckpoint().status();
+  }
+  // Evidence with the camera's makers (by its chain and MACs), and the
+  // device when `org` is given.
+  Result<std::shared_ptr<const verifier::VerifiedEvidence>> For(
+      const std::string& org, const std::vector<std::string>& serials, const CameraIds& ids) {
+    if (bundle_ev_) return bundle_ev_;
+    std::vector<pb::DeviceRef> devices;
+    for (const auto& serial : serials) devices.push_back(Ref(org, serial));
+    PROV_ASSIGN_OR_RETURN(auto evs, FetchEvidence(*c_, devices, wanted_, &cache_, nullptr, {}, &ids));
+    PROV_RETURN_IF_ERROR(client::Resolve(wanted_, evs.front()));
+    return std::make_shared<const verifier::VerifiedEvidence>(std::move(evs.front()));
+  }
+  Status Close() { return c_ ? SaveTrust(*c_) : Status::Ok(); }
+
+ private:
+  std::string bundle_;
+  const client::Wanted& wanted_;
+  verifier::RecordCache cache_;
+  std::shared_ptr<const verifier::VerifiedEvidence> bundle_ev_;
+  std::unique_ptr<client::LedgerClient> c_;
+};
+
+// One scanned camera, judged.
+struct CameraVerdict {
+  client::CameraScan scan;
+  verifier::CertifiedIdentity id;
+  Judgement j;
+  bool proven = false;
+  std::string org, serial, name;
+  std::shared_ptr<const verifier::VerifiedEvidence> ev;
+  json commissioning;  // what --commission did, or null
+};
+
+Result<CameraVerdict> JudgeScan(client::CameraScan scan, const ScanOpts& o, ScanEvidence& source) {
+  CameraVerdict v;
+  v.scan = std::move(scan);
+  const verifier::CameraFacts& f = v.scan.facts;
+  const int64_t now = std::time(nullptr);
+  CameraIds ids{verifier::ChainIssuerHashes(f.chain_der), f.macs};
+  if (ids.macs.size() > 16) ids.macs.resize(16);
+  // Which maker's CA (if any) proves the certificate, and for which serial.
+  PROV_ASSIGN_OR_RETURN(v.ev, source.For("", {}, ids));
+  v.id = verifier::IdentifyCamera(*v.ev, f, now, o.manufacturer);
+  v.org = v.id.status.ok() ? v.id.manufacturer_org : o.manufacturer;
+  if (v.org.empty()) {
+    auto makers = verifier::MacMakers(*v.ev, f, "");
+    if (!makers.empty()) v.org = makers.front().org;
+  }
+  v.serial = v.id.status.ok() ? v.id.serial : f.serial_number;
+  // A CA that normalises serials may write "ac:cc:8e:99:c9:15" where the
+  // ledger and the camera say "ACCC8E99C915": ask for both spellings and
+  // judge the one registered.
+  std::vector<std::string> serials{v.serial};
+  if (v.id.status.ok() && v.id.normalize && f.serial_number != v.serial &&
+      verifier::SameSerial(f.serial_number, v.serial, true)) {
+    serials.push_back(f.serial_number);
+  }
+  if (!v.org.empty() && !v.serial.empty()) {
+    PROV_ASSIGN_OR_RETURN(v.ev, source.For(v.org, serials, ids));
+    for (const auto& s : serials) {
+      pb::DeviceState unused;
+      auto found = verifier::GetMessage(v.ev->state, verifier::state_key::Device(v.org, s), &unused);
+      if (found.ok() && *found) {
+        v.serial = s;
+        break;
+      }
+    }
+    v.j = verifier::JudgeDevice(
+        *v.ev, {v.org, v.serial, o.buyer, "", "", verifier::MacMakers(*v.ev, f, v.org)},
+        o.policy.Fn());
+  } else {
+    v.j.tree_size = v.ev->checkpoint.size;
+    v.j.findings = v.ev->problems;
+    v.j.findings.push_back({verifier::Finding::Severity::kUnverified, "MAKER_UNKNOWN",
+                            "nothing tells which maker's unit this is (no registered CA issued "
+                            "its certificate, no vetted MAC block holds its MAC); give "
+                            "--manufacturer",
+                            {}});
+  }
+  for (auto& p : client::ScanProblems(v.scan)) v.j.findings.push_back(std::move(p));
+  v.proven = verifier::JudgeCamera(*v.ev, f, v.id, &v.j);
+  o.policy.Finish(v.proven, &v.j);
+  // The camera's own IDENTITY_* finding says what this scan proved.
+  std::erase_if(v.j.findings, [](const verifier::Finding& x) {
+    return x.code == "ATTESTATION_NOT_CHECKED";
+  });
+  verifier::Decide(&v.j);
+  JudgeBundleAge(*v.ev, o.max_bundle_age, &v.j);
+  v.name = (v.org.empty() ? "?" : v.org) + "/" + (v.serial.empty() ? "?" : v.serial);
+  return v;
+}
+
+// --commission SITE: the installer signs what the scan proved and logs it
+// as the unit's commissioning (or writes it to --commission-out to submit
+// later). Only a unit whose identity was proven is commissioned.
+Status Commission(const ScanOpts& o, CameraVerdict* v) {
+  if (!v->proven || !v->j.registered) {
+    return verifier::FailedPrecondition(
+        "NOT_COMMISSIONED", v->name + " was not commissioned: " +
+                                (v->proven ? std::string("it is not registered")
+                                           : std::string("its identity was not proven")));
+  }
+  std::string proven;
+  for (const auto& f : v->j.findings) {
+    if (f.code == "IDENTITY_PROVEN") proven = f.message.substr(0, 1024);
+  }
+  const verifier::Checkpoint& cp = v->ev->checkpoint;
+  pb::Record r;
+  r.set_issued_at(std::time(nullptr));
+  auto* c = r.mutable_commissioning();
+  c->set_manufacturer_org(v->org);
+  c->set_serial(v->serial);
+  c->set_installer_org(o.installer);
+  c->set_site(o.commission);
+  c->set_identity_spki_sha256(std::string(verifier::AsStringView(v->id.spki_sha256)));
+  c->set_proven(proven);
+  c->set_verdict(verifier::VerdictName(v->j.verdict));
+  c->set_checkpoint_origin(cp.origin);
+  c->set_checkpoint_size(cp.size);
+  c->set_checkpoint_root(std::string(verifier::AsStringView(cp.root)));
+  c->set_scanned_at(std::time(nullptr));
+  PROV_ASSIGN_OR_RETURN(auto key, verifier::ReadKeyFile(o.installer_key));
+  const pb::SignedRecord signed_record = client::SignRecord(r, {&key});
+  if (!o.commission_out.empty()) {
+    PROV_RETURN_IF_ERROR(WriteFile(o.commission_out, signed_record.SerializeAsString()));
+    v->commissioning = {{"site", o.commission}, {"file", o.commission_out}};
+    return Status::Ok();
+  }
+  PROV_ASSIGN_OR_RETURN(auto conn, ConnectVerified());
+  PROV_ASSIGN_OR_RETURN(auto appended, conn->Submit(signed_record));
+  PROV_RETURN_IF_ERROR(SaveTrust(*conn));
+  v->commissioning = {{"site", o.commission}, {"index", appended.index},
+                      {"already_logged", appended.already_logged}};
+  return Status::Ok();
+}
+
+json VerdictJson(const CameraVerdict& v, const ScanOpts& o) {
+  json out = JudgementJson(v.name, v.j);
+  out["camera"] = CameraJson(v.scan, v.id);
+  out["policy"] = o.policy.Json();
+  out["checkpoint"] = HeadJson(v.ev->checkpoint);
+  out["offline"] = v.ev->from_bundle;
+  out["exit_code"] = VerdictExit(v.j.verdict);
+  if (!v.commissioning.is_null()) out["commissioning"] = v.commissioning;
+  return out;
+}
+
+// HOST[:PORT] per line; blank lines and '#' comments skipped.
+Result<std::vector<std::string>> ReadTargets(const std::string& path) {
+  PROV_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    std::string t = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+    if (auto hp = transport::SplitHostPort(t, 443); !hp.ok()) {
+      return verifier::InvalidArgument("BAD_TARGETS", path + " line " + std::to_string(n) +
+                                                          ": " + hp.status().message());
+    }
+    out.push_back(std::move(t));
+  }
+  if (out.empty()) return verifier::InvalidArgument("BAD_TARGETS", path + " names no camera");
+  if (out.size() > 10000) {
+    return verifier::InvalidArgument("BAD_TARGETS", path + " names more than 10000 cameras");
+  }
+  return out;
+}
+
+// Scans every target, `jobs` at a time.
+std::vector<client::CameraScan> ScanAll(const std::vector<std::string>& targets,
+                                        const client::CameraScanOptions& so,
+                                        const client::OuiRegistry* registry, int jobs) {
+  std::vector<client::CameraScan> scans(targets.size());
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::min<int>(jobs, static_cast<int>(targets.size())); ++t) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < targets.size(); i = next++) {
+        scans[i] = client::ScanCamera(targets[i], so, registry);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  return scans;
+}
+
 int ScanOnvif(ScanOpts& o, const client::Wanted& wanted) {
   client::CameraScanOptions so;
   so.user = o.user;
@@ -854,62 +1065,108 @@ int ScanOnvif(ScanOpts& o, const client::Wanted& wanted) {
   } else if (!o.user.empty()) {
     return Report(verifier::InvalidArgument("USAGE", "--user needs --password-file"));
   }
+  if (!o.commission.empty() && (o.installer.empty() || o.installer_key.empty())) {
+    return Report(verifier::InvalidArgument("USAGE", "--commission needs --installer ORG and "
+                                                     "--installer-key FILE"));
+  }
+  if (!o.commission.empty() && !o.targets.empty()) {
+    return Report(verifier::InvalidArgument("USAGE", "--commission scans one camera (--onvif)"));
+  }
+  std::vector<std::string> targets{o.onvif};
+  if (!o.targets.empty()) {
+    auto t = ReadTargets(o.targets);
+    if (!t.ok()) return Report(t.status());
+    targets = *t;
+  }
   so.tls.timeout = std::chrono::milliseconds(o.timeout_ms);
   auto ieee = client::OuiRegistry::Load();
   const client::OuiRegistry* registry = ieee.ok() ? &*ieee : nullptr;
-  client::CameraScan scan = client::ScanCamera(o.onvif, so, registry);
-  const verifier::CameraFacts& f = scan.facts;
-  const int64_t now = std::time(nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<client::CameraScan> scans = ScanAll(targets, so, registry, o.jobs);
 
-  verifier::RecordCache cache;
-  CameraIds ids{verifier::ChainIssuerHashes(f.chain_der), f.macs};
-  for (auto& m : ids.macs) m = m.substr(0, 64);
-  // Which maker's CA (if any) proves the certificate, and for which serial.
-  auto ev = EvidenceFor(o.bundle, "", "", wanted, &cache, &ids);
-  if (!ev.ok()) return Report(ev.status());
-  verifier::CertifiedIdentity id = verifier::IdentifyCamera(*ev, f, now, o.manufacturer);
-  std::string org = id.status.ok() ? id.manufacturer_org : o.manufacturer;
-  if (org.empty()) {
-    auto makers = verifier::MacMakers(*ev, f, "");
-    if (!makers.empty()) org = makers.front().org;
+  ScanEvidence source(o.bundle, wanted);
+  if (Status s = source.Open(); !s.ok()) return Report(s);
+  std::vector<CameraVerdict> verdicts;
+  for (auto& scan : scans) {
+    auto v = JudgeScan(std::move(scan), o, source);
+    if (!v.ok()) return Report(v.status());
+    verdicts.push_back(std::move(v).value());
   }
-  std::string serial = id.status.ok() ? id.serial : f.serial_number;
-  Judgement j;
-  if (!org.empty() && !serial.empty()) {
-    if (o.bundle.empty()) {
-      ev = EvidenceFor(o.bundle, org, serial, wanted, &cache, &ids);
-      if (!ev.ok()) return Report(ev.status());
+  if (Status s = source.Close(); !s.ok()) return Report(s);
+  Status commissioned = Status::Ok();
+  if (!o.commission.empty()) commissioned = Commission(o, &verdicts.front());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // As for deliveries: any REJECTED unit rejects the batch, else any
+  // UNVERIFIED one leaves it unverified.
+  std::map<std::string, int> counts;
+  for (const auto& v : verdicts) ++counts[verifier::VerdictName(v.j.verdict)];
+  const Verdict overall = counts["REJECTED"]     ? Verdict::kRejected
+                          : counts["UNVERIFIED"] ? Verdict::kUnverified
+                                                 : Verdict::kTrusted;
+  const int rc = VerdictExit(overall);
+  if (o.targets.empty()) {
+    const CameraVerdict& v = verdicts.front();
+    if (G().json) {
+      std::cout << VerdictJson(v, o).dump() << "\n";
+    } else {
+      PrintCamera(v.scan, v.id);
+      o.policy.Print();
+      PrintJudgement(v.name, v.j);
+      PrintSource(*v.ev);
+      if (!v.commissioning.is_null()) {
+        std::printf("commissioned at \"%s\": %s\n", o.commission.c_str(),
+                    v.commissioning.contains("file")
+                        ? ("written to " + o.commission_out + " (prov submit it later)").c_str()
+                        : ("logged as entry #" + std::to_string(v.commissioning["index"].get<uint64_t>()))
+                              .c_str());
+      }
     }
-    j = verifier::JudgeDevice(*ev, {org, serial, o.buyer, "", "", verifier::MacMakers(*ev, f, org)},
-                              o.policy.Fn());
-  } else {
-    j.tree_size = ev->checkpoint.size;
-    j.findings = ev->problems;
-    j.findings.push_back({verifier::Finding::Severity::kUnverified, "MAKER_UNKNOWN",
-                          "nothing tells which maker's unit this is (no registered CA issued its "
-                          "certificate, no vetted MAC block holds its MAC); give --manufacturer",
-                          {}});
+    if (!commissioned.ok()) {
+      // The ledger refusing the record (wrong role, unknown org) is a
+      // refusal (1); a unit that could not be commissioned cannot tell (2).
+      const auto code = commissioned.code();
+      const bool refused = commissioned.reason() != "NOT_COMMISSIONED" &&
+                           (code == verifier::Code::kPermissionDenied ||
+                            code == verifier::Code::kFailedPrecondition ||
+                            code == verifier::Code::kAlreadyExists);
+      return Report(commissioned, refused ? 1 : -1);
+    }
+    return rc;
   }
-  for (auto& p : client::ScanProblems(scan)) j.findings.push_back(std::move(p));
-  const bool proven = verifier::JudgeCamera(*ev, f, id, &j);
-  o.policy.Finish(proven, &j);
-  JudgeBundleAge(*ev, o.max_bundle_age, &j);
-  const std::string name = (org.empty() ? "?" : org) + "/" + (serial.empty() ? "?" : serial);
   if (G().json) {
-    json out = JudgementJson(name, j);
-    out["camera"] = CameraJson(scan, id);
-    out["policy"] = o.policy.Json();
-    out["checkpoint"] = HeadJson(ev->checkpoint);
-    out["offline"] = ev->from_bundle;
-    out["exit_code"] = VerdictExit(j.verdict);
-    std::cout << out.dump() << "\n";
-  } else {
-    PrintCamera(scan, id);
-    o.policy.Print();
-    PrintJudgement(name, j);
-    PrintSource(*ev);
+    json cams = json::array();
+    for (const auto& v : verdicts) cams.push_back(VerdictJson(v, o));
+    std::cout << json{{"verdict", verifier::VerdictName(overall)},
+                      {"cameras", cams},
+                      {"summary", {{"cameras", verdicts.size()},
+                                   {"trusted", counts["TRUSTED"]},
+                                   {"rejected", counts["REJECTED"]},
+                                   {"unverified", counts["UNVERIFIED"]},
+                                   {"seconds", seconds}}},
+                      {"policy", o.policy.Json()},
+                      {"exit_code", rc}}
+                     .dump()
+              << "\n";
+    return rc;
   }
-  return VerdictExit(j.verdict);
+  o.policy.Print();
+  for (const auto& v : verdicts) {
+    std::string why;
+    for (const auto& f : v.j.findings) {
+      if (f.severity == verifier::Finding::Severity::kReject ||
+          f.severity == verifier::Finding::Severity::kUnverified) {
+        if (why.find(f.code) == std::string::npos) why += (why.empty() ? "" : " ") + f.code;
+      }
+    }
+    std::printf("%-10s %-22s %-28s %s\n", verifier::VerdictName(v.j.verdict),
+                v.scan.facts.address.c_str(), v.name.c_str(), why.c_str());
+  }
+  std::printf("%zu cameras in %.1f s: %d TRUSTED, %d REJECTED, %d UNVERIFIED\n", verdicts.size(),
+              seconds, counts["TRUSTED"], counts["REJECTED"], counts["UNVERIFIED"]);
+  if (!verdicts.empty()) PrintSource(*verdicts.front().ev);
+  return rc;
 }
 
 int Scan(ScanOpts& o) {
@@ -920,8 +1177,9 @@ int Scan(ScanOpts& o) {
   client::Wanted wanted;
   wanted.AddFlag("--buyer", o.buyer);
   o.policy.Want(&wanted);
-  if (!o.onvif.empty()) {
+  if (!o.onvif.empty() || !o.targets.empty()) {
     wanted.AddFlag("--manufacturer", o.manufacturer);
+    wanted.AddFlag("--installer", o.installer);
     return ScanOnvif(o, wanted);
   }
   transport::TlsFiles device_tls;
@@ -1037,7 +1295,24 @@ void AddCheckCommands(CLI::App& app) {
   auto* onvif_opt = scan->add_option(
       "--onvif", so->onvif,
       "a real camera: HOST[:PORT] of its HTTPS ONVIF service (port 443 by default)");
+  auto* targets_opt = scan->add_option(
+      "--targets", so->targets,
+      "many cameras: a file with one HOST[:PORT] per line, scanned --jobs at a time");
   device_opt->excludes(onvif_opt);
+  device_opt->excludes(targets_opt);
+  onvif_opt->excludes(targets_opt);
+  scan->add_option("--jobs", so->jobs, "cameras scanned at once with --targets")
+      ->default_val(16)
+      ->check(CLI::Range(1, 256));
+  scan->add_option("--commission", so->commission,
+                   "SITE: after a proven scan, log the unit's commissioning there, signed by the "
+                   "installer");
+  scan->add_option("--installer", so->installer, "with --commission: the installer's org");
+  scan->add_option("--installer-key", so->installer_key,
+                   "with --commission: the installer's key file (role installer)");
+  scan->add_option("--commission-out", so->commission_out,
+                   "with --commission: write the signed record to FILE (prov submit it later) "
+                   "instead of logging it now");
   scan->add_option("--user", so->user, "ONVIF user name (WS-Security digest)");
   scan->add_option("--password-file", so->password_file,
                    "file holding the ONVIF password (never on the command line)");
@@ -1055,9 +1330,10 @@ void AddCheckCommands(CLI::App& app) {
                    "PEM CA that signed the camera's TLS certificate (else --plaintext on loopback)");
   scan->add_option("--max-age", so->max_age, "seconds an attestation stays fresh")
       ->default_val(300);
-  scan->callback([so, device_opt, onvif_opt] {
-    if (device_opt->count() + onvif_opt->count() != 1) {
-      throw CLI::ValidationError("give --onvif HOST[:PORT] (a real camera) or --device HOST:PORT");
+  scan->callback([so, device_opt, onvif_opt, targets_opt] {
+    if (device_opt->count() + onvif_opt->count() + targets_opt->count() != 1) {
+      throw CLI::ValidationError(
+          "give --onvif HOST[:PORT] (a real camera), --targets FILE (many) or --device HOST:PORT");
     }
     ExitCode() = Scan(*so);
   });

@@ -820,10 +820,10 @@ void AddRegistryCommands(CLI::App& app) {
                     "or: the signing key file whose public key is enrolled")
         ->excludes(pk);
     sub->add_option("--org", o->org, "org id the key belongs to")->required();
-    sub->add_option("--role", o->roles, "manufacturer and/or custodian (repeatable)")
+    sub->add_option("--role", o->roles, "manufacturer, custodian and/or installer (repeatable)")
         ->required()
         ->delimiter(',')
-        ->check(CLI::IsMember({"manufacturer", "custodian"}));
+        ->check(CLI::IsMember({"manufacturer", "custodian", "installer"}));
     sub->add_option("--not-before", o->not_before, "valid from DATE (default: always)");
     sub->add_option("--not-after", o->not_after, "valid until DATE (default: no expiry)");
     SigningOptions(sub, o->keys, o->out, true);
@@ -843,7 +843,9 @@ void AddRegistryCommands(CLI::App& app) {
       }
       std::vector<pb::Role> roles;
       for (const auto& r : o->roles) {
-        pb::Role role = r == "manufacturer" ? pb::ROLE_MANUFACTURER : pb::ROLE_CUSTODIAN;
+        pb::Role role = r == "manufacturer" ? pb::ROLE_MANUFACTURER
+                        : r == "installer"  ? pb::ROLE_INSTALLER
+                                            : pb::ROLE_CUSTODIAN;
         if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
       }
       return SignAndSubmit(client::KeyEnrollmentRecord(Now(), *key, o->org, roles, nb, na),

@@ -81,6 +81,10 @@ std::vector<std::string> NameWords(std::string_view name) {
 
 }  // namespace
 
+bool SameSerial(std::string_view a, std::string_view b, bool normalize) {
+  return normalize ? NormalizeSerial(a) == NormalizeSerial(b) : a == b;
+}
+
 bool AssigneeNamesOrg(std::string_view assignee, std::string_view org_name,
                       std::string_view org_id) {
   const auto a = NameWords(assignee);
@@ -146,7 +150,10 @@ CertifiedIdentity IdentifyCamera(const VerifiedEvidence& ev, const CameraFacts& 
       best.manufacturer_org = ref.manufacturer_org();
       best.ca_id = ref.ca_id();
       best.ca_index = st.index();
-      best.serial = id->serial;
+      best.normalize = st.ca().serial_normalize();
+      best.serial = st.ca().serial_source() == pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
+                        ? leaf->hardware_serial
+                        : leaf->subject_serial_number;
       return best;
     }
     // Keep the most telling failure: a revoked CA or a wrong leaf over a
@@ -288,14 +295,13 @@ class CameraJudge {
   void Serial() {
     const std::string ledger = j_->registered ? j_->record.serial() : "";
     if (id_.status.ok() && f_.claims_read &&
-        NormalizeSerial(id_.serial) != NormalizeSerial(f_.serial_number)) {
+        !SameSerial(id_.serial, f_.serial_number, id_.normalize)) {
       Add(Severity::kReject, "SERIAL_MISMATCH",
           "the certificate names serial " + id_.serial + " but the camera reports " +
               f_.serial_number,
           {id_.ca_index});
     }
-    if (id_.status.ok() && !ledger.empty() &&
-        NormalizeSerial(id_.serial) != NormalizeSerial(ledger)) {
+    if (id_.status.ok() && !ledger.empty() && !SameSerial(id_.serial, ledger, id_.normalize)) {
       Add(Severity::kReject, "SERIAL_MISMATCH",
           "the certificate names serial " + id_.serial + " but the ledger registered " + ledger +
               " " + Idx(reg_),

@@ -44,7 +44,10 @@ struct CameraFacts {
 // closest attempt: CHAIN_UNVERIFIED, CA_REVOKED, LEAF_ALGORITHM, ...).
 struct CertifiedIdentity {
   Status status = Status(Code::kNotFound, "NO_CA", "no certificate");
+  // `serial` as the certificate writes it; `normalize`: the CA compares
+  // serials upper-case without separators (verifier::NormalizeSerial).
   std::string manufacturer_org, ca_id, serial, leaf_subject, key_algorithm;
+  bool normalize = false;
   uint64_t ca_index = 0;
   Hash spki_sha256{};
 };
@@ -70,6 +73,9 @@ std::vector<RevealedMaker> MacMakers(const VerifiedEvidence& ev, const CameraFac
 // `require.attestation` asks for).
 bool JudgeCamera(const VerifiedEvidence& ev, const CameraFacts& f, const CertifiedIdentity& id,
                  Judgement* j);
+
+// Serials compared as a CA says: exactly, or normalised.
+bool SameSerial(std::string_view a, std::string_view b, bool normalize);
 
 // True if the IEEE assignee name plausibly names the org (its name or id):
 // the first distinctive word of each, and the second when both have one,

@@ -284,9 +284,20 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
                             {handover_index}});
     }
   }
-  const uint64_t last = j.device.record_indices().empty()
-                            ? j.device.index()
-                            : j.device.record_indices(j.device.record_indices_size() - 1);
+  // The record behind the condition: the latest status or custody record
+  // (commissionings do not change it).
+  uint64_t last = j.device.index();
+  std::vector<const pb::Commissioning*> commissionings;
+  std::vector<uint64_t> commissioning_indices;
+  for (uint64_t i : j.device.record_indices()) {
+    const PreparedRecord* rec = RecordAt(ev, i);
+    if (rec && rec->record.has_commissioning()) {
+      commissionings.push_back(&rec->record.commissioning());
+      commissioning_indices.push_back(i);
+    } else {
+      last = i;
+    }
+  }
   switch (j.device.condition()) {
     case pb::DEVICE_CONDITION_STOLEN:
       j.findings.push_back(Reject("DEVICE_STOLEN", name + " is reported stolen", {last}));
@@ -305,6 +316,15 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
                             "no stolen, recalled, compromised or decommissioned status is logged",
                             {last}});
       break;
+  }
+  for (size_t k = 0; k < commissionings.size(); ++k) {
+    const pb::Commissioning& c = *commissionings[k];
+    j.findings.push_back({Severity::kInfo, "COMMISSIONED",
+                          "commissioned at \"" + c.site() + "\" by " + c.installer_org() + " on " +
+                              UtcDate(c.scanned_at()) + " after a scan that found it " +
+                              c.verdict() + " (" + c.proven() + ") " +
+                              Idx(commissioning_indices[k]),
+                          {commissioning_indices[k]}});
   }
   if (!q.expected_model_id.empty()) {
     if (j.device.model_id() != q.expected_model_id) {

@@ -371,6 +371,23 @@ Status CheckFields(const pb::Record& r) {
       }
       return CheckText("reference", t.reference(), 256);
     }
+    case pb::Record::kCommissioning: {
+      const auto& c = r.commissioning();
+      PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", c.manufacturer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("serial", c.serial()));
+      PROV_RETURN_IF_ERROR(CheckOrgId("installer_org", c.installer_org()));
+      PROV_RETURN_IF_ERROR(CheckId("site", c.site()));
+      PROV_RETURN_IF_ERROR(CheckLen("identity_spki_sha256", c.identity_spki_sha256(), 32));
+      PROV_RETURN_IF_ERROR(CheckText("proven", c.proven(), 1024));
+      if (c.verdict() != "TRUSTED" && c.verdict() != "REJECTED" && c.verdict() != "UNVERIFIED") {
+        return BadField("verdict must be TRUSTED, REJECTED or UNVERIFIED");
+      }
+      PROV_RETURN_IF_ERROR(CheckId("checkpoint_origin", c.checkpoint_origin()));
+      PROV_RETURN_IF_ERROR(CheckLen("checkpoint_root", c.checkpoint_root(), 32));
+      if (c.checkpoint_size() == 0) return BadField("checkpoint_size must be at least 1");
+      if (c.scanned_at() <= 0) return BadField("scanned_at must be set");
+      return Status::Ok();
+    }
     case pb::Record::kDeviceStatus: {
       const auto& s = r.device_status();
       PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", s.manufacturer_org()));
@@ -472,11 +489,10 @@ Status RequireOrgRole(const Signers& s, const std::string& org, pb::Role role,
   for (const auto& k : s.enrolled) {
     if (k.enrollment().org_id() == org && HasRole(k, role)) return Status::Ok();
   }
-  return PermissionDenied("WRONG_ROLE",
-                          kind + " must be signed by a " +
-                              (role == pb::ROLE_MANUFACTURER ? "manufacturer"
-                                                             : "custodian") +
-                              " key of " + org);
+  const char* name = role == pb::ROLE_MANUFACTURER ? "manufacturer"
+                     : role == pb::ROLE_INSTALLER   ? "installer"
+                                                    : "custodian";
+  return PermissionDenied("WRONG_ROLE", kind + " must be signed by a " + name + " key of " + org);
 }
 
 Result<pb::OrgState> LoadOrg(const StateView& s, const std::string& org_id,
@@ -920,6 +936,22 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       Store(s, state_key::Device(st.manufacturer_org(), st.serial()), ds);
       return Status::Ok();
     }
+    case pb::Record::kCommissioning: {
+      const auto& c = r.commissioning();
+      PROV_RETURN_IF_ERROR(
+          RequireOrgRole(signers, c.installer_org(), pb::ROLE_INSTALLER, "a commissioning"));
+      PROV_ASSIGN_OR_RETURN(auto ds, LoadDevice(s, c.manufacturer_org(), c.serial()));
+      // A scan judged against a head the log had not reached is not a scan.
+      if (c.checkpoint_size() > index) {
+        return FailedPrecondition("CHECKPOINT_FROM_FUTURE",
+                                  "the scan names a checkpoint of size " +
+                                      std::to_string(c.checkpoint_size()) +
+                                      ", larger than the log was (" + std::to_string(index) + ")");
+      }
+      ds.add_record_indices(index);
+      Store(s, state_key::Device(c.manufacturer_org(), c.serial()), ds);
+      return Status::Ok();
+    }
     case pb::Record::kGenesis:
     case pb::Record::KIND_NOT_SET:
       break;
@@ -1082,6 +1114,7 @@ std::string RecordKindName(const pb::Record& record) {
     case pb::Record::kMacBlock: return "MAC block";
     case pb::Record::kDeviceIdentityCa: return "device-identity CA";
     case pb::Record::kDeviceIdentityCaRevocation: return "device-identity CA revocation";
+    case pb::Record::kCommissioning: return "commissioning";
     case pb::Record::KIND_NOT_SET: break;
   }
   return "unknown";

@@ -178,8 +178,8 @@ class ProvScanTest : public ::testing::Test {
     ASSERT_EQ(ca.rc, 0) << Describe(ca);
     Ok({"manufacturer", "identity-ca", "--org", "acme", "--ca-id", "acme-devid", "--cert",
         dir_ + "/ca/root.pem", "--cert", dir_ + "/ca/intermediate.pem", "--serial-from",
-        "subject-serial-number", "--algorithm", "ECDSA P-256", "--algorithm", "RSA 2048", "--key",
-        KeyPath("acme")});
+        "subject-serial-number", "--normalize-serial", "--algorithm", "ECDSA P-256", "--algorithm",
+        "RSA 2048", "--key", KeyPath("acme")});
     for (int i = 1; i <= 4; ++i) {
       Outcome r = Exec({CAMSIM_PATH,
                         "provision",
@@ -379,6 +379,72 @@ TEST_F(ProvScanTest, OfflineFromABundleTheAnchorsAndMacBlocksTravelAlong) {
   json relabelled =
       Scan(1, Camera(1, "foreign-mac", {"--fault-mac", kDahuaMac}), {"--bundle", bundle});
   EXPECT_TRUE(Codes(relabelled).count("MAC_VENDOR_MISMATCH")) << relabelled.dump(2);
+}
+
+TEST_F(ProvScanTest, ACommissioningIsSignedByTheInstallerAndSeenByTheNextHolder) {
+  Key("fitter");
+  Ok(Auth({"authority", "org", "--id", "fitter", "--name", "Fitter Ltd", "--country", "GB"}));
+  Ok(Auth({"authority", "enroll", "--key-file", KeyPath("fitter"), "--org", "fitter", "--role",
+           "installer"}));
+  const std::string cam = Camera(1);
+  json j = Scan(0, cam,
+                {"--commission", "Depot 4, gate 3", "--installer", "fitter", "--installer-key",
+                 KeyPath("fitter")});
+  ASSERT_TRUE(j.contains("commissioning")) << j.dump(2);
+  const uint64_t index = j["commissioning"]["index"];
+  json c = Run({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer"}, 0);
+  const std::string seen = Message(c, "COMMISSIONED");
+  EXPECT_NE(seen.find("Depot 4, gate 3"), std::string::npos) << c.dump(2);
+  EXPECT_NE(seen.find("fitter"), std::string::npos);
+  EXPECT_NE(seen.find("#" + std::to_string(index)), std::string::npos);
+
+  // Offline: written to a file, submitted later.
+  const std::string file = dir_ + "/commission.rec";
+  json off = Scan(0, cam,
+                  {"--commission", "Depot 5", "--installer", "fitter", "--installer-key",
+                   KeyPath("fitter"), "--commission-out", file});
+  EXPECT_EQ(off["commissioning"]["file"], file) << off.dump(2);
+  Run({"submit", file}, 0);
+  json c2 = Run({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer"}, 0);
+  int n = 0;
+  for (const auto& f : c2["findings"]) n += f["code"] == "COMMISSIONED";
+  EXPECT_EQ(n, 2) << c2.dump(2);
+
+  // A key without the installer role is refused; nothing is logged.
+  json wrong =
+      Scan(1, cam,
+           {"--commission", "Depot 6", "--installer", "acme", "--installer-key", KeyPath("acme")});
+  EXPECT_EQ(wrong["reason"], "WRONG_ROLE") << wrong.dump(2);
+  // A unit whose identity is not proven is never commissioned.
+  json unproven = Scan(2, Camera(2, "replaced-certificate"),
+                       {"--manufacturer", "acme", "--commission", "Depot 7", "--installer",
+                        "fitter", "--installer-key", KeyPath("fitter")});
+  EXPECT_EQ(unproven["reason"], "NOT_COMMISSIONED") << unproven.dump(2);
+  json c3 = Run({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer"}, 0);
+  n = 0;
+  for (const auto& f : c3["findings"]) n += f["code"] == "COMMISSIONED";
+  EXPECT_EQ(n, 2) << c3.dump(2);
+}
+
+TEST_F(ProvScanTest, ManyCamerasAtOnceGiveOneSummary) {
+  const std::string targets = dir_ + "/targets.txt";
+  Spit(targets, "# site survey\n" + Camera(1) + "\n\n" + Camera(2, "foreign-mac") + "\n" +
+                    "127.0.0.1:" + std::to_string(FreePort()) + "\n");
+  json j = Run({"scan", "--targets", targets, "--user", "admin", "--password-file",
+                dir_ + "/password", "--buyer", "buyer", "--jobs", "3"},
+               1);
+  ASSERT_EQ(j["cameras"].size(), 3u) << j.dump(2);
+  EXPECT_EQ(j["summary"]["trusted"], 1);
+  EXPECT_EQ(j["summary"]["rejected"], 1);
+  EXPECT_EQ(j["summary"]["unverified"], 1);
+  EXPECT_EQ(j["cameras"][0]["verdict"], "TRUSTED");
+  EXPECT_TRUE(Codes(j["cameras"][1]).count("MAC_VENDOR_MISMATCH"));
+  EXPECT_TRUE(Codes(j["cameras"][2]).count("UNREACHABLE"));
+  // A malformed targets file is a usage error naming the line.
+  Spit(targets, "127.0.0.1:1\nnot a host:port:x\n");
+  json bad = Run({"scan", "--targets", targets}, 64);
+  EXPECT_EQ(bad["reason"], "BAD_TARGETS");
+  EXPECT_NE(bad["message"].get<std::string>().find("line 2"), std::string::npos);
 }
 
 }  // namespace

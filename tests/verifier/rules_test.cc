@@ -503,6 +503,43 @@ TEST_F(RulesTest, DeviceIdentityIsAKeyAPinnedCertificateOrARegisteredCa) {
   EXPECT_EQ(subjects.cas(0).ca_id(), "acme-devid");
 }
 
+TEST_F(RulesTest, ACommissioningIsSignedByAnInstallerOfARegisteredDevice) {
+  RegisterCatalog();
+  const SigningKey fitter = KeyFromByte(77);
+  ASSERT_TRUE(Accepted(Auth(
+      client::KeyEnrollmentRecord(kT, fitter.public_key(), kAcme, {pb::ROLE_INSTALLER}))));
+  auto commissioning = [&](const std::string& serial, uint64_t checkpoint_size) {
+    pb::Record r;
+    r.set_issued_at(kT);
+    auto* c = r.mutable_commissioning();
+    c->set_manufacturer_org(kAcme);
+    c->set_serial(serial);
+    c->set_installer_org(kAcme);
+    c->set_site("Depot 4, gate 3");
+    c->set_identity_spki_sha256(std::string(AsStringView(Sha256("spki"))));
+    c->set_proven("chain to device-identity CA acme-cam/x #1");
+    c->set_verdict("TRUSTED");
+    c->set_checkpoint_origin("test/log");
+    c->set_checkpoint_size(checkpoint_size);
+    c->set_checkpoint_root(std::string(AsStringView(Sha256("root"))));
+    c->set_scanned_at(kT);
+    return r;
+  };
+  const uint64_t at = next_index_;
+  ASSERT_TRUE(Accepted(By(commissioning("SN-1", at - 1), fitter)));
+  const auto& idx = Dev(kAcme, "SN-1").record_indices();
+  EXPECT_EQ(idx[idx.size() - 1], at) << "the next holder's evidence carries it";
+  EXPECT_TRUE(Rejected(By(commissioning("SN-1", at), acme_cust_), Code::kPermissionDenied,
+                       "WRONG_ROLE"));
+  EXPECT_TRUE(Rejected(By(commissioning("SN-404", at), fitter), Code::kFailedPrecondition,
+                       "UNKNOWN_DEVICE"));
+  EXPECT_TRUE(Rejected(By(commissioning("SN-1", next_index_ + 5), fitter),
+                       Code::kFailedPrecondition, "CHECKPOINT_FROM_FUTURE"));
+  pb::Record bad = commissioning("SN-1", 1);
+  bad.mutable_commissioning()->set_verdict("MAYBE");
+  EXPECT_TRUE(Rejected(By(bad, fitter), Code::kInvalidArgument, "INVALID_FIELD"));
+}
+
 TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
   const uint64_t first = next_index_;
   ASSERT_TRUE(Accepted(Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE MA-L"))));
