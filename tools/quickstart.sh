@@ -9,8 +9,11 @@
 #   4. procurement checks the delivery manifest (an unregistered unit and the
 #      diverted one are flagged);
 #   5. an installer scans cameras on the ladder (a cloned camera, tampered
-#      firmware and a replayed attestation are rejected) and commissions the
-#      good ones offline from an evidence bundle;
+#      firmware and a replayed attestation are rejected); then ONVIF cameras
+#      over HTTPS, whose factory certificates chain to the CA their maker
+#      registered (a relabelled unit's MAC betrays its real maker; a replaced
+#      certificate proves nothing); and commissions the good ones offline
+#      from an evidence bundle;
 #   6. an auditor checks consistency and replays the whole log;
 #   7. trust policies: one delivery judged under the UK sensitive-site policy
 #      and under NDAA s.889, with explained findings and an HTML report;
@@ -113,7 +116,8 @@ trap 'FAIL_MSG="hung up (SIGHUP)"; exit 129' HUP
 # command substitution), in its own session (setsid: no controlling terminal,
 # so no SIGHUP or Ctrl-C from it), stdin from /dev/null, stdout to
 # $W/NAME.out and stderr to $W/NAME.log (files, never a pipe that could
-# close). Waits for its "serving ... on HOST:PORT" line; sets ADDR[NAME].
+# close). Waits for its "serving ... on HOST:PORT" line (or, for an ONVIF
+# camera, "serving ... on https://HOST:PORT/..."); sets ADDR[NAME] to HOST:PORT.
 SERVERS=()
 declare -A PID=() ADDR=() COMM=() EXITED=()
 serve() {
@@ -126,12 +130,12 @@ serve() {
   COMM[$name]=$(basename "$1")
   echo "$pid $name" >>"$W/pids"
   local deadline=$((SECONDS + 60))
-  until grep -q ' serving .* on [0-9.]*:[0-9]*$' "$W/$name.out" 2>/dev/null; do
+  until grep -q ' serving .* on \(https://\)\{0,1\}[0-9.]*:[0-9]*\(/[^ ]*\)\{0,1\}$' "$W/$name.out" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { server_state "$name"; fail "$name did not start: $STATE"; }
     ((SECONDS < deadline)) || fail "$name did not print its serving line within 60 s"
     sleep 0.05
   done
-  ADDR[$name]=$(sed -n 's/.* on \([0-9.]*:[0-9]*\)$/\1/p' "$W/$name.out")
+  ADDR[$name]=$(sed -n 's|.* on \(https://\)\{0,1\}\([0-9.]*:[0-9]*\)\(/[^ ]*\)\{0,1\}$|\2|p' "$W/$name.out" | head -n 1)
 }
 # alive NAME: the server's process still runs (its pid is still our child
 # running the same program, not a reused pid).
@@ -363,6 +367,78 @@ say "   camera 4 replaying an old attestation:"
 expect 1 "$PROV" scan --device "$REPLAY" --buyer buyer-gov
 say "   a camera whose serial was never registered:"
 expect 1 "$PROV" scan --device "$UNREG" --buyer buyer-gov
+
+step "5. Real cameras: Acme's factory certificates, what its firmware shows, its MAC block"
+say "   Acme's device-identity CA (IEEE 802.1AR style: a root and an intermediate, P-256):"
+"$CAMSIM" make-ca --dir "$W/acme-devid" --name "Acme Device Identity" >"$W/acme-devid.json"
+sed -n 's/^ *"subject": *"\(.*\)",$/  \1/p' "$W/acme-devid.json"
+"$PROV" manufacturer identity-ca --org acme-cam --ca-id acme-devid --cert "$W/acme-devid/root.pem" \
+  --cert "$W/acme-devid/intermediate.pem" --serial-from subject-serial-number \
+  --algorithm "ECDSA P-256" --key "$K/acme-mfr.key"
+say "   a product line whose firmware shows \"ACME\" / \"AC-200\" over ONVIF, and its firmware:"
+"$PROV" manufacturer model --org acme-cam --model-id AC-200 --name "Acme Bullet 200" \
+  --shown-manufacturer ACME --shown-model AC-200 --key "$K/acme-mfr.key"
+FIRMWARE2=$W/cams/ac200-firmware-2.1.0.bin
+(yes "Acme Bullet 200 firmware 2.1.0" || true) | head -c 65536 >"$FIRMWARE2"
+"$PROV" manufacturer firmware --org acme-cam --model-id AC-200 --version 2.1.0 \
+  --image "$FIRMWARE2" --key "$K/acme-mfr.key"
+say "   four cameras, each a certificate under that CA and a MAC in Acme's block; 1-3"
+say "   registered as covered by the CA, 4 with its certificate pinned:"
+for i in 1 2 3 4; do
+  "$CAMSIM" provision --dir "$W/cams/ac200-$i" --manufacturer-org acme-cam --manufacturer-name ACME \
+    --serial "AC200-000$i" --model-id AC-200 --model-name AC-200 --firmware-version 2.1.0 \
+    --firmware-image "$FIRMWARE2" --identity-ca "$W/acme-devid" --mac "AC:DE:48:20:00:0$i" >/dev/null
+  if ((i < 4)); then id=(--identity-ca acme-devid); else id=(--identity-cert "$W/cams/ac200-$i/identity.pem"); fi
+  "$PROV" manufacturer device --org acme-cam --serial "AC200-000$i" --model-id AC-200 "${id[@]}" \
+    --manufactured 2026-11-16 --key "$K/acme-mfr.key"
+done
+AC200=(--serial AC200-0001 --serial AC200-0002 --serial AC200-0003 --serial AC200-0004)
+"$PROV" transfer --manufacturer acme-cam "${AC200[@]}" --from acme-cam --to dist-co \
+  --reference PO-2026-0051 --key "$K/acme-ship.key"
+"$PROV" transfer --manufacturer acme-cam "${AC200[@]}" --from dist-co --to buyer-gov \
+  --reference PO-GOV-9 --key "$K/dist.key"
+say "   the authorities vet MAC blocks, each shown against IEEE's registry (ieee-data) first:"
+say "   Acme's, and a real Dahua MA-L lent to the story's CN maker (subject to CN-NIL-2017):"
+"$PROV" authority mac-block --org acme-cam --prefix AC:DE:48 --ieee \
+  --source "the story's (IEEE lists it as Private)" "${AUTH[@]}"
+"$PROV" authority mac-block --org orion-micro --prefix 3C:EF:8C --ieee \
+  --source "IEEE MA-L (Zhejiang Dahua's, lent to the story's fictional maker)" "${AUTH[@]}"
+
+step "5. Installer on the ladder, ONVIF over HTTPS: the handshake proves the factory identity"
+(umask 077 && echo "s3cret-$RANDOM" >"$W/cams/onvif-password")
+ONVIF_USER=(--user admin --password-file "$W/cams/onvif-password")
+serve onvif-good "$CAMSIM" serve --dir "$W/cams/ac200-1" --onvif 127.0.0.1:0 "${ONVIF_USER[@]}"
+serve onvif-relabel "$CAMSIM" serve --dir "$W/cams/ac200-2" --onvif 127.0.0.1:0 "${ONVIF_USER[@]}" \
+  --fault foreign-mac --fault-mac 3C:EF:8C:12:34:56
+serve onvif-replaced "$CAMSIM" serve --dir "$W/cams/ac200-3" --onvif 127.0.0.1:0 "${ONVIF_USER[@]}" \
+  --fault replaced-certificate
+serve onvif-pinned "$CAMSIM" serve --dir "$W/cams/ac200-4" --onvif 127.0.0.1:0 "${ONVIF_USER[@]}"
+# scan_onvif CAM RC PATTERN... [-- ARGS...]: the installer's `prov scan --onvif` of camera CAM
+# under the UK sensitive-site policy; shows its output (kept in $W/scan-CAM.txt), insists on
+# exit RC and on a line matching each PATTERN (grep -E: the verdict and the finding codes).
+scan_onvif() {
+  local addr=${ADDR[$1]} want=$2 rc=0 out=$W/scan-$1.txt p patterns=()
+  shift 2
+  while (($#)) && [ "$1" != "--" ]; do patterns+=("$1") && shift; done
+  (($#)) && shift
+  "$PROV" scan --onvif "$addr" "${ONVIF_USER[@]}" --buyer buyer-gov \
+    --policy policies/uk-sensitive-site.yaml "$@" >"$out" 2>&1 || rc=$?
+  sed 's/^/  /' "$out"
+  [ "$rc" = "$want" ] || fail "expected exit $want, got $rc from: prov scan --onvif $addr $*"
+  for p in "${patterns[@]}"; do
+    grep -Eq "$p" "$out" || fail "prov scan --onvif $addr: no line matching \"$p\" (output: $out)"
+  done
+  say "   (exit $rc, as expected)"
+}
+say "   a genuine AC-200: look for IDENTITY_PROVEN (by acme-devid), CLAIMS_MATCH, MAC_VENDOR:"
+scan_onvif onvif-good 0 '^acme-cam/AC200-0001: TRUSTED$' 'IDENTITY_PROVEN.*acme-devid' CLAIMS_MATCH 'MAC_VENDOR\b'
+say "   a relabelled unit, its MAC in the Dahua block vetted for orion-micro: look for"
+say "   MAC_VENDOR_MISMATCH, and DENIED_LAW judging it as orion-micro's:"
+scan_onvif onvif-relabel 1 '^acme-cam/AC200-0002: REJECTED$' MAC_VENDOR_MISMATCH 'DENIED_LAW.*orion-micro'
+say "   a unit whose certificate an integrator replaced: IDENTITY_UNPROVEN, so never TRUSTED:"
+scan_onvif onvif-replaced 2 '^acme-cam/AC200-0003: UNVERIFIED$' IDENTITY_UNPROVEN -- --manufacturer acme-cam
+say "   the unit registered with its certificate pinned: IDENTITY_PROVEN by the key alone:"
+scan_onvif onvif-pinned 0 '^acme-cam/AC200-0004: TRUSTED$' 'IDENTITY_PROVEN.*pinned'
 
 step "5. Sensitive site: commission offline from an evidence bundle"
 "$PROV" bundle export --custodian buyer-gov --out "$W/site.bundle"
