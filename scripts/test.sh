@@ -15,5 +15,7 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
 "$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
 # Benchmark smoke: the load path end to end with a small count.
 "$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke
+# Scan benchmark smoke (the full run: bash scripts/bench-scan.sh 100).
+bash scripts/bench-scan.sh 5 "$BUILD" 3
 # Load smoke (the full run: loadtest --clients 32 --seconds 60).
 "$BUILD/tools/loadtest" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/load" --clients 8 --seconds 5 --records 20000
