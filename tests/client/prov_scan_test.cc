@@ -313,6 +313,11 @@ TEST_F(ProvScanTest, AMacOfAnotherMakerBetraysARelabelledUnit) {
   EXPECT_NE(Message(j, "MAC_VENDOR_MISMATCH").find("orion"), std::string::npos);
   // The policy judges the unit as orion's: subject to a denied law.
   EXPECT_TRUE(Codes(j).count("DENIED_LAW")) << j.dump(2);
+  // A prefix no block in the ledger holds: IEEE's registry names the real
+  // maker, which no policy can judge, so the unit cannot be trusted.
+  json ieee = Scan(2, Camera(2, "foreign-mac", {"--fault-mac", "44:47:CC:00:00:01"}));
+  EXPECT_NE(Message(ieee, "MAC_VENDOR_MISMATCH").find("Hikvision"), std::string::npos)
+      << ieee.dump(2);
 }
 
 TEST_F(ProvScanTest, ARevokedCaProvesNothingFromItsEffectiveTime) {
@@ -343,7 +348,7 @@ TEST_F(ProvScanTest, OpensslServerHandshakesAreJudgedToo) {
   auto server = [&](std::vector<std::string> args) {
     const int port = FreePort();
     std::vector<std::string> argv = {
-        "/usr/bin/openssl", "s_server", "-accept", std::to_string(port), "-naccept", "4", "-quiet"};
+        "/usr/bin/openssl", "s_server", "-accept", std::to_string(port), "-naccept", "8", "-quiet"};
     argv.insert(argv.end(), args.begin(), args.end());
     children_.push_back(std::make_unique<Child>(
         argv, dir_ + "/s_server-" + std::to_string(children_.size()) + ".out", "(.*)"));
@@ -358,6 +363,42 @@ TEST_F(ProvScanTest, OpensslServerHandshakesAreJudgedToo) {
   EXPECT_TRUE(Codes(proven).count("CAMERA_ANSWER")) << proven.dump(2);
   EXPECT_EQ(proven["camera"]["certified"]["serial"], Serial(1));
 
+  // A leaf for the same serial under a CA nobody registered: unproven.
+  Outcome other = Exec(
+      {"/bin/sh", "-c",
+       "cd " + dir_ +
+           " && openssl ecparam -name prime256v1 -genkey -noout -out other-ca.key && "
+           "openssl req -x509 -new -key other-ca.key -subj '/CN=Other Root' -days 30 "
+           "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign "
+           "-out other-ca.pem && openssl ecparam -name prime256v1 -genkey -noout -out other.key && "
+           "openssl req -new -key other.key -subj '/serialNumber=" +
+           Serial(1) +
+           "' -out other.csr && "
+           "openssl x509 -req -in other.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial "
+           "-days 30 -out other.pem"},
+      dir_);
+  ASSERT_EQ(other.rc, 0) << Describe(other);
+  json unregistered =
+      Scan(2, server({"-cert", dir_ + "/other.pem", "-key", dir_ + "/other.key", "-tls1_3"}),
+           {"--manufacturer", "acme"});
+  EXPECT_TRUE(Codes(unregistered).count("IDENTITY_UNPROVEN")) << unregistered.dump(2);
+  EXPECT_EQ(unregistered["camera"]["chain"][0]["issuer"], "CN=Other Root")
+      << "a handshake was made";
+  // A leaf under acme's own intermediate for a serial acme never registered.
+  Outcome stray = Exec(
+      {"/bin/sh", "-c",
+       "cd " + dir_ +
+           " && openssl ecparam -name prime256v1 -genkey -noout -out stray.key && "
+           "openssl req -new -key stray.key -subj '/serialNumber=ACME-9999' -out stray.csr && "
+           "openssl x509 -req -in stray.csr -CA ca/intermediate.pem -CAkey ca/intermediate.key "
+           "-CAcreateserial -days 30 -out stray.pem && cat ca/intermediate.pem >> stray.pem"},
+      dir_);
+  ASSERT_EQ(stray.rc, 0) << Describe(stray);
+  json never = Scan(1, server({"-cert", dir_ + "/stray.pem", "-key", dir_ + "/stray.key",
+                               "-cert_chain", dir_ + "/stray.pem", "-tls1_3"}));
+  EXPECT_TRUE(Codes(never).count("NOT_REGISTERED")) << never.dump(2);
+  EXPECT_EQ(never["camera"]["certified"]["serial"], "ACME-9999");
+
   Exec({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
         dir_ + "/rsa.key", "-out", dir_ + "/rsa.pem", "-subj", "/serialNumber=" + Serial(1),
         "-days", "2"},
@@ -366,6 +407,13 @@ TEST_F(ProvScanTest, OpensslServerHandshakesAreJudgedToo) {
                                   "-cipher", "AES128-GCM-SHA256"});
   json weak = Scan(1, rsa, {"--manufacturer", "acme"});
   EXPECT_TRUE(Codes(weak).count("WEAK_HANDSHAKE")) << weak.dump(2);
+
+  // The maker revokes its CA: the same genuine chain now proves nothing.
+  Ok({"manufacturer", "identity-ca-revoke", "--org", "acme", "--ca-id", "acme-devid", "--effective",
+      "2020-01-01", "--reason", "key leaked", "--key", KeyPath("acme")});
+  json revoked = Scan(1, server({"-cert", cam + "/identity.pem", "-key", cam + "/identity.key",
+                                 "-cert_chain", cam + "/identity.pem", "-tls1_3"}));
+  EXPECT_TRUE(Codes(revoked).count("CA_REVOKED")) << revoked.dump(2);
 }
 
 TEST_F(ProvScanTest, OfflineFromABundleTheAnchorsAndMacBlocksTravelAlong) {
