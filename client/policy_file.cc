@@ -266,6 +266,9 @@ class Reader {
                   }},
                  {"not_revoked", [&](const YAML::Node& v) {
                     return Bool(v, "require.not_revoked", &r.not_revoked);
+                  }},
+                 {"camera_identity", [&](const YAML::Node& v) {
+                    return Bool(v, "require.camera_identity", &r.camera_identity);
                   }}});
   }
 

@@ -464,7 +464,7 @@ void ApplyRequired(const Policy& policy, bool attested, Judgement* j) {
       {"DEVICE_STOLEN", r.not_revoked},            {"DEVICE_RECALLED", r.not_revoked},
       {"DEVICE_COMPROMISED", r.not_revoked},       {"DEVICE_DECOMMISSIONED", r.not_revoked},
       {"SIGNED_BY_REVOKED_KEY", r.not_revoked},    {"FIRMWARE_UNKNOWN", r.released_firmware},
-      {"FIRMWARE_REVOKED", r.released_firmware},
+      {"FIRMWARE_REVOKED", r.released_firmware},   {"IDENTITY_UNPROVEN", r.camera_identity},
   };
   for (Finding& f : j->findings) {
     auto it = f.code == "CUSTODY_NOT_CHECKED"

@@ -59,6 +59,10 @@ struct Policy {
     bool custody_to_buyer = true;    // custody ends at the buyer (when a buyer is given)
     bool not_revoked = true;         // no stolen/recalled/compromised/decommissioned status,
                                      // no record signed by a key revoked before it
+    // A scanned camera's certificate chains to a CA its maker registered, or
+    // is the pinned one; false waives IDENTITY_UNPROVEN (e.g. a site whose
+    // integrator replaces factory certificates).
+    bool camera_identity = true;
   } required;
 
   // A fact the policy needs is not in the ledger (e.g. a component maker

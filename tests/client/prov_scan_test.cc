@@ -279,13 +279,24 @@ TEST_F(ProvScanTest, AGenuineCameraIsProvenByItsFactoryCertificateAndTrusted) {
   EXPECT_NE(Message(pinned, "IDENTITY_PROVEN").find("pinned"), std::string::npos) << pinned.dump(2);
 }
 
-TEST_F(ProvScanTest, AnUnprovenIdentityIsNeverTrusted) {
+TEST_F(ProvScanTest, AnUnprovenIdentityIsNotTrustedUnlessAPolicyWaivesIt) {
   // Another CA, and an integrator's replacement certificate: UNVERIFIED.
   json foreign = Scan(2, Camera(1, "foreign-ca"));
   EXPECT_TRUE(Codes(foreign).count("IDENTITY_UNPROVEN")) << foreign.dump(2);
   json replaced = Scan(2, Camera(2, "replaced-certificate"), {"--manufacturer", "acme"});
   EXPECT_TRUE(Codes(replaced).count("IDENTITY_UNPROVEN")) << replaced.dump(2);
   EXPECT_FALSE(Codes(replaced).count("IDENTITY_PROVEN"));
+  // A policy may accept an integrator's certificate: then the finding is
+  // waived, shown, and the rest decides.
+  Spit(dir_ + "/integrator.yaml",
+       "name: integrator-site\nsource: test\ndeny:\n  laws: [CN-NIL-2017]\nowners:\n"
+       "  include: false\nrequire:\n  camera_identity: false\n");
+  json waived = Scan(0, Camera(2, "replaced-certificate"),
+                     {"--manufacturer", "acme", "--policy", dir_ + "/integrator.yaml"});
+  for (const auto& f : waived["findings"]) {
+    if (f["code"] == "IDENTITY_UNPROVEN") EXPECT_EQ(f["severity"], "waived") << waived.dump(2);
+  }
+  EXPECT_TRUE(Codes(waived).count("IDENTITY_UNPROVEN"));
   // A pinned unit presenting another key: a clone or a replaced certificate.
   json clone = Scan(1, Camera(3, "foreign-ca"), {"--manufacturer", "acme"});
   EXPECT_TRUE(Codes(clone).count("IDENTITY_KEY_MISMATCH")) << clone.dump(2);
