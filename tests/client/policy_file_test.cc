@@ -171,7 +171,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "points: 2500 = 25 %), got '25.5'"},
         BadCase{"require_unknown", "name: p\ndeny: {laws: [L]}\nrequire:\n  firmware: true\n",
                 "4: unknown key 'firmware' under require (expected one of: attestation, "
-                "released_firmware, custody_to_buyer, not_revoked)"},
+                "released_firmware, custody_to_buyer, not_revoked, camera_identity)"},
         BadCase{"missing_facts_value", "name: p\ndeny: {laws: [L]}\nmissing_facts: ignore\n",
                 "3: missing_facts must be one of unverified, reject, got 'ignore'"},
         BadCase{"when_value", "name: p\ndeny: {laws: [L]}\njudge_ownership_at: always\n",
