@@ -106,7 +106,8 @@ void AddKeyCommands(CLI::App& app);       // prov.cc: key
 void AddRecordCommands(CLI::App& app);    // prov.cc: record, submit
 void AddLogCommands(CLI::App& app);       // prov.cc: log, audit
 void AddRegistryCommands(CLI::App& app);  // prov_registry.cc: authority, manufacturer, transfer, status
-void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, scan, delivery, bundle
+void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, delivery, bundle
+void AddScanCommands(CLI::App& app);      // prov_scan.cc: scan
 void AddDirectoryCommands(CLI::App& app); // prov.cc: org list, law list
 void AddDiscoverCommands(CLI::App& app);  // prov_discover.cc: discover
 

@@ -540,6 +540,7 @@ int main(int argc, char** argv) {
   AddLogCommands(app);
   AddRegistryCommands(app);
   AddCheckCommands(app);
+  AddScanCommands(app);
   AddDirectoryCommands(app);
   AddDiscoverCommands(app);
   try {

@@ -94,7 +94,7 @@ struct DeviceQuery {
   // The org that must have transferred the device to expected_custodian
   // (the supplier of a delivery); empty: not checked.
   std::string expected_supplier;
-  std::vector<RevealedMaker> revealed_makers;
+  std::vector<RevealedMaker> revealed_makers = {};
 };
 
 struct Judgement {
