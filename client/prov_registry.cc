@@ -1000,7 +1000,8 @@ void AddRegistryCommands(CLI::App& app) {
   }
   {
     struct Opts {
-      std::string org, ca_id, serial_from, not_before, not_after, out;
+      std::string org, ca_id, serial_from, serial_attribute, serial_pattern, not_before, not_after,
+          out;
       std::vector<std::string> certs, algorithms, keys;
       bool normalize = false;
     };
@@ -1014,7 +1015,11 @@ void AddRegistryCommands(CLI::App& app) {
         ->required();
     sub->add_option("--serial-from", o->serial_from, "where a leaf carries the unit's serial")
         ->required()
-        ->check(CLI::IsMember({"subject-serial-number", "hardware-module-name"}));
+        ->check(CLI::IsMember({"subject-serial-number", "hardware-module-name", "subject-pattern"}));
+    sub->add_option("--serial-attribute", o->serial_attribute,
+                    "with subject-pattern: the subject attribute holding the serial, e.g. CN");
+    sub->add_option("--serial-pattern", o->serial_pattern,
+                    "with subject-pattern: its text around one {serial}, e.g. \"AXIS {serial}\"");
     sub->add_flag("--normalize-serial", o->normalize,
                   "compare serials upper-case without ':', '-', '.' or spaces");
     sub->add_option("--algorithm", o->algorithms,
@@ -1040,13 +1045,15 @@ void AddRegistryCommands(CLI::App& app) {
         if (!t.ok()) return Report(t.status());
         *out = *t;
       }
-      return SignAndSubmit(
-          client::DeviceIdentityCaRecord(
-              Now(), o->org, o->ca_id, ders,
-              o->serial_from == "hardware-module-name" ? pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
-                                                       : pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER,
-              o->normalize, o->algorithms, nb, na),
-          o->keys, o->out);
+      const pb::SerialSource source =
+          o->serial_from == "hardware-module-name" ? pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
+          : o->serial_from == "subject-pattern"    ? pb::SERIAL_SOURCE_SUBJECT_PATTERN
+                                                   : pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER;
+      pb::Record r = client::DeviceIdentityCaRecord(Now(), o->org, o->ca_id, ders, source,
+                                                    o->normalize, o->algorithms, nb, na);
+      r.mutable_device_identity_ca()->set_serial_attribute(o->serial_attribute);
+      r.mutable_device_identity_ca()->set_serial_pattern(o->serial_pattern);
+      return SignAndSubmit(r, o->keys, o->out);
     });
   }
   {

@@ -151,9 +151,7 @@ CertifiedIdentity IdentifyCamera(const VerifiedEvidence& ev, const CameraFacts& 
       best.ca_id = ref.ca_id();
       best.ca_index = st.index();
       best.normalize = st.ca().serial_normalize();
-      best.serial = st.ca().serial_source() == pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
-                        ? leaf->hardware_serial
-                        : leaf->subject_serial_number;
+      best.serial = id->raw_serial;
       return best;
     }
     // Keep the most telling failure: a revoked CA or a wrong leaf over a

@@ -249,8 +249,21 @@ Status CheckFields(const pb::Record& r) {
         return BadField("a device-identity CA has 1 to 4 certificates (a root, then intermediates)");
       }
       if (c.serial_source() != pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER &&
-          c.serial_source() != pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME) {
+          c.serial_source() != pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME &&
+          c.serial_source() != pb::SERIAL_SOURCE_SUBJECT_PATTERN) {
         return BadField("serial_source must say where a leaf carries the serial");
+      }
+      if (c.serial_source() == pb::SERIAL_SOURCE_SUBJECT_PATTERN) {
+        PROV_RETURN_IF_ERROR(CheckId("serial_attribute", c.serial_attribute()));
+        const std::string& p = c.serial_pattern();
+        const size_t slot = p.find("{serial}");
+        if (p.size() > 256 || slot == std::string::npos ||
+            p.find("{serial}", slot + 1) != std::string::npos) {
+          return BadField("serial_pattern must hold \"{serial}\" exactly once (at most 256 bytes)");
+        }
+      } else if (!c.serial_attribute().empty() || !c.serial_pattern().empty()) {
+        return BadField("serial_attribute and serial_pattern are for serial_source "
+                        "SERIAL_SOURCE_SUBJECT_PATTERN only");
       }
       if (c.leaf_algorithms().empty()) return BadField("leaf_algorithms must name at least one");
       for (const auto& a : c.leaf_algorithms()) {

@@ -133,6 +133,16 @@ Result<Certificate> ParseCertificateDer(std::string_view der) {
   c.subject = Name(X509_get_subject_name(x.get()));
   c.issuer = Name(X509_get_issuer_name(x.get()));
   const X509_NAME* subject = X509_get_subject_name(x.get());
+  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+    const X509_NAME_ENTRY* e = X509_NAME_get_entry(subject, i);
+    unsigned char* utf8 = nullptr;
+    const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    if (n < 0) return BadCert("a subject attribute is not a string");
+    std::string value(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n));
+    OPENSSL_free(utf8);
+    const char* sn = OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)));
+    c.subject_attributes.emplace_back(sn ? sn : "", std::move(value));
+  }
   const int at = X509_NAME_get_index_by_NID(subject, NID_serialNumber, -1);
   if (at >= 0) {
     const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
@@ -239,16 +249,41 @@ Result<LeafIdentity> IdentifyLeaf(const std::vector<std::string>& chain_der,
     return PermissionDenied("LEAF_OUTSIDE_WINDOW",
                             name + " does not accept device certificates at this time");
   }
-  std::string serial = ca.serial_source() == pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
-                           ? leaf.hardware_serial
-                           : leaf.subject_serial_number;
-  if (ca.serial_normalize()) serial = NormalizeSerial(serial);
+  std::string raw;
+  switch (ca.serial_source()) {
+    case pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME:
+      raw = leaf.hardware_serial;
+      break;
+    case pb::SERIAL_SOURCE_SUBJECT_PATTERN:
+      for (const auto& [attribute, value] : leaf.subject_attributes) {
+        if (attribute != ca.serial_attribute()) continue;
+        raw = SerialFromPattern(value, ca.serial_pattern());
+        if (!raw.empty()) break;
+      }
+      break;
+    default:
+      raw = leaf.subject_serial_number;
+  }
+  const std::string serial = ca.serial_normalize() ? NormalizeSerial(raw) : raw;
   if (serial.empty()) {
     return PermissionDenied("NO_SERIAL_IN_CERTIFICATE",
                             "the device certificate (" + leaf.subject +
                                 ") carries no serial where " + name + " says it does");
   }
-  return LeafIdentity{serial, leaf.spki_sha256, leaf.key_algorithm, leaf.subject};
+  return LeafIdentity{serial, raw, leaf.spki_sha256, leaf.key_algorithm, leaf.subject};
+}
+
+std::string SerialFromPattern(std::string_view value, std::string_view pattern) {
+  constexpr std::string_view kSlot = "{serial}";
+  const size_t slot = pattern.find(kSlot);
+  if (slot == std::string_view::npos) return "";
+  const std::string_view prefix = pattern.substr(0, slot);
+  const std::string_view suffix = pattern.substr(slot + kSlot.size());
+  if (value.size() <= prefix.size() + suffix.size() || !value.starts_with(prefix) ||
+      !value.ends_with(suffix)) {
+    return "";
+  }
+  return std::string(value.substr(prefix.size(), value.size() - prefix.size() - suffix.size()));
 }
 
 bool IsSupportedKeyAlgorithm(std::string_view name) {

@@ -22,6 +22,9 @@ struct Certificate {
   Hash spki_sha256{};  // SHA-256 of the DER SubjectPublicKeyInfo (what a pin names)
   std::string subject, issuer;  // RFC 2253, e.g. "CN=Axis device ID Root CA ECC,O=Axis ..."
   std::string subject_serial_number;  // the subject's serialNumber attribute, "" if none
+  // Every subject attribute in order: OpenSSL short name ("CN", "O",
+  // "serialNumber", ...) and its value as UTF-8.
+  std::vector<std::pair<std::string, std::string>> subject_attributes;
   // "ECDSA P-256", "ECDSA P-384", "ECDSA P-521", "RSA 2048" (any size),
   // "Ed25519", or "unsupported <name>".
   std::string key_algorithm;
@@ -63,10 +66,13 @@ bool IsSupportedKeyAlgorithm(std::string_view name);
 // the CA was not revoked effective at or before `at` (revoked_effective 0 =
 // not revoked), the leaf's key algorithm is allowed and `at` is in the CA's
 // window; then the serial is read where the CA says (normalised if it says
-// so). Reasons: CHAIN_UNVERIFIED (DATA_LOSS), CA_REVOKED, LEAF_ALGORITHM,
+// so: subject serialNumber, HardwareModuleName, or the subject attribute
+// serial_attribute matching serial_pattern). Reasons: CHAIN_UNVERIFIED
+// (DATA_LOSS), CA_REVOKED, LEAF_ALGORITHM,
 // LEAF_OUTSIDE_WINDOW, NO_SERIAL_IN_CERTIFICATE (PERMISSION_DENIED).
 struct LeafIdentity {
-  std::string serial;
+  std::string serial;      // normalised if the CA says so
+  std::string raw_serial;  // as the certificate writes it
   Hash spki_sha256{};
   std::string key_algorithm;
   std::string subject;
@@ -74,6 +80,10 @@ struct LeafIdentity {
 Result<LeafIdentity> IdentifyLeaf(const std::vector<std::string>& chain_der,
                                   const provenance::v1::DeviceIdentityCa& ca,
                                   int64_t revoked_effective, int64_t at);
+
+// The serial `pattern` (literal text around one "{serial}") leaves in
+// `value`: "" when it does not match or leaves nothing. Linear, no regex.
+std::string SerialFromPattern(std::string_view value, std::string_view pattern);
 
 // A device serial as makers print it in certificates: upper case, without
 // ':', '-', '.' or spaces ("ac:cc:8e:99:c9:15" -> "ACCC8E99C915").

@@ -384,6 +384,25 @@ TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
   EXPECT_TRUE(Rejected(By(ca("bad", {root}, {"ECDSA P-256"}, pb::SERIAL_SOURCE_UNSPECIFIED),
                           acme_mfr_),
                        Code::kInvalidArgument, "INVALID_FIELD"));
+  // A pattern: one attribute, "{serial}" exactly once; only with that source.
+  for (auto [attribute, pattern, source, ok] :
+       std::vector<std::tuple<std::string, std::string, pb::SerialSource, bool>>{
+           {"CN", "AXIS {serial}", pb::SERIAL_SOURCE_SUBJECT_PATTERN, true},
+           {"", "AXIS {serial}", pb::SERIAL_SOURCE_SUBJECT_PATTERN, false},
+           {"CN", "AXIS", pb::SERIAL_SOURCE_SUBJECT_PATTERN, false},
+           {"CN", "{serial}-{serial}", pb::SERIAL_SOURCE_SUBJECT_PATTERN, false},
+           {"CN", "AXIS {serial}", pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER, false}}) {
+    static int n = 0;
+    pb::Record r = ca("pattern-" + std::to_string(++n), {root}, {"ECDSA P-256"}, source);
+    r.mutable_device_identity_ca()->set_serial_attribute(attribute);
+    r.mutable_device_identity_ca()->set_serial_pattern(pattern);
+    if (ok) {
+      EXPECT_TRUE(Accepted(By(r, acme_mfr_))) << attribute << " " << pattern;
+    } else {
+      EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kInvalidArgument, "INVALID_FIELD"))
+          << attribute << " " << pattern;
+    }
+  }
   // Only the maker registers its CAs.
   EXPECT_TRUE(Rejected(By(ca("other", {root}), orion_mfr_), Code::kPermissionDenied,
                        "WRONG_ROLE"));

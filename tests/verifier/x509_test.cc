@@ -185,13 +185,37 @@ TEST_F(X509TestCa, ALeafIdentifiesAUnitOnlyUnderItsRegisteredCa) {
                             0, now);
   ASSERT_TRUE(hw_id.ok()) << hw_id.status().ToString();
   EXPECT_EQ(hw_id->serial, "HW0001");  // normalised: no '-'
+  EXPECT_EQ(hw_id->raw_serial, "HW-0001");
   EXPECT_EQ(IdentifyLeaf({hw}, record({"ECDSA P-256"}, subject), 0, now).status().reason(),
             "NO_SERIAL_IN_CERTIFICATE");
+  // A pattern over one subject attribute: the text around {serial} must match.
+  pb::DeviceIdentityCa pattern = record({"ECDSA P-256"}, pb::SERIAL_SOURCE_SUBJECT_PATTERN);
+  pattern.set_serial_attribute("O");
+  pattern.set_serial_pattern("Test {serial}");
+  auto by_pattern = IdentifyLeaf({leaf}, pattern, 0, now);
+  ASSERT_TRUE(by_pattern.ok()) << by_pattern.status().ToString();
+  EXPECT_EQ(by_pattern->raw_serial, "Cameras");
+  pattern.set_serial_pattern("Other {serial}");
+  EXPECT_EQ(IdentifyLeaf({leaf}, pattern, 0, now).status().reason(), "NO_SERIAL_IN_CERTIFICATE");
+  pattern.set_serial_attribute("CN");
+  pattern.set_serial_pattern("Test {serial}");
+  EXPECT_EQ(IdentifyLeaf({leaf}, pattern, 0, now).status().reason(), "NO_SERIAL_IN_CERTIFICATE");
   // Under another maker's CA: not proven.
   pb::DeviceIdentityCa axis = record({"ECDSA P-256"}, subject);
   axis.clear_certificates();
   axis.add_certificates(Der(kAxis + "axis-device-id-root-ecc.pem"));
   EXPECT_EQ(IdentifyLeaf({leaf}, axis, 0, now).status().reason(), "CHAIN_UNVERIFIED");
+}
+
+TEST(X509Test, ASerialPatternIsLiteralTextAroundOneSlot) {
+  EXPECT_EQ(SerialFromPattern("AXIS M3086-V ACCC8E123456", "AXIS M3086-V {serial}"),
+            "ACCC8E123456");
+  EXPECT_EQ(SerialFromPattern("cam-00042.example", "cam-{serial}.example"), "00042");
+  EXPECT_EQ(SerialFromPattern("cam-.example", "cam-{serial}.example"), "") << "empty serial";
+  EXPECT_EQ(SerialFromPattern("xcam-1", "cam-{serial}"), "");
+  EXPECT_EQ(SerialFromPattern("cam-1", "cam-1"), "") << "no slot";
+  EXPECT_EQ(SerialFromPattern("a.*b", ".*{serial}"), "") << "no regex: '.*' is literal";
+  EXPECT_EQ(SerialFromPattern(".*b", ".*{serial}"), "b");
 }
 
 TEST(X509Test, MalformedInputIsRefusedNotGuessed) {
