@@ -111,7 +111,9 @@ class ProvScanTest : public ::testing::Test {
   }
   void TearDown() override {
     children_.clear();
-    if (provd_) EXPECT_EQ(provd_->Stop(SIGTERM), 0);
+    if (provd_) {
+      EXPECT_EQ(provd_->Stop(SIGTERM), 0);
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -294,7 +296,9 @@ TEST_F(ProvScanTest, AnUnprovenIdentityIsNotTrustedUnlessAPolicyWaivesIt) {
   json waived = Scan(0, Camera(2, "replaced-certificate"),
                      {"--manufacturer", "acme", "--policy", dir_ + "/integrator.yaml"});
   for (const auto& f : waived["findings"]) {
-    if (f["code"] == "IDENTITY_UNPROVEN") EXPECT_EQ(f["severity"], "waived") << waived.dump(2);
+    if (f["code"] == "IDENTITY_UNPROVEN") {
+      EXPECT_EQ(f["severity"], "waived") << waived.dump(2);
+    }
   }
   EXPECT_TRUE(Codes(waived).count("IDENTITY_UNPROVEN"));
   // A pinned unit presenting another key: a clone or a replaced certificate.

@@ -134,7 +134,9 @@ TEST_F(JudgeTest, ChecksNotMadeAreFindingsAndCustodyIsRequiredByDefault) {
   EXPECT_EQ(with_buyer.verdict, Verdict::kTrusted);
   EXPECT_TRUE(Codes(with_buyer).count("SUPPLIER_NOT_CHECKED"));
   for (const auto& f : with_buyer.findings) {
-    if (f.code == "SUPPLIER_NOT_CHECKED") EXPECT_EQ(f.severity, Finding::Severity::kSkipped);
+    if (f.code == "SUPPLIER_NOT_CHECKED") {
+      EXPECT_EQ(f.severity, Finding::Severity::kSkipped);
+    }
   }
   EXPECT_STREQ(SeverityName(Finding::Severity::kInfo), "pass");
   EXPECT_STREQ(SeverityName(Finding::Severity::kWaived), "waived");
