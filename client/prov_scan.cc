@@ -17,6 +17,7 @@
 #include "client/records.h"
 #include "client/verdicts.h"
 #include "verifier/camera.h"
+#include "verifier/rules.h"
 #include "verifier/x509.h"
 
 namespace prov {
@@ -151,8 +152,12 @@ Result<CameraVerdict> JudgeScan(client::CameraScan scan, const ScanOpts& o, Scan
   v.scan = std::move(scan);
   const verifier::CameraFacts& f = v.scan.facts;
   const int64_t now = std::time(nullptr);
-  CameraIds ids{verifier::ChainIssuerHashes(f.chain_der), f.macs};
-  if (ids.macs.size() > 16) ids.macs.resize(16);
+  // Hints for the ledger: the chain's issuer names and the camera's MACs
+  // (only well-formed ones: what a camera says must not fail the request).
+  CameraIds ids{verifier::ChainIssuerHashes(f.chain_der), {}};
+  for (const auto& mac : f.macs) {
+    if (verifier::MacHex(mac).ok() && ids.macs.size() < 16) ids.macs.push_back(mac);
+  }
   // Which maker's CA (if any) proves the certificate, and for which serial.
   PROV_ASSIGN_OR_RETURN(v.ev, source.For("", {}, ids));
   v.id = verifier::IdentifyCamera(*v.ev, f, now, o.manufacturer);

@@ -333,6 +333,10 @@ TEST_F(ProvScanTest, AMacOfAnotherMakerBetraysARelabelledUnit) {
   json ieee = Scan(2, Camera(2, "foreign-mac", {"--fault-mac", "44:47:CC:00:00:01"}));
   EXPECT_NE(Message(ieee, "MAC_VENDOR_MISMATCH").find("Hikvision"), std::string::npos)
       << ieee.dump(2);
+  // Something that is no MAC: a finding, and the evidence request still works.
+  json junk = Scan(2, Camera(2, "foreign-mac", {"--fault-mac", "zz:not-a-mac"}));
+  EXPECT_TRUE(Codes(junk).count("MAC_UNVETTED")) << junk.dump(2);
+  EXPECT_TRUE(Codes(junk).count("IDENTITY_PROVEN")) << junk.dump(2);
 }
 
 TEST_F(ProvScanTest, ARevokedCaProvesNothingFromItsEffectiveTime) {

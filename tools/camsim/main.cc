@@ -50,7 +50,7 @@
 //                             serialNumber (an integrator replaced it)
 //       serial-mismatch       the provisioned certificate, but
 //                             GetDeviceInformation says "<serial>-X"
-//       foreign-mac           GetNetworkInterfaces reports --fault-mac
+//       foreign-mac           GetNetworkInterfaces reports --fault-mac (any text)
 //                             (default 3C:EF:8C:12:34:56, a Dahua MA-L)
 //       static-rsa            TLS 1.2 only, AES128-GCM-SHA256 (static RSA key
 //                             exchange), an RSA-2048 leaf from the identity CA
@@ -218,8 +218,14 @@ Result<OnvifDeviceConfig> OnvifConfig(const ServeOptions& o, const nlohmann::jso
   if (fault == OnvifFault::kSerialMismatch) c.info.serial_number += "-X";
   std::string mac = JsonString(device, "mac");
   if (mac.empty()) mac = DeriveMac(c.info.serial_number);  // provisioned before "mac"
-  if (fault == OnvifFault::kForeignMac) mac = o.fault_mac;
-  PROV_ASSIGN_OR_RETURN(c.mac, CanonicalMac(mac));
+  if (fault == OnvifFault::kForeignMac) {
+    // A bad camera on purpose: a well-formed MAC is printed canonically,
+    // anything else is reported as given (a broken or hostile firmware).
+    auto canonical = CanonicalMac(o.fault_mac);
+    c.mac = canonical.ok() ? *canonical : o.fault_mac;
+  } else {
+    PROV_ASSIGN_OR_RETURN(c.mac, CanonicalMac(mac));
+  }
   c.reject_credentials = fault == OnvifFault::kWrongCredentials;
   if (!o.user.empty()) {
     c.user = o.user;
