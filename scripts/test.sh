@@ -15,6 +15,8 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
 "$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
 # Benchmark smoke: the load path end to end with a small count.
 "$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke
+# Proof benchmark smoke against Go's sumdb/tlog (the full run: bash scripts/bench-proofs.sh).
+bash scripts/bench-proofs.sh "$BUILD" 4096
 # Scan benchmark smoke (the full run: bash scripts/bench-scan.sh 100).
 bash scripts/bench-scan.sh 5 "$BUILD" 3
 # Load smoke (the full run: loadtest --clients 32 --seconds 60).
