@@ -29,27 +29,10 @@ constexpr Name kScopes{kNsWsd, "Scopes", "wsd"};
 constexpr Name kXAddrs{kNsWsd, "XAddrs", "wsd"};
 constexpr Name kMetadataVersion{kNsWsd, "MetadataVersion", "wsd"};
 
-std::string Element(std::string_view qname, std::string_view text) {
-  return "<" + std::string(qname) + ">" + XmlEscape(text) + "</" + std::string(qname) + ">";
-}
-
+// Every discovery message declares the same prefixes.
 std::string WrapEnvelope(std::string_view header, std::string_view body) {
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<env:Envelope xmlns:env=\"";
-  out += kNsEnv;
-  out += "\" xmlns:wsa=\"";
-  out += kNsWsa;
-  out += "\" xmlns:wsd=\"";
-  out += kNsWsd;
-  out += "\" xmlns:dn=\"";
-  out += kNsDn;
-  out += "\" xmlns:tds=\"";
-  out += kNsTds;
-  out += "\"><env:Header>";
-  out += header;
-  out += "</env:Header><env:Body>";
-  out += body;
-  out += "</env:Body></env:Envelope>\n";
-  return out;
+  return SoapEnvelope({{"wsa", kNsWsa}, {"wsd", kNsWsd}, {"dn", kNsDn}, {"tds", kNsTds}}, header,
+                      body);
 }
 
 // Opens a discovery envelope and checks its wsa:Action.

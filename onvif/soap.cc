@@ -263,30 +263,7 @@ verifier::Result<UsernameToken> ParseToken(const xmlNode* tok) {
 
 // --- Building ---------------------------------------------------------------
 std::string WrapEnvelope(std::string_view header, std::string_view body) {
-  std::string out =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<env:Envelope xmlns:env=\"";
-  out += kNsEnv;
-  out += "\" xmlns:tds=\"";
-  out += kNsTds;
-  out += "\" xmlns:tt=\"";
-  out += kNsTt;
-  out += "\" xmlns:ter=\"";
-  out += kNsTer;
-  out += "\">";
-  if (!header.empty()) {
-    out += "<env:Header>";
-    out += header;
-    out += "</env:Header>";
-  }
-  out += "<env:Body>";
-  out += body;
-  out += "</env:Body></env:Envelope>\n";
-  return out;
-}
-
-std::string Element(std::string_view qname, std::string_view text) {
-  return "<" + std::string(qname) + ">" + XmlEscape(text) + "</" + std::string(qname) + ">";
+  return SoapEnvelope({{"tds", kNsTds}, {"tt", kNsTt}, {"ter", kNsTer}}, header, body);
 }
 
 std::string DateTimeElement(std::string_view qname, const Civil& c) {

@@ -385,4 +385,33 @@ std::string XmlEscape(std::string_view s) {
   return out;
 }
 
+std::string Element(std::string_view qname, std::string_view text) {
+  return "<" + std::string(qname) + ">" + XmlEscape(text) + "</" + std::string(qname) + ">";
+}
+
+std::string SoapEnvelope(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> namespaces,
+    std::string_view header, std::string_view body) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<env:Envelope xmlns:env=\"";
+  out += kNsEnv;
+  out += "\"";
+  for (const auto& [prefix, uri] : namespaces) {
+    out += " xmlns:";
+    out += prefix;
+    out += "=\"";
+    out += uri;
+    out += "\"";
+  }
+  out += ">";
+  if (!header.empty()) {
+    out += "<env:Header>";
+    out += header;
+    out += "</env:Header>";
+  }
+  out += "<env:Body>";
+  out += body;
+  out += "</env:Body></env:Envelope>\n";
+  return out;
+}
+
 }  // namespace onvif

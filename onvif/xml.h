@@ -6,10 +6,12 @@
 #include <libxml/tree.h>
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "onvif/soap.h"
@@ -94,5 +96,13 @@ verifier::Result<const xmlNode*> BodyPayload(const Envelope& env);
 // Escapes text or attribute values (&, <, >, ", ', CR); bytes XML 1.0 cannot
 // carry (invalid UTF-8, C0 controls other than tab/LF/CR) become U+FFFD.
 std::string XmlEscape(std::string_view s);
+
+// <qname>escaped text</qname>
+std::string Element(std::string_view qname, std::string_view text);
+// A SOAP 1.2 envelope declaring env and each (prefix, namespace URI) of
+// `namespaces`; the Header only when `header` is not empty.
+std::string SoapEnvelope(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> namespaces,
+    std::string_view header, std::string_view body);
 
 }  // namespace onvif
