@@ -20,7 +20,7 @@ namespace verifier {
 
 // A SignedRecord leaf is at most this many bytes, so that the log can be
 // served as C2SP tlog-tiles entry bundles.
-inline constexpr size_t kMaxSignedRecordBytes = 64 * 1024;
+inline constexpr size_t kMaxSignedRecordBytes = 65535;  // an entry-bundle entry (tlog-tiles)
 inline constexpr size_t kMaxSignatures = 16;
 
 // A record whose envelope, encoding, fields and signatures have been checked
