@@ -21,13 +21,28 @@ uint64_t CacheKey(int level, uint64_t index) {
 
 }  // namespace
 
-Result<std::string> TileReader::Tile(int level, uint64_t tile_index,
-                                     uint64_t min_width) const {
+ExpandedTile::ExpandedTile(std::string_view bytes) : width_(bytes.size() / 32) {
+  uint32_t total = 0;
+  for (int h = 0; h <= kTileHeight; ++h) {
+    offset_[h] = total;
+    total += static_cast<uint32_t>(width_ >> h);
+  }
+  nodes_.resize(total);
+  std::memcpy(nodes_.data(), bytes.data(), width_ * 32);
+  for (int h = 1; h <= kTileHeight; ++h) {
+    for (uint64_t i = 0; i < (width_ >> h); ++i) {
+      nodes_[offset_[h] + i] = verifier::NodeHash(node(h - 1, 2 * i), node(h - 1, 2 * i + 1));
+    }
+  }
+}
+
+Result<TileReader::TilePtr> TileReader::Tile(int level, uint64_t tile_index,
+                                             uint64_t min_width) const {
   uint64_t key = CacheKey(level, tile_index);
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(key);
-    if (it != cache_.end()) {
+    if (it != cache_.end() && it->second->second->width() >= min_width) {
       lru_.splice(lru_.begin(), lru_, it->second);
       return it->second->second;
     }
@@ -39,52 +54,45 @@ Result<std::string> TileReader::Tile(int level, uint64_t tile_index,
     return Corrupt("tile " + std::to_string(level) + "/" + std::to_string(tile_index) +
                    " is missing or too short");
   }
-  if (bytes.size() == kTileWidth * 32) {
-    std::lock_guard lock(mu_);
-    if (!cache_.count(key)) {
-      lru_.emplace_front(key, bytes);
-      cache_[key] = lru_.begin();
-      if (lru_.size() > cache_capacity_) {
-        cache_.erase(lru_.back().first);
-        lru_.pop_back();
-      }
-    }
+  auto tile = std::make_shared<const ExpandedTile>(bytes);
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) {
+    // Another reader may have cached a wider one meanwhile: keep the wider.
+    if (it->second->second->width() < tile->width()) it->second->second = tile;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return tile;
   }
-  return bytes;
-}
-
-Result<std::vector<Hash>> TileReader::StoredHashes(int level, uint64_t first,
-                                                   uint64_t count) const {
-  uint64_t tile_index = first / kTileWidth;
-  uint64_t offset = first % kTileWidth;
-  PROV_ASSIGN_OR_RETURN(std::string bytes, Tile(level, tile_index, offset + count));
-  std::vector<Hash> out(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    std::memcpy(out[i].data(), bytes.data() + (offset + i) * 32, 32);
+  lru_.emplace_front(key, tile);
+  cache_[key] = lru_.begin();
+  if (lru_.size() > cache_capacity_) {
+    cache_.erase(lru_.back().first);
+    lru_.pop_back();
   }
-  return out;
+  return tile;
 }
 
 Result<Hash> TileReader::SubtreeHash(uint64_t begin, uint64_t end) const {
-  uint64_t width = end - begin;
-  int height = std::countr_zero(width);
-  int level = height / kTileHeight;
-  int within = height % kTileHeight;
-  uint64_t base = uint64_t{1} << (level * kTileHeight);  // leaves per stored hash
-  // The node spans 2^within stored hashes at this level, all in one tile.
-  PROV_ASSIGN_OR_RETURN(auto hashes,
-                        StoredHashes(level, begin / base, uint64_t{1} << within));
-  while (hashes.size() > 1) {
-    for (size_t i = 0; i < hashes.size() / 2; ++i) {
-      hashes[i] = verifier::NodeHash(hashes[2 * i], hashes[2 * i + 1]);
-    }
-    hashes.resize(hashes.size() / 2);
-  }
-  return hashes[0];
+  return Fn()(begin, end);
 }
 
 verifier::SubtreeHashFn TileReader::Fn() const {
-  return [this](uint64_t b, uint64_t e) { return SubtreeHash(b, e); };
+  struct Memo {
+    uint64_t index = 0;
+    TilePtr tile;
+  };
+  // Shared by the copies std::function may make of the lambda.
+  auto memo = std::make_shared<std::array<Memo, 8>>();
+  return [this, memo](uint64_t begin, uint64_t end) -> Result<Hash> {
+    const verifier::TileSlot s = verifier::SlotOf(begin, end);
+    const int h = std::countr_zero(s.count);
+    Memo& m = (*memo)[static_cast<size_t>(s.tile.level) % memo->size()];
+    if (!m.tile || m.index != s.tile.index || m.tile->width() < s.tile.width) {
+      PROV_ASSIGN_OR_RETURN(m.tile, Tile(s.tile.level, s.tile.index, s.tile.width));
+      m.index = s.tile.index;
+    }
+    return m.tile->node(h, s.slot >> h);
+  };
 }
 
 Result<Hash> TileReader::RootAt(uint64_t size) const {

@@ -1,14 +1,19 @@
 // The Merkle tree on storage, laid out as C2SP tlog-tiles: tiles of height 8
 // (up to 256 hashes). The tile at level L, index i holds the hashes of the
-// complete nodes at tree height 8L numbered 256i..256i+255. Any node hash is
-// one tile read plus at most 255 in-memory hashes, so any proof costs
-// O(log n) reads. Leaves are 0-based.
+// complete nodes at tree height 8L numbered 256i..256i+255. Leaves are
+// 0-based.
+//
+// Reads go through a cache of expanded tiles: a tile with every complete node
+// of its height-8 subtree hashed once (at most 511 hashes, 16 KiB). A node
+// hash is then one cache lookup, and a proof a handful of them (one per tile
+// level it crosses); the tile is read and hashed only on a miss.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -17,19 +22,38 @@
 
 #include "ledger/kv_store.h"
 #include "verifier/merkle.h"
+#include "verifier/tlog_tiles.h"
 
 namespace ledger {
 
 using verifier::Hash;
 
-inline constexpr int kTileHeight = 8;
-inline constexpr uint64_t kTileWidth = 256;
+using verifier::kTileHeight;
+using verifier::kTileWidth;
 
-// Reads node hashes and proofs from stored tiles. Thread-safe. Full tiles are
-// immutable and cached; partial tiles are read each time.
+// A stored tile with its inner nodes: node(h, i) is the hash of the complete
+// node at height h above the tile's hashes, i-th from the left, for
+// i < width >> h. Immutable.
+class ExpandedTile {
+ public:
+  // REQUIRES: bytes holds 1..256 hashes.
+  explicit ExpandedTile(std::string_view bytes);
+  uint64_t width() const { return width_; }
+  const Hash& node(int h, uint64_t i) const { return nodes_[offset_[h] + i]; }
+
+ private:
+  uint64_t width_;
+  std::array<uint32_t, kTileHeight + 1> offset_{};
+  std::vector<Hash> nodes_;
+};
+
+// Reads node hashes and proofs from stored tiles. Thread-safe. Tiles only
+// grow, so a cached partial tile stays right for the nodes it holds and is
+// re-read only when a wider one is needed.
 class TileReader {
  public:
-  explicit TileReader(const KvStore* kv, size_t cache_tiles = 4096)
+  // Up to `cache_tiles` expanded tiles (16 KiB each) are kept, LRU.
+  explicit TileReader(const KvStore* kv, size_t cache_tiles = 8192)
       : kv_(kv), cache_capacity_(cache_tiles) {}
 
   // Hash of the complete node covering leaves [begin, end) of a tree of at
@@ -40,16 +64,18 @@ class TileReader {
   Result<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
 
  private:
-  // The stored hashes [first, first + count) at tile level `level`.
-  Result<std::vector<Hash>> StoredHashes(int level, uint64_t first, uint64_t count) const;
-  Result<std::string> Tile(int level, uint64_t tile_index, uint64_t min_width) const;
+  using TilePtr = std::shared_ptr<const ExpandedTile>;
+  // The tile at (level, index), at least `min_width` wide.
+  Result<TilePtr> Tile(int level, uint64_t tile_index, uint64_t min_width) const;
+  // A SubtreeHashFn for one proof: it remembers the last tile of each level,
+  // so a proof locks the cache once per tile it crosses.
   verifier::SubtreeHashFn Fn() const;
 
   const KvStore* kv_;
   size_t cache_capacity_;
   mutable std::mutex mu_;
-  // Full tiles only, LRU. GUARDED_BY(mu_)
-  mutable std::list<std::pair<uint64_t, std::string>> lru_;
+  // LRU of expanded tiles, keyed by level and index. GUARDED_BY(mu_)
+  mutable std::list<std::pair<uint64_t, TilePtr>> lru_;
   mutable std::unordered_map<uint64_t, decltype(lru_)::iterator> cache_;
 };
 

@@ -317,28 +317,31 @@ TEST_F(TreeTest, ReadsBeyondTheStoredTreeAreErrors) {
 
 TEST_F(TreeTest, DamagedTilesAreDetected) {
   ASSERT_NO_FATAL_FAILURE(AppendAndFlush(300));
+  // Damage is seen when a tile is read from storage; a reader's cache holds
+  // what it read before, so each check uses a fresh reader.
+  auto reader = [&] { return std::make_unique<TileReader>(&kv_); };
   // A tile whose length is not a multiple of 32.
   std::string t;
   ASSERT_TRUE(*kv_.Get(coding::TileKey(0, 1), &t));
   kv_.Poke(coding::TileKey(0, 1), t.substr(0, t.size() - 1));
-  auto r = reader_.RootAt(300);
+  auto r = reader()->RootAt(300);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().reason(), "TREE_CORRUPT");
-  EXPECT_FALSE(TreeWriter::Open(reader_, &kv_, 300).ok());
+  EXPECT_FALSE(TreeWriter::Open(*reader(), &kv_, 300).ok());
   // Too short for the size asked.
   kv_.Poke(coding::TileKey(0, 1), t.substr(0, 32 * 10));
-  EXPECT_FALSE(reader_.RootAt(300).ok());
-  EXPECT_TRUE(reader_.RootAt(266).ok());
+  EXPECT_FALSE(reader()->RootAt(300).ok());
+  EXPECT_TRUE(reader()->RootAt(266).ok());
   // A flipped byte changes the root (it is not a format error).
   std::string flipped = t;
   flipped[5] ^= 1;
   kv_.Poke(coding::TileKey(0, 1), flipped);
-  auto bad = reader_.RootAt(300);
+  auto bad = reader()->RootAt(300);
   ASSERT_TRUE(bad.ok());
   EXPECT_NE(*bad, ref_.Root(300));
   // An over-long tile (more than 256 hashes).
   kv_.Poke(coding::TileKey(0, 1), std::string(257 * 32, 'x'));
-  EXPECT_FALSE(reader_.RootAt(300).ok());
+  EXPECT_FALSE(reader()->RootAt(300).ok());
 }
 
 }  // namespace
