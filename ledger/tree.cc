@@ -95,12 +95,62 @@ verifier::SubtreeHashFn TileReader::Fn() const {
   };
 }
 
-Result<Hash> TileReader::RootAt(uint64_t size) const {
-  return verifier::RangeHash(0, size, Fn());
+Result<TileReader::EdgePtr> TileReader::EdgeAt(uint64_t size) const {
+  {
+    std::lock_guard lock(mu_);
+    for (const EdgePtr& e : edges_) {
+      if (e && e->size == size) return e;
+    }
+  }
+  auto edge = std::make_shared<Edge>();
+  edge->size = size;
+  edge->peaks = verifier::CompactRange::Subtrees(size);
+  auto fn = Fn();
+  for (const auto& p : edge->peaks) {
+    PROV_ASSIGN_OR_RETURN(Hash h, fn(p.begin, p.end));
+    edge->peak_hash.push_back(h);
+  }
+  const size_t n = edge->peaks.size();
+  edge->right_of.resize(n);
+  edge->root = n == 0 ? verifier::EmptyRoot() : edge->peak_hash[n - 1];
+  for (size_t i = n; i-- > 1;) {
+    edge->right_of[i - 1] = edge->root;
+    edge->root = verifier::NodeHash(edge->peak_hash[i - 1], edge->root);
+  }
+  std::lock_guard lock(mu_);
+  edges_[next_edge_++ % edges_.size()] = edge;
+  return EdgePtr(std::move(edge));
 }
 
+Result<Hash> TileReader::RootAt(uint64_t size) const {
+  PROV_ASSIGN_OR_RETURN(EdgePtr edge, EdgeAt(size));
+  return edge->root;
+}
+
+// RFC 9162 PATH(m, D[0:n]) is: the path of m inside the peak holding it
+// (siblings at heights 0.., all complete nodes), then the hash of the peaks
+// to its right (if any), then the peaks to its left, nearest first. The
+// siblings at heights 8L..8L+7 all lie in one level-L tile, so a proof reads
+// one cached tile per level and hashes nothing.
 Result<std::vector<Hash>> TileReader::InclusionProof(uint64_t index, uint64_t size) const {
-  return verifier::MakeInclusionProof(index, size, Fn());
+  if (index >= size) return verifier::MakeInclusionProof(index, size, Fn());  // the error
+  PROV_ASSIGN_OR_RETURN(EdgePtr edge, EdgeAt(size));
+  size_t p = 0;
+  while (edge->peaks[p].end <= index) ++p;
+  const int height = std::countr_zero(edge->peaks[p].end - edge->peaks[p].begin);
+  std::vector<Hash> proof;
+  proof.reserve(height + edge->peaks.size());
+  for (int level = 0; level * kTileHeight < height; ++level) {
+    const int shift = level * kTileHeight;
+    const int heights = std::min(kTileHeight, height - shift);
+    const uint64_t slot = (index >> shift) % kTileWidth;
+    const uint64_t last = slot | ((uint64_t{1} << heights) - 1);
+    PROV_ASSIGN_OR_RETURN(TilePtr tile, Tile(level, index >> (shift + kTileHeight), last + 1));
+    for (int h = 0; h < heights; ++h) proof.push_back(tile->node(h, (slot >> h) ^ 1));
+  }
+  if (p + 1 < edge->peaks.size()) proof.push_back(edge->right_of[p]);
+  for (size_t q = p; q-- > 0;) proof.push_back(edge->peak_hash[q]);
+  return proof;
 }
 
 Result<std::vector<Hash>> TileReader::ConsistencyProof(uint64_t size1,

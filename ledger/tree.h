@@ -65,6 +65,18 @@ class TileReader {
 
  private:
   using TilePtr = std::shared_ptr<const ExpandedTile>;
+  // The complete subtrees ("peaks") of a tree size, largest first, their
+  // hashes, and for each peak the hash of all the peaks to its right: with
+  // them an inclusion proof at that size needs no hashing at all.
+  struct Edge {
+    uint64_t size = 0;
+    std::vector<verifier::CompactRange::Span> peaks;
+    std::vector<Hash> peak_hash;
+    std::vector<Hash> right_of;  // right_of[i]: MTH of peaks i+1.. (last: unused)
+    Hash root{};
+  };
+  using EdgePtr = std::shared_ptr<const Edge>;
+  Result<EdgePtr> EdgeAt(uint64_t size) const;
   // The tile at (level, index), at least `min_width` wide.
   Result<TilePtr> Tile(int level, uint64_t tile_index, uint64_t min_width) const;
   // A SubtreeHashFn for one proof: it remembers the last tile of each level,
@@ -77,6 +89,9 @@ class TileReader {
   // LRU of expanded tiles, keyed by level and index. GUARDED_BY(mu_)
   mutable std::list<std::pair<uint64_t, TilePtr>> lru_;
   mutable std::unordered_map<uint64_t, decltype(lru_)::iterator> cache_;
+  // The edges of the last few sizes proven at. GUARDED_BY(mu_)
+  mutable std::array<EdgePtr, 8> edges_;
+  mutable size_t next_edge_ = 0;  // GUARDED_BY(mu_)
 };
 
 // The growing right edge of the tree: appends leaf hashes and emits the tile

@@ -82,20 +82,25 @@ struct StoredTree {
   std::unique_ptr<ledger::TileReader> reader;
   verifier::Hash root;
   std::vector<verifier::Hash> leaves;
-  ~StoredTree() {
-    reader.reset();
-    kv.reset();
-    std::filesystem::remove_all(dir);
-  }
 };
 StoredTree& Tree(uint64_t n) {
-  static std::map<uint64_t, std::unique_ptr<StoredTree>> trees;
-  auto& t = trees[n];
+  // Never destroyed (RocksDB's statics may be gone at exit); the directories
+  // are removed at exit.
+  static auto* trees = new std::map<uint64_t, std::unique_ptr<StoredTree>>;
+  static std::vector<std::string>* dirs = [] {
+    auto* d = new std::vector<std::string>;
+    std::atexit([] {
+      for (const auto& dir : *dirs) std::filesystem::remove_all(dir);
+    });
+    return d;
+  }();
+  auto& t = (*trees)[n];
   if (t) return *t;
   t = std::make_unique<StoredTree>();
   char tmpl[] = "/tmp/microbench-tree-XXXXXX";
   if (!mkdtemp(tmpl)) std::abort();
   t->dir = tmpl;
+  dirs->push_back(t->dir);
   auto kv = ledger::OpenRocksKvStore(t->dir + "/db", /*create=*/true);
   if (!kv.ok()) std::abort();
   t->kv = std::move(kv).value();
