@@ -589,7 +589,8 @@ TEST_F(ProvwitnessTest, ConcurrentChainsNeverRollBack) {
 }
 
 TEST_F(ProvwitnessTest, CurlGetsACosignature) {
-  if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no curl";
+  ASSERT_EQ(std::system("command -v curl >/dev/null 2>&1"), 0)
+      << "curl is missing (scripts/install-deps.sh installs it)";
   testexec::Spit(dir_.string() + "/body", log_.Body(0, 5));
   auto r = testexec::Exec({"/usr/bin/env", "curl", "-sS", "--fail", "--data-binary",
                            "@" + dir_.string() + "/body", Url() + "/add-checkpoint"},
