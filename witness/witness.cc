@@ -168,6 +168,8 @@ Result<std::unique_ptr<Witness>> Witness::Open(WitnessOptions options) {
     return verifier::Internal("STATE_DIR",
                               "cannot create " + w->options_.state_dir + "/logs: " + ec.message());
   }
+  // The new directories' entries must survive a crash too.
+  PROV_RETURN_IF_ERROR(FsyncDir(w->options_.state_dir));
   for (const auto& k : w->options_.logs) {
     auto& st = w->logs_[k.name];
     if (!st) st = std::make_unique<LogState>();
