@@ -13,6 +13,7 @@ packages=(
   golang-go golang-golang-x-mod-dev xxd procps
   libyaml-cpp-dev graphviz chromium fonts-dejavu-core iso-codes ieee-data libhttp-parser-dev
   clang libclang-rt-14-dev
+  curl
   onvif-tools iproute2 util-linux
 )
 # Node.js for the npm onvif interop test. A node that is already there (e.g.

@@ -313,4 +313,58 @@ Result<Checkpoint> VerifyCheckpoint(std::string_view note,
   return c;
 }
 
+bool IsValidKeyName(std::string_view name) { return ValidKeyName(name); }
+
+std::string FormatSignatureLine(const NoteSignature& sig) {
+  Bytes blob{static_cast<uint8_t>(sig.key_hash >> 24),
+             static_cast<uint8_t>(sig.key_hash >> 16),
+             static_cast<uint8_t>(sig.key_hash >> 8), static_cast<uint8_t>(sig.key_hash)};
+  blob.insert(blob.end(), sig.signature.begin(), sig.signature.end());
+  return std::string(kSigPrefix) + sig.name + " " + Base64Encode(blob) + "\n";
+}
+
+Result<ParsedNote> ParseNote(std::string_view note) {
+  if (note.size() > 1 << 20) return BadNote("note is larger than 1 MiB");
+  for (size_t i = 0; i < note.size();) {
+    int32_t r = NextRune(note, i);
+    if (r < 0) return BadNote("note is not valid UTF-8");
+    if ((r < 0x20 && r != '\n') || r == 0x7f) {
+      return BadNote("note has a control character");
+    }
+  }
+  size_t split = note.rfind("\n\n");
+  if (split == std::string_view::npos) return BadNote("note has no signature block");
+  ParsedNote out;
+  out.text = std::string(note.substr(0, split + 1));
+  std::string_view sigs = note.substr(split + 2);
+  if (out.text.find("\n\n") != std::string::npos) {
+    return BadNote("note text has a blank line");
+  }
+  if (sigs.empty() || sigs.back() != '\n') {
+    return BadNote("note does not end with a newline");
+  }
+  sigs.remove_suffix(1);
+  auto lines = Split(sigs, '\n');
+  if (lines.size() > 100) return BadNote("note has more than 100 signatures");
+  for (std::string_view line : lines) {
+    if (line.substr(0, kSigPrefix.size()) != kSigPrefix) {
+      return BadNote("malformed signature line");
+    }
+    line.remove_prefix(kSigPrefix.size());
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos || !ValidKeyName(line.substr(0, sp))) {
+      return BadNote("malformed signature line");
+    }
+    auto blob = Base64Decode(line.substr(sp + 1));
+    if (!blob.ok() || blob->size() < 5) return BadNote("malformed signature");
+    NoteSignature sig;
+    sig.name = std::string(line.substr(0, sp));
+    sig.key_hash = (uint32_t{(*blob)[0]} << 24) | (uint32_t{(*blob)[1]} << 16) |
+                   (uint32_t{(*blob)[2]} << 8) | uint32_t{(*blob)[3]};
+    sig.signature.assign(blob->begin() + 4, blob->end());
+    out.signatures.push_back(std::move(sig));
+  }
+  return out;
+}
+
 }  // namespace verifier

@@ -62,4 +62,23 @@ Result<Checkpoint> VerifyCheckpoint(std::string_view note,
                                     const NoteVerifier& verifier,
                                     std::string_view expected_origin);
 
+// The parts of a well-formed signed note, signatures not verified: the text
+// (with its final newline) and each signature line in order. Well-formed as
+// OpenNote requires: at most 1 MiB, UTF-8 without control characters but
+// '\n', no blank line in the text, 1 to 100 signature lines.
+struct NoteSignature {
+  std::string name;
+  uint32_t key_hash = 0;
+  Bytes signature;  // the bytes after the 4-byte key hash
+};
+struct ParsedNote {
+  std::string text;
+  std::vector<NoteSignature> signatures;
+};
+Result<ParsedNote> ParseNote(std::string_view note);
+// One signature line "— <name> <base64(hash || signature)>\n".
+std::string FormatSignatureLine(const NoteSignature& sig);
+// Non-empty UTF-8 with no spaces, '+' or control characters.
+bool IsValidKeyName(std::string_view name);
+
 }  // namespace verifier
