@@ -79,9 +79,9 @@ struct ServeOptions {
   int64_t checkpoint_refresh = 60;
   transport::TlsFiles tls;
   bool writes_need_client_cert = false;
-  std::string tiles_dir;    // publish C2SP tlog-tiles there (docs/tiles.md)
-  std::string http_listen;  // serve tiles_dir over plain HTTP
-  bool http_public = false; // allow a non-loopback http_listen
+  std::string tiles_dir;     // publish C2SP tlog-tiles there (docs/tiles.md)
+  std::string http_listen;   // serve tiles_dir over plain HTTP
+  bool http_public = false;  // allow a non-loopback http_listen
 };
 
 int Serve(const std::string& dir, const ServeOptions& o) {
@@ -122,16 +122,16 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     return Fail(verifier::InvalidArgument("BAD_FLAGS", "--http-listen needs --tiles-dir"));
   }
   if (!o.tiles_dir.empty()) {
+    if (!o.http_listen.empty()) {
+      auto started = ledger::TileHttpServer::Start(o.tiles_dir, o.http_listen, o.http_public);
+      if (!started.ok()) return Fail(started.status());
+      http = std::move(started).value();
+    }
     auto publisher = ledger::TilePublisher::Open(o.tiles_dir, *ledger);
     if (!publisher.ok()) {
       spdlog::critical("refusing to publish tiles in {}: {}", o.tiles_dir,
                        publisher.status().ToString());
       return 3;
-    }
-    if (!o.http_listen.empty()) {
-      auto started = ledger::TileHttpServer::Start(o.tiles_dir, o.http_listen, o.http_public);
-      if (!started.ok()) return Fail(started.status());
-      http = std::move(started).value();
     }
     // The hook between "tiles durable" and "checkpoint written": witness
     // cosigning plugs in here. Today the log's own note is published as is.
