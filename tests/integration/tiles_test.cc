@@ -133,6 +133,12 @@ class TilesTest : public ::testing::Test {
     ASSERT_EQ(r.rc, 0) << "go build tlogcheck: " << testexec::Describe(r);
   }
 
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (!gochecker.empty()) fs::remove_all(fs::path(gochecker).parent_path(), ec);
+    gochecker.clear();
+  }
+
   void SetUp() override {
     char tmpl[] = "/tmp/provd-tiles-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
