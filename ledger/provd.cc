@@ -1,6 +1,6 @@
 // provd: the provenance ledger server.
 //   provd init  --data-dir DIR --origin NAME --authority NAME=PUBHEX... --threshold N
-//   provd serve --data-dir DIR --listen HOST:PORT
+//   provd serve --data-dir DIR --listen HOST:PORT [--tiles-dir DIR [--http-listen HOST:PORT]]
 // The data directory holds db/ (RocksDB), log.key (0600) and log.vkey.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -18,6 +18,8 @@
 #include "client/records.h"
 #include "ledger/ledger.h"
 #include "ledger/service.h"
+#include "ledger/tile_http.h"
+#include "ledger/tile_publisher.h"
 #include "transport/credentials.h"
 #include "ledger/verify_store.h"
 
@@ -77,6 +79,9 @@ struct ServeOptions {
   int64_t checkpoint_refresh = 60;
   transport::TlsFiles tls;
   bool writes_need_client_cert = false;
+  std::string tiles_dir;     // publish C2SP tlog-tiles there (docs/tiles.md)
+  std::string http_listen;   // serve tiles_dir over plain HTTP
+  bool http_public = false;  // allow a non-loopback http_listen
 };
 
 int Serve(const std::string& dir, const ServeOptions& o) {
@@ -108,6 +113,33 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     return 3;
   }
   std::unique_ptr<ledger::Ledger> ledger = std::move(opened).value();
+
+  // Static tiles: a publisher thread behind the sequencer, and optionally an
+  // HTTP server for the directory.
+  std::unique_ptr<ledger::TileFollower> tiles;
+  std::unique_ptr<ledger::TileHttpServer> http;
+  if (!o.http_listen.empty() && o.tiles_dir.empty()) {
+    return Fail(verifier::InvalidArgument("BAD_FLAGS", "--http-listen needs --tiles-dir"));
+  }
+  if (!o.tiles_dir.empty()) {
+    if (!o.http_listen.empty()) {
+      auto started = ledger::TileHttpServer::Start(o.tiles_dir, o.http_listen, o.http_public);
+      if (!started.ok()) return Fail(started.status());
+      http = std::move(started).value();
+    }
+    auto publisher = ledger::TilePublisher::Open(o.tiles_dir, *ledger);
+    if (!publisher.ok()) {
+      spdlog::critical("refusing to publish tiles in {}: {}", o.tiles_dir,
+                       publisher.status().ToString());
+      return 3;
+    }
+    // The hook between "tiles durable" and "checkpoint written": witness
+    // cosigning plugs in here. Today the log's own note is published as is.
+    ledger::CheckpointHook hook;
+    tiles = std::make_unique<ledger::TileFollower>(
+        ledger.get(), std::move(publisher).value(), std::move(hook),
+        [](const Status& s) { spdlog::error("publishing tiles: {}", s.ToString()); });
+  }
   ledger::ServiceOptions service_options;
   service_options.writes_need_client_cert = o.writes_need_client_cert;
   ledger::LedgerService service(ledger.get(), service_options);
@@ -130,6 +162,10 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   }
   auto ckpt = ledger->Checkpoint();
   std::string host = listen.substr(0, listen.rfind(':'));
+  if (http) {
+    // Before the "serving" line, which scripts wait for.
+    std::printf("provd: tiles on http://%s:%d\n", http->host().c_str(), http->port());
+  }
   // Scripts and tests read this line for the port.
   std::printf("provd: serving %s (size %llu) on %s:%d\n", ledger->origin().c_str(),
               static_cast<unsigned long long>(ckpt->size()), host.c_str(), port);
@@ -148,6 +184,8 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   });
   server->Wait();
   waiter.join();
+  http.reset();
+  tiles.reset();   // after the round in progress
   ledger.reset();  // drains queued submissions
   spdlog::info("stopped");
   return 0;
@@ -207,6 +245,12 @@ int main(int argc, char** argv) {
   serve->add_flag("--writes-need-client-cert", so.writes_need_client_cert,
                   "Submit/SubmitStream only with a verified client certificate");
   serve->add_flag("--plaintext", so.tls.plaintext, "no TLS (only on a loopback --listen)");
+  serve->add_option("--tiles-dir", so.tiles_dir,
+                    "publish the log there as C2SP tlog-tiles static files (docs/tiles.md)");
+  serve->add_option("--http-listen", so.http_listen,
+                    "HOST:PORT: serve --tiles-dir over plain HTTP (port 0 picks a free one)");
+  serve->add_flag("--http-public", so.http_public,
+                  "allow a non-loopback --http-listen (plain HTTP; prefer nginx or a CDN)");
 
   auto* verify = app.add_subcommand(
       "verify", "offline full check: re-hash and replay every leaf, compare tree and state");

@@ -118,6 +118,8 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
     std::string text = ReadFrom(log, offset);
     if (std::regex_search(text, m, kServing)) {
       p->target_ = m[1];
+      static const std::regex kTiles(R"(provd: tiles on (http://\S+:\d+))");
+      if (std::regex_search(text, m, kTiles)) p->tiles_url_ = m[1];
       return p;
     }
     int wstatus = 0;

@@ -1,7 +1,8 @@
 // A real `provd` child process, for provbench and the integration tests:
 // `provd init` a data directory, start `provd serve` on a loopback port
 // chosen by the kernel, and stop it with a signal. Its stdout and stderr go
-// to <data-dir>/provd.log; the port is read from the "provd: serving" line.
+// to <data-dir>/provd.log; the port is read from the "provd: serving" line
+// (and the tiles URL from "provd: tiles on").
 #pragma once
 
 #include <sys/types.h>
@@ -38,6 +39,8 @@ class ProvdProcess {
   ProvdProcess& operator=(const ProvdProcess&) = delete;
 
   const std::string& target() const { return target_; }  // "127.0.0.1:PORT"
+  // "http://127.0.0.1:PORT" with --tiles-dir and --http-listen; else empty.
+  const std::string& tiles_url() const { return tiles_url_; }
   pid_t pid() const { return pid_; }
   // Peak resident set size (VmHWM) in bytes; 0 if unknown.
   uint64_t PeakRssBytes() const;
@@ -50,6 +53,7 @@ class ProvdProcess {
   ProvdProcess() = default;
   pid_t pid_ = -1;
   std::string target_;
+  std::string tiles_url_;
 };
 
 // Runs a command to completion with stdout/stderr appended to `log`;

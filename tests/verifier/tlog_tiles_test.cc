@@ -17,6 +17,18 @@ TEST(TlogTilesTest, IndexPathsAsTheSpecWritesThem) {
   EXPECT_EQ(TilePath({kEntriesLevel, 1000, 3}), "tile/entries/x001/000.p/3");
 }
 
+TEST(TlogTilesTest, PartialPathsWithOneIndexElementParse) {
+  // The rightmost tiles of any log below 256,000 leaves.
+  auto t = ParseTilePath("tile/0/000.p/1");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t, (TileRef{0, 0, 1}));
+  t = ParseTilePath("tile/entries/999.p/255");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t, (TileRef{kEntriesLevel, 999, 255}));
+  EXPECT_FALSE(ParseTilePath("tile/0/.p/1").ok());
+  EXPECT_FALSE(ParseTilePath("tile/0/000.p").ok());
+}
+
 TEST(TlogTilesTest, PathsRoundTripAndNonCanonicalOnesAreRefused) {
   std::mt19937_64 rng(7);
   for (int i = 0; i < 2000; ++i) {

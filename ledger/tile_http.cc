@@ -1,0 +1,114 @@
+#include "ledger/tile_http.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "transport/credentials.h"
+#include "verifier/tlog_tiles.h"
+
+namespace ledger {
+
+namespace {
+
+// The whole regular file at `path`; false if it is missing or not a file.
+bool ReadRegularFile(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (ok) {
+    out->resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (ok && done < out->size()) {
+      ssize_t n = ::read(fd, out->data() + done, out->size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<size_t>(n);
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+void Serve(const std::string& dir, const httplib::Request& req, httplib::Response& res) {
+  std::string_view path = req.path;
+  const bool checkpoint = path == "/checkpoint";
+  if (!checkpoint && (!path.starts_with("/") || !verifier::ParseTilePath(path.substr(1)).ok())) {
+    res.status = 404;
+    return;
+  }
+  std::string body;
+  if (!ReadRegularFile(dir + std::string(path), &body)) {
+    res.status = 404;
+    return;
+  }
+  res.status = 200;
+  res.set_header("Cache-Control", checkpoint ? kCheckpointCacheControl : kTileCacheControl);
+  res.set_content(std::move(body),
+                  checkpoint ? "text/plain; charset=utf-8" : "application/octet-stream");
+}
+
+}  // namespace
+
+verifier::Result<std::unique_ptr<TileHttpServer>> TileHttpServer::Start(std::string dir,
+                                                                        const std::string& listen,
+                                                                        bool allow_non_loopback) {
+  size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (...) {
+      port = -1;
+    }
+  }
+  if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+    return verifier::InvalidArgument("BAD_FLAGS", "--http-listen must be HOST:PORT: " + listen);
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (!allow_non_loopback && !transport::IsLoopback(listen)) {
+    return verifier::InvalidArgument(
+        "HTTP_NOT_LOOPBACK", "plain HTTP on " + listen +
+                                 " is refused: put nginx or a CDN in front (docs/tiles.md), or "
+                                 "pass --http-public to serve it anyway");
+  }
+  std::unique_ptr<TileHttpServer> s(new TileHttpServer);
+  s->dir_ = std::move(dir);
+  s->host_ = host;
+  s->server_ = std::make_unique<httplib::Server>();
+  s->server_->set_payload_max_length(4096);  // nothing takes a body
+  s->server_->set_keep_alive_timeout(10);
+  std::string served = s->dir_;
+  s->server_->Get(".*", [served](const httplib::Request& req, httplib::Response& res) {
+    Serve(served, req, res);
+  });
+  auto not_found = [](const httplib::Request&, httplib::Response& res) { res.status = 404; };
+  s->server_->Post(".*", not_found);
+  s->server_->Put(".*", not_found);
+  s->server_->Patch(".*", not_found);
+  s->server_->Delete(".*", not_found);
+  s->server_->Options(".*", not_found);
+  if (port == 0) {
+    s->port_ = s->server_->bind_to_any_port(host);
+  } else if (s->server_->bind_to_port(host, port)) {
+    s->port_ = port;
+  }
+  if (s->port_ <= 0) {
+    return verifier::FailedPrecondition("HTTP_LISTEN", "cannot listen on " + listen);
+  }
+  httplib::Server* server = s->server_.get();
+  s->thread_ = std::thread([server] { server->listen_after_bind(); });
+  return s;
+}
+
+TileHttpServer::~TileHttpServer() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace ledger
