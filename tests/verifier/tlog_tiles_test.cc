@@ -17,6 +17,16 @@ TEST(TlogTilesTest, IndexPathsAsTheSpecWritesThem) {
   EXPECT_EQ(TilePath({kEntriesLevel, 1000, 3}), "tile/entries/x001/000.p/3");
 }
 
+TEST(TlogTilesTest, PartialTilesWithAOneElementIndexParse) {
+  // The rightmost tiles of any log under 256,000 leaves per level look so.
+  for (const TileRef t : {TileRef{0, 0, 1}, TileRef{1, 0, 2}, TileRef{0, 2, 88},
+                          TileRef{kEntriesLevel, 0, 255}, TileRef{kEntriesLevel, 999, 17}}) {
+    auto back = ParseTilePath(TilePath(t));
+    ASSERT_TRUE(back.ok()) << TilePath(t) << ": " << back.status().ToString();
+    EXPECT_EQ(*back, t) << TilePath(t);
+  }
+}
+
 TEST(TlogTilesTest, PathsRoundTripAndNonCanonicalOnesAreRefused) {
   std::mt19937_64 rng(7);
   for (int i = 0; i < 2000; ++i) {
