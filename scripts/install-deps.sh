@@ -14,6 +14,7 @@ packages=(
   libyaml-cpp-dev graphviz chromium fonts-dejavu-core iso-codes ieee-data libhttp-parser-dev
   clang libclang-rt-14-dev
   onvif-tools iproute2 util-linux
+  nginx-light
 )
 # Node.js for the npm onvif interop test. A node that is already there (e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm
