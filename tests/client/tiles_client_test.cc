@@ -443,6 +443,36 @@ TEST_F(ProvTilesTest, RollbackAndForkOverTilesLeaveTheTrustStoreAsItWas) {
   EXPECT_EQ(Slurp(stored), before);
 }
 
+TEST_F(ProvTilesTest, HttpsVerifiesTheMirrorsCertificate) {
+  const std::string pki = dir_ + "/pki";
+  Outcome certs = Exec({"/bin/bash", PROV_SOURCE_DIR "/scripts/make-test-certs.sh", pki}, dir_);
+  ASSERT_EQ(certs.rc, 0) << Describe(certs);
+  testnginx::Nginx::Tls tls{pki + "/server.pem", pki + "/server.key"};
+  std::string error;
+  auto https = testnginx::Nginx::Start(dir_ + "/www", dir_ + "/nginx-tls", &error, &tls);
+  ASSERT_NE(https, nullptr) << "nginx (TLS) did not start: " << error;
+  const std::string url = https->Url(/*https=*/true) + "/log";
+  Outcome ok = Prov(
+      {"--tiles-url", url, "--tiles-ca", pki + "/ca.pem", "--state-dir", dir_ + "/s1", "audit"});
+  EXPECT_EQ(ok.rc, 0) << Describe(ok);
+  for (const std::vector<std::string>& ca :
+       {std::vector<std::string>{"--tiles-ca", pki + "/other-ca.pem"},
+        std::vector<std::string>{}}) {  // the system store does not know the test CA
+    std::vector<std::string> args = {"--tiles-url", url, "--state-dir", dir_ + "/s2"};
+    args.insert(args.end(), ca.begin(), ca.end());
+    args.push_back("log");
+    args.push_back("checkpoint");
+    Outcome r = Prov(args);
+    EXPECT_EQ(r.rc, 3) << Describe(r);
+    EXPECT_NE(r.err.find("TLS_UNTRUSTED_PEER"), std::string::npos) << Describe(r);
+    EXPECT_FALSE(fs::exists(dir_ + "/s2/" + StoreDirName() + "/checkpoint"));
+  }
+  Outcome plain_ca = Prov({"--tiles-url", Url(), "--tiles-ca", pki + "/ca.pem", "--state-dir",
+                           dir_ + "/s3", "log", "checkpoint"});
+  EXPECT_EQ(plain_ca.rc, 64) << Describe(plain_ca);
+  EXPECT_NE(plain_ca.err.find("BAD_TILES_CA"), std::string::npos) << Describe(plain_ca);
+}
+
 // ---------------------------------------------------------------------------
 // Hostile mirrors: a cpp-httplib server serving the honest files of a log of
 // 600 leaves, except what a test changes. Every case starts from a trust
