@@ -148,7 +148,7 @@ namespace {
 Status PinTrust(client::LedgerClient& c);
 }  // namespace
 
-Result<std::unique_ptr<client::LedgerClient>> Connect() {
+Status RequireServer() {
   if (!G().tiles_url.empty() && !G().server_given) {
     return verifier::InvalidArgument(
         "NEEDS_SERVER",
@@ -157,6 +157,11 @@ Result<std::unique_ptr<client::LedgerClient>> Connect() {
             "reads a static copy of the log, which serves only `prov log`, `prov audit`, "
             "`prov org list` and `prov law list`");
   }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<client::LedgerClient>> Connect() {
+  PROV_RETURN_IF_ERROR(RequireServer());
   PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
   PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(G().server, vkey, G().tls));
   PROV_RETURN_IF_ERROR(PinTrust(*c));

@@ -88,7 +88,9 @@ Result<std::unique_ptr<client::LedgerClient>> Connect();
 Result<std::unique_ptr<client::LedgerClient>> ConnectReader();
 // Connect() and ConnectVerified() need provd: with --tiles-url and no
 // --server (nor PROV_SERVER) they fail with InvalidArgument NEEDS_SERVER
-// (exit 64), naming the command.
+// (exit 64), naming the command. RequireServer() is that check alone, for
+// commands that would do other work (scan a camera) before connecting.
+Status RequireServer();
 // Connect, then fetch and verify the server's checkpoint (pinned key, trust
 // store) before anything is sent: a server with another log key gets no
 // records from us.

@@ -83,8 +83,7 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
     // A server that stopped answering is unavailable, not a fork; any other
     // failure to prove consistency is, except a source's own precise report
     // of what it could not read or verify (LogSource::ChecksWhatItReads).
-    if (s.code() == verifier::Code::kUnavailable ||
-        s.code() == verifier::Code::kDeadlineExceeded ||
+    if (s.code() == verifier::Code::kUnavailable || s.code() == verifier::Code::kDeadlineExceeded ||
         (fetch_failed && source_->ChecksWhatItReads())) {
       return s;
     }
@@ -139,11 +138,11 @@ Result<std::vector<verifier::Hash>> ParseHashes(
 
 Status LedgerClient::ProveInclusion(uint64_t index, const std::string& leaf,
                                     const VerifiedCheckpoint& at) {
-  PROV_ASSIGN_OR_RETURN(
-      auto hashes, source_->InclusionProof(index, at.checkpoint.size, ReadAt(at.checkpoint)));
+  PROV_ASSIGN_OR_RETURN(auto hashes,
+                        source_->InclusionProof(index, at.checkpoint.size, ReadAt(at.checkpoint)));
   return Unverified(verifier::VerifyInclusion(index, at.checkpoint.size,
-                                              verifier::LeafHash(verifier::AsBytes(leaf)),
-                                              hashes, at.checkpoint.root));
+                                              verifier::LeafHash(verifier::AsBytes(leaf)), hashes,
+                                              at.checkpoint.root));
 }
 
 Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
@@ -153,8 +152,7 @@ Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
 }
 
 Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
-                                      const verifier::Checkpoint& newer,
-                                      bool* fetch_failed) const {
+                                      const verifier::Checkpoint& newer, bool* fetch_failed) const {
   *fetch_failed = false;
   if (older.size == newer.size) {
     return Unverified(
@@ -171,8 +169,8 @@ Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
 
 Result<LedgerClient::Appended> LedgerClient::Submit(const pb::SignedRecord& record) {
   if (!stub_) {
-    return verifier::FailedPrecondition("NEEDS_SERVER", "submitting needs provd (--server), not " +
-                                                            source_->Describe());
+    return verifier::FailedPrecondition(
+        "NEEDS_SERVER", "submitting needs provd (--server), not " + source_->Describe());
   }
   grpc::ClientContext ctx;
   pb::SubmitRequest req;

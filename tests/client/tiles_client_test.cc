@@ -386,6 +386,7 @@ TEST_F(ProvTilesTest, CommandsThatNeedTheServerSaySoWithTilesOnly) {
       {"check", "--manufacturer", "acme-cam", "--serial", "SN-1"},
       {"delivery", "check", dir_ + "/manifest.csv", "--buyer", "dist-co"},
       {"bundle", "export", "--out", dir_ + "/b.bin", "--custodian", "dist-co"},
+      {"scan", "--device", "127.0.0.1:1"},  // said before the camera is tried
   };
   for (const auto& command : commands) {
     std::vector<std::string> args = {"--tiles-url", Url(), "--state-dir", dir_ + "/s"};
