@@ -143,25 +143,68 @@ Result<client::TrustStore*> OpenTrustStore(const verifier::NoteVerifier& v) {
 }
 }  // namespace
 
+namespace {
+// Opens the trust store for `c` and pins its head, before anything is read.
+Status PinTrust(client::LedgerClient& c);
+}  // namespace
+
+Status RequireServer() {
+  if (!G().tiles_url.empty() && !G().server_given) {
+    return verifier::InvalidArgument(
+        "NEEDS_SERVER",
+        (G().command.empty() ? std::string("this command") : "`" + G().command + "`") +
+            " needs provd: give --server HOST:PORT (or PROV_SERVER). --tiles-url "
+            "reads a static copy of the log, which serves only `prov log`, `prov audit`, "
+            "`prov org list` and `prov law list`");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<client::LedgerClient>> Connect() {
+  PROV_RETURN_IF_ERROR(RequireServer());
   PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
   PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(G().server, vkey, G().tls));
+  PROV_RETURN_IF_ERROR(PinTrust(*c));
+  return c;
+}
+
+Result<std::unique_ptr<client::LedgerClient>> ConnectReader() {
+  if (G().tiles_url.empty()) return Connect();
+  if (G().server_on_command_line) {
+    return verifier::InvalidArgument(
+        "USAGE", "--server and --tiles-url are mutually exclusive for reading the log: give one");
+  }
+  PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
+  client::TilesOptions options;
+  options.url = G().tiles_url;
+  options.ca_file = G().tiles_ca;
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(G().tiles_timeout * 1000));
+  options.connect_timeout = timeout;
+  options.read_timeout = timeout;
+  PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::ConnectTiles(std::move(options), vkey));
+  PROV_RETURN_IF_ERROR(PinTrust(*c));
+  return c;
+}
+
+namespace {
+Status PinTrust(client::LedgerClient& c) {
   // The store must be usable before anything is sent: no record is logged
   // whose trust-store update cannot happen. (Connecting sends nothing yet.)
-  PROV_ASSIGN_OR_RETURN(client::TrustStore * store, OpenTrustStore(c->verifier()));
+  PROV_ASSIGN_OR_RETURN(client::TrustStore * store, OpenTrustStore(c.verifier()));
   PROV_ASSIGN_OR_RETURN(std::optional<std::string> note, store->Load());
   if (note) {
-    auto pinned = c->VerifyNote(*note);
+    auto pinned = c.VerifyNote(*note);
     if (!pinned.ok()) {
       return Status(pinned.status().code(), pinned.status().reason(),
                     "the trust store's checkpoint " + store->checkpoint_file() +
                         " does not verify with the pinned log key: " + pinned.status().message());
     }
-    c->SetLatest(std::move(pinned).value());
+    c.SetLatest(std::move(pinned).value());
   }
-  TrustState().loaded[c.get()] = std::move(note);
-  return c;
+  TrustState().loaded[&c] = std::move(note);
+  return Status::Ok();
 }
+}  // namespace
 
 Result<std::unique_ptr<client::LedgerClient>> ConnectVerified() {
   PROV_ASSIGN_OR_RETURN(auto c, Connect());

@@ -47,6 +47,13 @@ struct Globals {
   std::string state_dir;
   bool json = false;
   transport::TlsFiles tls;  // to provd: --tls-ca, --tls-cert, --tls-key, --plaintext
+  // A C2SP tlog-tiles mirror of the log (--tiles-url, --tiles-ca): reads
+  // only (ConnectReader). `server_given`: --server on the command line or
+  // PROV_SERVER; `server_on_command_line`: the former.
+  std::string tiles_url, tiles_ca;
+  double tiles_timeout = 10;  // seconds, connect and read (--tiles-timeout)
+  bool server_given = false, server_on_command_line = false;
+  std::string command;  // "prov log entries": the subcommand given (for messages)
 };
 Globals& G();
 
@@ -75,6 +82,15 @@ Result<std::string> PinnedVkey();
 // checkpoint (if any) becomes the head every later checkpoint must be
 // consistent with.
 Result<std::unique_ptr<client::LedgerClient>> Connect();
+// The client for reading the log: over tiles when --tiles-url is given
+// (--server on the command line as well is a USAGE error), else Connect().
+// The same trust store either way.
+Result<std::unique_ptr<client::LedgerClient>> ConnectReader();
+// Connect() and ConnectVerified() need provd: with --tiles-url and no
+// --server (nor PROV_SERVER) they fail with InvalidArgument NEEDS_SERVER
+// (exit 64), naming the command. RequireServer() is that check alone, for
+// commands that would do other work (scan a camera) before connecting.
+Status RequireServer();
 // Connect, then fetch and verify the server's checkpoint (pinned key, trust
 // store) before anything is sent: a server with another log key gets no
 // records from us.

@@ -43,8 +43,23 @@ Result<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& t
   auto channel = grpc::CreateCustomChannel(target, creds, args);
   std::unique_ptr<LedgerClient> c(new LedgerClient());
   c->stub_ = pb::Ledger::NewStub(channel);
+  c->source_ = std::make_unique<GrpcSource>(c->stub_, target);
   c->verifier_ = std::move(verifier);
   return c;
+}
+
+Result<std::unique_ptr<LedgerClient>> LedgerClient::ConnectTiles(TilesOptions options,
+                                                                 const std::string& vkey) {
+  PROV_ASSIGN_OR_RETURN(auto verifier, verifier::ParseVerifierKey(vkey));
+  PROV_ASSIGN_OR_RETURN(auto source, TilesSource::Open(std::move(options)));
+  std::unique_ptr<LedgerClient> c(new LedgerClient());
+  c->source_ = std::move(source);
+  c->verifier_ = std::move(verifier);
+  return c;
+}
+
+const verifier::Checkpoint& LedgerClient::ReadAt(const verifier::Checkpoint& at) const {
+  return latest_ && latest_->checkpoint.size >= at.size ? latest_->checkpoint : at;
 }
 
 Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) const {
@@ -63,11 +78,13 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
                           " after size " + std::to_string(old.size) + " root " +
                           verifier::HexEncode(old.root));
     }
-    Status s = ProveConsistency(old, c.checkpoint);
+    bool fetch_failed = false;
+    Status s = ProveConsistency(old, c.checkpoint, &fetch_failed);
     // A server that stopped answering is unavailable, not a fork; any other
-    // failure to prove consistency is.
-    if (s.code() == verifier::Code::kUnavailable ||
-        s.code() == verifier::Code::kDeadlineExceeded) {
+    // failure to prove consistency is, except a source's own precise report
+    // of what it could not read or verify (LogSource::ChecksWhatItReads).
+    if (s.code() == verifier::Code::kUnavailable || s.code() == verifier::Code::kDeadlineExceeded ||
+        (fetch_failed && source_->ChecksWhatItReads())) {
       return s;
     }
     if (!s.ok()) {
@@ -102,10 +119,8 @@ Result<VerifiedCheckpoint> LedgerClient::Observe(const std::string& note) {
 }
 
 Result<VerifiedCheckpoint> LedgerClient::GetCheckpoint() {
-  grpc::ClientContext ctx;
-  pb::SignedCheckpoint resp;
-  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetCheckpoint(&ctx, {}, &resp)));
-  PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(resp.note()));
+  PROV_ASSIGN_OR_RETURN(std::string note, source_->Checkpoint());
+  PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(note));
   PROV_RETURN_IF_ERROR(Advance(c));
   return c;
 }
@@ -123,41 +138,40 @@ Result<std::vector<verifier::Hash>> ParseHashes(
 
 Status LedgerClient::ProveInclusion(uint64_t index, const std::string& leaf,
                                     const VerifiedCheckpoint& at) {
-  grpc::ClientContext ctx;
-  pb::GetInclusionProofRequest req;
-  req.set_index(index);
-  req.set_tree_size(at.checkpoint.size);
-  pb::GetInclusionProofResponse resp;
-  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetInclusionProof(&ctx, req, &resp)));
-  if (resp.proof().index() != index || resp.proof().tree_size() != at.checkpoint.size) {
-    return verifier::DataLoss("PROOF_MISMATCH", "server answered for another leaf or size");
-  }
-  auto hashes = ParseHashes(resp.proof().hashes());
-  if (!hashes.ok()) return Unverified(hashes.status());
+  PROV_ASSIGN_OR_RETURN(auto hashes,
+                        source_->InclusionProof(index, at.checkpoint.size, ReadAt(at.checkpoint)));
   return Unverified(verifier::VerifyInclusion(index, at.checkpoint.size,
-                                              verifier::LeafHash(verifier::AsBytes(leaf)),
-                                              *hashes, at.checkpoint.root));
+                                              verifier::LeafHash(verifier::AsBytes(leaf)), hashes,
+                                              at.checkpoint.root));
 }
 
 Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
                                       const verifier::Checkpoint& newer) const {
+  bool fetch_failed = false;
+  return ProveConsistency(older, newer, &fetch_failed);
+}
+
+Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
+                                      const verifier::Checkpoint& newer, bool* fetch_failed) const {
+  *fetch_failed = false;
   if (older.size == newer.size) {
     return Unverified(
         verifier::VerifyConsistency(older.size, newer.size, {}, older.root, newer.root));
   }
-  grpc::ClientContext ctx;
-  pb::GetConsistencyProofRequest req;
-  req.set_first(older.size);
-  req.set_second(newer.size);
-  pb::GetConsistencyProofResponse resp;
-  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetConsistencyProof(&ctx, req, &resp)));
-  auto hashes = ParseHashes(resp.hashes());
-  if (!hashes.ok()) return Unverified(hashes.status());
+  auto hashes = source_->ConsistencyProof(older.size, newer.size, ReadAt(newer));
+  if (!hashes.ok()) {
+    *fetch_failed = true;
+    return hashes.status();
+  }
   return Unverified(
       verifier::VerifyConsistency(older.size, newer.size, *hashes, older.root, newer.root));
 }
 
 Result<LedgerClient::Appended> LedgerClient::Submit(const pb::SignedRecord& record) {
+  if (!stub_) {
+    return verifier::FailedPrecondition(
+        "NEEDS_SERVER", "submitting needs provd (--server), not " + source_->Describe());
+  }
   grpc::ClientContext ctx;
   pb::SubmitRequest req;
   *req.mutable_record() = record;
@@ -170,28 +184,8 @@ Result<LedgerClient::Appended> LedgerClient::Submit(const pb::SignedRecord& reco
 }
 
 Result<std::vector<std::string>> LedgerClient::GetEntries(uint64_t start, uint64_t end) {
-  std::vector<std::string> out;
-  while (start < end) {
-    grpc::ClientContext ctx;
-    pb::GetEntriesRequest req;
-    req.set_start(start);
-    req.set_end(std::min(end, start + 1000));
-    pb::GetEntriesResponse resp;
-    PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetEntries(&ctx, req, &resp)));
-    if (resp.entries().empty()) {
-      return verifier::DataLoss("SHORT_READ", "server returned no entries");
-    }
-    for (auto& e : *resp.mutable_entries()) {
-      if (e.index() != start) {
-        return verifier::DataLoss("WRONG_ENTRY", "server returned entry " +
-                                                     std::to_string(e.index()) + " for " +
-                                                     std::to_string(start));
-      }
-      out.push_back(std::move(*e.mutable_signed_record()));
-      ++start;
-    }
-  }
-  return out;
+  if (start >= end) return std::vector<std::string>{};
+  return source_->Entries(start, end, latest_ ? latest_->checkpoint : verifier::Checkpoint{});
 }
 
 Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,

@@ -1,7 +1,9 @@
-// A gRPC client of provd that trusts nothing it is told: every checkpoint is
+// A client of the log that trusts nothing it is told: every checkpoint is
 // verified against the pinned log key, every leaf it returns is proven
 // included, and every newer checkpoint is proven consistent with the last
-// one this client saw (a fork or rollback is an error).
+// one this client saw (a fork or rollback is an error). It reads provd over
+// gRPC, or a C2SP tlog-tiles mirror over HTTP(S) (client/log_source.h); the
+// checks are the same. Writes and queries (Submit, stub()) need provd.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -11,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "client/log_source.h"
+#include "client/tiles_source.h"
 #include "proto/ledger.grpc.pb.h"
 #include "transport/credentials.h"
 #include "verifier/note.h"
@@ -42,6 +46,9 @@ class LedgerClient {
                                                        const std::string& vkey,
                                                        const transport::TlsFiles& tls =
                                                            transport::TlsFiles::Plaintext());
+  // Reads the log from C2SP tlog-tiles static files under `options.url`.
+  static Result<std::unique_ptr<LedgerClient>> ConnectTiles(TilesOptions options,
+                                                            const std::string& vkey);
 
   // Verifies the signature, and consistency with the newest checkpoint seen
   // so far (which it then replaces).
@@ -58,9 +65,13 @@ class LedgerClient {
     VerifiedCheckpoint checkpoint;
   };
   // Submits and proves the leaf is in the returned checkpoint.
+  // FAILED_PRECONDITION NEEDS_SERVER over tiles.
   Result<Appended> Submit(const pb::SignedRecord& record);
 
-  // Entries [start, end) in pages, each proven against `at` (a verified head).
+  // Entries [start, end). Over gRPC they are as the server sent them (prove
+  // them with ProveInclusion, or replay them to the root as Audit does);
+  // over tiles each has been checked against the newest verified head,
+  // which must cover `end`.
   Result<std::vector<std::string>> GetEntries(uint64_t start, uint64_t end);
   Status ProveInclusion(uint64_t index, const std::string& leaf,
                         const VerifiedCheckpoint& at);
@@ -71,14 +82,25 @@ class LedgerClient {
   const std::optional<VerifiedCheckpoint>& latest() const { return latest_; }
   // Pins a previously verified head (e.g. from a trust store on disk).
   void SetLatest(VerifiedCheckpoint c) { latest_ = std::move(c); }
+  // REQUIRES: has_server() (a gRPC client).
   pb::Ledger::Stub& stub() { return *stub_; }
+  bool has_server() const { return stub_ != nullptr; }
+  LogSource& source() { return *source_; }
   const verifier::NoteVerifier& verifier() const { return verifier_; }
 
  private:
   LedgerClient() = default;
   Status Advance(const VerifiedCheckpoint& c);
+  // ProveConsistency; *fetch_failed tells a proof that could not be had
+  // from one that does not verify.
+  Status ProveConsistency(const verifier::Checkpoint& older, const verifier::Checkpoint& newer,
+                          bool* fetch_failed) const;
+  // The head a source reads tiles for to answer about `at`: the newest
+  // verified one when it covers `at`, else `at` itself.
+  const verifier::Checkpoint& ReadAt(const verifier::Checkpoint& at) const;
 
-  std::unique_ptr<pb::Ledger::Stub> stub_;
+  std::shared_ptr<pb::Ledger::Stub> stub_;  // null over tiles
+  std::unique_ptr<LogSource> source_;
   verifier::NoteVerifier verifier_;
   std::optional<VerifiedCheckpoint> latest_;
 };

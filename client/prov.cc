@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "client/cli.h"
@@ -140,7 +141,7 @@ int Submit(const std::vector<std::string>& files) {
 
 // --- log ---
 int LogCheckpoint() {
-  auto c = Connect();
+  auto c = ConnectReader();
   if (!c.ok()) return Report(c.status());
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
@@ -162,7 +163,7 @@ int LogEntries(uint64_t start, uint64_t end) {
         "USAGE", "--start " + std::to_string(start) + " --end " + std::to_string(end) +
                      " is an empty range: entries [start, end) need start < end"));
   }
-  auto c = Connect();
+  auto c = ConnectReader();
   if (!c.ok()) return Report(c.status());
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
@@ -200,7 +201,7 @@ int LogEntries(uint64_t start, uint64_t end) {
 }
 
 int LogProof(uint64_t index) {
-  auto c = Connect();
+  auto c = ConnectReader();
   if (!c.ok()) return Report(c.status());
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
@@ -220,7 +221,7 @@ int LogProof(uint64_t index) {
 }
 
 int LogConsistency(const std::string& older_file) {
-  auto c = Connect();
+  auto c = ConnectReader();
   if (!c.ok()) return Report(c.status());
   auto text = ReadFile(older_file);
   if (!text.ok()) return Report(text.status());
@@ -256,7 +257,7 @@ struct Replayed {
   client::AuditReport report;
 };
 Result<Replayed> VerifiedReplay() {
-  PROV_ASSIGN_OR_RETURN(auto c, Connect());
+  PROV_ASSIGN_OR_RETURN(auto c, ConnectReader());
   PROV_ASSIGN_OR_RETURN(auto head, c->GetCheckpoint());
   PROV_ASSIGN_OR_RETURN(auto report, client::Audit(*c, head));
   PROV_RETURN_IF_ERROR(SaveTrust(*c));
@@ -521,6 +522,17 @@ int main(int argc, char** argv) {
   app.add_option("--server", g.server, "provd address HOST:PORT")
       ->default_val(g.server)
       ->envname("PROV_SERVER");
+  app.add_option("--tiles-url", g.tiles_url,
+                 "read the log from its C2SP tlog-tiles copy at this URL prefix instead of "
+                 "--server (log, audit, org list, law list)")
+      ->envname("PROV_TILES_URL");
+  app.add_option("--tiles-ca", g.tiles_ca,
+                 "PEM CA certificates for an https --tiles-url (default: the system's)")
+      ->envname("PROV_TILES_CA");
+  app.add_option("--tiles-timeout", g.tiles_timeout,
+                 "seconds to wait for a --tiles-url server to connect or answer")
+      ->default_val(g.tiles_timeout)
+      ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--vkey", g.vkey_file, "file with the pinned log verifier key")
       ->envname("PROV_VKEY");
   app.add_option("--state-dir", g.state_dir,
@@ -543,6 +555,26 @@ int main(int argc, char** argv) {
   AddScanCommands(app);
   AddDirectoryCommands(app);
   AddDiscoverCommands(app);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    g.server_on_command_line |= a == "--server" || a.rfind("--server=", 0) == 0;
+  }
+  // The subcommand path, for messages ("prov delivery check").
+  g.command = "prov";
+  for (CLI::App* cur = &app; cur != nullptr;) {
+    CLI::App* next = nullptr;
+    for (int i = 1; i < argc && next == nullptr; ++i) {
+      if (argv[i][0] == '-') continue;
+      for (CLI::App* s : cur->get_subcommands([](const CLI::App*) { return true; })) {
+        if (s->get_name() == argv[i]) next = s;
+      }
+    }
+    if (next != nullptr) g.command += " " + next->get_name();
+    cur = next;
+  }
+  const char* env_server = std::getenv("PROV_SERVER");
+  g.server_given = g.server_on_command_line || (env_server != nullptr && *env_server != '\0');
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

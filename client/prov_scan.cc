@@ -533,6 +533,10 @@ void AddScanCommands(CLI::App& app) {
       throw CLI::ValidationError(
           "give --onvif HOST[:PORT] (a real camera), --targets FILE (many) or --device HOST:PORT");
     }
+    if (Status s = so->bundle.empty() ? RequireServer() : Status::Ok(); !s.ok()) {
+      ExitCode() = Report(s);  // before any camera is contacted
+      return;
+    }
     ExitCode() = Scan(*so);
   });
 }

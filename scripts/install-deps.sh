@@ -15,7 +15,7 @@ packages=(
   clang libclang-rt-14-dev
   curl
   onvif-tools iproute2 util-linux
-  nginx-light wrk curl
+  nginx-light wrk
 )
 # Node.js for the npm onvif interop test. A node that is already there (e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm

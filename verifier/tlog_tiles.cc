@@ -83,7 +83,7 @@ Result<TileRef> ParseTilePath(std::string_view path) {
   }
   size_t end = parts.size();
   t.width = kTileWidth;
-  if (end >= 4 && parts[end - 2].ends_with(".p")) {
+  if (end >= 4 && parts[end - 2].ends_with(".p")) {  // tile/<L>/<N...>.p/<W>
     uint64_t w = 0;
     if (!ParseDecimal(parts[end - 1], kTileWidth - 1, &w) || w == 0) {
       return BadPath(path, "partial width is not 1..255");

@@ -1,0 +1,76 @@
+// Where a LedgerClient reads the log from: provd over gRPC, or a C2SP
+// tlog-tiles static mirror over HTTP(S) (client/tiles_source.h). A source
+// returns what the log says; LedgerClient verifies checkpoints, proofs and
+// consistency the same way whichever source it reads (docs/tiles-client.md).
+//
+// `at` is a checkpoint whose signature the caller has verified, and whose
+// size covers the request. The gRPC source does not need it (provd answers
+// for any size); the tiles source reads the tiles that checkpoint requires,
+// and checks that they hash to its root before it uses them.
+//
+// Leaf indices are 0-based. Not thread-safe.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/ledger.grpc.pb.h"
+#include "verifier/crypto.h"
+#include "verifier/note.h"
+#include "verifier/status.h"
+
+namespace client {
+
+class LogSource {
+ public:
+  virtual ~LogSource() = default;
+
+  // The log's current checkpoint note, not yet verified.
+  virtual verifier::Result<std::string> Checkpoint() = 0;
+  // The leaves [start, end). REQUIRES: start < end <= at.size (tiles).
+  virtual verifier::Result<std::vector<std::string>> Entries(uint64_t start, uint64_t end,
+                                                             const verifier::Checkpoint& at) = 0;
+  // RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
+  // REQUIRES: index < size <= at.size (tiles).
+  virtual verifier::Result<std::vector<verifier::Hash>> InclusionProof(
+      uint64_t index, uint64_t size, const verifier::Checkpoint& at) = 0;
+  // RFC 9162 consistency proof from `size1` to `size2` leaves.
+  // REQUIRES: size1 <= size2 <= at.size (tiles).
+  virtual verifier::Result<std::vector<verifier::Hash>> ConsistencyProof(
+      uint64_t size1, uint64_t size2, const verifier::Checkpoint& at) = 0;
+
+  // "provd at HOST:PORT", "tiles at URL": for messages.
+  virtual std::string Describe() const = 0;
+  // True when the source checks what it fetches against the checkpoint it
+  // is given, so that its own errors name what is wrong (the tiles source);
+  // LedgerClient then reports a failure to fetch a consistency proof as it
+  // is, and only a proof that does not verify as a FORK. provd computes its
+  // proofs itself, so a server that cannot give one is treated as a fork.
+  virtual bool ChecksWhatItReads() const { return false; }
+};
+
+// provd's Ledger service. Errors are the server's (client::FromGrpc).
+class GrpcSource final : public LogSource {
+ public:
+  GrpcSource(std::shared_ptr<provenance::v1::Ledger::Stub> stub, std::string target)
+      : stub_(std::move(stub)), target_(std::move(target)) {}
+
+  verifier::Result<std::string> Checkpoint() override;
+  verifier::Result<std::vector<std::string>> Entries(uint64_t start, uint64_t end,
+                                                     const verifier::Checkpoint& at) override;
+  verifier::Result<std::vector<verifier::Hash>> InclusionProof(
+      uint64_t index, uint64_t size, const verifier::Checkpoint& at) override;
+  verifier::Result<std::vector<verifier::Hash>> ConsistencyProof(
+      uint64_t size1, uint64_t size2, const verifier::Checkpoint& at) override;
+  std::string Describe() const override { return "provd at " + target_; }
+
+ private:
+  std::shared_ptr<provenance::v1::Ledger::Stub> stub_;
+  std::string target_;
+};
+
+}  // namespace client
