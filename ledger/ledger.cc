@@ -306,6 +306,41 @@ std::shared_ptr<const pb::SignedCheckpoint> Ledger::Checkpoint() const {
   return checkpoint_;
 }
 
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::Head() const {
+  std::lock_guard lock(ckpt_mu_);
+  return options_.read_published_heads && published_ ? published_ : checkpoint_;
+}
+
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::WaitForHead(
+    uint64_t after_size, std::chrono::steady_clock::time_point deadline) const {
+  if (!options_.read_published_heads) return WaitForCheckpoint(after_size, deadline);
+  std::unique_lock lock(ckpt_mu_);
+  ckpt_cv_.wait_until(lock, deadline, [&] { return published_ && published_->size() > after_size; });
+  return published_ ? published_ : checkpoint_;
+}
+
+verifier::Status Ledger::SetPublished(const std::string& note) {
+  auto verifier = verifier::ParseVerifierKey(vkey_);
+  if (!verifier.ok()) return verifier.status();
+  PROV_ASSIGN_OR_RETURN(verifier::Checkpoint c, verifier::VerifyCheckpoint(note, *verifier, origin_));
+  PROV_ASSIGN_OR_RETURN(Hash root, reader_.RootAt(c.size));
+  if (root != c.root) {
+    return verifier::InvalidArgument("CHECKPOINT_ROOT_MISMATCH",
+                                     "a published checkpoint's root is not the stored tree's");
+  }
+  auto p = std::make_shared<pb::SignedCheckpoint>();
+  p->set_note(note);
+  p->set_size(c.size);
+  p->set_root_hash(std::string(verifier::AsStringView(c.root)));
+  {
+    std::lock_guard lock(ckpt_mu_);
+    if (published_ && published_->size() > c.size) return verifier::Status::Ok();
+    published_ = std::move(p);
+  }
+  ckpt_cv_.notify_all();
+  return verifier::Status::Ok();
+}
+
 std::shared_ptr<const pb::SignedCheckpoint> Ledger::WaitForCheckpoint(
     uint64_t after_size, std::chrono::steady_clock::time_point deadline) const {
   std::unique_lock lock(ckpt_mu_);
@@ -642,8 +677,8 @@ Result<pb::Evidence> Ledger::OrganizationEvidence(const std::string& org_id) con
 Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices) const {
   Sort(&indices);
   // State may run ahead of the published checkpoint by one batch.
-  auto ckpt = WaitForCheckpoint(indices.back(),
-                                std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  auto ckpt = WaitForHead(indices.back(),
+                          std::chrono::steady_clock::now() + std::chrono::seconds(5));
   if (indices.back() >= ckpt->size()) {
     return Status(verifier::Code::kUnavailable, "CHECKPOINT_PENDING",
                   "evidence is not yet covered by a checkpoint; retry");

@@ -36,6 +36,12 @@ struct LedgerOptions {
   // `Timestamp:` line) once it is this old, so that a checkpoint's signed
   // time says how fresh it is (offline bundles are judged by it).
   std::chrono::seconds checkpoint_refresh{60};
+  // Readers (GetCheckpoint, proofs' checkpoints, evidence, WatchCheckpoints)
+  // get the latest *published* head — the note provd wrote to its tiles
+  // directory with the cosignatures its witnesses returned (SetPublished) —
+  // instead of the latest signed one. Until one is published, the latest
+  // signed head.
+  bool read_published_heads = false;
 };
 
 // A sequenced record's answer.
@@ -73,7 +79,18 @@ class Ledger {
   // PrepareRecord + Submit + wait.
   Ack SubmitAndWait(std::string leaf);
 
+  // The latest signed head (what acks carry).
   std::shared_ptr<const pb::SignedCheckpoint> Checkpoint() const;
+  // The head readers get: Checkpoint(), or with options.read_published_heads
+  // the latest published one.
+  std::shared_ptr<const pb::SignedCheckpoint> Head() const;
+  // Blocks until Head() is larger than `after_size` or `deadline`.
+  std::shared_ptr<const pb::SignedCheckpoint> WaitForHead(
+      uint64_t after_size, std::chrono::steady_clock::time_point deadline) const;
+  // A checkpoint note as published (the log's signature, maybe cosignatures):
+  // it must verify with the log key and match the stored tree; an older one
+  // than the current published head is ignored.
+  verifier::Status SetPublished(const std::string& note);
   // Blocks until a checkpoint larger than `after_size` exists or `deadline`.
   std::shared_ptr<const pb::SignedCheckpoint> WaitForCheckpoint(
       uint64_t after_size, std::chrono::steady_clock::time_point deadline) const;
@@ -163,6 +180,7 @@ class Ledger {
   mutable std::mutex ckpt_mu_;
   mutable std::condition_variable ckpt_cv_;
   std::shared_ptr<const pb::SignedCheckpoint> checkpoint_;  // GUARDED_BY(ckpt_mu_)
+  std::shared_ptr<const pb::SignedCheckpoint> published_;   // GUARDED_BY(ckpt_mu_)
 
   std::thread sequencer_;
 };

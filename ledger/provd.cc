@@ -19,6 +19,8 @@
 #include "ledger/ledger.h"
 #include "ledger/service.h"
 #include "ledger/tile_http.h"
+#include "verifier/tlog_policy.h"
+#include "witness/cosigner.h"
 #include "ledger/tile_publisher.h"
 #include "transport/credentials.h"
 #include "ledger/verify_store.h"
@@ -26,6 +28,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using verifier::Result;
 using verifier::Status;
 
 constexpr int kExitUsage = 2;
@@ -82,7 +85,39 @@ struct ServeOptions {
   std::string tiles_dir;     // publish C2SP tlog-tiles there (docs/tiles.md)
   std::string http_listen;   // serve tiles_dir over plain HTTP
   bool http_public = false;  // allow a non-loopback http_listen
+  std::string witness_policy;  // tlog-policy: witnesses to send checkpoints to
+  int64_t witness_timeout_ms = 3000;
 };
+
+// The witnesses of a C2SP tlog-policy file that provd sends its checkpoints
+// to (those with a URL). The policy's `log` lines, if any, must include this
+// log.
+Result<std::vector<verifier::PolicyWitness>> LoadWitnesses(const std::string& path,
+                                                           const std::string& vkey) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return verifier::InvalidArgument("BAD_FLAGS", "cannot read --witness-policy " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto policy = verifier::ParseTlogPolicy(text);
+  if (!policy.ok()) {
+    return verifier::InvalidArgument(policy.status().reason(),
+                                     path + ": " + policy.status().message());
+  }
+  if (!policy->logs.empty() &&
+      std::none_of(policy->logs.begin(), policy->logs.end(),
+                   [&](const verifier::PolicyLog& l) { return l.vkey == vkey; })) {
+    return verifier::InvalidArgument("POLICY_OTHER_LOG",
+                                     path + " lists logs, but not this one (" + vkey + ")");
+  }
+  std::vector<verifier::PolicyWitness> out;
+  for (const auto& w : policy->witnesses) {
+    if (!w.url.empty()) out.push_back(w);
+  }
+  if (out.empty()) {
+    return verifier::InvalidArgument("POLICY_NO_WITNESS_URL",
+                                     path + " names no witness with a URL to send checkpoints to");
+  }
+  return out;
+}
 
 int Serve(const std::string& dir, const ServeOptions& o) {
   const std::string& listen = o.listen;
@@ -104,7 +139,12 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   if (!key.ok()) return Fail(key.status());
   auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/false);
   if (!kv.ok()) return Fail(kv.status());
+  if (!o.witness_policy.empty() && o.tiles_dir.empty()) {
+    return Fail(verifier::InvalidArgument(
+        "BAD_FLAGS", "--witness-policy needs --tiles-dir (witnesses cosign published heads)"));
+  }
   ledger::LedgerOptions options;
+  options.read_published_heads = !o.witness_policy.empty();
   options.max_batch = o.max_batch;
   options.checkpoint_refresh = std::chrono::seconds(std::max<int64_t>(1, o.checkpoint_refresh));
   auto opened = ledger::Ledger::Open(std::move(kv).value(), *key, options);
@@ -116,6 +156,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
 
   // Static tiles: a publisher thread behind the sequencer, and optionally an
   // HTTP server for the directory.
+  std::unique_ptr<witness::Cosigner> cosigner;  // outlives `tiles`, which calls it
   std::unique_ptr<ledger::TileFollower> tiles;
   std::unique_ptr<ledger::TileHttpServer> http;
   if (!o.http_listen.empty() && o.tiles_dir.empty()) {
@@ -133,12 +174,50 @@ int Serve(const std::string& dir, const ServeOptions& o) {
                        publisher.status().ToString());
       return 3;
     }
-    // The hook between "tiles durable" and "checkpoint written": witness
-    // cosigning plugs in here. Today the log's own note is published as is.
+    // Between "tiles durable" and "checkpoint written", the witnesses cosign
+    // (each bounded by --witness-timeout-ms); the note is published with the
+    // cosignatures that came back, and readers are served that note.
     ledger::CheckpointHook hook;
+    if (!o.witness_policy.empty()) {
+      auto witnesses = LoadWitnesses(o.witness_policy, ledger->verifier_key());
+      if (!witnesses.ok()) return Fail(witnesses.status());
+      const ledger::Ledger* l = ledger.get();
+      cosigner = std::make_unique<witness::Cosigner>(
+          std::move(witnesses).value(),
+          [l](uint64_t a, uint64_t b) -> Result<std::vector<verifier::Hash>> {
+            PROV_ASSIGN_OR_RETURN(auto resp, l->ConsistencyProof(a, b));
+            std::vector<verifier::Hash> proof;
+            for (const std::string& h : resp.hashes()) {
+              PROV_ASSIGN_OR_RETURN(verifier::Hash hash, verifier::ToHash(verifier::AsBytes(h)));
+              proof.push_back(hash);
+            }
+            return proof;
+          },
+          std::chrono::milliseconds(std::max<int64_t>(1, o.witness_timeout_ms)));
+      hook = [c = cosigner.get()](const std::string& note,
+                                  uint64_t size) -> Result<std::string> {
+        std::vector<witness::Cosigner::Outcome> outcomes;
+        std::string cosigned = c->Cosign(note, size, &outcomes);
+        for (const auto& out : outcomes) {
+          if (!out.status.ok()) {
+            spdlog::warn("witness {} did not cosign size {}: {}", out.witness, size,
+                         out.status.ToString());
+          }
+        }
+        return cosigned;
+      };
+      spdlog::info("witnessing: {} witnesses, {} ms each at most", cosigner->witnesses(),
+                   o.witness_timeout_ms);
+    }
+    ledger::Ledger* l = ledger.get();
     tiles = std::make_unique<ledger::TileFollower>(
         ledger.get(), std::move(publisher).value(), std::move(hook),
-        [](const Status& s) { spdlog::error("publishing tiles: {}", s.ToString()); });
+        [](const Status& s) { spdlog::error("publishing tiles: {}", s.ToString()); },
+        [l](const std::string& note) {
+          if (Status s = l->SetPublished(note); !s.ok()) {
+            spdlog::error("published head refused: {}", s.ToString());
+          }
+        });
   }
   ledger::ServiceOptions service_options;
   service_options.writes_need_client_cert = o.writes_need_client_cert;
@@ -249,6 +328,13 @@ int main(int argc, char** argv) {
                     "publish the log there as C2SP tlog-tiles static files (docs/tiles.md)");
   serve->add_option("--http-listen", so.http_listen,
                     "HOST:PORT: serve --tiles-dir over plain HTTP (port 0 picks a free one)");
+  serve->add_option("--witness-policy", so.witness_policy,
+                    "C2SP tlog-policy file: send each published checkpoint to its witnesses "
+                    "(those with a URL) and publish it with their cosignatures (needs --tiles-dir)");
+  serve->add_option("--witness-timeout-ms", so.witness_timeout_ms,
+                    "how long a checkpoint waits for its witnesses before it is published "
+                    "with the cosignatures gathered")
+      ->default_val(so.witness_timeout_ms);
   serve->add_flag("--http-public", so.http_public,
                   "allow a non-loopback --http-listen (plain HTTP; prefer nginx or a CDN)");
 

@@ -126,7 +126,7 @@ grpc::Status LedgerService::SubmitStream(
 
 grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
                                           pb::SignedCheckpoint* resp) {
-  *resp = *ledger_->Checkpoint();
+  *resp = *ledger_->Head();
   return grpc::Status::OK;
 }
 
@@ -141,7 +141,7 @@ grpc::Status LedgerService::GetEntries(grpc::ServerContext*, const pb::GetEntrie
 grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
                                               const pb::GetInclusionProofRequest* req,
                                               pb::GetInclusionProofResponse* resp) {
-  auto ckpt = ledger_->Checkpoint();
+  auto ckpt = ledger_->Head();
   uint64_t index = req->index();
   if (req->leaf_case() == pb::GetInclusionProofRequest::kLeafHash) {
     auto hash = verifier::ToHash(verifier::AsBytes(req->leaf_hash()));
@@ -205,7 +205,7 @@ grpc::Status LedgerService::WatchCheckpoints(grpc::ServerContext* ctx,
                                              grpc::ServerWriter<pb::SignedCheckpoint>* writer) {
   uint64_t last = req->after_size();
   while (!ctx->IsCancelled() && !stopping_) {
-    auto c = ledger_->WaitForCheckpoint(
+    auto c = ledger_->WaitForHead(
         last, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
     if (c->size() <= last) continue;
     if (!writer->Write(*c)) break;

@@ -184,6 +184,7 @@ Status TilePublisher::Resume(uint64_t head_size) {
                                                 " is not the stored tree's");
   }
   published_size_ = tiles_size_ = c->size;
+  published_note_ = std::move(note);
   return Status::Ok();
 }
 
@@ -319,6 +320,7 @@ Status TilePublisher::PublishCheckpoint(const std::string& note) {
   PROV_RETURN_IF_ERROR(SyncDir(dir_));
   uint64_t old_size = published_size_;
   published_size_ = c.size;
+  published_note_ = note;
   RemoveSupersededPartials(old_size, c.size);
   return Status::Ok();
 }
@@ -348,12 +350,17 @@ Status TilePublisher::Publish(const std::string& note, const CheckpointHook& hoo
 }
 
 TileFollower::TileFollower(const Ledger* ledger, std::unique_ptr<TilePublisher> publisher,
-                           CheckpointHook hook, std::function<void(const Status&)> on_error)
+                           CheckpointHook hook, std::function<void(const Status&)> on_error,
+                           std::function<void(const std::string&)> on_published)
     : ledger_(ledger),
       publisher_(std::move(publisher)),
       hook_(std::move(hook)),
-      on_error_(std::move(on_error)) {
+      on_error_(std::move(on_error)),
+      on_published_(std::move(on_published)) {
   published_ = publisher_->published_size();
+  if (on_published_ && !publisher_->published_note().empty()) {
+    on_published_(publisher_->published_note());
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -394,6 +401,9 @@ void TileFollower::Loop() {
     backoff = milliseconds(500);
     last_note = c->note();
     published_ = publisher_->published_size();
+    lock.unlock();
+    if (on_published_) on_published_(publisher_->published_note());
+    lock.lock();
     cv_.notify_all();
   }
 }

@@ -81,6 +81,8 @@ class TilePublisher {
   verifier::Status Publish(const std::string& note, const CheckpointHook& hook = {});
 
   uint64_t published_size() const { return published_size_; }  // of the checkpoint file
+  // The checkpoint file's note (cosignatures included); empty if none yet.
+  const std::string& published_note() const { return published_note_; }
   uint64_t tiles_size() const { return tiles_size_; }
   const std::string& dir() const { return dir_; }
 
@@ -102,6 +104,7 @@ class TilePublisher {
   TileReader reader_;
   int lock_fd_;
   uint64_t published_size_ = 0;
+  std::string published_note_;
   uint64_t tiles_size_ = 0;
   uint64_t staged_counter_ = 0;
   std::vector<std::pair<std::string, std::string>> staged_;  // staging path, rel path
@@ -110,12 +113,15 @@ class TilePublisher {
 
 // provd's publisher thread: follows the ledger's checkpoints (new sizes and
 // the periodic re-signed heads) and publishes each; never blocks appends.
-// A failed round is reported to `on_error` and retried with backoff.
+// A failed round is reported to `on_error` and retried with backoff; each
+// published note (as written, cosignatures included) goes to `on_published`,
+// first the one already in the directory, from the follower's thread.
 class TileFollower {
  public:
   TileFollower(const Ledger* ledger, std::unique_ptr<TilePublisher> publisher,
                CheckpointHook hook = {},
-               std::function<void(const verifier::Status&)> on_error = {});
+               std::function<void(const verifier::Status&)> on_error = {},
+               std::function<void(const std::string& note)> on_published = {});
   ~TileFollower();  // stops the thread (after the round in progress)
   TileFollower(const TileFollower&) = delete;
   TileFollower& operator=(const TileFollower&) = delete;
@@ -130,6 +136,7 @@ class TileFollower {
   std::unique_ptr<TilePublisher> publisher_;
   CheckpointHook hook_;
   std::function<void(const verifier::Status&)> on_error_;
+  std::function<void(const std::string&)> on_published_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

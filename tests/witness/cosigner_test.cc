@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/client/exec.h"
+#include "tests/witness/real_witness.h"
 #include "verifier/cosignature.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
@@ -51,46 +52,6 @@ struct Log {
       return verifier::MakeConsistencyProof(a, b, verifier::InMemorySubtrees(leaves));
     };
   }
-};
-
-// A real provwitness on a loopback port.
-class RealWitness {
- public:
-  RealWitness(const fs::path& dir, const std::string& name, const std::string& log_vkey)
-      : dir_(dir / name) {
-    fs::create_directories(dir_);
-    auto init = testexec::Exec({PROVWITNESS_PATH, "init", "--state-dir", (dir_ / "s").string(),
-                                "--name", name},
-                               dir_.string());
-    vkey_ = init.out.substr(0, init.out.find('\n'));
-    proc_ = testexec::Start({PROVWITNESS_PATH, "serve", "--state-dir", (dir_ / "s").string(),
-                             "--listen", "127.0.0.1:0", "--log", log_vkey},
-                            dir_.string());
-    const std::string marker = "provwitness: serving on 127.0.0.1:";
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::string out = testexec::Slurp(proc_.out);
-      if (size_t at = out.find(marker); at != std::string::npos) {
-        port_ = std::atoi(out.c_str() + at + marker.size());
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-  }
-  ~RealWitness() {
-    ::kill(proc_.pid, SIGTERM);
-    testexec::Finish(proc_);
-  }
-  int port() const { return port_; }
-  const std::string& vkey() const { return vkey_; }
-  verifier::PolicyWitness Policy(const std::string& name, std::string url = "") const {
-    return {name, *verifier::ParseWitnessKey(vkey_), vkey_,
-            url.empty() ? "http://127.0.0.1:" + std::to_string(port_) : url};
-  }
-
- private:
-  fs::path dir_;
-  std::string vkey_;
-  testexec::Running proc_;
-  int port_ = 0;
 };
 
 // Accepts connections and never answers.
