@@ -124,6 +124,18 @@ class WitnessedLogTest : public ::testing::Test {
     return "";
   }
 
+  // The head provd serves once it is at least `size` and cosigned by at
+  // least `n` witnesses (heads are published a round after they are signed).
+  std::string CosignedHead(tools::ProvdProcess& provd, uint64_t size, size_t n) {
+    std::string note = ServedHead(provd, size);
+    for (auto deadline = Clock::now() + std::chrono::seconds(20);
+         Judge(note).cosigned.size() < n && Clock::now() < deadline;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      note = ServedHead(provd, size);
+    }
+    return note;
+  }
+
   verifier::PolicyVerdict Judge(const std::string& note) {
     std::ifstream in(PolicyFile("client.policy", {}));
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -149,14 +161,7 @@ TEST_F(WitnessedLogTest, HeadsAreServedWithTheirCosignaturesAndADeadWitnessCosts
   auto provd = StartProvd(dir_ + "/a", PolicyFile("provd.policy", {0, 1, 2}));
   ASSERT_TRUE(provd);
   uint64_t size = Grow(*provd, "maker-a", 12);
-  std::string note = ServedHead(*provd, size);
-  // Published and served cosigned by all three (the head may get there a
-  // round after the log signed it).
-  for (auto deadline = Clock::now() + std::chrono::seconds(20);
-       Judge(note).cosigned.size() < 3 && Clock::now() < deadline;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    note = ServedHead(*provd, size);
-  }
+  std::string note = CosignedHead(*provd, size, 3);
   auto v = Judge(note);
   EXPECT_TRUE(v.quorum_met);
   EXPECT_EQ(Names(v.cosigned), (std::vector<std::string>{"w1", "w2", "w3"}));
@@ -169,7 +174,7 @@ TEST_F(WitnessedLogTest, HeadsAreServedWithTheirCosignaturesAndADeadWitnessCosts
   witnesses_[2]->Stop();
   auto t0 = Clock::now();
   size = Grow(*provd, "maker-a", 3);
-  note = ServedHead(*provd, size);
+  note = CosignedHead(*provd, size, 2);
   EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
   v = Judge(note);
   EXPECT_TRUE(v.quorum_met);
@@ -186,17 +191,11 @@ TEST_F(WitnessedLogTest, ASplitViewGetsAQuorumForOneHistoryOnly) {
   auto b = StartProvd(dir_ + "/b", PolicyFile("b.policy", {2}));
   ASSERT_TRUE(b);
   uint64_t b_size = Grow(*b, "maker-b", 4);
-  ASSERT_EQ(Judge(ServedHead(*b, b_size)).cosigned.size(), 1u);
+  ASSERT_EQ(Judge(CosignedHead(*b, b_size, 1)).cosigned.size(), 1u);
   auto a = StartProvd(dir_ + "/a", PolicyFile("a.policy", {0, 1, 2}));
   ASSERT_TRUE(a);
   uint64_t a_size = Grow(*a, "maker-a", 7);
-  std::string a_note = ServedHead(*a, a_size);
-  for (auto deadline = Clock::now() + std::chrono::seconds(20);
-       Judge(a_note).cosigned.size() < 2 && Clock::now() < deadline;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    a_note = ServedHead(*a, a_size);
-  }
-  auto va = Judge(a_note);
+  auto va = Judge(CosignedHead(*a, a_size, 2));
   EXPECT_TRUE(va.quorum_met);
   EXPECT_EQ(Names(va.cosigned), (std::vector<std::string>{"w1", "w2"}));  // w3 holds B
 
@@ -205,10 +204,9 @@ TEST_F(WitnessedLogTest, ASplitViewGetsAQuorumForOneHistoryOnly) {
   b = StartProvd(dir_ + "/b", PolicyFile("b.policy", {0, 1, 2}));
   ASSERT_TRUE(b);
   b_size = Grow(*b, "maker-b", 2);
-  std::string b_note = ServedHead(*b, b_size);
+  CosignedHead(*b, b_size, 1);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // every answer is in
-  b_note = ServedHead(*b, b_size);
-  auto vb = Judge(b_note);
+  auto vb = Judge(ServedHead(*b, b_size));
   EXPECT_FALSE(vb.quorum_met);
   EXPECT_EQ(Names(vb.cosigned), (std::vector<std::string>{"w3"}));
   auto refused = verifier::RequireQuorum(vb);
