@@ -15,6 +15,11 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
 "$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
 # Benchmark smoke: the load path end to end with a small count.
 "$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke
+# The same with three local witnesses cosigning every published head.
+"$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/bench" --smoke \
+  --witnesses 3 --provwitness "$BUILD/witness/provwitness"
+# Static tiles through nginx smoke (the full run: bash scripts/bench-tiles.sh).
+bash scripts/bench-tiles.sh "$BUILD" 3000 2
 # Proof benchmark smoke against Go's sumdb/tlog (the full run: bash scripts/bench-proofs.sh).
 bash scripts/bench-proofs.sh "$BUILD" 4096
 # Scan benchmark smoke (the full run: bash scripts/bench-scan.sh 100).

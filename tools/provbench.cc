@@ -58,6 +58,9 @@ struct Options {
   std::string json;
   std::string prov;       // path to `prov`, for the delivery-check run
   uint64_t delivery = 10000;  // manifest rows for `prov delivery check`
+  bool tiles = false;         // provd publishes static tiles
+  int witnesses = 0;          // local provwitness processes cosigning (implies tiles)
+  std::string provwitness;    // path to provwitness
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -172,6 +175,27 @@ int Run(const Options& o) {
   }
   std::vector<std::string> extra = o.tls.ProvdArgs();
   if (o.max_batch > 0) extra.insert(extra.end(), {"--max-batch", std::to_string(o.max_batch)});
+  // Witnesses: local provwitness processes and a tlog-policy naming them.
+  std::vector<std::unique_ptr<tools::WitnessProcess>> witnesses;
+  if (o.tiles || o.witnesses > 0) extra.insert(extra.end(), {"--tiles-dir", o.data_dir + "/tiles"});
+  if (o.witnesses > 0) {
+    std::string policy = "log " + *vkey + "\n";
+    for (int i = 0; i < o.witnesses; ++i) {
+      auto w = tools::WitnessProcess::Start(o.provwitness, o.data_dir + "/witness" + std::to_string(i),
+                                            "w" + std::to_string(i) + ".provbench.example",
+                                            *vkey);
+      if (!w.ok()) {
+        std::fprintf(stderr, "provbench: %s\n", w.status().ToString().c_str());
+        return 1;
+      }
+      policy += "witness w" + std::to_string(i) + " " + (*w)->vkey() + " " + (*w)->url() + "\n";
+      witnesses.push_back(std::move(w).value());
+    }
+    policy += "quorum none\n";
+    std::ofstream(o.data_dir + "/witnesses.policy") << policy;
+    extra.insert(extra.end(), {"--witness-policy", o.data_dir + "/witnesses.policy"});
+    std::printf("%d witnesses cosigning published heads\n", o.witnesses);
+  }
   auto provd = tools::ProvdProcess::Start(o.provd, o.data_dir, extra);
   if (!provd.ok()) {
     std::fprintf(stderr, "provbench: %s\n", provd.status().ToString().c_str());
@@ -420,6 +444,12 @@ int main(int argc, char** argv) {
   app.add_option("--prov", o.prov, "path to prov: also time `prov delivery check`");
   app.add_option("--delivery", o.delivery, "manifest rows for the delivery check")
       ->default_val(o.delivery);
+  app.add_flag("--tiles", o.tiles, "provd also publishes static tiles (--tiles-dir)");
+  app.add_option("--witnesses", o.witnesses,
+                 "start N local provwitness processes and have provd gather their cosignatures "
+                 "on every published head (implies --tiles; needs --provwitness)")
+      ->check(CLI::Range(0, 16));
+  app.add_option("--provwitness", o.provwitness, "path to the provwitness binary");
   o.tls.AddOptions(app);
   try {
     app.parse(argc, argv);
@@ -433,5 +463,10 @@ int main(int argc, char** argv) {
   }
   o.provd = std::filesystem::absolute(o.provd).string();
   if (!o.prov.empty()) o.prov = std::filesystem::absolute(o.prov).string();
+  if (o.witnesses > 0 && o.provwitness.empty()) {
+    std::fprintf(stderr, "provbench: --witnesses needs --provwitness\n");
+    return 2;
+  }
+  if (!o.provwitness.empty()) o.provwitness = std::filesystem::absolute(o.provwitness).string();
   return Run(o);
 }

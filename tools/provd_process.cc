@@ -134,6 +134,45 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
   return verifier::Internal("PROVD_START", "provd did not start serving within 60 s; see " + log);
 }
 
+Result<std::unique_ptr<WitnessProcess>> WitnessProcess::Start(const std::string& provwitness,
+                                                              const std::string& state_dir,
+                                                              const std::string& name,
+                                                              const std::string& log_vkey) {
+  const std::string log = state_dir + ".log";
+  if (int rc = RunCommand({provwitness, "init", "--state-dir", state_dir, "--name", name}, log);
+      rc != 0) {
+    return verifier::Internal("WITNESS_START", "provwitness init exited " + std::to_string(rc) +
+                                                   "; see " + log);
+  }
+  std::error_code ec;
+  const auto offset = static_cast<std::streamoff>(fs::file_size(log, ec));
+  std::unique_ptr<WitnessProcess> w(new WitnessProcess);
+  w->pid_ = Spawn({provwitness, "serve", "--state-dir", state_dir, "--listen", "127.0.0.1:0",
+                   "--log", log_vkey},
+                  log);
+  if (w->pid_ < 0) return verifier::Internal("WITNESS_START", "fork failed");
+  static const std::regex kServing(R"(provwitness: serving on (\S+:\d+) as (\S+))");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    std::string text = ReadFrom(log, offset);
+    if (std::regex_search(text, m, kServing)) {
+      w->url_ = "http://" + m[1].str();
+      w->vkey_ = m[2];
+      return w;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return verifier::Internal("WITNESS_START", "provwitness did not start within 30 s; see " + log);
+}
+
+WitnessProcess::~WitnessProcess() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int wstatus = 0;
+  waitpid(pid_, &wstatus, 0);
+}
+
 ProvdProcess::~ProvdProcess() {
   if (pid_ > 0) Stop(SIGKILL);
 }

@@ -56,6 +56,28 @@ class ProvdProcess {
   std::string tiles_url_;
 };
 
+// A real `provwitness` child process: `provwitness init --state-dir DIR
+// --name NAME`, then `serve` on a loopback port chosen by the kernel for the
+// log `log_vkey`; output goes to DIR.log. Stopped with SIGTERM.
+class WitnessProcess {
+ public:
+  static Result<std::unique_ptr<WitnessProcess>> Start(const std::string& provwitness,
+                                                       const std::string& state_dir,
+                                                       const std::string& name,
+                                                       const std::string& log_vkey);
+  ~WitnessProcess();
+  WitnessProcess(const WitnessProcess&) = delete;
+  WitnessProcess& operator=(const WitnessProcess&) = delete;
+
+  const std::string& url() const { return url_; }    // "http://127.0.0.1:PORT"
+  const std::string& vkey() const { return vkey_; }  // its cosignature verifier key
+
+ private:
+  WitnessProcess() = default;
+  pid_t pid_ = -1;
+  std::string url_, vkey_;
+};
+
 // Runs a command to completion with stdout/stderr appended to `log`;
 // returns its exit code (128+signal if killed).
 int RunCommand(const std::vector<std::string>& argv, const std::string& log);
