@@ -123,6 +123,11 @@ int Serve(const std::string& dir, const std::string& listen,
     witness::ReplayOptions ropts;
     ropts.state_dir = dir;
     ropts.ca_file = tiles_ca;
+    ropts.on_replayed = [](const std::string& origin, uint64_t begin, uint64_t end) {
+      std::printf("provwitness: replayed %s entries [%llu, %llu)\n", origin.c_str(),
+                  static_cast<unsigned long long>(begin), static_cast<unsigned long long>(end));
+      std::fflush(stdout);
+    };
     for (const auto& [origin, url] : urls) {
       if (url.empty()) {
         return Fail(verifier::InvalidArgument("REPLAY_NO_URL",

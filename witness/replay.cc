@@ -311,6 +311,7 @@ Status ReplayAuditor::Replay(LogReplay& log, const Checkpoint& next, std::string
     return Status(verifier::Code::kUnavailable, "REPLAY_STATE_WRITE_FAILED", st.ToString());
   }
   log.snap = std::move(updated);
+  if (options_.on_replayed) options_.on_replayed(log.origin, replayed, next.size);
   return Status::Ok();
 }
 

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +60,8 @@ struct ReplayOptions {
   std::string ca_file;  // https: PEM CA certificates; empty: the system store
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{10000};
+  // Told of each accepted replay: origin, first and end index replayed.
+  std::function<void(const std::string&, uint64_t, uint64_t)> on_replayed;
 };
 
 // What a snapshot file holds (exposed for tests).
