@@ -376,8 +376,8 @@ class ReplayTamperTest : public ::testing::Test {
                      ledger_test::KeyFromByte(77));
   }
   // An organisation record signed by the authority threshold (2 of 3).
-  std::string LateOrg() const {
-    return world_.Auth(client::OrganizationRecord(ledger_test::kT, "late-org", "Late", "FR"));
+  std::string LateOrg(const std::string& id = "late-org") const {
+    return world_.Auth(client::OrganizationRecord(ledger_test::kT, id, "Late", "FR"));
   }
   // What the rulebook says of leaf `index` after leaves [0, index).
   verifier::Status RulebookVerdict(uint64_t index) const {
@@ -493,6 +493,51 @@ TEST_F(ReplayTamperTest, TileNotMatchingTheCheckpointIs503AndChangesNothing) {
   EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state_before);
   EXPECT_EQ(testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin)), snap_before);
   EXPECT_FALSE(fs::exists(w.SnapshotFile(ledger_test::kOrigin) + ".refused"));
+}
+
+// The crash window: the snapshot is written before the witness state, so a
+// crash between the two leaves the replay ahead of the witness (simulated by
+// putting back the older witness state file). Checkpoints up to the replayed
+// size are then checked as prefixes of the replayed tree, without replaying.
+TEST_F(ReplayTamperTest, ReplayAheadOfTheWitnessChecksPrefixes) {
+  WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
+  ASSERT_NO_FATAL_FAILURE(w.Start());
+  ASSERT_TRUE(w.Cosign(0, {}, Note(20)).ok());
+  const std::string state20 = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
+  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg()));
+  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg("later-org")));
+  ASSERT_TRUE(w.Cosign(20, Proof(20, 22), Note(22)).ok());
+  w.Stop();
+  testexec::Spit(w.StateFile(ledger_test::kOrigin), state20);  // "crash" before the state write
+  ASSERT_EQ(w.SnapshotSize(ledger_test::kOrigin), 22u);
+
+  ASSERT_NO_FATAL_FAILURE(w.Start());
+  // A fork at 21 signed by the log: consistent with the witness's 20, but
+  // not a prefix of the replayed tree.
+  std::vector<Hash> forked;
+  for (uint64_t i = 0; i < 20; ++i) forked.push_back(ledger_test::LeafHashOf(Leaf(i)));
+  forked.push_back(verifier::LeafHash(verifier::AsBytes(std::string("another leaf"))));
+  verifier::Checkpoint fc{ledger_test::kOrigin,
+                          21,
+                          verifier::RootOf(forked),
+                          {verifier::TimestampExtension(ledger_test::kT)}};
+  const std::string fork_note =
+      verifier::SignNote(verifier::FormatCheckpoint(fc), ledger_test::kOrigin, world_.log_key);
+  HttpAnswer a = w.Post(
+      20, *verifier::MakeConsistencyProof(20, 21, verifier::InMemorySubtrees(forked)), fork_note);
+  EXPECT_EQ(a.status, 422) << a.body;
+  EXPECT_NE(a.body.find("REPLAY_FORK"), std::string::npos) << a.body;
+  EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state20);
+
+  // The real 21 is a prefix of the replayed 22 (a consistency proof from the
+  // tiles), and 22 is the replayed tree: both cosigned without replaying.
+  verifier::Status st = w.Cosign(20, Proof(20, 21), Note(21));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  st = w.Cosign(21, Proof(21, 22), Note(22));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(w.SnapshotSize(ledger_test::kOrigin), 22u);
+  std::string out = w.Stop();
+  EXPECT_EQ(out.find("replayed"), std::string::npos) << out;
 }
 
 TEST_F(ReplayTamperTest, CorruptSnapshotRefusesToStart) {
