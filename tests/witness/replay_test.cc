@@ -297,6 +297,17 @@ TEST_F(ReplayProvdTest, ReplayNeedsATilesUrlForEveryLog) {
                           dir_);
   EXPECT_EQ(o.rc, 1);
   EXPECT_NE(o.err.find("REPLAY_NO_URL"), std::string::npos) << o.err;
+  // Two keys of one origin (rotation) with different tiles URLs.
+  const std::string other =
+      verifier::FormatVerifierKey(kProvdOrigin, verifier::SigningKey::Generate().public_key());
+  testexec::Spit(dir_ + "/two.conf",
+                 "log " + vkey_ + " http://127.0.0.1:1\nlog " + other + " http://127.0.0.1:2\n");
+  o = testexec::Exec({PROVWITNESS_PATH, "serve", "--state-dir", w.state(), "--listen",
+                      "127.0.0.1:0", "--config", dir_ + "/two.conf", "--replay"},
+                     dir_);
+  EXPECT_EQ(o.rc, 1);
+  EXPECT_NE(o.err.find("REPLAY_DUPLICATE_LOG"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(w.state() + "/logs/" + Hex(kProvdOrigin)));
 }
 
 // ---------------------------------------------------------------------------
