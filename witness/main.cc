@@ -3,9 +3,12 @@
 //   provwitness init  --state-dir DIR --name NAME
 //   provwitness serve --state-dir DIR --listen HOST:PORT
 //                     (--log VKEY ... | --config FILE) [--public]
+//                     [--replay [--tiles-ca FILE]]
 //
 // DIR holds witness.key (the Ed25519 seed, hex, mode 0600), witness.vkey and
-// logs/ (the latest cosigned checkpoint of each log). docs/witness.md.
+// logs/ (the latest cosigned checkpoint of each log) and, with --replay,
+// replay/ (the replayed state of each log). docs/witness.md,
+// docs/witness-replay.md.
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -14,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +26,7 @@
 #include "verifier/crypto.h"
 #include "verifier/note.h"
 #include "verifier/tlog_policy.h"
+#include "witness/replay.h"
 #include "witness/server.h"
 #include "witness/witness.h"
 
@@ -68,7 +74,8 @@ int Init(const std::string& dir, const std::string& name) {
 }
 
 int Serve(const std::string& dir, const std::string& listen,
-          const std::vector<std::string>& log_vkeys, const std::string& config, bool allow_public) {
+          const std::vector<std::string>& log_vkeys, const std::string& config, bool allow_public,
+          bool replay, const std::string& tiles_ca) {
   witness::WitnessOptions opts;
   opts.state_dir = dir;
   auto key = verifier::ReadKeyFile(dir + "/witness.key");
@@ -86,10 +93,13 @@ int Serve(const std::string& dir, const std::string& listen,
   }
   opts.name = vkey->name;
   opts.key = *key;
+  // origin -> tiles URL ("" when none is given), for --replay.
+  std::map<std::string, std::string> urls;
   for (const auto& v : log_vkeys) {
     auto k = verifier::ParseVerifierKey(v);
     if (!k.ok()) return Fail(k.status());
     opts.logs.push_back(*k);
+    urls.emplace(k->name, "");
   }
   if (!config.empty()) {
     std::string text = ReadAll(config, &ok);
@@ -98,7 +108,38 @@ int Serve(const std::string& dir, const std::string& listen,
     if (!p.ok())
       return Fail(
           Status(p.status().code(), p.status().reason(), config + ": " + p.status().message()));
-    for (const auto& l : p->logs) opts.logs.push_back(l.key);
+    for (const auto& l : p->logs) {
+      opts.logs.push_back(l.key);
+      std::string& url = urls[l.key.name];
+      if (!url.empty() && !l.url.empty() && url != l.url) {
+        return Fail(verifier::InvalidArgument("REPLAY_DUPLICATE_LOG",
+                                              config + ": two URLs for the log " + l.key.name));
+      }
+      if (!l.url.empty()) url = l.url;
+    }
+  }
+  std::unique_ptr<witness::ReplayAuditor> auditor;
+  if (replay) {
+    witness::ReplayOptions ropts;
+    ropts.state_dir = dir;
+    ropts.ca_file = tiles_ca;
+    ropts.on_replayed = [](const std::string& origin, uint64_t begin, uint64_t end) {
+      std::printf("provwitness: replayed %s entries [%llu, %llu)\n", origin.c_str(),
+                  static_cast<unsigned long long>(begin), static_cast<unsigned long long>(end));
+      std::fflush(stdout);
+    };
+    for (const auto& [origin, url] : urls) {
+      if (url.empty()) {
+        return Fail(verifier::InvalidArgument("REPLAY_NO_URL",
+                                              "--replay needs the tiles URL of " + origin +
+                                                  ": give it as `log <vkey> <url>` in --config"));
+      }
+      ropts.logs.push_back({origin, url});
+    }
+    auto a = witness::ReplayAuditor::Open(std::move(ropts));
+    if (!a.ok()) return Fail(a.status());
+    auditor = std::move(a).value();
+    opts.auditor = auditor.get();
   }
   size_t colon = listen.rfind(':');
   int port = -1;
@@ -148,9 +189,9 @@ int main(int argc, char** argv) {
   verifier::InitCrypto();
   CLI::App app{"provwitness: a C2SP tlog-witness (docs/witness.md)"};
   app.require_subcommand(1);
-  std::string dir, name, listen, config;
+  std::string dir, name, listen, config, tiles_ca;
   std::vector<std::string> logs;
-  bool allow_public = false;
+  bool allow_public = false, replay = false;
   auto* init = app.add_subcommand("init", "create the witness key and print its vkey");
   init->add_option("--state-dir", dir, "state directory")->required();
   init->add_option("--name", name, "witness key name, e.g. example.com/w1")->required();
@@ -160,7 +201,11 @@ int main(int argc, char** argv) {
   serve->add_option("--log", logs, "a log's verifier key (repeatable)");
   serve->add_option("--config", config, "file of `log <vkey> [url]` lines (tlog-policy syntax)");
   serve->add_flag("--public", allow_public, "allow a non-loopback address (plaintext HTTP)");
+  serve->add_flag("--replay", replay,
+                  "audit: replay each log's entries from its tiles URL (--config) through the "
+                  "rulebook before cosigning");
+  serve->add_option("--tiles-ca", tiles_ca, "with --replay: PEM CA file for https tiles URLs");
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) return Init(dir, name);
-  return Serve(dir, listen, logs, config, allow_public);
+  return Serve(dir, listen, logs, config, allow_public, replay, tiles_ca);
 }

@@ -52,8 +52,8 @@ struct Response {
   std::string body;
 };
 
-// A hook run before cosigning, e.g. a replaying auditor (`--replay`, not
-// built yet): fetch the entries [previous size, next.size) of the log, check
+// A hook run before cosigning, e.g. the replaying auditor (`--replay`,
+// witness/replay.h): fetch the entries [previous size, next.size) of the log, check
 // that they hash to next.root, run them through the rulebook, and refuse if
 // any entry breaks a rule. Called with the log's lock held, after the
 // signature and consistency checks and before the state is written.
