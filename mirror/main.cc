@@ -5,6 +5,7 @@
 // Exit codes (sync --once): 0 in step, 1 local error or usage, 3 a security
 // failure (halted), 4 the source unreachable.
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -136,6 +137,8 @@ int Serve(const Flags& f) {
 
 int main(int argc, char** argv) {
   verifier::InitCrypto();
+  // Log lines on stderr; stdout carries the lines scripts read.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("provmirror"));
   CLI::App app{"provmirror: a verifying mirror of a C2SP tlog-tiles log"};
   app.require_subcommand(1);
   Flags f;

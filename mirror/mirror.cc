@@ -103,7 +103,8 @@ Result<std::unique_ptr<Mirror>> Mirror::Open(MirrorOptions options) {
     return verifier::FailedPrecondition("DATA_DIR", m->options_.data_dir + ": " + ec.message());
   }
   m->status_path_ = m->options_.data_dir + "/status.json";
-  PROV_ASSIGN_OR_RETURN(m->kv_, ledger::OpenRocksKvStore(m->options_.data_dir + "/db", true));
+  const std::string db = m->options_.data_dir + "/db";
+  PROV_ASSIGN_OR_RETURN(m->kv_, ledger::OpenRocksKvStore(db, !fs::exists(db)));
   m->reader_ = std::make_unique<ledger::TileReader>(m->kv_.get());
   PROV_RETURN_IF_ERROR(m->Resume());
   PROV_ASSIGN_OR_RETURN(m->client_,
@@ -133,9 +134,9 @@ Status Mirror::Resume() {
     }
     auto root = reader_->RootAt(c->size);
     if (!root.ok() || !verifier::ConstantTimeEqual(*root, c->root)) {
-      return verifier::DataLoss("MIRROR_STORE_CORRUPT",
-                                "the stored tree is not the stored head's (" +
-                                    Head(c->size, c->root) + ")");
+      return verifier::DataLoss(
+          "MIRROR_STORE_CORRUPT",
+          "the stored tree is not the stored head's (" + Head(c->size, c->root) + ")");
     }
     size = c->size;
     state_.good_root = c->root;
@@ -238,13 +239,11 @@ Status Mirror::Advance(const client::VerifiedCheckpoint& c) {
       std::string& leaf = (*leaves)[i - start];
       auto prepared = verifier::PrepareRecord(leaf);
       Status rule = prepared.status();
-      if (rule.ok() && i == 0 &&
-          prepared->record.kind_case() == provenance::v1::Record::kGenesis &&
+      if (rule.ok() && i == 0 && prepared->record.kind_case() == provenance::v1::Record::kGenesis &&
           prepared->record.genesis().origin() != verifier_.name) {
         rule = verifier::FailedPrecondition(
-            "GENESIS_ORIGIN", "the genesis names origin \"" +
-                                  prepared->record.genesis().origin() + "\", not \"" +
-                                  verifier_.name + "\"");
+            "GENESIS_ORIGIN", "the genesis names origin \"" + prepared->record.genesis().origin() +
+                                  "\", not \"" + verifier_.name + "\"");
       }
       if (rule.ok()) {
         std::string seen;
@@ -259,11 +258,11 @@ Status Mirror::Advance(const client::VerifiedCheckpoint& c) {
         writer_.reset();
         auto reopened = ledger::TreeWriter::Open(*reader_, kv_.get(), from);
         if (reopened.ok()) writer_ = std::make_unique<ledger::TreeWriter>(std::move(*reopened));
-        return Halt(Status(verifier::Code::kDataLoss, "ENTRY_REJECTED",
-                           "entry #" + std::to_string(i) + " of the head " +
-                               Head(to, c.checkpoint.root) +
-                               " breaks the rules: " + rule.ToString()),
-                    i, c.note);
+        return Halt(
+            Status(verifier::Code::kDataLoss, "ENTRY_REJECTED",
+                   "entry #" + std::to_string(i) + " of the head " + Head(to, c.checkpoint.root) +
+                       " breaks the rules: " + rule.ToString()),
+            i, c.note);
       }
       batch.Put(coding::LeafKey(i), leaf);
       std::string idx;
@@ -283,10 +282,9 @@ Status Mirror::Advance(const client::VerifiedCheckpoint& c) {
   if (!verifier::ConstantTimeEqual(writer_->Root(), c.checkpoint.root)) {
     const verifier::Hash got = writer_->Root();
     rollback();
-    return Halt(verifier::DataLoss("ROOT_MISMATCH", "the entries give root " +
-                                                        verifier::HexEncode(got) +
-                                                        ", the checkpoint says " +
-                                                        Head(to, c.checkpoint.root)),
+    return Halt(verifier::DataLoss("ROOT_MISMATCH",
+                                   "the entries give root " + verifier::HexEncode(got) +
+                                       ", the checkpoint says " + Head(to, c.checkpoint.root)),
                 std::nullopt, c.note);
   }
   for (const auto& [k, v] : state.writes()) batch.Put(coding::StateKey(k), v);

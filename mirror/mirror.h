@@ -63,12 +63,12 @@ int ExitCode(Health h);
 
 struct MirrorState {
   Health health = Health::kFollowing;
-  Status last_error;                   // why not kFollowing
-  uint64_t good_size = 0;              // the last good head (0: none yet)
+  Status last_error;       // why not kFollowing
+  uint64_t good_size = 0;  // the last good head (0: none yet)
   verifier::Hash good_root{};
-  std::optional<uint64_t> bad_index;   // the rejected entry (ENTRY_REJECTED)
-  std::string offending_checkpoint;    // the source's note that was refused
-  int64_t since = 0;                   // Unix seconds of the last change
+  std::optional<uint64_t> bad_index;  // the rejected entry (ENTRY_REJECTED)
+  std::string offending_checkpoint;   // the source's note that was refused
+  int64_t since = 0;                  // Unix seconds of the last change
 };
 
 class Mirror {

@@ -72,7 +72,8 @@ class MirrorTest : public ::testing::Test {
     char tmpl[] = "/tmp/provmirror-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto vkey = tools::InitLedger(PROVD_PATH, Data("a"), kOrigin, {{"a", authority_.public_key()}}, 1);
+    auto vkey =
+        tools::InitLedger(PROVD_PATH, Data("a"), kOrigin, {{"a", authority_.public_key()}}, 1);
     ASSERT_TRUE(vkey.ok()) << vkey.status().ToString();
     vkey_ = *vkey;
     vkey_file_ = Data("a") + "/log.vkey";
@@ -140,8 +141,8 @@ class MirrorTest : public ::testing::Test {
   }
 
   std::vector<std::string> MirrorArgs(const std::string& source) const {
-    return {"--source", source, "--vkey", vkey_file_, "--data-dir", MirrorData(),
-            "--tiles-dir", MirrorTiles()};
+    return {"--source",   source,       "--vkey",      vkey_file_,
+            "--data-dir", MirrorData(), "--tiles-dir", MirrorTiles()};
   }
   Outcome SyncOnce(const std::string& source) {
     std::vector<std::string> argv = {PROVMIRROR_PATH, "sync", "--once"};
@@ -211,13 +212,25 @@ TEST_F(MirrorTest, SyncOnceCatchesUpAndServesTheSourcesBytes) {
   ASSERT_EQ(r.rc, 0) << Describe(r);
   EXPECT_EQ(r.err.find("advanced"), std::string::npos) << r.err;
   EXPECT_EQ(Files(MirrorTiles()), before);
+
+  // The store is this log's: another key with the same origin is refused
+  // before the source is asked, and nothing changes.
+  const std::string other = dir_ + "/other.vkey";
+  testexec::Spit(
+      other, verifier::FormatVerifierKey(kOrigin, verifier::SigningKey::Generate().public_key()));
+  r = Exec({PROVMIRROR_PATH, "sync", "--once", "--source", provd_["a"]->tiles_url(), "--vkey",
+            other, "--data-dir", MirrorData(), "--tiles-dir", MirrorTiles()},
+           dir_);
+  EXPECT_EQ(r.rc, 1) << Describe(r);
+  EXPECT_NE(r.err.find("MIRROR_OTHER_LOG"), std::string::npos) << r.err;
+  EXPECT_EQ(Files(MirrorTiles()), before);
 }
 
 TEST_F(MirrorTest, ServeFollowsResumesAndProvReadsTheMirror) {
   StartProvd("a");
   Grow("a", 5);
-  std::vector<std::string> argv = {PROVMIRROR_PATH, "serve", "--http-listen", "127.0.0.1:0",
-                                   "--interval-ms", "100"};
+  std::vector<std::string> argv = {PROVMIRROR_PATH, "serve",         "--http-listen",
+                                   "127.0.0.1:0",   "--interval-ms", "100"};
   for (auto& a : MirrorArgs(provd_["a"]->tiles_url())) argv.push_back(a);
   auto serve = testexec::Start(argv, dir_);
   std::string url;
@@ -253,9 +266,9 @@ TEST_F(MirrorTest, ServeFollowsResumesAndProvReadsTheMirror) {
   const uint64_t more = Grow("a", 4);
   Outcome r = SyncOnce(provd_["a"]->tiles_url());
   ASSERT_EQ(r.rc, 0) << Describe(r);
-  EXPECT_NE(r.err.find("advanced from size " + std::to_string(size) + " to size " +
-                       std::to_string(more)),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("advanced from size " + std::to_string(size) + " to size " + std::to_string(more)),
+      std::string::npos)
       << r.err;
   ExpectSameTiles(Tiles("a"));
 }
@@ -356,9 +369,17 @@ TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
 
   // A fresh mirror replaying from genesis stops at the same entry, and
   // publishes nothing.
-  std::vector<std::string> argv = {PROVMIRROR_PATH, "sync", "--once", "--source", c.url(),
-                                   "--vkey", vkey_file_, "--data-dir", dir_ + "/fresh",
-                                   "--tiles-dir", dir_ + "/fresh-tiles"};
+  std::vector<std::string> argv = {PROVMIRROR_PATH,
+                                   "sync",
+                                   "--once",
+                                   "--source",
+                                   c.url(),
+                                   "--vkey",
+                                   vkey_file_,
+                                   "--data-dir",
+                                   dir_ + "/fresh",
+                                   "--tiles-dir",
+                                   dir_ + "/fresh-tiles"};
   r = Exec(argv, dir_);
   EXPECT_EQ(r.rc, 3) << Describe(r);
   EXPECT_NE(r.err.find("entry #" + std::to_string(size) + " "), std::string::npos) << r.err;
@@ -373,8 +394,8 @@ TEST_F(MirrorTest, TamperedTileOrBundleHaltsAndKeepsTheLastGoodState) {
   const uint64_t grown = Grow("a", 4);
   const std::string tile = "tile/0/000.p/" + std::to_string(grown);
   const std::string bundle = "tile/entries/000.p/" + std::to_string(grown);
-  for (const auto& [path, reason] : {std::pair<std::string, std::string>{tile, "TILE_MISMATCH"},
-                                     {bundle, "BUNDLE_MISMATCH"}}) {
+  for (const auto& [path, reason] :
+       {std::pair<std::string, std::string>{tile, "TILE_MISMATCH"}, {bundle, "BUNDLE_MISMATCH"}}) {
     SCOPED_TRACE(path);
     const std::string copy = dir_ + "/tampered";
     fs::remove_all(copy);
@@ -413,8 +434,8 @@ TEST_F(MirrorTest, SourceDownKeepsServingAndRetries) {
   StaticSource src = Serve(Tiles("a"));
   const int port = src.server->port();
   const std::string url = src.url();
-  std::vector<std::string> argv = {PROVMIRROR_PATH, "serve", "--http-listen", "127.0.0.1:0",
-                                   "--interval-ms", "100"};
+  std::vector<std::string> argv = {PROVMIRROR_PATH, "serve",         "--http-listen",
+                                   "127.0.0.1:0",   "--interval-ms", "100"};
   for (auto& a : MirrorArgs(url)) argv.push_back(a);
   auto serve = testexec::Start(argv, dir_);
   WaitForCheckpoint(MirrorTiles(), size);
