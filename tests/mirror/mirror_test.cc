@@ -420,6 +420,41 @@ TEST_F(MirrorTest, TamperedTileOrBundleHaltsAndKeepsTheLastGoodState) {
   ExpectSameTiles(Tiles("a"));
 }
 
+TEST_F(MirrorTest, CheckpointNotSignedByThePinnedKeyHalts) {
+  StartProvd("a");
+  const uint64_t size = Grow("a", 3);
+  ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
+  auto before = Files(MirrorTiles());
+  const uint64_t grown = Grow("a", 2);
+  const std::string note = Slurp(Tiles("a") + "/checkpoint");
+  ASSERT_EQ(NoteSize(note), grown);
+  const std::string body = note.substr(0, note.find("\n\n") + 1);
+  // The body signed by another key of the same origin; the log's own
+  // signature with one bit flipped (the key hash kept).
+  std::string flipped = note;
+  flipped[flipped.size() - 4] = flipped[flipped.size() - 4] == 'A' ? 'B' : 'A';
+  for (const auto& [bad, reason] :
+       {std::pair<std::string, std::string>{
+            verifier::SignNote(body, kOrigin, verifier::SigningKey::Generate()), "UNVERIFIED_NOTE"},
+        {flipped, "BAD_NOTE_SIGNATURE"}}) {
+    SCOPED_TRACE(reason);
+    const std::string copy = dir_ + "/badsig";
+    fs::remove_all(copy);
+    fs::copy(Tiles("a"), copy, fs::copy_options::recursive);
+    testexec::Spit(copy + "/checkpoint", bad);
+    StaticSource src = Serve(copy);
+    Outcome r = SyncOnce(src.url());
+    EXPECT_EQ(r.rc, 3) << Describe(r);
+    EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
+    json st = Status();
+    EXPECT_EQ(st["state"], "halted");
+    EXPECT_EQ(st["reason"], reason);
+    EXPECT_EQ(st["good_size"], size);
+    EXPECT_EQ(st["offending_checkpoint"], bad);
+    EXPECT_EQ(Files(MirrorTiles()), before);
+  }
+}
+
 TEST_F(MirrorTest, SourceDownKeepsServingAndRetries) {
   StartProvd("a");
   const uint64_t size = Grow("a", 3);
