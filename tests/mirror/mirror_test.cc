@@ -363,6 +363,8 @@ TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
   json st = Status();
   EXPECT_EQ(st["state"], "halted");
   EXPECT_EQ(st["reason"], "ENTRY_REJECTED");
+  EXPECT_NE(st["message"].get<std::string>().find("UNKNOWN_SIGNER"), std::string::npos)
+      << st.dump();
   EXPECT_EQ(st["index"], size);
   EXPECT_EQ(st["good_size"], size);
   EXPECT_EQ(Files(MirrorTiles()), before);
