@@ -4,7 +4,6 @@
 #include <map>
 
 #include "client/witness_policy.h"
-
 #include "verifier/merkle.h"
 #include "verifier/rules.h"
 
@@ -92,12 +91,11 @@ Status LedgerClient::ProveConsistentWithLatest(const VerifiedCheckpoint& c) cons
   const verifier::Checkpoint& b = older ? latest_->checkpoint : c.checkpoint;
   Status s = ProveConsistency(a, b);
   if (s.ok()) return s;
-  return verifier::DataLoss("FORK", "tree head size " + std::to_string(c.checkpoint.size) +
-                                        " root " + verifier::HexEncode(c.checkpoint.root) +
-                                        " is not consistent with size " +
-                                        std::to_string(latest_->checkpoint.size) + " root " +
-                                        verifier::HexEncode(latest_->checkpoint.root) + ": " +
-                                        s.ToString());
+  return verifier::DataLoss(
+      "FORK", "tree head size " + std::to_string(c.checkpoint.size) + " root " +
+                  verifier::HexEncode(c.checkpoint.root) + " is not consistent with size " +
+                  std::to_string(latest_->checkpoint.size) + " root " +
+                  verifier::HexEncode(latest_->checkpoint.root) + ": " + s.ToString());
 }
 
 Status LedgerClient::Advance(const VerifiedCheckpoint& c) {

@@ -205,8 +205,8 @@ int LogEntries(uint64_t start, uint64_t end) {
 
 int LogProof(uint64_t index, const std::string& format, const std::string& out) {
   if (format != "text" && format != "tlog-proof") {
-    return Report(verifier::InvalidArgument(
-        "USAGE", "--format is text or tlog-proof, not '" + format + "'"));
+    return Report(
+        verifier::InvalidArgument("USAGE", "--format is text or tlog-proof, not '" + format + "'"));
   }
   if (!out.empty() && format != "tlog-proof") {
     return Report(verifier::InvalidArgument("USAGE", "--out needs --format tlog-proof"));
@@ -216,9 +216,9 @@ int LogProof(uint64_t index, const std::string& format, const std::string& out) 
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
   if (index >= head->checkpoint.size) {
-    return Report(verifier::OutOfRange(
-        "USAGE", "--index " + std::to_string(index) + " is beyond the log (size " +
-                     std::to_string(head->checkpoint.size) + ")"));
+    return Report(verifier::OutOfRange("USAGE", "--index " + std::to_string(index) +
+                                                    " is beyond the log (size " +
+                                                    std::to_string(head->checkpoint.size) + ")"));
   }
   auto leaves = (*c)->GetEntries(index, index + 1);
   if (!leaves.ok()) return Report(leaves.status());
@@ -236,15 +236,18 @@ int LogProof(uint64_t index, const std::string& format, const std::string& out) 
     }
     if (Status s = WriteFile(out, text); !s.ok()) return Report(s);
     if (G().json) {
-      std::cout << json{{"ok", true}, {"index", index}, {"file", out},
+      std::cout << json{{"ok", true},
+                        {"index", index},
+                        {"file", out},
                         {"checkpoint", HeadJson(head->checkpoint)}}
                        .dump()
                 << "\n";
     } else {
-      std::printf("wrote %s: entry #%llu in the tree of size %llu; verify it offline with "
-                  "`prov log verify-proof %s`\n",
-                  out.c_str(), static_cast<unsigned long long>(index),
-                  static_cast<unsigned long long>(head->checkpoint.size), out.c_str());
+      std::printf(
+          "wrote %s: entry #%llu in the tree of size %llu; verify it offline with "
+          "`prov log verify-proof %s`\n",
+          out.c_str(), static_cast<unsigned long long>(index),
+          static_cast<unsigned long long>(head->checkpoint.size), out.c_str());
     }
     return kOk;
   }
@@ -292,8 +295,8 @@ int LogVerifyProof(const std::string& file) {
         !s.ok()) {
       return Report(Status(s.code(), s.reason(), file + ": " + s.message()));
     }
-    cosigned = client::CountCosignatures(**policy, *vkey, proof->checkpoint_note,
-                                         std::time(nullptr));
+    cosigned =
+        client::CountCosignatures(**policy, *vkey, proof->checkpoint_note, std::time(nullptr));
   }
   auto p = verifier::PrepareRecord(*proof->extra);
   const std::string kind = p.ok() ? verifier::RecordKindName(p->record) : "unparseable";
@@ -545,9 +548,10 @@ void AddLogCommands(CLI::App& app) {
   OnRun(entries, [o] { return LogEntries(o->start, o->end); });
   auto* proof = log->add_subcommand("proof", "prove one entry is in the latest tree");
   proof->add_option("--index", o->index)->required();
-  proof->add_option("--format", o->format,
-                    "text (default), or tlog-proof: a C2SP tlog-proof carrying the entry and "
-                    "the (cosigned) checkpoint, verifiable offline")
+  proof
+      ->add_option("--format", o->format,
+                   "text (default), or tlog-proof: a C2SP tlog-proof carrying the entry and "
+                   "the (cosigned) checkpoint, verifiable offline")
       ->default_val("text");
   proof->add_option("--out", o->out, "with --format tlog-proof: write it to this file");
   OnRun(proof, [o] { return LogProof(o->index, o->format, o->out); });

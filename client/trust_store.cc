@@ -156,8 +156,9 @@ Status TrustStore::Save(const LedgerClient& c, const std::optional<std::string>&
       // The same tree (proven consistent above, or when `mine` was adopted
       // over `loaded`): replace the stored note only by a better-cosigned one.
       if (!verifier::ConstantTimeEqual(m.root, t.root)) {
-        return verifier::DataLoss("FORK", "tree head " + HeadText(m) + " seen by this run differs from " +
-                                              HeadText(t) + " stored in " + checkpoint_file());
+        return verifier::DataLoss("FORK", "tree head " + HeadText(m) +
+                                              " seen by this run differs from " + HeadText(t) +
+                                              " stored in " + checkpoint_file());
       }
       if (c.Cosignatures(mine.note) <= c.Cosignatures(*stored)) return Status::Ok();
     }

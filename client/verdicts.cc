@@ -171,8 +171,8 @@ Result<verifier::VerifiedEvidence> LoadBundle(const std::string& path,
   // Offline, the witnesses' cosignatures are all that stand for the log's
   // honesty: under a policy the bundle's checkpoint must meet the quorum.
   if (policy) {
-    Status s = client::RequireWitnessQuorum(*policy, vkey, ev.checkpoint().note(),
-                                            std::time(nullptr));
+    Status s =
+        client::RequireWitnessQuorum(*policy, vkey, ev.checkpoint().note(), std::time(nullptr));
     if (!s.ok()) return Status(s.code(), s.reason(), path + ": " + s.message());
   }
   verified.from_bundle = true;

@@ -38,10 +38,10 @@ Result<verifier::TlogPolicy> ParseWitnessPolicy(const std::string& path, std::st
       names += (names.empty() ? "" : ", ") + l.key.name;
     }
     if (!listed) {
-      return verifier::InvalidArgument(
-          "WITNESS_POLICY_OTHER_LOG",
-          path + " lists the logs " + names + " but not the pinned log key (--vkey) of " +
-              log.name + ": it is a policy for another log");
+      return verifier::InvalidArgument("WITNESS_POLICY_OTHER_LOG",
+                                       path + " lists the logs " + names +
+                                           " but not the pinned log key (--vkey) of " + log.name +
+                                           ": it is a policy for another log");
     }
   }
   return policy;

@@ -123,8 +123,8 @@ class WitnessPolicyTest : public ::testing::Test {
     auto p = tools::ProvdProcess::Start(PROVD_PATH, d + "/ledger");
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     provd_ = p->release();
-    Outcome head = Prov({"--server", provd_->target(), "--state-dir", d + "/s0", "log",
-                         "checkpoint"});
+    Outcome head =
+        Prov({"--server", provd_->target(), "--state-dir", d + "/s0", "log", "checkpoint"});
     ASSERT_EQ(head.rc, 0) << Describe(head);
     note_ = new std::string(head.out);
     // Three witnesses cosign the note provd serves.
@@ -164,8 +164,7 @@ class WitnessPolicyTest : public ::testing::Test {
     return note.ok() ? *note : "";
   }
   // A policy file: the log, the three witnesses, and `quorum` lines.
-  std::string PolicyFile(const std::string& name, const std::string& quorum,
-                         bool with_log = true) {
+  std::string PolicyFile(const std::string& name, const std::string& quorum, bool with_log = true) {
     std::string text = with_log ? "log " + *vkey_ + "\n" : "";
     const char* names[] = {"a", "b", "c"};
     for (int i = 0; i < 3; ++i) {
@@ -226,18 +225,17 @@ TEST_F(WitnessPolicyTest, QuorumMetOverTilesIsTrustedAndStoredAsReceived) {
   Serve(cosigned);
   const std::string state = State("met");
   Store(state, *old_note_);  // size 20: the new head must extend it
-  for (const std::vector<std::string>& cmd :
-       {std::vector<std::string>{"log", "checkpoint"},
-        {"log", "entries", "--start", "30", "--end", "35"},
-        {"log", "proof", "--index", "7"},
-        {"audit"}}) {
+  for (const std::vector<std::string>& cmd : {std::vector<std::string>{"log", "checkpoint"},
+                                              {"log", "entries", "--start", "30", "--end", "35"},
+                                              {"log", "proof", "--index", "7"},
+                                              {"audit"}}) {
     Outcome r = Tiles(TwoOfThree(), state, cmd);
     EXPECT_EQ(r.rc, 0) << Describe(r);
   }
   EXPECT_EQ(Stored(state), cosigned);  // with the cosignatures, byte for byte
   // The env variable works as the option does.
-  Outcome env = Exec({PROV_PATH, "--vkey", *dir_ + "/log.vkey", "--tiles-url", Url(),
-                      "--state-dir", state, "log", "checkpoint"},
+  Outcome env = Exec({PROV_PATH, "--vkey", *dir_ + "/log.vkey", "--tiles-url", Url(), "--state-dir",
+                      state, "log", "checkpoint"},
                      *dir_, {{"PROV_WITNESS_POLICY", AllThree()}});
   EXPECT_EQ(env.rc, 2) << Describe(env);
   EXPECT_HAS(env.err, "QUORUM_NOT_MET");
@@ -247,12 +245,11 @@ TEST_F(WitnessPolicyTest, OneShortIsUnverifiedNamingTheMissingWitnessAndStoresNo
   Serve(Cosigned({0}));
   const std::string state = State("short");
   Store(state, *old_note_);
-  for (const std::vector<std::string>& cmd :
-       {std::vector<std::string>{"log", "checkpoint"},
-        {"log", "entries", "--start", "0", "--end", "3"},
-        {"log", "proof", "--index", "3"},
-        {"audit"},
-        {"org", "list"}}) {
+  for (const std::vector<std::string>& cmd : {std::vector<std::string>{"log", "checkpoint"},
+                                              {"log", "entries", "--start", "0", "--end", "3"},
+                                              {"log", "proof", "--index", "3"},
+                                              {"audit"},
+                                              {"org", "list"}}) {
     Outcome r = Tiles(TwoOfThree(), state, cmd);
     EXPECT_EQ(r.rc, 2) << Describe(r);
     EXPECT_HAS(r.err, "QUORUM_NOT_MET");
@@ -278,10 +275,10 @@ TEST_F(WitnessPolicyTest, BadAndForeignCosignaturesDoNotCount) {
   auto text = verifier::ParseNote(*note_);
   ASSERT_TRUE(text.ok());
   const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
-  auto foreign = verifier::CosignCheckpoint(text->text, "d.example",
-                                            verifier::SigningKey::Generate(), now);
-  auto impostor = verifier::CosignCheckpoint(text->text, "b.example",
-                                             verifier::SigningKey::Generate(), now);
+  auto foreign =
+      verifier::CosignCheckpoint(text->text, "d.example", verifier::SigningKey::Generate(), now);
+  auto impostor =
+      verifier::CosignCheckpoint(text->text, "b.example", verifier::SigningKey::Generate(), now);
   ASSERT_TRUE(foreign.ok() && impostor.ok());
   struct Case {
     std::string name, checkpoint, problem;
@@ -316,8 +313,8 @@ TEST_F(WitnessPolicyTest, GrpcHeadsWithoutCosignaturesFailClosed) {
         {"bundle", "export", "--manufacturer", "acme-cam", "--serial", "SN-20", "--out",
          *dir_ + "/grpc.bundle"}}) {
     Outcome r = Prov([&] {
-      std::vector<std::string> a = {"--server", provd_->target(), "--state-dir", state,
-                                    "--witness-policy", AnyOne()};
+      std::vector<std::string> a = {"--server", provd_->target(),   "--state-dir",
+                                    state,      "--witness-policy", AnyOne()};
       a.insert(a.end(), cmd.begin(), cmd.end());
       return a;
     }());
@@ -332,8 +329,8 @@ TEST_F(WitnessPolicyTest, PolicyForAnotherLogIsAUsageError) {
   Serve(Cosigned({0, 1, 2}));
   const std::string other = verifier::FormatVerifierKey(
       ledger_test::kOrigin, verifier::SigningKey::Generate().public_key());
-  Spit(*dir_ + "/other.policy", "log " + other + "\nwitness a " + witnesses_[0]->vkey() +
-                                    "\nquorum a\n");
+  Spit(*dir_ + "/other.policy",
+       "log " + other + "\nwitness a " + witnesses_[0]->vkey() + "\nquorum a\n");
   const std::string state = State("other");
   Outcome r = Tiles(*dir_ + "/other.policy", state, {"log", "checkpoint"});
   EXPECT_EQ(r.rc, 64) << Describe(r);
@@ -341,8 +338,8 @@ TEST_F(WitnessPolicyTest, PolicyForAnotherLogIsAUsageError) {
   EXPECT_HAS(r.err, *dir_ + "/other.policy");
   EXPECT_FALSE(fs::exists(state));  // refused before the trust store was opened
   // No log lines: the pinned key is the log.
-  Outcome nolog = Tiles(PolicyFile("nolog.policy", "quorum a\n", false), State("nolog"),
-                        {"log", "checkpoint"});
+  Outcome nolog =
+      Tiles(PolicyFile("nolog.policy", "quorum a\n", false), State("nolog"), {"log", "checkpoint"});
   EXPECT_EQ(nolog.rc, 0) << Describe(nolog);
 }
 
@@ -365,8 +362,7 @@ TEST_F(WitnessPolicyTest, MalformedPolicyFilesAreUsageErrorsWithTheLine) {
       {"POLICY_UNKNOWN_KEYWORD", a + "witnes b x\nquorum a\n", "line 2"},
       {"POLICY_SYNTAX", a + "quorum\n", "line 2"},
       {"POLICY_BAD_KEY", "witness a " + *vkey_ + "\nquorum a\n", "line 1"},
-      {"POLICY_DUPLICATE_KEY", a + "witness b " + witnesses_[0]->vkey() + "\nquorum a\n",
-       "line 2"},
+      {"POLICY_DUPLICATE_KEY", a + "witness b " + witnesses_[0]->vkey() + "\nquorum a\n", "line 2"},
       {"POLICY_DUPLICATE_NAME", a + "witness a " + witnesses_[1]->vkey() + "\nquorum a\n",
        "line 2"},
       {"POLICY_RESERVED_NAME", "witness none " + witnesses_[0]->vkey() + "\nquorum none\n",
@@ -460,10 +456,13 @@ TEST_F(WitnessPolicyTest, TlogProofRoundTripOfflineAndTampering) {
   verifier::TlogProof index = *parsed;
   index.index = 18;
   verifier::TlogProof checkpoint = *parsed;
-  const size_t root_line = checkpoint.checkpoint_note.find('\n', checkpoint.checkpoint_note.find('\n') + 1) + 1;
+  const size_t root_line =
+      checkpoint.checkpoint_note.find('\n', checkpoint.checkpoint_note.find('\n') + 1) + 1;
   checkpoint.checkpoint_note[root_line + 2] =
       checkpoint.checkpoint_note[root_line + 2] == 'A' ? 'B' : 'A';
-  for (const auto& [name, p] : {std::pair{"record", record}, {"hash", hash}, {"index", index},
+  for (const auto& [name, p] : {std::pair{"record", record},
+                                {"hash", hash},
+                                {"index", index},
                                 {"checkpoint", checkpoint}}) {
     SCOPED_TRACE(name);
     Outcome r = verify(write(std::string("tampered-") + name, p), TwoOfThree());
@@ -478,17 +477,18 @@ TEST_F(WitnessPolicyTest, TlogProofRoundTripOfflineAndTampering) {
   // Exporting under a policy the head does not meet writes nothing.
   Serve(Cosigned({2}));
   const std::string none = *dir_ + "/none.tlog-proof";
-  Outcome refused = Tiles(TwoOfThree(), State("proof2"),
-                          {"log", "proof", "--index", "17", "--format", "tlog-proof", "--out", none});
+  Outcome refused =
+      Tiles(TwoOfThree(), State("proof2"),
+            {"log", "proof", "--index", "17", "--format", "tlog-proof", "--out", none});
   EXPECT_EQ(refused.rc, 2) << Describe(refused);
   EXPECT_FALSE(fs::exists(none));
 }
 
 TEST_F(WitnessPolicyTest, BundlesNeedTheQuorumOfflineUnderAPolicy) {
   const std::string plain = *dir_ + "/plain.bundle";
-  Outcome made = Prov({"--server", provd_->target(), "--state-dir", State("bundle"), "bundle",
-                       "export", "--manufacturer", "acme-cam", "--serial", "SN-20", "--out",
-                       plain});
+  Outcome made =
+      Prov({"--server", provd_->target(), "--state-dir", State("bundle"), "bundle", "export",
+            "--manufacturer", "acme-cam", "--serial", "SN-20", "--out", plain});
   ASSERT_EQ(made.rc, 0) << Describe(made);
   provenance::v1::Evidence ev;
   ASSERT_TRUE(ev.ParseFromString(Slurp(plain)));
@@ -511,8 +511,8 @@ TEST_F(WitnessPolicyTest, BundlesNeedTheQuorumOfflineUnderAPolicy) {
   EXPECT_EQ(ok.rc, 0) << Describe(ok);
   // The verdict on the cosigned bundle under the policy is the one on the
   // plain bundle without a policy.
-  Outcome check = offline({"check", "--manufacturer", "acme-cam", "--serial", "SN-20", "--bundle",
-                           cosigned});
+  Outcome check =
+      offline({"check", "--manufacturer", "acme-cam", "--serial", "SN-20", "--bundle", cosigned});
   Outcome unpoliced = Prov({"--server", "127.0.0.1:1", "check", "--manufacturer", "acme-cam",
                             "--serial", "SN-20", "--bundle", plain});
   EXPECT_EQ(check.rc, unpoliced.rc) << Describe(check) << Describe(unpoliced);
