@@ -5,6 +5,8 @@
 // not, bad and foreign cosignatures, policies for another log, malformed
 // policy files, the trust store keeping the best-cosigned note, tlog-proofs
 // verified offline, and bundles judged under the policy.
+#include "client/witness_policy.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/ledger_client.h"
 #include "client/trust_store.h"
 #include "ledger/ledger.h"
 #include "proto/ledger.pb.h"
@@ -534,6 +537,43 @@ TEST_F(WitnessPolicyTest, BundlesNeedTheQuorumOfflineUnderAPolicy) {
   // Without a policy the plain bundle is fine, as before.
   Outcome old = Prov({"--server", "127.0.0.1:1", "bundle", "show", plain});
   EXPECT_EQ(old.rc, 0) << Describe(old);
+}
+
+// Last: it grows provd's log (ctest runs each test in a fresh suite anyway).
+TEST_F(WitnessPolicyTest, SubmitAckProvesInclusionButIsNotAdoptedUnderAPolicy) {
+  auto log = verifier::ParseVerifierKey(*vkey_);
+  ASSERT_TRUE(log.ok());
+  auto policy = client::ParseWitnessPolicy("two.policy", Slurp(TwoOfThree()), *log);
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  auto c = client::LedgerClient::Connect(provd_->target(), *vkey_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  (*c)->SetWitnessPolicy(std::make_shared<const verifier::TlogPolicy>(*policy));
+  const std::string head = Cosigned({0, 1});
+  auto pinned = (*c)->VerifyNote(head);
+  ASSERT_TRUE(pinned.ok()) << pinned.status().ToString();
+  (*c)->SetLatest(*pinned);
+  // provd's own head is not cosigned: not adopted.
+  auto served = (*c)->GetCheckpoint();
+  EXPECT_EQ(served.status().reason(), "QUORUM_NOT_MET") << served.status().ToString();
+  EXPECT_EQ((*c)->latest()->note, head);
+
+  ledger_test::World w;
+  provenance::v1::SignedRecord record;
+  ASSERT_TRUE(record.ParseFromString(w.Device(5000)));
+  auto ack = (*c)->Submit(record);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(ack->index, kSize);
+  EXPECT_EQ(ack->checkpoint.checkpoint.size, kSize + 1);
+  EXPECT_FALSE(ack->checkpoint_adopted);
+  EXPECT_EQ((*c)->latest()->note, head);  // the trusted head is still the cosigned one
+  // Without a policy the same kind of ack becomes the head.
+  auto plain = client::LedgerClient::Connect(provd_->target(), *vkey_);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE(record.ParseFromString(w.Device(5001)));
+  auto ack2 = (*plain)->Submit(record);
+  ASSERT_TRUE(ack2.ok()) << ack2.status().ToString();
+  EXPECT_TRUE(ack2->checkpoint_adopted);
+  EXPECT_EQ((*plain)->latest()->checkpoint.size, kSize + 2);
 }
 
 }  // namespace
