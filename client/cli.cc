@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "client/trust_store.h"
+#include "client/witness_policy.h"
 
 namespace prov {
 
@@ -120,6 +121,18 @@ Result<std::string> PinnedVkey() {
   return vkey;
 }
 
+Result<std::shared_ptr<const verifier::TlogPolicy>> WitnessPolicy() {
+  static std::shared_ptr<const verifier::TlogPolicy> loaded;
+  if (G().witness_policy_file.empty() || loaded) return loaded;
+  PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
+  PROV_ASSIGN_OR_RETURN(auto log, verifier::ParseVerifierKey(vkey));
+  PROV_ASSIGN_OR_RETURN(std::string text, ReadFile(G().witness_policy_file));
+  PROV_ASSIGN_OR_RETURN(verifier::TlogPolicy policy,
+                        client::ParseWitnessPolicy(G().witness_policy_file, text, log));
+  loaded = std::make_shared<const verifier::TlogPolicy>(std::move(policy));
+  return loaded;
+}
+
 namespace {
 // The trust store of this process's log (opened by the first Connect), and
 // the stored note each client was connected with: its heads are proven
@@ -163,7 +176,9 @@ Status RequireServer() {
 Result<std::unique_ptr<client::LedgerClient>> Connect() {
   PROV_RETURN_IF_ERROR(RequireServer());
   PROV_ASSIGN_OR_RETURN(std::string vkey, PinnedVkey());
+  PROV_ASSIGN_OR_RETURN(auto policy, WitnessPolicy());
   PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::Connect(G().server, vkey, G().tls));
+  c->SetWitnessPolicy(std::move(policy));
   PROV_RETURN_IF_ERROR(PinTrust(*c));
   return c;
 }
@@ -181,7 +196,9 @@ Result<std::unique_ptr<client::LedgerClient>> ConnectReader() {
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(G().tiles_timeout * 1000));
   options.connect_timeout = timeout;
   options.read_timeout = timeout;
+  PROV_ASSIGN_OR_RETURN(auto policy, WitnessPolicy());
   PROV_ASSIGN_OR_RETURN(auto c, client::LedgerClient::ConnectTiles(std::move(options), vkey));
+  c->SetWitnessPolicy(std::move(policy));
   PROV_RETURN_IF_ERROR(PinTrust(*c));
   return c;
 }

@@ -22,6 +22,7 @@
 #include "proto/records.pb.h"
 #include "verifier/note.h"
 #include "verifier/status.h"
+#include "verifier/tlog_policy.h"
 
 namespace prov {
 
@@ -54,6 +55,8 @@ struct Globals {
   double tiles_timeout = 10;  // seconds, connect and read (--tiles-timeout)
   bool server_given = false, server_on_command_line = false;
   std::string command;  // "prov log entries": the subcommand given (for messages)
+  // C2SP tlog-policy file (--witness-policy, PROV_WITNESS_POLICY); empty: none.
+  std::string witness_policy_file;
 };
 Globals& G();
 
@@ -76,6 +79,11 @@ std::string Trim(std::string s);
 
 // Reads the pinned log key (--vkey); fails with NO_LOG_KEY without one.
 Result<std::string> PinnedVkey();
+// The witness policy of --witness-policy, parsed once against the pinned
+// log key (client/witness_policy.h; a bad file is a usage error naming the
+// file and line); null without the option. Connect() and ConnectReader()
+// give it to the client, so every head it adopts meets the quorum.
+Result<std::shared_ptr<const verifier::TlogPolicy>> WitnessPolicy();
 // Connects with the pinned log key and opens the trust store
 // (client/trust_store.h; --state-dir, else the XDG state directory) before
 // anything is sent, failing with TRUST_STORE if it cannot be used; its

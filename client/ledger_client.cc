@@ -1,7 +1,9 @@
 #include "client/ledger_client.h"
 
+#include <ctime>
 #include <map>
 
+#include "client/witness_policy.h"
 #include "verifier/merkle.h"
 #include "verifier/rules.h"
 
@@ -68,6 +70,34 @@ Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) con
   return VerifiedCheckpoint{std::move(c).value(), note};
 }
 
+int64_t LedgerClient::now() const {
+  return clock_ ? clock_() : static_cast<int64_t>(std::time(nullptr));
+}
+
+Status LedgerClient::RequireWitnesses(const std::string& note) const {
+  if (!witness_policy_) return Status::Ok();
+  return RequireWitnessQuorum(*witness_policy_, verifier_, note, now());
+}
+
+size_t LedgerClient::Cosignatures(const std::string& note) const {
+  if (!witness_policy_) return 0;
+  return CountCosignatures(*witness_policy_, verifier_, note, now());
+}
+
+Status LedgerClient::ProveConsistentWithLatest(const VerifiedCheckpoint& c) const {
+  if (!latest_) return Status::Ok();
+  const bool older = c.checkpoint.size < latest_->checkpoint.size;
+  const verifier::Checkpoint& a = older ? c.checkpoint : latest_->checkpoint;
+  const verifier::Checkpoint& b = older ? latest_->checkpoint : c.checkpoint;
+  Status s = ProveConsistency(a, b);
+  if (s.ok()) return s;
+  return verifier::DataLoss(
+      "FORK", "tree head size " + std::to_string(c.checkpoint.size) + " root " +
+                  verifier::HexEncode(c.checkpoint.root) + " is not consistent with size " +
+                  std::to_string(latest_->checkpoint.size) + " root " +
+                  verifier::HexEncode(latest_->checkpoint.root) + ": " + s.ToString());
+}
+
 Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
   if (latest_) {
     const auto& old = latest_->checkpoint;
@@ -95,7 +125,11 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
                                             verifier::HexEncode(old.root) + ": " +
                                             s.ToString());
     }
-    if (c.checkpoint.size == old.size) return Status::Ok();
+    if (c.checkpoint.size == old.size) {
+      // The same tree (proven above): keep the better-cosigned note.
+      if (Cosignatures(c.note) > Cosignatures(latest_->note)) latest_ = c;
+      return Status::Ok();
+    }
   }
   latest_ = c;
   return Status::Ok();
@@ -103,6 +137,7 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
 
 Result<VerifiedCheckpoint> LedgerClient::Observe(const std::string& note) {
   PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(note));
+  PROV_RETURN_IF_ERROR(RequireWitnesses(c.note));
   if (latest_ && c.checkpoint.size < latest_->checkpoint.size) {
     Status s = ProveConsistency(c.checkpoint, latest_->checkpoint);
     if (!s.ok()) {
@@ -121,6 +156,7 @@ Result<VerifiedCheckpoint> LedgerClient::Observe(const std::string& note) {
 Result<VerifiedCheckpoint> LedgerClient::GetCheckpoint() {
   PROV_ASSIGN_OR_RETURN(std::string note, source_->Checkpoint());
   PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(note));
+  PROV_RETURN_IF_ERROR(RequireWitnesses(c.note));
   PROV_RETURN_IF_ERROR(Advance(c));
   return c;
 }
@@ -138,11 +174,17 @@ Result<std::vector<verifier::Hash>> ParseHashes(
 
 Status LedgerClient::ProveInclusion(uint64_t index, const std::string& leaf,
                                     const VerifiedCheckpoint& at) {
+  return VerifiedInclusionProof(index, leaf, at).status();
+}
+
+Result<std::vector<verifier::Hash>> LedgerClient::VerifiedInclusionProof(
+    uint64_t index, const std::string& leaf, const VerifiedCheckpoint& at) {
   PROV_ASSIGN_OR_RETURN(auto hashes,
                         source_->InclusionProof(index, at.checkpoint.size, ReadAt(at.checkpoint)));
-  return Unverified(verifier::VerifyInclusion(index, at.checkpoint.size,
-                                              verifier::LeafHash(verifier::AsBytes(leaf)), hashes,
-                                              at.checkpoint.root));
+  PROV_RETURN_IF_ERROR(Unverified(verifier::VerifyInclusion(
+      index, at.checkpoint.size, verifier::LeafHash(verifier::AsBytes(leaf)), hashes,
+      at.checkpoint.root)));
+  return hashes;
 }
 
 Status LedgerClient::ProveConsistency(const verifier::Checkpoint& older,
@@ -178,9 +220,13 @@ Result<LedgerClient::Appended> LedgerClient::Submit(const pb::SignedRecord& reco
   pb::SubmitResponse resp;
   PROV_RETURN_IF_ERROR(FromGrpc(stub_->Submit(&ctx, req, &resp)));
   PROV_ASSIGN_OR_RETURN(auto c, VerifyNote(resp.checkpoint().note()));
-  PROV_RETURN_IF_ERROR(Advance(c));
+  // Under a witness policy a head needs its quorum; provd signed this one
+  // just now and no witness has seen it. It proves the inclusion, and must
+  // extend the trusted head, but does not replace it.
+  const bool adopt = !witness_policy_ || RequireWitnesses(c.note).ok();
+  PROV_RETURN_IF_ERROR(adopt ? Advance(c) : ProveConsistentWithLatest(c));
   PROV_RETURN_IF_ERROR(ProveInclusion(resp.index(), record.SerializeAsString(), c));
-  return Appended{resp.index(), resp.already_logged(), std::move(c)};
+  return Appended{resp.index(), resp.already_logged(), std::move(c), adopt};
 }
 
 Result<std::vector<std::string>> LedgerClient::GetEntries(uint64_t start, uint64_t end) {

@@ -8,6 +8,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 #include "verifier/note.h"
 #include "verifier/state.h"
 #include "verifier/status.h"
+#include "verifier/tlog_policy.h"
 
 namespace client {
 
@@ -50,21 +53,42 @@ class LedgerClient {
   static Result<std::unique_ptr<LedgerClient>> ConnectTiles(TilesOptions options,
                                                             const std::string& vkey);
 
-  // Verifies the signature, and consistency with the newest checkpoint seen
-  // so far (which it then replaces).
+  // Under a witness policy (client/witness_policy.h) every checkpoint this
+  // client adopts as its newest head must meet the policy's quorum at
+  // now(): GetCheckpoint and Observe fail closed with QUORUM_NOT_MET
+  // (FailedPrecondition) and leave the head as it was. Null: no policy.
+  void SetWitnessPolicy(std::shared_ptr<const verifier::TlogPolicy> policy) {
+    witness_policy_ = std::move(policy);
+  }
+  const verifier::TlogPolicy* witness_policy() const { return witness_policy_.get(); }
+  // OK without a policy; else RequireWitnessQuorum on `note` at now().
+  Status RequireWitnesses(const std::string& note) const;
+  // How many policy witnesses cosigned `note` (0 without a policy).
+  size_t Cosignatures(const std::string& note) const;
+  // POSIX seconds; std::time unless set (tests).
+  void SetClock(std::function<int64_t()> clock) { clock_ = std::move(clock); }
+  int64_t now() const;
+
+  // Verifies the signature, the witness quorum (under a policy), and
+  // consistency with the newest checkpoint seen so far (which it then
+  // replaces; at the same size, by a better-cosigned note of the same tree).
   Result<VerifiedCheckpoint> GetCheckpoint();
   Result<VerifiedCheckpoint> VerifyNote(const std::string& note) const;
-  // A checkpoint the server sent along with data (evidence, acks): verifies
-  // it and proves it consistent with the newest head seen, in whichever
-  // direction; a newer one becomes the newest.
+  // A checkpoint the server sent along with data (evidence): verifies it
+  // (and its quorum, under a policy) and proves it consistent with the
+  // newest head seen, in whichever direction; a newer one becomes the newest.
   Result<VerifiedCheckpoint> Observe(const std::string& note);
 
   struct Appended {
     uint64_t index;
     bool already_logged;
     VerifiedCheckpoint checkpoint;
+    bool checkpoint_adopted = true;  // false under a witness policy
   };
-  // Submits and proves the leaf is in the returned checkpoint.
+  // Submits and proves the leaf is in the returned checkpoint, which is
+  // proven consistent with the newest head. Under a witness policy the ack's
+  // checkpoint (just signed by provd, not yet cosigned) proves the inclusion
+  // but does not become the newest head (Appended::checkpoint_adopted).
   // FAILED_PRECONDITION NEEDS_SERVER over tiles.
   Result<Appended> Submit(const pb::SignedRecord& record);
 
@@ -75,6 +99,10 @@ class LedgerClient {
   Result<std::vector<std::string>> GetEntries(uint64_t start, uint64_t end);
   Status ProveInclusion(uint64_t index, const std::string& leaf,
                         const VerifiedCheckpoint& at);
+  // The same, returning the verified proof (for a tlog-proof).
+  Result<std::vector<verifier::Hash>> VerifiedInclusionProof(uint64_t index,
+                                                             const std::string& leaf,
+                                                             const VerifiedCheckpoint& at);
   Status ProveConsistency(const verifier::Checkpoint& older,
                           const verifier::Checkpoint& newer) const;
 
@@ -91,6 +119,9 @@ class LedgerClient {
  private:
   LedgerClient() = default;
   Status Advance(const VerifiedCheckpoint& c);
+  // Proves `c` consistent with the newest head, in whichever direction,
+  // without adopting it: DataLoss FORK on a proof that fails.
+  Status ProveConsistentWithLatest(const VerifiedCheckpoint& c) const;
   // ProveConsistency; *fetch_failed tells a proof that could not be had
   // from one that does not verify.
   Status ProveConsistency(const verifier::Checkpoint& older, const verifier::Checkpoint& newer,
@@ -103,6 +134,8 @@ class LedgerClient {
   std::unique_ptr<LogSource> source_;
   verifier::NoteVerifier verifier_;
   std::optional<VerifiedCheckpoint> latest_;
+  std::shared_ptr<const verifier::TlogPolicy> witness_policy_;
+  std::function<int64_t()> clock_;
 };
 
 // Proof helpers on wire types.

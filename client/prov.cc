@@ -6,14 +6,17 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 
 #include "client/cli.h"
 #include "client/records.h"
+#include "client/witness_policy.h"
 #include "proto/state.pb.h"
 #include "verifier/merkle.h"
 #include "verifier/rules.h"
 #include "verifier/suggest.h"
+#include "verifier/tlog_proof.h"
 
 namespace prov {
 namespace {
@@ -200,15 +203,54 @@ int LogEntries(uint64_t start, uint64_t end) {
   return kOk;
 }
 
-int LogProof(uint64_t index) {
+int LogProof(uint64_t index, const std::string& format, const std::string& out) {
+  if (format != "text" && format != "tlog-proof") {
+    return Report(
+        verifier::InvalidArgument("USAGE", "--format is text or tlog-proof, not '" + format + "'"));
+  }
+  if (!out.empty() && format != "tlog-proof") {
+    return Report(verifier::InvalidArgument("USAGE", "--out needs --format tlog-proof"));
+  }
   auto c = ConnectReader();
   if (!c.ok()) return Report(c.status());
   auto head = (*c)->GetCheckpoint();
   if (!head.ok()) return Report(head.status());
+  if (index >= head->checkpoint.size) {
+    return Report(verifier::OutOfRange("USAGE", "--index " + std::to_string(index) +
+                                                    " is beyond the log (size " +
+                                                    std::to_string(head->checkpoint.size) + ")"));
+  }
   auto leaves = (*c)->GetEntries(index, index + 1);
   if (!leaves.ok()) return Report(leaves.status());
-  if (Status s = (*c)->ProveInclusion(index, (*leaves)[0], *head); !s.ok()) return Report(s);
+  auto hashes = (*c)->VerifiedInclusionProof(index, (*leaves)[0], *head);
+  if (!hashes.ok()) return Report(hashes.status());
   if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+  if (format == "tlog-proof") {
+    // Against the head just verified (and, under a policy, quorum-checked):
+    // its note as received, cosignatures included.
+    const std::string text = verifier::FormatTlogProof(
+        {.extra = (*leaves)[0], .index = index, .proof = *hashes, .checkpoint_note = head->note});
+    if (out.empty()) {
+      std::cout << text;
+      return kOk;
+    }
+    if (Status s = WriteFile(out, text); !s.ok()) return Report(s);
+    if (G().json) {
+      std::cout << json{{"ok", true},
+                        {"index", index},
+                        {"file", out},
+                        {"checkpoint", HeadJson(head->checkpoint)}}
+                       .dump()
+                << "\n";
+    } else {
+      std::printf(
+          "wrote %s: entry #%llu in the tree of size %llu; verify it offline with "
+          "`prov log verify-proof %s`\n",
+          out.c_str(), static_cast<unsigned long long>(index),
+          static_cast<unsigned long long>(head->checkpoint.size), out.c_str());
+    }
+    return kOk;
+  }
   if (G().json) {
     std::cout << json{{"ok", true}, {"index", index}, {"checkpoint", HeadJson(head->checkpoint)}}.dump() << "\n";
   } else {
@@ -216,6 +258,72 @@ int LogProof(uint64_t index) {
                 static_cast<unsigned long long>(index),
                 static_cast<unsigned long long>(head->checkpoint.size),
                 verifier::HexEncode(head->checkpoint.root).c_str());
+  }
+  return kOk;
+}
+
+// Offline: a C2SP tlog-proof checked with only the pinned log key and, with
+// --witness-policy, the witnesses' keys. No server, no trust store.
+int LogVerifyProof(const std::string& file) {
+  auto vkey_text = PinnedVkey();
+  if (!vkey_text.ok()) return Report(vkey_text.status());
+  auto vkey = verifier::ParseVerifierKey(*vkey_text);
+  if (!vkey.ok()) return Report(vkey.status());
+  auto policy = WitnessPolicy();
+  if (!policy.ok()) return Report(policy.status());
+  auto text = ReadFile(file);
+  if (!text.ok()) return Report(text.status());
+  auto proof = verifier::ParseTlogProof(*text);
+  if (!proof.ok()) {
+    return Report(Status(proof.status().code(), proof.status().reason(),
+                         file + ": " + proof.status().message()));
+  }
+  if (!proof->extra) {
+    return Report(verifier::InvalidArgument(
+        "TLOG_PROOF_NO_ENTRY",
+        file + " carries no entry (no `extra` line): there is nothing to prove included"));
+  }
+  auto head = verifier::VerifyTlogProof(*proof, *proof->extra, *vkey, vkey->name);
+  if (!head.ok()) {
+    return Report(client::Unverified(Status(head.status().code(), head.status().reason(),
+                                            file + ": " + head.status().message())));
+  }
+  size_t cosigned = 0;
+  if (*policy) {
+    if (Status s = client::RequireWitnessQuorum(**policy, *vkey, proof->checkpoint_note,
+                                                std::time(nullptr));
+        !s.ok()) {
+      return Report(Status(s.code(), s.reason(), file + ": " + s.message()));
+    }
+    cosigned =
+        client::CountCosignatures(**policy, *vkey, proof->checkpoint_note, std::time(nullptr));
+  }
+  auto p = verifier::PrepareRecord(*proof->extra);
+  const std::string kind = p.ok() ? verifier::RecordKindName(p->record) : "unparseable";
+  const std::string body = p.ok() ? RecordJson(p->record) : "{}";
+  if (G().json) {
+    std::cout << json{{"ok", true},
+                      {"index", proof->index},
+                      {"kind", kind},
+                      {"record", json::parse(body)},
+                      {"checkpoint", HeadJson(*head)},
+                      {"witness_policy", *policy ? json(G().witness_policy_file) : json(nullptr)},
+                      {"cosignatures", cosigned}}
+                     .dump()
+              << "\n";
+  } else {
+    std::printf("#%llu %s %s\n", static_cast<unsigned long long>(proof->index), kind.c_str(),
+                body.c_str());
+    std::fprintf(stderr,
+                 "prov: entry #%llu is included in the tree of size %llu (root %s) signed by "
+                 "%s%s\n",
+                 static_cast<unsigned long long>(proof->index),
+                 static_cast<unsigned long long>(head->size),
+                 verifier::HexEncode(head->root).c_str(), vkey->name.c_str(),
+                 *policy ? (", cosigned by " + std::to_string(cosigned) +
+                            " witness(es) of the policy: quorum met")
+                               .c_str()
+                         : " (no --witness-policy: witnesses not checked)");
   }
   return kOk;
 }
@@ -427,7 +535,7 @@ void AddRecordCommands(CLI::App& app) {
 void AddLogCommands(CLI::App& app) {
   struct Opts {
     uint64_t start = 0, end = 0, index = 0;
-    std::string from_note;
+    std::string from_note, format = "text", out, proof_file;
   };
   auto o = std::make_shared<Opts>();
   auto* log = app.add_subcommand("log", "read and verify the log");
@@ -440,7 +548,19 @@ void AddLogCommands(CLI::App& app) {
   OnRun(entries, [o] { return LogEntries(o->start, o->end); });
   auto* proof = log->add_subcommand("proof", "prove one entry is in the latest tree");
   proof->add_option("--index", o->index)->required();
-  OnRun(proof, [o] { return LogProof(o->index); });
+  proof
+      ->add_option("--format", o->format,
+                   "text (default), or tlog-proof: a C2SP tlog-proof carrying the entry and "
+                   "the (cosigned) checkpoint, verifiable offline")
+      ->default_val("text");
+  proof->add_option("--out", o->out, "with --format tlog-proof: write it to this file");
+  OnRun(proof, [o] { return LogProof(o->index, o->format, o->out); });
+  auto* verify = log->add_subcommand(
+      "verify-proof",
+      "offline: verify a tlog-proof (log signature, inclusion, witness quorum with "
+      "--witness-policy) and print its entry");
+  verify->add_option("file", o->proof_file, "tlog-proof file")->required();
+  OnRun(verify, [o] { return LogVerifyProof(o->proof_file); });
   auto* cons = log->add_subcommand("consistency",
                                    "prove the latest tree extends an older signed checkpoint");
   cons->add_option("--from-note", o->from_note, "file with the older checkpoint note")
@@ -535,6 +655,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--vkey", g.vkey_file, "file with the pinned log verifier key")
       ->envname("PROV_VKEY");
+  app.add_option("--witness-policy", g.witness_policy_file,
+                 "C2SP tlog-policy file: every checkpoint trusted as a head (and those of "
+                 "bundles and tlog-proofs) needs its witness quorum, else UNVERIFIED")
+      ->envname("PROV_WITNESS_POLICY");
   app.add_option("--state-dir", g.state_dir,
                  "trust store: remembers the newest verified checkpoint")
       ->envname("PROV_STATE_DIR");

@@ -151,7 +151,17 @@ Status TrustStore::Save(const LedgerClient& c, const std::optional<std::string>&
                                               " by another run: " + s.ToString());
       }
     }
-    if (m.size <= t.size) return Status::Ok();  // never move backwards
+    if (m.size < t.size) return Status::Ok();  // never move backwards
+    if (m.size == t.size) {
+      // The same tree (proven consistent above, or when `mine` was adopted
+      // over `loaded`): replace the stored note only by a better-cosigned one.
+      if (!verifier::ConstantTimeEqual(m.root, t.root)) {
+        return verifier::DataLoss("FORK", "tree head " + HeadText(m) +
+                                              " seen by this run differs from " + HeadText(t) +
+                                              " stored in " + checkpoint_file());
+      }
+      if (c.Cosignatures(mine.note) <= c.Cosignatures(*stored)) return Status::Ok();
+    }
   }
   return Write(mine.note);
 }

@@ -6,7 +6,8 @@
 //   ROOT/                         --state-dir, else $XDG_STATE_HOME/prov,
 //                                 else $HOME/.local/state/prov
 //   ROOT/<origin>-<keyhash8>/     one per log (origin made filesystem-safe)
-//     checkpoint                  the newest verified signed note
+//     checkpoint                  the newest verified signed note, with
+//                                 its witness cosignatures as received
 //     lock                        flock(2): exclusive while updating
 //
 // Several processes may share one store: updates are serialised by the lock,
@@ -55,9 +56,11 @@ class TrustStore {
   // note differs from `loaded` (what this process read with Load and proved
   // its heads consistent with), it is verified with the pinned key and
   // proven consistent with `c.latest()` in whichever direction is needed; a
-  // failure is DataLoss("FORK") naming both heads. The note is written only
-  // if its tree is larger than the stored one (mkstemp in the same
-  // directory, fsync, rename, fsync of the directory).
+  // failure is DataLoss("FORK") naming both heads. The note is written, as
+  // received (cosignatures included), only if its tree is larger than the
+  // stored one, or is the same tree with more cosignatures that verify under
+  // the client's witness policy (LedgerClient::Cosignatures) (mkstemp in the
+  // same directory, fsync, rename, fsync of the directory).
   Status Save(const LedgerClient& c, const std::optional<std::string>& loaded);
 
  private:

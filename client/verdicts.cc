@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "client/witness_policy.h"
+
 namespace prov {
 
 using verifier::Finding;
@@ -164,7 +166,15 @@ Result<verifier::VerifiedEvidence> LoadBundle(const std::string& path,
   PROV_ASSIGN_OR_RETURN(auto vkey, verifier::ParseVerifierKey(vkey_text));
   PROV_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   PROV_ASSIGN_OR_RETURN(pb::Evidence ev, verifier::ParseBundle(bytes));
+  PROV_ASSIGN_OR_RETURN(auto policy, WitnessPolicy());
   PROV_ASSIGN_OR_RETURN(auto verified, verifier::VerifyEvidence(ev, vkey, cache));
+  // Offline, the witnesses' cosignatures are all that stand for the log's
+  // honesty: under a policy the bundle's checkpoint must meet the quorum.
+  if (policy) {
+    Status s =
+        client::RequireWitnessQuorum(*policy, vkey, ev.checkpoint().note(), std::time(nullptr));
+    if (!s.ok()) return Status(s.code(), s.reason(), path + ": " + s.message());
+  }
   verified.from_bundle = true;
   return verified;
 }

@@ -98,7 +98,8 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     const client::Wanted& wanted, verifier::RecordCache* cache, std::vector<pb::Evidence>* raw,
     const std::function<void(size_t)>& progress = {}, const CameraIds* camera = nullptr);
 
-// An offline bundle, verified against the pinned log key.
+// An offline bundle, verified against the pinned log key and, under
+// --witness-policy, its checkpoint's witness quorum (QUORUM_NOT_MET).
 Result<verifier::VerifiedEvidence> LoadBundle(const std::string& path,
                                               verifier::RecordCache* cache);
 
