@@ -215,6 +215,41 @@ TEST_F(WitnessedLogTest, ASplitViewGetsAQuorumForOneHistoryOnly) {
   EXPECT_NE(refused.message().find("w2"), std::string::npos) << refused.message();
   // A is still the one history with a quorum.
   EXPECT_TRUE(Judge(ServedHead(*a, a_size)).quorum_met);
+
+  // Two clients with the same 2-of-3 policy, each shown one history: the
+  // one shown A trusts it (and remembers the cosigned head), the one shown B
+  // refuses it, naming the witnesses missing, and remembers nothing.
+  const std::string policy = PolicyFile("client.policy", {});
+  auto prov = [&](tools::ProvdProcess& provd, const std::string& state) {
+    return testexec::Exec({PROV_PATH, "--server", provd.target(), "--plaintext", "--vkey",
+                           dir_ + "/a/log.vkey", "--state-dir", dir_ + "/" + state,
+                           "--witness-policy", policy, "log", "checkpoint"},
+                          dir_);
+  };
+  auto shown_a = prov(*a, "trust-a");
+  EXPECT_EQ(shown_a.rc, 0) << testexec::Describe(shown_a);
+  std::string stored;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ + "/trust-a")) {
+    if (e.path().filename() == "checkpoint") stored = testexec::Slurp(e.path().string());
+  }
+  EXPECT_TRUE(Judge(stored).quorum_met) << stored;
+  auto shown_b = prov(*b, "trust-b");
+  EXPECT_EQ(shown_b.rc, 2) << testexec::Describe(shown_b);
+  EXPECT_NE(shown_b.err.find("QUORUM_NOT_MET"), std::string::npos) << shown_b.err;
+  EXPECT_NE(shown_b.err.find("w1"), std::string::npos) << shown_b.err;
+  EXPECT_NE(shown_b.err.find("w2"), std::string::npos) << shown_b.err;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ + "/trust-b")) {
+    EXPECT_NE(e.path().filename(), "checkpoint") << "a refused head was stored";
+  }
+  // The client that trusts A, shown B, refuses it (the quorum is checked
+  // first: exit 2) and keeps A's head.
+  auto a_then_b = prov(*b, "trust-a");
+  EXPECT_EQ(a_then_b.rc, 2) << testexec::Describe(a_then_b);
+  for (const auto& e : fs::recursive_directory_iterator(dir_ + "/trust-a")) {
+    if (e.path().filename() == "checkpoint") {
+      EXPECT_EQ(testexec::Slurp(e.path().string()), stored);
+    }
+  }
   EXPECT_EQ(a->Stop(SIGTERM), 0);
   EXPECT_EQ(b->Stop(SIGTERM), 0);
 }
