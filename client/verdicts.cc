@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <future>
 
 #include "client/witness_policy.h"
 
@@ -136,8 +137,7 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     client::LedgerClient& c, const std::vector<pb::DeviceRef>& devices,
     const client::Wanted& wanted, verifier::RecordCache* cache, std::vector<pb::Evidence>* raw,
     const std::function<void(size_t)>& progress, const CameraIds* camera) {
-  std::vector<verifier::VerifiedEvidence> out;
-  for (size_t start = 0; start == 0 || start < devices.size(); start += kEvidenceChunk) {
+  auto request = [&](size_t start) {
     pb::GetEvidenceRequest req;
     for (const auto& id : wanted.OrgIds()) req.add_orgs(id);
     for (const auto& id : wanted.LawIds()) req.add_laws(id);
@@ -148,9 +148,25 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     for (size_t i = start; i < std::min(devices.size(), start + kEvidenceChunk); ++i) {
       *req.add_devices() = devices[i];
     }
-    pb::Evidence ev;
+    return req;
+  };
+  // One chunk in flight while the previous one is verified: the server
+  // builds evidence on one core while this process checks signatures on
+  // another.
+  auto fetch = [&c](pb::GetEvidenceRequest req) {
+    auto answer = std::make_pair(Status::Ok(), pb::Evidence());
     grpc::ClientContext ctx;
-    PROV_RETURN_IF_ERROR(client::FromGrpc(c.stub().GetEvidence(&ctx, req, &ev)));
+    answer.first = client::FromGrpc(c.stub().GetEvidence(&ctx, req, &answer.second));
+    return answer;
+  };
+  std::vector<verifier::VerifiedEvidence> out;
+  auto next = std::async(std::launch::async, fetch, request(0));
+  for (size_t start = 0; start == 0 || start < devices.size(); start += kEvidenceChunk) {
+    auto [status, ev] = next.get();
+    if (start + kEvidenceChunk < devices.size()) {
+      next = std::async(std::launch::async, fetch, request(start + kEvidenceChunk));
+    }
+    PROV_RETURN_IF_ERROR(status);
     PROV_RETURN_IF_ERROR(c.Observe(ev.checkpoint().note()).status());
     PROV_ASSIGN_OR_RETURN(auto verified, verifier::VerifyEvidence(ev, c.verifier(), cache));
     out.push_back(std::move(verified));

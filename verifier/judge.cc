@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <thread>
 
 #include "verifier/merkle.h"
 
@@ -84,6 +85,31 @@ Result<std::shared_ptr<const PreparedRecord>> RecordCache::Prepare(const std::st
   return shared;
 }
 
+void RecordCache::PrepareAll(const std::vector<const std::string*>& leaves) {
+  std::vector<std::pair<Hash, const std::string*>> todo;
+  for (const std::string* leaf : leaves) {
+    Hash h = LeafHash(AsBytes(*leaf));
+    if (!records_.count(h)) todo.emplace_back(h, leaf);
+  }
+  const size_t threads =
+      std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), todo.size() / 64);
+  if (threads < 2) return;  // not worth a thread: Prepare does it
+  std::vector<std::shared_ptr<const PreparedRecord>> done(todo.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (size_t i = t; i < todo.size(); i += threads) {
+        auto p = PrepareRecord(*todo[i].second);
+        if (p.ok()) done[i] = std::make_shared<const PreparedRecord>(std::move(p).value());
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (done[i]) records_.emplace(todo[i].first, std::move(done[i]));
+  }
+}
+
 Result<VerifiedEvidence> VerifyEvidence(const pb::Evidence& evidence, const NoteVerifier& log_key,
                                         RecordCache* cache) {
   VerifiedEvidence ev;
@@ -124,7 +150,11 @@ Result<VerifiedEvidence> VerifyEvidence(const pb::Evidence& evidence, const Note
                                             " is not proven in the checkpoint: " + s.ToString());
     }
   }
-  // Replay the proven entries through the rulebook.
+  // Replay the proven entries through the rulebook, their signatures
+  // checked in parallel first.
+  std::vector<const std::string*> leaves;
+  for (const pb::EvidenceEntry& e : evidence.entries()) leaves.push_back(&e.signed_record());
+  cache->PrepareAll(leaves);
   for (const pb::EvidenceEntry& e : evidence.entries()) {
     auto rec = cache->Prepare(e.signed_record());
     if (!rec.ok()) {

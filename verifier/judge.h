@@ -46,6 +46,10 @@ struct Finding {
 class RecordCache {
  public:
   Result<std::shared_ptr<const PreparedRecord>> Prepare(const std::string& leaf);
+  // Prepares the leaves not yet cached on every core (signature checks are
+  // most of a large evidence's cost); leaves that fail are left for Prepare
+  // to report.
+  void PrepareAll(const std::vector<const std::string*>& leaves);
 
  private:
   std::map<Hash, std::shared_ptr<const PreparedRecord>> records_;
