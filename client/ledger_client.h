@@ -57,8 +57,10 @@ class LedgerClient {
   // client adopts as its newest head must meet the policy's quorum at
   // now(): GetCheckpoint and Observe fail closed with QUORUM_NOT_MET
   // (FailedPrecondition) and leave the head as it was. Null: no policy.
+  // provd is then asked for its cosigned heads.
   void SetWitnessPolicy(std::shared_ptr<const verifier::TlogPolicy> policy) {
     witness_policy_ = std::move(policy);
+    if (source_) source_->SetWitnessed(witness_policy_ != nullptr);
   }
   const verifier::TlogPolicy* witness_policy() const { return witness_policy_.get(); }
   // OK without a policy; else RequireWitnessQuorum on `note` at now().

@@ -12,7 +12,9 @@ using verifier::Result;
 Result<std::string> GrpcSource::Checkpoint() {
   grpc::ClientContext ctx;
   pb::SignedCheckpoint resp;
-  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetCheckpoint(&ctx, {}, &resp)));
+  pb::GetCheckpointRequest req;
+  req.set_witnessed(witnessed_);
+  PROV_RETURN_IF_ERROR(FromGrpc(stub_->GetCheckpoint(&ctx, req, &resp)));
   return std::move(*resp.mutable_note());
 }
 

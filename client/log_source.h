@@ -51,6 +51,9 @@ class LogSource {
   // is, and only a proof that does not verify as a FORK. provd computes its
   // proofs itself, so a server that cannot give one is treated as a fork.
   virtual bool ChecksWhatItReads() const { return false; }
+  // Ask for heads published with witness cosignatures (provd has both; a
+  // tiles directory only ever holds the published one).
+  virtual void SetWitnessed(bool) {}
 };
 
 // provd's Ledger service. Errors are the server's (client::FromGrpc).
@@ -67,10 +70,12 @@ class GrpcSource final : public LogSource {
   verifier::Result<std::vector<verifier::Hash>> ConsistencyProof(
       uint64_t size1, uint64_t size2, const verifier::Checkpoint& at) override;
   std::string Describe() const override { return "provd at " + target_; }
+  void SetWitnessed(bool witnessed) override { witnessed_ = witnessed; }
 
  private:
   std::shared_ptr<provenance::v1::Ledger::Stub> stub_;
   std::string target_;
+  bool witnessed_ = false;
 };
 
 }  // namespace client

@@ -139,6 +139,7 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     const std::function<void(size_t)>& progress, const CameraIds* camera) {
   auto request = [&](size_t start) {
     pb::GetEvidenceRequest req;
+    req.set_witnessed(c.witness_policy() != nullptr);
     for (const auto& id : wanted.OrgIds()) req.add_orgs(id);
     for (const auto& id : wanted.LawIds()) req.add_laws(id);
     if (camera) {

@@ -306,14 +306,14 @@ std::shared_ptr<const pb::SignedCheckpoint> Ledger::Checkpoint() const {
   return checkpoint_;
 }
 
-std::shared_ptr<const pb::SignedCheckpoint> Ledger::Head() const {
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::Head(bool published) const {
   std::lock_guard lock(ckpt_mu_);
-  return options_.read_published_heads && published_ ? published_ : checkpoint_;
+  return published && published_ ? published_ : checkpoint_;
 }
 
 std::shared_ptr<const pb::SignedCheckpoint> Ledger::WaitForHead(
-    uint64_t after_size, std::chrono::steady_clock::time_point deadline) const {
-  if (!options_.read_published_heads) return WaitForCheckpoint(after_size, deadline);
+    bool published, uint64_t after_size, std::chrono::steady_clock::time_point deadline) const {
+  if (!published) return WaitForCheckpoint(after_size, deadline);
   std::unique_lock lock(ckpt_mu_);
   ckpt_cv_.wait_until(lock, deadline, [&] { return published_ && published_->size() > after_size; });
   return published_ ? published_ : checkpoint_;
@@ -523,7 +523,8 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
                                              const std::vector<std::string>& want_orgs,
                                              const std::vector<std::string>& want_laws,
                                              const std::vector<std::string>& certificate_issuers,
-                                             const std::vector<std::string>& mac_addresses) const {
+                                             const std::vector<std::string>& mac_addresses,
+                                             bool witnessed) const {
   if (certificate_issuers.size() > kMaxEvidenceIssuers ||
       mac_addresses.size() > kMaxEvidenceMacs) {
     return verifier::OutOfRange("TOO_MANY_IDENTIFIERS",
@@ -625,7 +626,7 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   }
   std::vector<std::string> visited;
   for (const auto& org : orgs) PROV_RETURN_IF_ERROR(AddOrgClosure(org, &indices, &visited));
-  PROV_ASSIGN_OR_RETURN(pb::Evidence ev, BuildEvidence(std::move(indices)));
+  PROV_ASSIGN_OR_RETURN(pb::Evidence ev, BuildEvidence(std::move(indices), witnessed));
   for (auto& d : unknown) *ev.add_unknown_devices() = std::move(d);
   for (auto& u : unknown_ids) *ev.add_unknown_ids() = std::move(u);
   return ev;
@@ -674,10 +675,10 @@ Result<pb::Evidence> Ledger::OrganizationEvidence(const std::string& org_id) con
   return BuildEvidence(std::move(indices));
 }
 
-Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices) const {
+Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices, bool witnessed) const {
   Sort(&indices);
   // State may run ahead of the published checkpoint by one batch.
-  auto ckpt = WaitForHead(indices.back(),
+  auto ckpt = WaitForHead(witnessed, indices.back(),
                           std::chrono::steady_clock::now() + std::chrono::seconds(5));
   if (indices.back() >= ckpt->size()) {
     return Status(verifier::Code::kUnavailable, "CHECKPOINT_PENDING",

@@ -36,12 +36,6 @@ struct LedgerOptions {
   // `Timestamp:` line) once it is this old, so that a checkpoint's signed
   // time says how fresh it is (offline bundles are judged by it).
   std::chrono::seconds checkpoint_refresh{60};
-  // Readers (GetCheckpoint, proofs' checkpoints, evidence, WatchCheckpoints)
-  // get the latest *published* head — the note provd wrote to its tiles
-  // directory with the cosignatures its witnesses returned (SetPublished) —
-  // instead of the latest signed one. Until one is published, the latest
-  // signed head.
-  bool read_published_heads = false;
 };
 
 // A sequenced record's answer.
@@ -81,12 +75,14 @@ class Ledger {
 
   // The latest signed head (what acks carry).
   std::shared_ptr<const pb::SignedCheckpoint> Checkpoint() const;
-  // The head readers get: Checkpoint(), or with options.read_published_heads
-  // the latest published one.
-  std::shared_ptr<const pb::SignedCheckpoint> Head() const;
-  // Blocks until Head() is larger than `after_size` or `deadline`.
+  // The head a reader gets: the latest signed one, or with `published` the
+  // latest one published with its witnesses' cosignatures (SetPublished) —
+  // the latest signed one until a head is published.
+  std::shared_ptr<const pb::SignedCheckpoint> Head(bool published) const;
+  // Blocks until Head(published) is larger than `after_size` or `deadline`.
   std::shared_ptr<const pb::SignedCheckpoint> WaitForHead(
-      uint64_t after_size, std::chrono::steady_clock::time_point deadline) const;
+      bool published, uint64_t after_size,
+      std::chrono::steady_clock::time_point deadline) const;
   // A checkpoint note as published (the log's signature, maybe cosignatures):
   // it must verify with the log key and match the stored tree; an older one
   // than the current published head is ignored.
@@ -115,7 +111,8 @@ class Ledger {
                                        const std::vector<std::string>& orgs = {},
                                        const std::vector<std::string>& laws = {},
                                        const std::vector<std::string>& certificate_issuers = {},
-                                       const std::vector<std::string>& mac_addresses = {}) const;
+                                       const std::vector<std::string>& mac_addresses = {},
+                                      bool witnessed = false) const;
   Result<pb::Evidence> DeviceEvidence(const std::string& manufacturer,
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;
@@ -146,7 +143,7 @@ class Ledger {
   // Sequencer thread, while idle: re-signs the head if it is older than
   // options_.checkpoint_refresh.
   void RefreshCheckpoint();
-  Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices) const;
+  Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices, bool witnessed = false) const;
   // Adds an org, the orgs owning it (transitively) and their records, and the
   // current record of every org they hold (so affiliates can be named).
   verifier::Status AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* out,

@@ -144,7 +144,6 @@ int Serve(const std::string& dir, const ServeOptions& o) {
         "BAD_FLAGS", "--witness-policy needs --tiles-dir (witnesses cosign published heads)"));
   }
   ledger::LedgerOptions options;
-  options.read_published_heads = !o.witness_policy.empty();
   options.max_batch = o.max_batch;
   options.checkpoint_refresh = std::chrono::seconds(std::max<int64_t>(1, o.checkpoint_refresh));
   auto opened = ledger::Ledger::Open(std::move(kv).value(), *key, options);

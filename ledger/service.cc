@@ -124,9 +124,9 @@ grpc::Status LedgerService::SubmitStream(
   return grpc::Status::OK;
 }
 
-grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
+grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest* req,
                                           pb::SignedCheckpoint* resp) {
-  *resp = *ledger_->Head();
+  *resp = *ledger_->Head(req->witnessed());
   return grpc::Status::OK;
 }
 
@@ -141,7 +141,7 @@ grpc::Status LedgerService::GetEntries(grpc::ServerContext*, const pb::GetEntrie
 grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
                                               const pb::GetInclusionProofRequest* req,
                                               pb::GetInclusionProofResponse* resp) {
-  auto ckpt = ledger_->Head();
+  auto ckpt = ledger_->Checkpoint();
   uint64_t index = req->index();
   if (req->leaf_case() == pb::GetInclusionProofRequest::kLeafHash) {
     auto hash = verifier::ToHash(verifier::AsBytes(req->leaf_hash()));
@@ -194,7 +194,8 @@ grpc::Status LedgerService::GetEvidence(grpc::ServerContext*, const pb::GetEvide
                                      {req->laws().begin(), req->laws().end()},
                                      {req->certificate_issuers().begin(),
                                       req->certificate_issuers().end()},
-                                     {req->mac_addresses().begin(), req->mac_addresses().end()});
+                                     {req->mac_addresses().begin(), req->mac_addresses().end()},
+                                     req->witnessed());
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
   return grpc::Status::OK;
@@ -205,7 +206,7 @@ grpc::Status LedgerService::WatchCheckpoints(grpc::ServerContext* ctx,
                                              grpc::ServerWriter<pb::SignedCheckpoint>* writer) {
   uint64_t last = req->after_size();
   while (!ctx->IsCancelled() && !stopping_) {
-    auto c = ledger_->WaitForHead(
+    auto c = ledger_->WaitForCheckpoint(
         last, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
     if (c->size() <= last) continue;
     if (!writer->Write(*c)) break;

@@ -111,13 +111,24 @@ trap 'FAIL_MSG="interrupted"; exit 130' INT
 trap 'FAIL_MSG="terminated (SIGTERM)"; exit 143' TERM
 trap 'FAIL_MSG="hung up (SIGHUP)"; exit 129' HUP
 
+# free_port: a TCP port nobody listens on (for provd's tiles, which the
+# replaying witness must know before provd starts).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+  done
+}
+
 # --- Servers --------------------------------------------------------------
 # serve NAME CMD...: starts a server as a child of this shell (never in a
 # command substitution), in its own session (setsid: no controlling terminal,
 # so no SIGHUP or Ctrl-C from it), stdin from /dev/null, stdout to
 # $W/NAME.out and stderr to $W/NAME.log (files, never a pipe that could
 # close). Waits for its "serving ... on HOST:PORT" line (or, for an ONVIF
-# camera, "serving ... on https://HOST:PORT/..."); sets ADDR[NAME] to HOST:PORT.
+# camera, "serving ... on https://HOST:PORT/...", or for a witness "serving on
+# HOST:PORT as VKEY"); sets ADDR[NAME] to HOST:PORT.
 SERVERS=()
 declare -A PID=() ADDR=() COMM=() EXITED=()
 serve() {
@@ -130,12 +141,12 @@ serve() {
   COMM[$name]=$(basename "$1")
   echo "$pid $name" >>"$W/pids"
   local deadline=$((SECONDS + 60))
-  until grep -q ' serving .* on \(https://\)\{0,1\}[0-9.]*:[0-9]*\(/[^ ]*\)\{0,1\}$' "$W/$name.out" 2>/dev/null; do
+  until grep -q ' serving\( .*\)\{0,1\} on \(https://\)\{0,1\}[0-9.]*:[0-9]*\(/[^ ]*\)\{0,1\}\( as .*\)\{0,1\}$' "$W/$name.out" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { server_state "$name"; fail "$name did not start: $STATE"; }
     ((SECONDS < deadline)) || fail "$name did not print its serving line within 60 s"
     sleep 0.05
   done
-  ADDR[$name]=$(sed -n 's|.* on \(https://\)\{0,1\}\([0-9.]*:[0-9]*\)\(/[^ ]*\)\{0,1\}$|\2|p' "$W/$name.out" | head -n 1)
+  ADDR[$name]=$(sed -n 's|.* serving\( .*\)\{0,1\} on \(https://\)\{0,1\}\([0-9.]*:[0-9]*\)\(/[^ ]*\)\{0,1\}\( as .*\)\{0,1\}$|\3|p' "$W/$name.out" | head -n 1)
 }
 # alive NAME: the server's process still runs (its pid is still our child
 # running the same program, not a reused pid).
@@ -223,8 +234,8 @@ ninja_progress() {
 build() {
   local t=$SECONDS
   CURRENT_STEP="building"
-  echo "==== building: ninja -C $BUILD -j2 provd prov camsim provbench" >>"$LOG"
-  { ninja -C "$BUILD" -j2 provd prov camsim provbench 2>&1 || echo "ninja: FAILED (exit $?)"; } |
+  echo "==== building: ninja -C $BUILD -j2 provd prov camsim provbench provwitness provmirror" >>"$LOG"
+  { ninja -C "$BUILD" -j2 provd prov camsim provbench provwitness provmirror 2>&1 || echo "ninja: FAILED (exit $?)"; } |
     ninja_progress
   if tail -n 1 "$LOG" | grep -q '^ninja: FAILED'; then
     echo "  building ... FAILED"
@@ -262,9 +273,29 @@ step "The operator creates the ledger: genesis names two authorities, threshold 
   --authority "gov-a=$("$PROV" key show "$K/gov-a.key")" \
   --authority "gov-b=$("$PROV" key show "$K/gov-b.key")" --threshold 2 2>"$W/provd-init.log"
 say "   everyone pins the log key: $(cat "$W/ledger/log.vkey")"
-serve provd "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0 --plaintext
+say "   three independent witnesses cosign every head the log publishes; the third also"
+say "   replays the log's static tiles through the rulebook before it cosigns:"
+TILES_PORT=$(free_port)
+TILES=http://127.0.0.1:$TILES_PORT
+for w in w1 w2 w3; do
+  "$BUILD/witness/provwitness" init --state-dir "$W/$w" --name "$w.quickstart.example" >/dev/null
+done
+echo "log $(cat "$W/ledger/log.vkey") $TILES" >"$W/w3.conf"
+serve w1 "$BUILD/witness/provwitness" serve --state-dir "$W/w1" --listen 127.0.0.1:0 --log "$(cat "$W/ledger/log.vkey")"
+serve w2 "$BUILD/witness/provwitness" serve --state-dir "$W/w2" --listen 127.0.0.1:0 --log "$(cat "$W/ledger/log.vkey")"
+serve w3 "$BUILD/witness/provwitness" serve --state-dir "$W/w3" --listen 127.0.0.1:0 --config "$W/w3.conf" --replay
+{
+  echo "log $(cat "$W/ledger/log.vkey")"
+  for w in w1 w2 w3; do echo "witness $w $(cat "$W/$w/witness.vkey") http://${ADDR[$w]}"; done
+  echo "group two-of-three 2 w1 w2 w3"
+  echo "quorum two-of-three"
+} >"$W/witnesses.policy"
+sed 's/^/     /' "$W/witnesses.policy" | cut -c1-110
+say "   provd publishes the log as static tiles (C2SP tlog-tiles) with the witnesses' cosignatures:"
+serve provd "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0 --plaintext \
+  --tiles-dir "$W/tiles" --http-listen "127.0.0.1:$TILES_PORT" --witness-policy "$W/witnesses.policy"
 LEDGER=${ADDR[provd]}
-echo "  provd serving on $LEDGER (RocksDB in $W/ledger/db)"
+echo "  provd serving on $LEDGER (RocksDB in $W/ledger/db), tiles on $TILES"
 # Everything here runs on loopback, where plaintext must be asked for
 # (README "Transport security" runs provd with TLS and client certificates).
 export PROV_SERVER=$LEDGER PROV_VKEY=$W/ledger/log.vkey PROV_STATE_DIR=$W/trust PROV_PLAINTEXT=1
@@ -458,6 +489,22 @@ expect 3 "$PROV" --server 127.0.0.1:1 check --manufacturer acme-cam --serial "AC
 step "6. Auditor: the log only grew since the first checkpoint; a full replay"
 "$PROV" log consistency --from-note "$W/first.note"
 "$PROV" audit
+say "   the same from the static tiles alone, under the 2-of-3 witness policy:"
+"$PROV" --tiles-url "$TILES" --witness-policy "$W/witnesses.policy" log checkpoint | tail -n 4
+"$PROV" --tiles-url "$TILES" --witness-policy "$W/witnesses.policy" audit
+say "   a verifying mirror copies the log, checking every head, tile and record on the way:"
+"$BUILD/mirror/provmirror" sync --once --source "$TILES" --vkey "$W/ledger/log.vkey" \
+  --data-dir "$W/mirror" --tiles-dir "$W/mirror-tiles"
+say "   an offline proof (C2SP tlog-proof) of entry 5, cosigned, verified with no server:"
+"$PROV" --witness-policy "$W/witnesses.policy" log proof --index 5 --format tlog-proof \
+  --out "$W/entry5.tlog-proof"
+expect 0 "$PROV" --server 127.0.0.1:1 --witness-policy "$W/witnesses.policy" log verify-proof "$W/entry5.tlog-proof"
+say "   a head without its quorum is not trusted (a policy naming one more, absent witness):"
+{ grep -v '^group\|^quorum' "$W/witnesses.policy"
+  echo "witness w4 $("$BUILD/witness/provwitness" init --state-dir "$W/w4" --name w4.quickstart.example | head -n 1)"
+  echo "group all-four all w1 w2 w3 w4"
+  echo "quorum all-four"; } >"$W/strict.policy"
+expect 2 "$PROV" --tiles-url "$TILES" --witness-policy "$W/strict.policy" --state-dir "$W/trust-strict" log checkpoint
 
 step "7. Trust policies: who really made it, what is inside, who owned them and when"
 say "   demo facts (fictional companies, real structures; see tools/demo_policy.sh):"

@@ -108,14 +108,16 @@ class WitnessedLogTest : public ::testing::Test {
     return size;
   }
 
-  // The head provd serves over gRPC once it is at least `size`.
+  // The cosigned head provd serves over gRPC once it is at least `size`.
   std::string ServedHead(tools::ProvdProcess& provd, uint64_t size) {
     auto stub = pb::Ledger::NewStub(
         grpc::CreateChannel(provd.target(), grpc::InsecureChannelCredentials()));
     for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
       grpc::ClientContext ctx;
       pb::SignedCheckpoint c;
-      if (stub->GetCheckpoint(&ctx, pb::GetCheckpointRequest(), &c).ok() && c.size() >= size) {
+      pb::GetCheckpointRequest req;
+      req.set_witnessed(true);
+      if (stub->GetCheckpoint(&ctx, req, &c).ok() && c.size() >= size) {
         return c.note();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
