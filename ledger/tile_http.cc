@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "transport/credentials.h"
+#include "transport/host_port.h"
 #include "verifier/tlog_tiles.h"
 
 namespace ledger {
@@ -55,22 +56,11 @@ void Serve(const std::string& dir, const httplib::Request& req, httplib::Respons
 verifier::Result<std::unique_ptr<TileHttpServer>> TileHttpServer::Start(std::string dir,
                                                                         const std::string& listen,
                                                                         bool allow_non_loopback) {
-  size_t colon = listen.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(listen.substr(colon + 1));
-    } catch (...) {
-      port = -1;
-    }
-  }
-  if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+  auto host_port = transport::SplitHostPort(listen);
+  if (!host_port) {
     return verifier::InvalidArgument("BAD_FLAGS", "--http-listen must be HOST:PORT: " + listen);
   }
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  auto [host, port] = *host_port;
   if (!allow_non_loopback && !transport::IsLoopback(listen)) {
     return verifier::InvalidArgument(
         "HTTP_NOT_LOOPBACK", "plain HTTP on " + listen +

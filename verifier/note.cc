@@ -179,48 +179,13 @@ std::string SignNote(std::string_view text, std::string_view name,
 }
 
 Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier) {
-  if (note.size() > 1 << 20) return BadNote("note is larger than 1 MiB");
-  for (size_t i = 0; i < note.size();) {
-    int32_t r = NextRune(note, i);
-    if (r < 0) return BadNote("note is not valid UTF-8");
-    if ((r < 0x20 && r != '\n') || r == 0x7f) {
-      return BadNote("note has a control character");
-    }
-  }
-  size_t split = note.rfind("\n\n");
-  if (split == std::string_view::npos) return BadNote("note has no signature block");
-  std::string_view text = note.substr(0, split + 1);
-  std::string_view sigs = note.substr(split + 2);
-  if (text.find("\n\n") != std::string_view::npos) {
-    return BadNote("note text has a blank line");
-  }
-  if (sigs.empty() || sigs.back() != '\n') {
-    return BadNote("note does not end with a newline");
-  }
-  sigs.remove_suffix(1);
+  PROV_ASSIGN_OR_RETURN(ParsedNote parsed, ParseNote(note));
   bool verified = false;
   std::vector<std::string> seen;  // name+hash of each signature, for the message
-  auto lines = Split(sigs, '\n');
-  // As Go's note.Open: bounds the work a note can ask for.
-  if (lines.size() > 100) return BadNote("note has more than 100 signatures");
-  for (std::string_view line : lines) {
-    if (line.substr(0, kSigPrefix.size()) != kSigPrefix) {
-      return BadNote("malformed signature line");
-    }
-    line.remove_prefix(kSigPrefix.size());
-    size_t sp = line.find(' ');
-    if (sp == std::string_view::npos || !ValidKeyName(line.substr(0, sp))) {
-      return BadNote("malformed signature line");
-    }
-    std::string_view name = line.substr(0, sp);
-    auto blob = Base64Decode(line.substr(sp + 1));
-    if (!blob.ok() || blob->size() < 5) return BadNote("malformed signature");
-    uint32_t h = (uint32_t{(*blob)[0]} << 24) | (uint32_t{(*blob)[1]} << 16) |
-                 (uint32_t{(*blob)[2]} << 8) | uint32_t{(*blob)[3]};
-    seen.push_back(std::string(name) + "+" + Hash8(h));
-    if (name != verifier.name || h != verifier.key_hash) continue;  // not ours
-    if (!VerifySignature(verifier.public_key, AsBytes(text),
-                         ByteView(*blob).subspan(4))) {
+  for (const NoteSignature& sig : parsed.signatures) {
+    seen.push_back(sig.name + "+" + Hash8(sig.key_hash));
+    if (sig.name != verifier.name || sig.key_hash != verifier.key_hash) continue;  // not ours
+    if (!VerifySignature(verifier.public_key, AsBytes(parsed.text), sig.signature)) {
       return InvalidArgument("BAD_NOTE_SIGNATURE",
                              "note signature by " + verifier.name + " is invalid");
     }
@@ -239,7 +204,7 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier
                    "ledger's (every `provd init` makes a new one: pin DATA_DIR/log.vkey of "
                    "this server)"));
   }
-  return std::string(text);
+  return std::move(parsed.text);
 }
 
 std::string FormatCheckpoint(const Checkpoint& c) {

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "transport/host_port.h"
 #include "verifier/cosignature.h"
 #include "verifier/crypto.h"
 #include "verifier/note.h"
@@ -141,21 +142,11 @@ int Serve(const std::string& dir, const std::string& listen,
     auditor = std::move(a).value();
     opts.auditor = auditor.get();
   }
-  size_t colon = listen.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(listen.substr(colon + 1));
-    } catch (...) {
-      port = -1;
-    }
-  }
-  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host.empty() || port < 0 || port > 65535) {
+  auto host_port = transport::SplitHostPort(listen);
+  if (!host_port) {
     return Fail(verifier::InvalidArgument("BAD_LISTEN", "--listen must be HOST:PORT"));
   }
+  auto [host, port] = *host_port;
   auto w = witness::Witness::Open(std::move(opts));
   if (!w.ok()) return Fail(w.status());
   auto server = witness::HttpServer::Bind(w->get(), host, port, allow_public);
