@@ -139,7 +139,9 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     const std::function<void(size_t)>& progress, const CameraIds* camera) {
   auto request = [&](size_t start) {
     pb::GetEvidenceRequest req;
-    req.set_witnessed(c.witness_policy() != nullptr);
+    // Heads with their witnesses' cosignatures under a policy, and always for
+    // a bundle (`raw`), which a policy may judge offline later.
+    req.set_witnessed(c.witness_policy() != nullptr || raw != nullptr);
     for (const auto& id : wanted.OrgIds()) req.add_orgs(id);
     for (const auto& id : wanted.LawIds()) req.add_laws(id);
     if (camera) {

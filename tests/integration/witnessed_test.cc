@@ -182,6 +182,22 @@ TEST_F(WitnessedLogTest, HeadsAreServedWithTheirCosignaturesAndADeadWitnessCosts
   EXPECT_TRUE(v.quorum_met);
   EXPECT_EQ(Names(v.cosigned), (std::vector<std::string>{"w1", "w2"}));
   EXPECT_EQ(Names(v.missing), (std::vector<std::string>{"w3"}));
+
+  // An evidence bundle exported with no policy carries the cosigned head,
+  // so a site applying the policy offline later accepts it.
+  const std::string bundle = dir_ + "/site.bundle";
+  auto exported = testexec::Exec({PROV_PATH, "--server", provd->target(), "--plaintext", "--vkey",
+                                  dir_ + "/a/log.vkey", "--state-dir", dir_ + "/trust-export",
+                                  "bundle", "export", "--manufacturer", tools::MfrId(0),
+                                  "--serial", "SN0000000001", "--out", bundle},
+                                 dir_);
+  ASSERT_EQ(exported.rc, 0) << testexec::Describe(exported);
+  auto offline = testexec::Exec({PROV_PATH, "--server", "127.0.0.1:1", "--vkey",
+                                 dir_ + "/a/log.vkey", "--state-dir", dir_ + "/trust-site",
+                                 "--witness-policy", PolicyFile("client.policy", {}), "bundle",
+                                 "show", bundle},
+                                dir_);
+  EXPECT_EQ(offline.rc, 0) << testexec::Describe(offline);
   EXPECT_EQ(provd->Stop(SIGTERM), 0);
 }
 
