@@ -480,6 +480,19 @@ TEST_F(TilesTest, KillNineWhilePublishingNeverServesATornOrWrongFile) {
     WaitServed(nginx.url(), head);
     auto go = GoCheck(nginx.url());
     EXPECT_EQ(go.rc, 0) << "after restart: " << testexec::Describe(go);
+    // prov audits the log from nginx's files alone and gets what it gets
+    // from provd (nothing is appended meanwhile).
+    auto audit = [&](const std::string& flag, const std::string& where) {
+      return testexec::Exec({PROV_PATH, flag, where, "--plaintext", "--vkey", data_ + "/log.vkey",
+                             "--state-dir", dir_ + "/audit" + std::to_string(round) + flag,
+                             "audit"},
+                            dir_);
+    };
+    auto from_tiles = audit("--tiles-url", nginx.url());
+    auto from_provd = audit("--server", provd_->target());
+    EXPECT_EQ(from_tiles.rc, 0) << testexec::Describe(from_tiles);
+    EXPECT_EQ(from_provd.rc, 0) << testexec::Describe(from_provd);
+    EXPECT_EQ(from_tiles.out, from_provd.out);
     std::cout << "round " << round << ": " << staged << " staging files at the kill; head " << head
               << ", " << go.out;
   }
