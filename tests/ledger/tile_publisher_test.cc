@@ -360,9 +360,10 @@ TEST_F(TilePublisherTest, ATamperedFullTileIsDataLossAndNotOverwritten) {
     ASSERT_TRUE(p.ok());
     ASSERT_TRUE((*p)->Publish(log.Note(300)).ok());
   }
-  for (const std::string rel : {"tile/0/000", "tile/entries/001"}) {
+  for (const std::string rel : {"tile/0/000", "tile/entries/000"}) {  // full at size 300
     SCOPED_TRACE(rel);
     std::string good = Slurp(Tiles() + "/" + rel);
+    ASSERT_GT(good.size(), 100u);
     std::string bad = good;
     bad[100] ^= 1;
     Spit(Tiles() + "/" + rel, bad);
