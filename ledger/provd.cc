@@ -87,6 +87,7 @@ struct ServeOptions {
   bool http_public = false;  // allow a non-loopback http_listen
   std::string witness_policy;  // tlog-policy: witnesses to send checkpoints to
   int64_t witness_timeout_ms = 3000;
+  int64_t publish_interval_ms = 500;
 };
 
 // The witnesses of a C2SP tlog-policy file that provd sends its checkpoints
@@ -216,7 +217,8 @@ int Serve(const std::string& dir, const ServeOptions& o) {
           if (Status s = l->SetPublished(note); !s.ok()) {
             spdlog::error("published head refused: {}", s.ToString());
           }
-        });
+        },
+        std::chrono::milliseconds(std::max<int64_t>(0, o.publish_interval_ms)));
   }
   ledger::ServiceOptions service_options;
   service_options.writes_need_client_cert = o.writes_need_client_cert;
@@ -327,6 +329,10 @@ int main(int argc, char** argv) {
                     "publish the log there as C2SP tlog-tiles static files (docs/tiles.md)");
   serve->add_option("--http-listen", so.http_listen,
                     "HOST:PORT: serve --tiles-dir over plain HTTP (port 0 picks a free one)");
+  serve->add_option("--publish-interval-ms", so.publish_interval_ms,
+                    "with --tiles-dir: at most one published head per interval (under load each "
+                    "then covers many commits; an idle log's new head is published at once)")
+      ->default_val(so.publish_interval_ms);
   serve->add_option("--witness-policy", so.witness_policy,
                     "C2SP tlog-policy file: send each published checkpoint to its witnesses "
                     "(those with a URL) and publish it with their cosignatures (needs --tiles-dir)");

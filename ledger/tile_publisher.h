@@ -115,13 +115,15 @@ class TilePublisher {
 // the periodic re-signed heads) and publishes each; never blocks appends.
 // A failed round is reported to `on_error` and retried with backoff; each
 // published note (as written, cosignatures included) goes to `on_published`,
-// first the one already in the directory, from the follower's thread.
+// first the one already in the directory, from the follower's thread. After
+// a head is published the next waits at least `min_interval` (0: none).
 class TileFollower {
  public:
   TileFollower(const Ledger* ledger, std::unique_ptr<TilePublisher> publisher,
                CheckpointHook hook = {},
                std::function<void(const verifier::Status&)> on_error = {},
-               std::function<void(const std::string& note)> on_published = {});
+               std::function<void(const std::string& note)> on_published = {},
+               std::chrono::milliseconds min_interval = std::chrono::milliseconds(0));
   ~TileFollower();  // stops the thread (after the round in progress)
   TileFollower(const TileFollower&) = delete;
   TileFollower& operator=(const TileFollower&) = delete;
@@ -137,6 +139,7 @@ class TileFollower {
   CheckpointHook hook_;
   std::function<void(const verifier::Status&)> on_error_;
   std::function<void(const std::string&)> on_published_;
+  std::chrono::milliseconds min_interval_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
