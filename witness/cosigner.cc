@@ -18,6 +18,10 @@ struct Cosigner::Shared {
   // Per witness: the size it last cosigned (or told us it holds). GUARDED_BY(mu)
   std::vector<uint64_t> known_size;
   std::vector<bool> busy;  // a request still running. GUARDED_BY(mu)
+  // Set by ~Cosigner: no request calls `consistency` (which reads the
+  // ledger) from then on. GUARDED_BY(mu)
+  bool stopping = false;
+  int proving = 0;  // requests inside `consistency` now. GUARDED_BY(mu)
 };
 
 Cosigner::Cosigner(std::vector<verifier::PolicyWitness> witnesses, ConsistencyFn consistency,
@@ -30,7 +34,13 @@ Cosigner::Cosigner(std::vector<verifier::PolicyWitness> witnesses, ConsistencyFn
   shared_->busy.assign(witnesses_.size(), false);
 }
 
-Cosigner::~Cosigner() = default;
+Cosigner::~Cosigner() {
+  // Requests still waiting on a witness outlive us, but none may read the
+  // ledger after this returns.
+  std::unique_lock lock(shared_->mu);
+  shared_->stopping = true;
+  shared_->cv.wait(lock, [&] { return shared_->proving == 0; });
+}
 
 std::string Cosigner::Cosign(const std::string& note, uint64_t size,
                              std::vector<Outcome>* outcomes) {
@@ -68,7 +78,21 @@ std::string Cosigner::Cosign(const std::string& note, uint64_t size,
       auto send = [&](uint64_t from) -> Result<std::vector<std::string>> {
         std::vector<verifier::Hash> proof;
         if (from > 0 && from < size) {
-          PROV_ASSIGN_OR_RETURN(proof, consistency(from, size));
+          {
+            std::lock_guard lock(shared->mu);
+            if (shared->stopping) {
+              return verifier::Status(verifier::Code::kUnavailable, "SHUTTING_DOWN",
+                                      "provd is stopping");
+            }
+            ++shared->proving;
+          }
+          auto proven = consistency(from, size);
+          {
+            std::lock_guard lock(shared->mu);
+            --shared->proving;
+          }
+          shared->cv.notify_all();
+          PROV_ASSIGN_OR_RETURN(proof, std::move(proven));
         }
         return AddCheckpoint(w.url, from, proof, note, o);
       };
