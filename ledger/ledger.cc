@@ -313,10 +313,16 @@ std::shared_ptr<const pb::SignedCheckpoint> Ledger::Head(bool published) const {
 
 std::shared_ptr<const pb::SignedCheckpoint> Ledger::WaitForHead(
     bool published, uint64_t after_size, std::chrono::steady_clock::time_point deadline) const {
+  {
+    // A ledger that has published nothing (no tiles, or not yet) has only
+    // signed heads to give.
+    std::lock_guard lock(ckpt_mu_);
+    if (!published_) published = false;
+  }
   if (!published) return WaitForCheckpoint(after_size, deadline);
   std::unique_lock lock(ckpt_mu_);
-  ckpt_cv_.wait_until(lock, deadline, [&] { return published_ && published_->size() > after_size; });
-  return published_ ? published_ : checkpoint_;
+  ckpt_cv_.wait_until(lock, deadline, [&] { return published_->size() > after_size; });
+  return published_;
 }
 
 verifier::Status Ledger::SetPublished(const std::string& note) {

@@ -79,7 +79,8 @@ class Ledger {
   // latest one published with its witnesses' cosignatures (SetPublished) —
   // the latest signed one until a head is published.
   std::shared_ptr<const pb::SignedCheckpoint> Head(bool published) const;
-  // Blocks until Head(published) is larger than `after_size` or `deadline`.
+  // Blocks until Head(published) is larger than `after_size` or `deadline`
+  // (a ledger that has published no head waits for a signed one).
   std::shared_ptr<const pb::SignedCheckpoint> WaitForHead(
       bool published, uint64_t after_size,
       std::chrono::steady_clock::time_point deadline) const;
