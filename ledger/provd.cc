@@ -265,8 +265,9 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   server->Wait();
   waiter.join();
   http.reset();
-  tiles.reset();   // after the round in progress
-  ledger.reset();  // drains queued submissions
+  tiles.reset();     // after the round in progress
+  cosigner.reset();  // no witness request reads the ledger after this
+  ledger.reset();    // drains queued submissions
   spdlog::info("stopped");
   return 0;
 }
