@@ -100,6 +100,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   std::unique_ptr<Ledger> l(new Ledger(std::move(kv), log_key, options));
   l->origin_ = origin;
   l->vkey_ = vkey;
+  l->note_verifier_ = verifier_key;
   uint64_t size = checkpoint->size;
 
   // The stored tree must be exactly the checkpointed one.
@@ -326,9 +327,8 @@ std::shared_ptr<const pb::SignedCheckpoint> Ledger::WaitForHead(
 }
 
 verifier::Status Ledger::SetPublished(const std::string& note) {
-  auto verifier = verifier::ParseVerifierKey(vkey_);
-  if (!verifier.ok()) return verifier.status();
-  PROV_ASSIGN_OR_RETURN(verifier::Checkpoint c, verifier::VerifyCheckpoint(note, *verifier, origin_));
+  PROV_ASSIGN_OR_RETURN(verifier::Checkpoint c,
+                        verifier::VerifyCheckpoint(note, note_verifier_, origin_));
   PROV_ASSIGN_OR_RETURN(Hash root, reader_.RootAt(c.size));
   if (root != c.root) {
     return verifier::InvalidArgument("CHECKPOINT_ROOT_MISMATCH",
@@ -415,16 +415,20 @@ Result<pb::InclusionProof> Ledger::InclusionProof(uint64_t index, uint64_t tree_
   return p;
 }
 
-Result<pb::GetConsistencyProofResponse> Ledger::ConsistencyProof(uint64_t first,
-                                                                 uint64_t second) const {
+Result<std::vector<Hash>> Ledger::ConsistencyHashes(uint64_t first, uint64_t* second) const {
   uint64_t size = Checkpoint()->size();
-  if (second == 0) second = size;
-  if (second > size) {
+  if (*second == 0) *second = size;
+  if (*second > size) {
     return verifier::OutOfRange("TREE_SIZE_TOO_LARGE",
-                                "tree size " + std::to_string(second) +
+                                "tree size " + std::to_string(*second) +
                                     " exceeds the latest checkpoint " + std::to_string(size));
   }
-  PROV_ASSIGN_OR_RETURN(auto hashes, reader_.ConsistencyProof(first, second));
+  return reader_.ConsistencyProof(first, *second);
+}
+
+Result<pb::GetConsistencyProofResponse> Ledger::ConsistencyProof(uint64_t first,
+                                                                 uint64_t second) const {
+  PROV_ASSIGN_OR_RETURN(auto hashes, ConsistencyHashes(first, &second));
   pb::GetConsistencyProofResponse r;
   r.set_first(first);
   r.set_second(second);

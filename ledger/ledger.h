@@ -97,6 +97,9 @@ class Ledger {
   Result<uint64_t> FindLeaf(const Hash& leaf_hash) const;
   // tree_size 0 means the latest checkpoint's size.
   Result<pb::InclusionProof> InclusionProof(uint64_t index, uint64_t tree_size) const;
+  // The proof's hashes; `*second` 0 means the latest checkpoint's size (and
+  // is set to it).
+  Result<std::vector<Hash>> ConsistencyHashes(uint64_t first, uint64_t* second) const;
   Result<pb::GetConsistencyProofResponse> ConsistencyProof(uint64_t first,
                                                            uint64_t second) const;
   // Evidence for a set of devices, proven against one checkpoint: every
@@ -162,6 +165,7 @@ class Ledger {
   verifier::SigningKey log_key_;
   std::string origin_;
   std::string vkey_;
+  verifier::NoteVerifier note_verifier_;  // parsed vkey_
   LedgerOptions options_;
   TileReader reader_;
   KvStateView state_;

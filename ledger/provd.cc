@@ -184,15 +184,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
       const ledger::Ledger* l = ledger.get();
       cosigner = std::make_unique<witness::Cosigner>(
           std::move(witnesses).value(),
-          [l](uint64_t a, uint64_t b) -> Result<std::vector<verifier::Hash>> {
-            PROV_ASSIGN_OR_RETURN(auto resp, l->ConsistencyProof(a, b));
-            std::vector<verifier::Hash> proof;
-            for (const std::string& h : resp.hashes()) {
-              PROV_ASSIGN_OR_RETURN(verifier::Hash hash, verifier::ToHash(verifier::AsBytes(h)));
-              proof.push_back(hash);
-            }
-            return proof;
-          },
+          [l](uint64_t a, uint64_t b) { return l->ConsistencyHashes(a, &b); },
           std::chrono::milliseconds(std::max<int64_t>(1, o.witness_timeout_ms)));
       hook = [c = cosigner.get()](const std::string& note,
                                   uint64_t size) -> Result<std::string> {
