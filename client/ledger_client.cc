@@ -4,6 +4,7 @@
 #include <map>
 
 #include "client/witness_policy.h"
+#include "verifier/index.h"
 #include "verifier/merkle.h"
 #include "verifier/rules.h"
 
@@ -239,6 +240,8 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
   AuditReport report;
   verifier::MemoryState& state = report.state;
   verifier::CompactRange range;
+  verifier::IndexReplay index_replay;  // recomputes every logged index root
+  bool last_is_index_root = false;
   const uint64_t n = head.checkpoint.size;
   for (uint64_t start = 0; start < n; start += 1000) {
     PROV_ASSIGN_OR_RETURN(auto leaves, client.GetEntries(start, std::min(n, start + 1000)));
@@ -248,6 +251,13 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
       Status s = prepared.status();
       verifier::StateOverlay overlay(&state);
       if (s.ok()) s = verifier::ApplyPrepared(overlay, *prepared, index);
+      if (s.ok()) {
+        Status indexed = index_replay.Apply(overlay, *prepared, index);
+        if (!indexed.ok()) {
+          PROV_RETURN_IF_ERROR(client.ProveInclusion(index, leaves[i], head));
+          return indexed;  // a well-signed, false index root
+        }
+      }
       if (!s.ok()) {
         // Is this what the signed tree holds, or did the server swap it?
         Status proven = client.ProveInclusion(index, leaves[i], head);
@@ -262,10 +272,17 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
                           " breaks the rules: " + s.ToString());
       }
       state.Apply(overlay);
+      last_is_index_root = prepared->record.has_index_root();
       report.kinds[verifier::RecordKindName(prepared->record)]++;
       range.Append(prepared->leaf_hash);
     }
     if (progress) progress(std::min(n, start + 1000));
+  }
+  // Every head ends with the index of what it holds (docs/index.md).
+  if (n > 0 && !last_is_index_root) {
+    return Status(verifier::Code::kFailedPrecondition, "AUDIT_REJECTED",
+                  "the head's last leaf #" + std::to_string(n - 1) +
+                      " is not an index root: the log does not commit to its index");
   }
   report.size = range.size();
   report.root = range.Root();

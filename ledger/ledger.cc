@@ -59,19 +59,27 @@ Status Ledger::Init(KvStore* kv, const verifier::SigningKey& log_key,
   verifier::StateOverlay state(&view);
   PROV_RETURN_IF_ERROR(verifier::ApplyPrepared(state, prepared, 0));
 
+  // Leaf 1: the index of leaf 0 (which concerns no subject).
+  const std::string& origin = genesis.genesis().origin();
+  PROV_ASSIGN_OR_RETURN(auto root_leaf, IndexRootLeaf(origin, 1, verifier::IndexTree()));
+  PROV_RETURN_IF_ERROR(verifier::ApplyPrepared(state, root_leaf, 1));
+
   TileReader reader(kv);
   PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(reader, kv, 0));
-  writer.Append(prepared.leaf_hash);
   KvBatch batch;
-  batch.Put(coding::LeafKey(0), prepared.leaf);
-  std::string idx;
-  coding::PutBigEndian64(&idx, 0);
-  batch.Put(coding::LeafHashKey(prepared.leaf_hash), idx);
+  uint64_t index = 0;
+  for (const verifier::PreparedRecord* rec : {&prepared, &root_leaf}) {
+    writer.Append(rec->leaf_hash);
+    batch.Put(coding::LeafKey(index), rec->leaf);
+    std::string idx;
+    coding::PutBigEndian64(&idx, index);
+    batch.Put(coding::LeafHashKey(rec->leaf_hash), idx);
+    ++index;
+  }
   for (const auto& [k, v] : state.writes()) batch.Put(coding::StateKey(k), v);
   writer.FlushTiles(&batch);
-  const std::string& origin = genesis.genesis().origin();
-  std::string note = CheckpointNote(origin, 1, writer.Root(), log_key);
-  batch.Put(coding::CheckpointKey(1), note);
+  std::string note = CheckpointNote(origin, index, writer.Root(), log_key);
+  batch.Put(coding::CheckpointKey(index), note);
   batch.Put(std::string(coding::kLatestCheckpointKey), note);
   return kv->Write(batch);
 }
@@ -127,6 +135,26 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(l->reader_, l->kv_.get(), size));
   l->writer_ = std::make_unique<TreeWriter>(std::move(writer));
 
+  // The index, rebuilt from the stored histories, must be the one the
+  // head's last leaf logged.
+  pb::SignedRecord last_sr;
+  pb::Record last_record;
+  if (!last_sr.ParseFromString(last) || !last_record.ParseFromString(last_sr.record()) ||
+      !last_record.has_index_root()) {
+    return verifier::FailedPrecondition(
+        "LEDGER_WITHOUT_INDEX", "the head's last leaf is not an index root: this ledger predates "
+                                "the verifiable index (docs/index.md); create a new one");
+  }
+  PROV_RETURN_IF_ERROR(l->index_.Load(*l->kv_));
+  const Hash index_root = l->index_.current().Root();
+  if (last_record.index_root().root() != verifier::AsStringView(index_root) ||
+      last_record.index_root().subjects() != l->index_.current().size()) {
+    return verifier::DataLoss("INDEX_CORRUPT",
+                              "the stored subject histories do not give the index root logged at #" +
+                                  std::to_string(size - 1));
+  }
+  l->index_.Adopt(size, l->index_.current(), size);
+
   auto c = std::make_shared<pb::SignedCheckpoint>();
   c->set_note(note);
   c->set_size(size);
@@ -149,6 +177,12 @@ Ledger::~Ledger() {
 std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
   Pending p{std::move(record), {}};
   std::future<Ack> f = p.promise.get_future();
+  if (p.record.record.has_index_root()) {
+    p.promise.set_value(Ack{verifier::PermissionDenied(
+                                "LOG_RECORD", "index roots are written by the log itself"),
+                            0, false, nullptr});
+    return f;
+  }
   {
     std::unique_lock lock(queue_mu_);
     queue_space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < options_.max_queue; });
@@ -202,11 +236,6 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
   verifier::StateOverlay state(&state_);
   KvBatch kv;
   std::map<Hash, uint64_t> batch_hashes;
-  struct Done {
-    size_t slot;
-    uint64_t index;
-    bool already_logged;
-  };
   std::vector<Done> done;
   done.reserve(batch.size());
 
@@ -226,40 +255,54 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
       batch[i].promise.set_value(Ack{logged.status(), 0, false, nullptr});
       continue;
     }
-    Status s = verifier::ApplyPrepared(state, rec, next);
+    verifier::StateOverlay rec_state(&state);
+    Status s = verifier::ApplyPrepared(rec_state, rec, next);
+    if (s.ok()) s = index_.Stage(rec_state, rec.record, next);
     if (!s.ok()) {
       batch[i].promise.set_value(Ack{s, 0, false, nullptr});  // nothing appended
       continue;
     }
-    kv.Put(coding::LeafKey(next), rec.leaf);
+    state.Absorb(rec_state);
+    AppendLeaf(&kv, rec, next);
     std::string idx;
     coding::PutBigEndian64(&idx, next);
-    kv.Put(coding::LeafHashKey(rec.leaf_hash), std::move(idx));
-    writer_->Append(rec.leaf_hash);
     batch_hashes.emplace(rec.leaf_hash, next);
     done.push_back({i, next, false});
     ++next;
   }
 
   std::shared_ptr<const pb::SignedCheckpoint> ckpt;
+  std::optional<verifier::IndexTree> tree;
   if (next > old_size) {
+    // The batch's last leaf: the index of every leaf before it.
+    Status s;
+    auto staged = index_.Staged(state);
+    if (staged.ok()) {
+      tree = std::move(staged).value();
+      auto root_leaf = IndexRootLeaf(origin_, next, *tree);
+      s = root_leaf.status();
+      if (s.ok()) s = verifier::ApplyPrepared(state, *root_leaf, next);
+      if (s.ok()) AppendLeaf(&kv, *root_leaf, next++);
+    } else {
+      s = staged.status();
+    }
+    if (!s.ok()) {
+      FailBatch(batch, done, old_size, s);
+      return;
+    }
     for (const auto& [k, v] : state.writes()) kv.Put(coding::StateKey(k), v);
     writer_->FlushTiles(&kv);
     ckpt = SignCheckpoint(next, writer_->Root());
     kv.Put(coding::CheckpointKey(next), ckpt->note());
     kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
-    Status s = kv_->Write(kv);
+    s = kv_->Write(kv);
     if (!s.ok()) {
-      // Nothing was acknowledged; roll the in-memory tree back to storage.
-      auto reopened = TreeWriter::Open(reader_, kv_.get(), old_size);
-      if (!reopened.ok()) std::abort();  // storage is unusable: let a restart recover
-      writer_ = std::make_unique<TreeWriter>(std::move(reopened).value());
-      Status failed(verifier::Code::kUnavailable, "STORAGE_ERROR",
-                    "the ledger could not write durably; nothing was appended: " +
-                        s.message());
-      for (const Done& d : done) batch[d.slot].promise.set_value(Ack{failed, 0, false, nullptr});
+      FailBatch(batch, done, old_size,
+                Status(verifier::Code::kUnavailable, "STORAGE_ERROR",
+                       "the ledger could not write durably; nothing was appended: " + s.message()));
       return;
     }
+    index_.Adopt(next, std::move(*tree), Head(true)->size());
     Publish(ckpt);
   } else {
     ckpt = Checkpoint();
@@ -267,6 +310,24 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
   for (const Done& d : done) {
     batch[d.slot].promise.set_value({Status::Ok(), d.index, d.already_logged, ckpt});
   }
+}
+
+void Ledger::AppendLeaf(KvBatch* kv, const verifier::PreparedRecord& rec, uint64_t index) {
+  kv->Put(coding::LeafKey(index), rec.leaf);
+  std::string idx;
+  coding::PutBigEndian64(&idx, index);
+  kv->Put(coding::LeafHashKey(rec.leaf_hash), std::move(idx));
+  writer_->Append(rec.leaf_hash);
+}
+
+void Ledger::FailBatch(std::vector<Pending>& batch, const std::vector<Done>& done,
+                       uint64_t old_size, const Status& why) {
+  // Nothing was acknowledged; roll the in-memory tree and index back.
+  index_.Discard();
+  auto reopened = TreeWriter::Open(reader_, kv_.get(), old_size);
+  if (!reopened.ok()) std::abort();  // storage is unusable: let a restart recover
+  writer_ = std::make_unique<TreeWriter>(std::move(reopened).value());
+  for (const Done& d : done) batch[d.slot].promise.set_value(Ack{why, 0, false, nullptr});
 }
 
 void Ledger::RefreshCheckpoint() {
@@ -554,6 +615,17 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   std::vector<std::string> orgs;
   std::vector<pb::DeviceRef> unknown;
   std::vector<pb::UnknownId> unknown_ids;
+  // What the evidence proves complete, and what that relies on.
+  std::vector<verifier::Subject> roots;
+  for (const auto& d : devices) roots.push_back(verifier::subject::Device(d.manufacturer_org(), d.serial()));
+  for (const auto& id : want_orgs) roots.push_back(verifier::subject::Org(id));
+  for (const auto& code : want_laws) roots.push_back(verifier::subject::Law(code));
+  for (const auto& mac : mac_addresses) {
+    const std::string hex = verifier::NormalizeMac(mac);
+    for (size_t n : verifier::kMacPrefixLengths) {
+      if (hex.size() >= n) roots.push_back(verifier::subject::Mac(hex.substr(0, n)));
+    }
+  }
   for (const auto& id : want_orgs) {
     std::string unused;
     PROV_ASSIGN_OR_RETURN(bool found, state_.Get(verifier::state_key::Org(id), &unused));
@@ -580,7 +652,10 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
         bool found,
         verifier::GetMessage(state_, verifier::state_key::IdentityCaSubject(h), &subjects));
     if (!found) continue;
-    for (const auto& ref : subjects.cas()) orgs.push_back(ref.manufacturer_org());
+    for (const auto& ref : subjects.cas()) {
+      orgs.push_back(ref.manufacturer_org());
+      roots.push_back(verifier::subject::Ca(ref.manufacturer_org(), ref.ca_id()));
+    }
   }
   for (const auto& mac : mac_addresses) {
     PROV_ASSIGN_OR_RETURN(auto owner, verifier::MacBlockOf(state_, mac));
@@ -636,7 +711,8 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   }
   std::vector<std::string> visited;
   for (const auto& org : orgs) PROV_RETURN_IF_ERROR(AddOrgClosure(org, &indices, &visited));
-  PROV_ASSIGN_OR_RETURN(pb::Evidence ev, BuildEvidence(std::move(indices), witnessed));
+  PROV_ASSIGN_OR_RETURN(pb::Evidence ev,
+                        BuildEvidence(std::move(indices), std::move(roots), witnessed));
   for (auto& d : unknown) *ev.add_unknown_devices() = std::move(d);
   for (auto& u : unknown_ids) *ev.add_unknown_ids() = std::move(u);
   return ev;
@@ -682,10 +758,12 @@ Result<pb::Evidence> Ledger::OrganizationEvidence(const std::string& org_id) con
   std::vector<uint64_t> indices{0};
   std::vector<std::string> visited;
   PROV_RETURN_IF_ERROR(AddOrgClosure(org_id, &indices, &visited));
-  return BuildEvidence(std::move(indices));
+  return BuildEvidence(std::move(indices), {verifier::subject::Org(org_id)});
 }
 
-Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices, bool witnessed) const {
+Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices,
+                                           std::vector<verifier::Subject> roots,
+                                           bool witnessed) const {
   Sort(&indices);
   // State may run ahead of the published checkpoint by one batch.
   auto ckpt = WaitForHead(witnessed, indices.back(),
@@ -695,8 +773,10 @@ Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices, bool w
                   "evidence is not yet covered by a checkpoint; retry");
   }
   pb::Evidence ev;
-  *ev.mutable_checkpoint() = *ckpt;
   size_t bytes = 0;
+  PROV_RETURN_IF_ERROR(ProveComplete(ckpt->size(), roots, &indices, &ev, &bytes));
+  Sort(&indices);
+  *ev.mutable_checkpoint() = *ckpt;
   for (uint64_t i : indices) {
     auto* e = ev.add_entries();
     e->set_index(i);
@@ -709,6 +789,61 @@ Result<pb::Evidence> Ledger::BuildEvidence(std::vector<uint64_t> indices, bool w
     for (const Hash& h : proof) e->add_proof(std::string(verifier::AsStringView(h)));
   }
   return ev;
+}
+
+Status Ledger::ProveComplete(uint64_t size, const std::vector<verifier::Subject>& roots,
+                             std::vector<uint64_t>* indices, pb::Evidence* ev,
+                             size_t* bytes) const {
+  auto tree = index_.At(size);
+  if (!tree) {
+    return Status(verifier::Code::kUnavailable, "CHECKPOINT_PENDING",
+                  "the index of the head of size " + std::to_string(size) +
+                      " is no longer kept; retry");
+  }
+  const uint64_t covered = size - 1;  // the head's last leaf: its index root
+  indices->push_back(covered);
+  pb::Genesis genesis;
+  PROV_ASSIGN_OR_RETURN(bool have_genesis,
+                        verifier::GetMessage(state_, verifier::state_key::Genesis(), &genesis));
+  if (!have_genesis) return verifier::DataLoss("NO_GENESIS", "the ledger has no genesis state");
+  struct Parsed {
+    pb::Record record;
+    std::vector<verifier::PublicKey> signers;
+  };
+  std::map<uint64_t, Parsed> parsed;  // node-stable: steps point into it
+  return verifier::WalkReliance(
+      roots, genesis,
+      [&](const verifier::Subject& s, std::vector<verifier::RelianceStep>* steps) -> Status {
+        const Hash key = verifier::SubjectKey(s);
+        PROV_ASSIGN_OR_RETURN(auto history, HistoryBefore(state_, key, covered));
+        pb::SubjectProof* p = ev->add_subjects();
+        *p->mutable_subject() = verifier::ToProto(s);
+        for (uint64_t i : history) p->add_history(i);
+        verifier::ToProto(tree->Prove(key), p);
+        *bytes += p->ByteSizeLong();
+        if (*bytes > options_.max_read_bytes) {
+          return verifier::OutOfRange("EVIDENCE_TOO_LARGE", "evidence exceeds the response limit");
+        }
+        for (uint64_t i : history) {
+          indices->push_back(i);
+          auto it = parsed.find(i);
+          if (it == parsed.end()) {
+            PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+            pb::SignedRecord sr;
+            Parsed x;
+            if (!sr.ParseFromString(leaf) || !x.record.ParseFromString(sr.record())) {
+              return verifier::DataLoss("CORRUPT_LEAF", "leaf " + std::to_string(i) + " does not parse");
+            }
+            for (const auto& sig : sr.signatures()) {
+              auto pk = verifier::ToHash(verifier::AsBytes(sig.public_key()));
+              if (pk.ok()) x.signers.push_back(*pk);
+            }
+            it = parsed.emplace(i, std::move(x)).first;
+          }
+          steps->push_back({&it->second.record, it->second.signers});
+        }
+        return Status::Ok();
+      });
 }
 
 }  // namespace ledger

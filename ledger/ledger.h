@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ledger/kv_store.h"
+#include "ledger/subject_index.h"
 #include "ledger/tree.h"
 #include "proto/ledger.pb.h"
 #include "verifier/note.h"
@@ -137,17 +138,39 @@ class Ledger {
     std::promise<Ack> promise;
   };
 
+  // A batch slot's outcome.
+  struct Done {
+    size_t slot;
+    uint64_t index;
+    bool already_logged;
+  };
+
   Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key,
          LedgerOptions options);
   void SequencerLoop();
   void CommitBatch(std::vector<Pending>& batch);
+  void AppendLeaf(KvBatch* kv, const verifier::PreparedRecord& rec, uint64_t index);
+  // Answers every slot in `done` with `why` and rolls the tree and the index
+  // back to `old_size`.
+  void FailBatch(std::vector<Pending>& batch, const std::vector<Done>& done, uint64_t old_size,
+                 const verifier::Status& why);
   std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size,
                                                              const Hash& root) const;
   void Publish(std::shared_ptr<const pb::SignedCheckpoint> c);
   // Sequencer thread, while idle: re-signs the head if it is older than
   // options_.checkpoint_refresh.
   void RefreshCheckpoint();
-  Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices, bool witnessed = false) const;
+  // Evidence of `indices`, and of every subject `roots` rely on with its
+  // history complete and proven against the head's index root.
+  Result<pb::Evidence> BuildEvidence(std::vector<uint64_t> indices,
+                                     std::vector<verifier::Subject> roots,
+                                     bool witnessed = false) const;
+  // Adds to `ev` the proofs of every subject `roots` rely on, against the
+  // index of the head of `size`, and to `indices` their histories and the
+  // index root; `bytes` counts the response.
+  verifier::Status ProveComplete(uint64_t size, const std::vector<verifier::Subject>& roots,
+                                 std::vector<uint64_t>* indices, pb::Evidence* ev,
+                                 size_t* bytes) const;
   // Adds an org, the orgs owning it (transitively) and their records, and the
   // current record of every org they hold (so affiliates can be named).
   verifier::Status AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* out,
@@ -172,6 +195,7 @@ class Ledger {
 
   // Sequencer-thread only.
   std::unique_ptr<TreeWriter> writer_;
+  SubjectIndex index_;  // versions readable from any thread
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;       // sequencer waits for work

@@ -4,6 +4,7 @@
 
 #include "ledger/coding.h"
 #include "ledger/tree.h"
+#include "verifier/index.h"
 #include "verifier/rules.h"
 
 namespace ledger {
@@ -29,6 +30,7 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
 
   verifier::MemoryState state;
   verifier::CompactRange range;
+  verifier::IndexReplay index_replay;
   std::string tile;
   int64_t tile_loaded[8];
   std::string tiles[8];
@@ -44,6 +46,8 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
     verifier::StateOverlay overlay(&state);
     if (s.ok()) s = verifier::ApplyPrepared(overlay, *prepared, i);
     if (!s.ok()) return Bad("leaf " + std::to_string(i) + " breaks the rules: " + s.ToString());
+    s = index_replay.Apply(overlay, *prepared, i);
+    if (!s.ok()) return Bad("leaf " + std::to_string(i) + ": " + s.ToString());
     state.Apply(overlay);
     // Every stored node at a tile level must equal the recomputed one.
     range.Append(prepared->leaf_hash, [&](int height, uint64_t index, const verifier::Hash& h) {

@@ -145,6 +145,9 @@ Status Mirror::Resume() {
   state_.good_size = size;
   PROV_ASSIGN_OR_RETURN(auto writer, ledger::TreeWriter::Open(*reader_, kv_.get(), size));
   writer_ = std::make_unique<ledger::TreeWriter>(std::move(writer));
+  ledger::SubjectIndex index;  // the replayed histories are in the store
+  PROV_RETURN_IF_ERROR(index.Load(*kv_));
+  index_.Reset(index.current());
   return Status::Ok();
 }
 
@@ -227,6 +230,7 @@ Status Mirror::Advance(const client::VerifiedCheckpoint& c) {
   verifier::StateOverlay state(&view);
   ledger::KvBatch batch;
   std::map<verifier::Hash, uint64_t> new_hashes;
+  const verifier::IndexTree index_before = index_.tree();
   for (uint64_t start = from; start < to; start += options_.entries_per_fetch) {
     const uint64_t end = std::min(to, start + options_.entries_per_fetch);
     auto leaves = client_->GetEntries(start, end);  // each proven against c
@@ -254,7 +258,9 @@ Status Mirror::Advance(const client::VerifiedCheckpoint& c) {
         }
       }
       if (rule.ok()) rule = verifier::ApplyPrepared(state, *prepared, i);
+      if (rule.ok()) rule = index_.Apply(state, *prepared, i);  // recomputes each index root
       if (!rule.ok()) {
+        index_.Reset(index_before);
         writer_.reset();
         auto reopened = ledger::TreeWriter::Open(*reader_, kv_.get(), from);
         if (reopened.ok()) writer_ = std::make_unique<ledger::TreeWriter>(std::move(*reopened));
@@ -273,6 +279,7 @@ Status Mirror::Advance(const client::VerifiedCheckpoint& c) {
     }
   }
   auto rollback = [&] {
+    index_.Reset(index_before);
     auto reopened = ledger::TreeWriter::Open(*reader_, kv_.get(), from);
     if (!reopened.ok()) std::abort();  // our store is unusable: a restart recovers
     writer_ = std::make_unique<ledger::TreeWriter>(std::move(*reopened));

@@ -27,8 +27,10 @@
 #include "client/ledger_client.h"
 #include "client/tiles_source.h"
 #include "ledger/kv_store.h"
+#include "ledger/subject_index.h"
 #include "ledger/tile_publisher.h"
 #include "ledger/tree.h"
+#include "verifier/index.h"
 #include "verifier/note.h"
 #include "verifier/status.h"
 
@@ -113,6 +115,7 @@ class Mirror {
   std::unique_ptr<ledger::KvStore> kv_;
   std::unique_ptr<ledger::TileReader> reader_;
   std::unique_ptr<ledger::TreeWriter> writer_;
+  verifier::IndexReplay index_;  // the index as of good_size, recomputed
   std::unique_ptr<ledger::TilePublisher> publisher_;
   std::unique_ptr<client::LedgerClient> client_;
   std::string good_note_;

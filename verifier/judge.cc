@@ -45,6 +45,61 @@ void CheckSigners(const VerifiedEvidence& ev, uint64_t index, std::vector<Findin
   }
 }
 
+// Checks every subject proof against the index root in the checkpoint's
+// last leaf and fills ev->index_root and ev->complete.
+Status VerifySubjectProofs(const pb::Evidence& evidence, VerifiedEvidence* ev) {
+  if (evidence.subjects().empty()) return Status::Ok();
+  const uint64_t covered = ev->checkpoint.size - 1;
+  const PreparedRecord* root_rec = RecordAt(*ev, covered);
+  if (!root_rec || !root_rec->record.has_index_root()) {
+    std::string why = "it is not among the entries";
+    for (const auto& p : ev->problems) {
+      if (std::find(p.indices.begin(), p.indices.end(), covered) != p.indices.end()) why = p.message;
+    }
+    if (root_rec) why = "it is a " + RecordKindName(root_rec->record);
+    return DataLoss("EVIDENCE_INDEX_ROOT", "the subject proofs need the checkpoint's last leaf " +
+                                               Idx(covered) + " as their index root, but " + why);
+  }
+  auto root = ToHash(AsBytes(root_rec->record.index_root().root()));
+  if (!root.ok()) return DataLoss("EVIDENCE_INDEX_ROOT", "the index root is not 32 bytes");
+  for (const pb::SubjectProof& p : evidence.subjects()) {
+    const Subject s = FromProto(p.subject());
+    auto bad = [&](const std::string& why) {
+      return DataLoss("EVIDENCE_INDEX_PROOF", "the proof of " + s.Name() + ": " + why);
+    };
+    if (Status k = CheckSubject(s); !k.ok()) return bad(k.ToString());
+    if (static_cast<size_t>(p.history_size()) > kMaxHistory) return bad("the history is too long");
+    std::vector<uint64_t> history(p.history().begin(), p.history().end());
+    if (!history.empty() && history.back() >= covered) {
+      return bad("the history lists " + Idx(history.back()) + ", at or after the index root " +
+                 Idx(covered));
+    }
+    auto proof = ParseIndexProof(p);
+    if (!proof.ok()) return bad(proof.status().ToString());
+    if (Status v = VerifyIndexProof(*root, SubjectKey(s), history, *proof); !v.ok()) {
+      return bad(v.ToString());
+    }
+    if (!ev->complete.emplace(s, std::move(history)).second) return bad("it is given twice");
+  }
+  ev->index_root = covered;
+  // An entry about a proven subject that its history does not list: the
+  // logged index is false.
+  for (const auto& [i, rec] : ev->records) {
+    if (i >= covered) continue;
+    for (const Subject& s : SubjectsOf(rec->record)) {
+      auto it = ev->complete.find(s);
+      if (it != ev->complete.end() &&
+          !std::binary_search(it->second.begin(), it->second.end(), i)) {
+        return DataLoss("INDEX_ROOT_WRONG",
+                        "the " + RecordKindName(rec->record) + " " + Idx(i) + " concerns " +
+                            s.Name() + ", but the index root " + Idx(covered) +
+                            " does not list it: the log's index is false");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string UtcDate(int64_t unix_seconds) {
@@ -178,7 +233,57 @@ Result<VerifiedEvidence> VerifyEvidence(const pb::Evidence& evidence, const Note
   }
   ev.unknown_devices.assign(evidence.unknown_devices().begin(), evidence.unknown_devices().end());
   ev.unknown_ids.assign(evidence.unknown_ids().begin(), evidence.unknown_ids().end());
+  PROV_RETURN_IF_ERROR(VerifySubjectProofs(evidence, &ev));
   return ev;
+}
+
+std::vector<Finding> CheckComplete(const VerifiedEvidence& ev, const std::vector<Subject>& roots) {
+  if (!ev.index_root) {
+    return {{Severity::kUnverified, "EVIDENCE_INCOMPLETE",
+             "the evidence carries no index proofs, so nothing shows that no record was left out "
+             "(a ledger or bundle made before the verifiable index, docs/index.md)",
+             {}}};
+  }
+  pb::Genesis genesis;
+  (void)GetMessage(ev.state, state_key::Genesis(), &genesis);
+  std::vector<Finding> out;
+  std::vector<std::string> unproven;
+  Status walked = WalkReliance(roots, genesis, [&](const Subject& s, std::vector<RelianceStep>* steps) {
+    auto it = ev.complete.find(s);
+    if (it == ev.complete.end()) {
+      unproven.push_back(s.Name());
+      return Status::Ok();
+    }
+    std::vector<uint64_t> missing;
+    for (uint64_t i : it->second) {
+      const PreparedRecord* rec = RecordAt(ev, i);
+      if (!rec) {
+        missing.push_back(i);
+        continue;
+      }
+      steps->push_back({&rec->record, rec->signers});
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (uint64_t i : missing) list += (list.empty() ? "" : " ") + Idx(i);
+      out.push_back({Severity::kUnverified, "EVIDENCE_INCOMPLETE",
+                     "the evidence leaves out " + list + " of the history of " + s.Name() +
+                         ", which the index root " + Idx(*ev.index_root) + " lists",
+                     missing});
+    }
+    return Status::Ok();
+  });
+  (void)walked;  // the visitor does not fail
+  if (!unproven.empty()) {
+    std::string list;
+    for (size_t i = 0; i < unproven.size() && i < 8; ++i) list += (i ? ", " : "") + unproven[i];
+    if (unproven.size() > 8) list += " and " + std::to_string(unproven.size() - 8) + " more";
+    out.push_back({Severity::kUnverified, "EVIDENCE_INCOMPLETE",
+                   "the evidence does not prove the history of " + list +
+                       " complete (no index proof)",
+                   {}});
+  }
+  return out;
 }
 
 Result<pb::Evidence> ParseBundle(const std::string& bytes) {
@@ -210,37 +315,33 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
   j.findings = ev.problems;
   j.revealed_makers = q.revealed_makers;
   const std::string name = q.manufacturer_org + "/" + q.serial;
+  std::vector<Subject> roots{subject::Device(q.manufacturer_org, q.serial)};
+  roots.insert(roots.end(), q.also_relies_on.begin(), q.also_relies_on.end());
   auto found = GetMessage(ev.state, state_key::Device(q.manufacturer_org, q.serial), &j.device);
   if (!found.ok() || !*found) {
-    // With entries that did not replay, absence proves nothing: the
-    // registration may be one of them (EVIDENCE_INCOMPLETE makes it UNVERIFIED).
-    const bool claimed_unknown =
-        std::any_of(ev.unknown_devices.begin(), ev.unknown_devices.end(), [&](const auto& d) {
-          return d.manufacturer_org() == q.manufacturer_org && d.serial() == q.serial;
-        });
-    if (!ev.problems.empty() && !claimed_unknown) {
-      j.findings.push_back({Severity::kUnverified, "REGISTRATION_UNVERIFIED",
-                            "cannot tell whether " + name +
-                                " is registered: the evidence does not replay",
-                            {}});
-    } else if (ev.from_bundle) {
+    auto proven = ev.complete.find(roots[0]);
+    if (proven != ev.complete.end() && proven->second.empty()) {
+      // The index proves it: no record concerns this device.
+      j.findings.push_back(Reject("NOT_REGISTERED",
+                                  "no device " + name + " is registered in the ledger (tree size " +
+                                      std::to_string(ev.checkpoint.size) +
+                                      "; the index root " + Idx(*ev.index_root) + " proves it)",
+                                  {*ev.index_root}));
+    } else if (ev.from_bundle && proven == ev.complete.end()) {
       // A bundle holds what its exporter chose: absence proves nothing.
       j.findings.push_back({Severity::kUnverified, "NOT_IN_BUNDLE",
                             name + " is not in this bundle (which holds the evidence of the "
                                    "devices it was exported for); check it online or with a "
                                    "bundle that holds it",
                             {}});
-    } else if (!claimed_unknown) {
-      j.findings.push_back({Severity::kUnverified, "EVIDENCE_INCOMPLETE",
-                            "the server sent no records for " + name +
-                                " and did not say it is unregistered",
-                            {}});
     } else {
-      j.findings.push_back(Reject("NOT_REGISTERED",
-                                  "no device " + name +
-                                      " is registered in the ledger (tree size " +
-                                      std::to_string(ev.checkpoint.size) + ")",
-                                  {}));
+      // The server's claim alone, or a history whose registration is
+      // missing or did not replay: absence proves nothing.
+      for (auto& f : CheckComplete(ev, roots)) j.findings.push_back(std::move(f));
+      j.findings.push_back({Severity::kUnverified, "REGISTRATION_UNVERIFIED",
+                            "cannot tell whether " + name +
+                                " is registered: the evidence does not prove it either way",
+                            {}});
     }
     Decide(&j);
     return j;
@@ -371,6 +472,7 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q, const Po
   if (policy) {
     for (auto& f : policy(ev, j)) j.findings.push_back(std::move(f));
   }
+  for (auto& f : CheckComplete(ev, roots)) j.findings.push_back(std::move(f));
   Decide(&j);
   return j;
 }

@@ -18,6 +18,7 @@
 
 #include "proto/ledger.pb.h"
 #include "proto/state.pb.h"
+#include "verifier/index.h"
 #include "verifier/note.h"
 #include "verifier/rules.h"
 #include "verifier/state.h"
@@ -67,12 +68,29 @@ struct VerifiedEvidence {
   // From an offline bundle: a device absent from it is NOT_IN_BUNDLE
   // (UNVERIFIED), never NOT_REGISTERED.
   bool from_bundle = false;
+  // The verifiable index (docs/index.md): the leaf of the index root the
+  // subject proofs were checked against (the checkpoint's last leaf), unset
+  // when the evidence carries none; and every subject proven, with its
+  // whole history before that leaf.
+  std::optional<uint64_t> index_root;
+  std::map<Subject, std::vector<uint64_t>> complete;
 };
 
 // Fails (DATA_LOSS) if the checkpoint or any proof does not verify, entries
-// are not strictly ascending, or leaf 0 (genesis) is missing.
+// are not strictly ascending, or leaf 0 (genesis) is missing; and for the
+// subject proofs (EVIDENCE_INDEX_*, docs/index.md "Complete evidence") if one
+// is malformed, for an unknown kind of subject, given twice, or does not lead
+// to the index root in the checkpoint's last leaf; and INDEX_ROOT_WRONG if an
+// entry concerns a proven subject whose history does not list it (the log's
+// index is false).
 Result<VerifiedEvidence> VerifyEvidence(const provenance::v1::Evidence& evidence,
                                         const NoteVerifier& log_key, RecordCache* cache);
+
+// Completeness of what a verdict on `roots` relies on (verifier::
+// WalkReliance over the proven subjects): an EVIDENCE_INCOMPLETE finding
+// (UNVERIFIED) naming each subject reached whose history the evidence does
+// not prove, or whose listed leaves it leaves out (with their indices).
+std::vector<Finding> CheckComplete(const VerifiedEvidence& ev, const std::vector<Subject>& roots);
 
 // An evidence bundle file: exactly the canonical encoding of an Evidence
 // message, so that any changed byte is either a parse error, a non-canonical
@@ -99,6 +117,9 @@ struct DeviceQuery {
   // (the supplier of a delivery); empty: not checked.
   std::string expected_supplier;
   std::vector<RevealedMaker> revealed_makers = {};
+  // Subjects besides the device whose completeness the verdict needs (a
+  // scanned camera's MAC blocks and identity CA).
+  std::vector<Subject> also_relies_on = {};
 };
 
 struct Judgement {

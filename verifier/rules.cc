@@ -411,6 +411,13 @@ Status CheckFields(const pb::Record& r) {
       }
       return CheckText("note", s.note(), 1024);
     }
+    case pb::Record::kIndexRoot: {
+      const auto& x = r.index_root();
+      PROV_RETURN_IF_ERROR(CheckId("origin", x.origin()));
+      PROV_RETURN_IF_ERROR(CheckLen("index root", x.root(), 32));
+      if (x.covered_size() == 0) return BadField("an index root covers at least the genesis");
+      return Status::Ok();
+    }
     case pb::Record::KIND_NOT_SET:
       break;
   }
@@ -965,6 +972,23 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       Store(s, state_key::Device(c.manufacturer_org(), c.serial()), ds);
       return Status::Ok();
     }
+    case pb::Record::kIndexRoot: {
+      // The log's own leaf. Its root is checked by whoever keeps the index
+      // (verifier::IndexReplay); here only where it stands.
+      const auto& x = r.index_root();
+      if (x.origin() != g.origin()) {
+        return FailedPrecondition("INDEX_ROOT_FOREIGN", "the index root at " + std::string("#") +
+                                                            std::to_string(index) + " is for log " +
+                                                            x.origin() + ", not " + g.origin());
+      }
+      if (x.covered_size() != index) {
+        return FailedPrecondition("INDEX_ROOT_MISPLACED",
+                                  "the index root at #" + std::to_string(index) + " says it covers " +
+                                      std::to_string(x.covered_size()) + " leaves, not " +
+                                      std::to_string(index));
+      }
+      return Status::Ok();
+    }
     case pb::Record::kGenesis:
     case pb::Record::KIND_NOT_SET:
       break;
@@ -1032,9 +1056,14 @@ Result<PreparedRecord> PrepareRecord(std::string leaf) {
   PROV_RETURN_IF_ERROR(CheckFields(p.record));
 
   const auto& sigs = p.signed_record.signatures();
-  bool genesis = p.record.kind_case() == pb::Record::kGenesis;
-  if (genesis && !sigs.empty()) return Malformed("the genesis record is not signed");
-  if (!genesis && sigs.empty()) {
+  // The log's own records (leaf 0, index roots) are trusted as leaves under
+  // a checkpoint the log key signs, and carry no signature.
+  const bool genesis = p.record.kind_case() == pb::Record::kGenesis;
+  const bool log_record = genesis || p.record.kind_case() == pb::Record::kIndexRoot;
+  if (log_record && !sigs.empty()) {
+    return Malformed("the " + RecordKindName(p.record) + " record is not signed");
+  }
+  if (!log_record && sigs.empty()) {
     return PermissionDenied("UNSIGNED", "record carries no signature");
   }
   if (sigs.size() > static_cast<int>(kMaxSignatures)) {
@@ -1128,6 +1157,7 @@ std::string RecordKindName(const pb::Record& record) {
     case pb::Record::kDeviceIdentityCa: return "device-identity CA";
     case pb::Record::kDeviceIdentityCaRevocation: return "device-identity CA revocation";
     case pb::Record::kCommissioning: return "commissioning";
+    case pb::Record::kIndexRoot: return "index root";
     case pb::Record::KIND_NOT_SET: break;
   }
   return "unknown";

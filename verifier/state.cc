@@ -81,6 +81,9 @@ std::string Device(std::string_view manufacturer, std::string_view serial) {
   return Join('d', {manufacturer, serial});
 }
 std::string DeviceKey(const Hash& key_id) { return Join('p', {AsStringView(key_id)}); }
+std::string IndexHistory(const Hash& subject_key) {
+  return Join('x', {AsStringView(subject_key)});
+}
 }  // namespace state_key
 
 }  // namespace verifier

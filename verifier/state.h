@@ -76,6 +76,10 @@ std::string Firmware(std::string_view manufacturer, std::string_view model_id,
                      std::string_view version);
 std::string Device(std::string_view manufacturer, std::string_view serial);
 std::string DeviceKey(const Hash& key_id);  // first device registered with a key
+// A subject's history in the verifiable index (verifier/index.h), keyed by
+// its SubjectKey: the ledger keeps it; the rulebook never reads it.
+std::string IndexHistory(const Hash& subject_key);
+inline constexpr std::string_view kIndexHistoryPrefix = "x/";
 // Device keys are kDevicePrefix + manufacturer + '\0' + serial.
 inline constexpr std::string_view kDevicePrefix = "d/";
 }  // namespace state_key

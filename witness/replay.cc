@@ -189,6 +189,7 @@ Result<std::unique_ptr<ReplayAuditor>> ReplayAuditor::Open(ReplayOptions options
       }
       log->snap = std::move(*snap);
     }
+    if (Status s = log->index.Load(log->snap.state); !s.ok()) return Corrupt(path + ": " + s.message());
     if (fs::exists(path + ".refused", ec)) {
       PROV_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path + ".refused"));
       PROV_ASSIGN_OR_RETURN(auto r, DecodeRefusal(text, path + ".refused"));
@@ -264,6 +265,15 @@ Status ReplayAuditor::Replay(LogReplay& log, const Checkpoint& next, std::string
   // nothing is kept unless every entry passes and the root matches.
   verifier::StateOverlay batch(&log.snap.state);
   verifier::CompactRange range = log.snap.range;
+  // The index goes back to the snapshot's unless this replay is kept.
+  struct IndexGuard {
+    verifier::IndexReplay& index;
+    verifier::IndexTree before;
+    bool keep = false;
+    ~IndexGuard() {
+      if (!keep) index.Reset(before);
+    }
+  } index_guard{log.index, log.index.tree()};
   for (uint64_t start = replayed; start < next.size;) {
     uint64_t end = std::min(next.size, (start / kChunk + 1) * kChunk);
     auto leaves = log.source->Entries(start, end, next);
@@ -281,6 +291,7 @@ Status ReplayAuditor::Replay(LogReplay& log, const Checkpoint& next, std::string
       Status st = prepared.status();
       verifier::StateOverlay entry(&batch);
       if (st.ok()) st = verifier::ApplyPrepared(entry, *prepared, index);
+      if (st.ok()) st = log.index.Apply(entry, *prepared, index);  // recomputes each index root
       if (!st.ok()) {
         Status refusal = verifier::FailedPrecondition(
             "REPLAY_REJECTED", "entry #" + std::to_string(index) + " of " + log.origin +
@@ -311,6 +322,7 @@ Status ReplayAuditor::Replay(LogReplay& log, const Checkpoint& next, std::string
     return Status(verifier::Code::kUnavailable, "REPLAY_STATE_WRITE_FAILED", st.ToString());
   }
   log.snap = std::move(updated);
+  index_guard.keep = true;
   if (options_.on_replayed) options_.on_replayed(log.origin, replayed, next.size);
   return Status::Ok();
 }

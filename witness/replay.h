@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "verifier/index.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
 #include "verifier/state.h"
@@ -103,6 +104,7 @@ class ReplayAuditor final : public CheckpointAuditor {
     std::string origin, url;
     std::unique_ptr<client::TilesSource> source;
     ReplaySnapshot snap;
+    verifier::IndexReplay index;  // of snap.state (its histories)
     std::optional<Refusal> refused;
   };
   explicit ReplayAuditor(ReplayOptions options) : options_(std::move(options)) {}
