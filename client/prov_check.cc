@@ -357,31 +357,21 @@ Result<std::vector<pb::DeviceRef>> HeldBy(client::LedgerClient& c, const std::st
   return out;
 }
 
-// Merges evidence responses into one, proven against the newest checkpoint:
-// entries proven against an older one get a fresh proof.
-Result<pb::Evidence> Merge(client::LedgerClient& c, std::vector<pb::Evidence> parts) {
+// Merges evidence responses proven against one checkpoint into one (a
+// subject proven by several parts is kept once: the same root, the same
+// proof). FAILED_PRECONDITION HEAD_MOVED if the parts are of other heads.
+Result<pb::Evidence> Merge(std::vector<pb::Evidence> parts) {
   pb::Evidence out;
-  size_t newest = 0;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].checkpoint().size() > parts[newest].checkpoint().size()) newest = i;
-  }
-  *out.mutable_checkpoint() = parts[newest].checkpoint();
-  const uint64_t size = out.checkpoint().size();
+  *out.mutable_checkpoint() = parts.front().checkpoint();
   std::map<uint64_t, pb::EvidenceEntry> entries;
+  std::set<std::string> subjects;
   for (auto& p : parts) {
-    const bool fresh = p.checkpoint().size() == size;
-    for (auto& e : *p.mutable_entries()) {
-      if (entries.count(e.index()) && !fresh) continue;
-      if (!fresh) {
-        pb::GetInclusionProofRequest req;
-        req.set_index(e.index());
-        req.set_tree_size(size);
-        pb::GetInclusionProofResponse resp;
-        grpc::ClientContext ctx;
-        PROV_RETURN_IF_ERROR(client::FromGrpc(c.stub().GetInclusionProof(&ctx, req, &resp)));
-        *e.mutable_proof() = resp.proof().hashes();
-      }
-      entries[e.index()] = std::move(e);
+    if (p.checkpoint().size() != out.checkpoint().size()) {
+      return verifier::FailedPrecondition("HEAD_MOVED", "the evidence parts are of other heads");
+    }
+    for (auto& e : *p.mutable_entries()) entries[e.index()] = std::move(e);
+    for (auto& s : *p.mutable_subjects()) {
+      if (subjects.insert(s.subject().SerializeAsString()).second) *out.add_subjects() = std::move(s);
     }
     for (auto& d : *p.mutable_unknown_devices()) *out.add_unknown_devices() = std::move(d);
     for (auto& u : *p.mutable_unknown_ids()) *out.add_unknown_ids() = std::move(u);
@@ -389,6 +379,10 @@ Result<pb::Evidence> Merge(client::LedgerClient& c, std::vector<pb::Evidence> pa
   for (auto& [i, e] : entries) *out.add_entries() = std::move(e);
   return out;
 }
+
+// A bundle is proven against one head, so that its subject proofs share one
+// index root: parts fetched across a new head are fetched again.
+inline constexpr int kBundleFetchAttempts = 5;
 
 int BundleExport(const BundleOpts& o) {
   // What the site's policies name travels with the bundle, so that they
@@ -417,12 +411,20 @@ int BundleExport(const BundleOpts& o) {
                                           : o.custodian + " holds no devices"));
   }
   verifier::RecordCache cache;
-  std::vector<pb::Evidence> parts;
-  auto evidence = FetchEvidence(**c, devices, wanted, &cache, &parts);
-  if (!evidence.ok()) return Report(evidence.status());
-  if (Status s = client::Resolve(wanted, evidence->front()); !s.ok()) return Report(s);
-  auto merged = Merge(**c, std::move(parts));
-  if (!merged.ok()) return Report(merged.status());
+  Result<pb::Evidence> merged = Status(verifier::Code::kUnavailable, "HEAD_MOVED", "not fetched");
+  for (int attempt = 0; attempt < kBundleFetchAttempts; ++attempt) {
+    std::vector<pb::Evidence> parts;
+    auto evidence = FetchEvidence(**c, devices, wanted, &cache, &parts);
+    if (!evidence.ok()) return Report(evidence.status());
+    if (Status s = client::Resolve(wanted, evidence->front()); !s.ok()) return Report(s);
+    merged = Merge(std::move(parts));
+    if (merged.ok()) break;
+  }
+  if (!merged.ok()) {
+    return Report(Status(verifier::Code::kUnavailable, "HEAD_MOVED",
+                         "the log moved on while the bundle was fetched, " +
+                             std::to_string(kBundleFetchAttempts) + " times; retry"));
+  }
   if (merged->unknown_devices_size() > 0) {
     const auto& d = merged->unknown_devices(0);
     return Report(verifier::NotFound("UNKNOWN_DEVICE", d.manufacturer_org() + "/" + d.serial() +
