@@ -186,9 +186,10 @@ Result<CameraVerdict> JudgeScan(client::CameraScan scan, const ScanOpts& o, Scan
         break;
       }
     }
-    v.j = verifier::JudgeDevice(
-        *v.ev, {v.org, v.serial, o.buyer, "", "", verifier::MacMakers(*v.ev, f, v.org)},
-        o.policy.Fn());
+    v.j = verifier::JudgeDevice(*v.ev,
+                                {v.org, v.serial, o.buyer, "", "", verifier::MacMakers(*v.ev, f, v.org),
+                                 verifier::ScanReliesOn(ids.macs, v.id)},
+                                o.policy.Fn());
   } else {
     v.j.tree_size = v.ev->checkpoint.size;
     v.j.findings = v.ev->problems;

@@ -169,6 +169,18 @@ CertifiedIdentity IdentifyCamera(const VerifiedEvidence& ev, const CameraFacts& 
   return best;
 }
 
+std::vector<Subject> ScanReliesOn(const std::vector<std::string>& macs,
+                                  const CertifiedIdentity& id) {
+  std::vector<Subject> out;
+  for (const auto& mac : macs) {
+    auto hex = MacHex(mac);
+    if (!hex.ok()) continue;
+    for (size_t n : kMacPrefixLengths) out.push_back(subject::Mac(hex->substr(0, n)));
+  }
+  if (id.status.ok()) out.push_back(subject::Ca(id.manufacturer_org, id.ca_id));
+  return out;
+}
+
 std::vector<RevealedMaker> MacMakers(const VerifiedEvidence& ev, const CameraFacts& f,
                                      const std::string& manufacturer_org) {
   std::vector<RevealedMaker> out;

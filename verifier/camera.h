@@ -59,6 +59,13 @@ CertifiedIdentity IdentifyCamera(const VerifiedEvidence& ev, const CameraFacts& 
 // are skipped.
 std::vector<std::string> ChainIssuerHashes(const std::vector<std::string>& chain_der);
 
+// What a scan's verdict relies on besides the device (docs/index.md
+// "Complete evidence"): the MAC blocks that could hold each of `macs` (the
+// well-formed ones the evidence was asked for; every prefix length, so that
+// a block left out is noticed) and the CA that proved the certificate.
+std::vector<Subject> ScanReliesOn(const std::vector<std::string>& macs,
+                                  const CertifiedIdentity& id);
+
 // Makers betrayed by the MACs: the holders of vetted MAC blocks other than
 // `manufacturer_org` (a relabelled unit is judged as theirs by a policy).
 std::vector<RevealedMaker> MacMakers(const VerifiedEvidence& ev, const CameraFacts& f,

@@ -6,8 +6,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "proto/ledger.grpc.pb.h"
@@ -29,6 +31,11 @@ enum class Lie {
   kFork,              // a validly signed checkpoint with another root, one larger
   kDropDependency,    // evidence without the device's model record
   kSwapDevice,        // evidence where the device's registration is another device's
+  // Omissions: evidence without the records set_omit() picks (a hidden
+  // stolen status, revocation, sale, re-registration, ...), ...
+  kOmit,               // ... the subject proofs left as the ledger made them
+  kOmitAndTrimHistory, // ... and the omitted indices cut from the proofs' histories
+  kOmitAndDropProof,   // ... and no proof for a subject whose history lists one
 };
 
 class LyingLedger final : public pb::Ledger::Service {
@@ -50,6 +57,11 @@ class LyingLedger final : public pb::Ledger::Service {
   void set_lie(Lie lie) {
     std::lock_guard lock(mu_);
     lie_ = lie;
+  }
+  // Which records the omission lies leave out.
+  void set_omit(std::function<bool(const pb::Record&)> which) {
+    std::lock_guard lock(mu_);
+    omit_ = std::move(which);
   }
 
   grpc::Status Submit(grpc::ServerContext*, const pb::SubmitRequest* req,
@@ -190,8 +202,53 @@ class LyingLedger final : public pb::Ledger::Service {
         }
         break;
       }
+      case Lie::kOmit:
+      case Lie::kOmitAndTrimHistory:
+      case Lie::kOmitAndDropProof:
+        Omit(ev);
+        break;
       default:
         break;
+    }
+  }
+
+  void Omit(pb::Evidence* ev) {
+    std::function<bool(const pb::Record&)> which;
+    Lie lie;
+    {
+      std::lock_guard lock(mu_);
+      which = omit_;
+      lie = lie_;
+    }
+    std::set<uint64_t> left_out;
+    auto* entries = ev->mutable_entries();
+    for (int i = entries->size() - 1; i >= 0; --i) {
+      pb::SignedRecord sr;
+      pb::Record r;
+      if (!sr.ParseFromString(entries->Get(i).signed_record()) ||
+          !r.ParseFromString(sr.record()) || !which || !which(r)) {
+        continue;
+      }
+      left_out.insert(entries->Get(i).index());
+      entries->DeleteSubrange(i, 1);
+    }
+    if (lie == Lie::kOmit) return;
+    auto* proofs = ev->mutable_subjects();
+    for (int i = proofs->size() - 1; i >= 0; --i) {
+      pb::SubjectProof* p = proofs->Mutable(i);
+      bool lists = false;
+      for (uint64_t h : p->history()) lists |= left_out.count(h) > 0;
+      if (!lists) continue;
+      if (lie == Lie::kOmitAndDropProof) {
+        proofs->DeleteSubrange(i, 1);
+        continue;
+      }
+      std::vector<uint64_t> kept;
+      for (uint64_t h : p->history()) {
+        if (!left_out.count(h)) kept.push_back(h);
+      }
+      p->clear_history();
+      for (uint64_t h : kept) p->add_history(h);
     }
   }
 
@@ -215,6 +272,7 @@ class LyingLedger final : public pb::Ledger::Service {
   int port_ = 0;
   std::mutex mu_;
   Lie lie_ = Lie::kNone;
+  std::function<bool(const pb::Record&)> omit_;
   std::unique_ptr<pb::SignedCheckpoint> first_;
 };
 

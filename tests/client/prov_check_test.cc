@@ -32,6 +32,7 @@ using testexec::Exec;
 using testexec::Outcome;
 using testexec::Slurp;
 using testexec::Spit;
+namespace pb = provenance::v1;
 
 constexpr char kOrigin[] = "check.example/log";
 constexpr int kCameras = 8;
@@ -121,7 +122,7 @@ class ProvCheckTest : public ::testing::Test {
   // Runs prov, expects `rc`, returns the last JSON line of stdout.
   json Run(std::vector<std::string> args, int rc, const std::string& server = "") {
     Outcome r = Prov(std::move(args), server);
-    EXPECT_EQ(r.rc, rc) << Describe(r);
+    if (rc >= 0) EXPECT_EQ(r.rc, rc) << Describe(r);  // rc < 0: any
     std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
     last = last.substr(last.find_last_of('\n') == std::string::npos ? 0 : last.find_last_of('\n') + 1);
     json j = json::parse(last, nullptr, false);
@@ -902,4 +903,134 @@ TEST_F(ProvCheckTest, TheCommandLineIsPredictableAndExitCodesTellWhatHappened) {
   EXPECT_EQ(show.rc, 64) << Describe(show);
   EXPECT_NE(show.err.find("is a log verifier key"), std::string::npos) << Describe(show);
   EXPECT_EQ(show.err.find("chmod"), std::string::npos) << Describe(show);
+}
+
+// --- evidence is complete: nothing that matters can be left out ---
+
+// A compromised operator leaves one record out of the evidence it serves, in
+// turn: a later transfer, a stolen status, a newer organisation record, an
+// ownership change, a firmware revocation and a key revocation. Each would
+// change the honest verdict; without the index the rest of the evidence
+// replays cleanly. `check`, `delivery check`, `scan` and an offline bundle
+// exported through the liar all say UNVERIFIED (exit 2) with
+// EVIDENCE_INCOMPLETE naming the subject and the left-out leaf. A liar that
+// also cuts the leaf from the proven history breaks the proof (exit 3), and
+// one that drops the subject's proof is EVIDENCE_INCOMPLETE too.
+TEST_F(ProvCheckTest, LeavingARecordOutOfEvidenceIsCaughtEverywhere) {
+  using testlie::Lie;
+  auto log_key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
+  ASSERT_TRUE(log_key.ok()) << log_key.status().ToString();
+  testlie::LyingLedger liar(provd_->target(), *log_key, kOrigin);
+  const std::string lie = liar.target();
+  const std::string uk = PROV_SOURCE_DIR "/policies/uk-sensitive-site.yaml";
+  Key("buyer");
+  Ok(Auth({"authority", "enroll", "--key-file", KeyPath("buyer"), "--org", "buyer", "--role",
+           "custodian"}));
+  Ok(Auth({"authority", "org", "--id", "parent", "--name", "Parent Group", "--country", "CN",
+           "--law", "CN-NIL-2017"}));
+
+  struct Case {
+    std::string what;
+    int camera;
+    bool policy;
+    std::vector<std::string> log;  // the record the liar hides
+    std::function<bool(const pb::Record&)> hidden;
+    std::string subject;  // whose history it belongs to
+    std::vector<std::string> undo = {};
+  };
+  const std::vector<Case> cases = {
+      {"a later transfer", 2, false,
+       {"transfer", "--manufacturer", "acme", "--serial", Serial(2), "--from", "buyer", "--to",
+        "other", "--key", KeyPath("buyer")},
+       [](const pb::Record& r) { return r.has_transfer() && r.transfer().to_org() == "other"; },
+       "device acme/" + Serial(2)},
+      {"a stolen status", 3, false,
+       {"status", "--manufacturer", "acme", "--serial", Serial(3), "--condition", "stolen", "--key",
+        KeyPath("acme")},
+       [](const pb::Record& r) { return r.has_device_status(); },
+       "device acme/" + Serial(3)},
+      {"a newer organisation record", 4, true,
+       Auth({"authority", "org", "--id", "acme", "--name", "acme", "--country", "CN", "--law",
+             "CN-NIL-2017"}),
+       [](const pb::Record& r) { return r.has_organization() && r.organization().country() == "CN"; },
+       "org acme",
+       Auth({"authority", "org", "--id", "acme", "--name", "acme", "--country", "GB"})},
+      {"an ownership change", 5, true,
+       Auth({"authority", "ownership", "--owner", "parent", "--owned", "acme", "--stake-bp", "6000",
+             "--from", "2025-01-01"}),
+       [](const pb::Record& r) { return r.has_ownership(); },
+       "org acme"},
+      {"a firmware revocation", 6, false,
+       {"manufacturer", "firmware-revoke", "--org", "acme", "--model-id", "CAM", "--version", "1.0",
+        "--reason", "CVE-2026-0001", "--key", KeyPath("acme")},
+       [](const pb::Record& r) { return r.has_firmware_revocation(); },
+       "model acme/CAM"},
+      {"a key revocation", 1, false,
+       Auth({"authority", "revoke", "--key-file", KeyPath("acme"), "--effective", "2020-01-01"}),
+       [](const pb::Record& r) { return r.has_key_revocation(); },
+       "key " + verifier::HexEncode(verifier::KeyId(Pub("acme"))).substr(0, 16)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const uint64_t hidden = Run(c.log, 0)["index"].get<uint64_t>();
+    std::vector<std::string> policy;
+    if (c.policy) policy = {"--policy", uk};
+    std::vector<std::string> check = {"check", "--manufacturer", "acme", "--serial",
+                                      Serial(c.camera), "--buyer", "buyer"};
+    check.insert(check.end(), policy.begin(), policy.end());
+    // Honestly, the record matters (the scan also judges the firmware).
+    EXPECT_NE(Scan(-1, "none", policy, c.camera)["verdict"], "TRUSTED");
+    // The liar leaves it out: each command names what is missing. (Once the
+    // firmware is revoked, a scan is REJECTED for that too.)
+    const bool firmware_revoked = &c > &cases[4];
+    auto caught = [&](const json& j, bool scan = false) {
+      EXPECT_EQ(j["verdict"], scan && firmware_revoked ? "REJECTED" : "UNVERIFIED") << j.dump();
+      bool named = false;
+      for (const auto& f : j["findings"]) {
+        if (f["code"] != "EVIDENCE_INCOMPLETE") continue;
+        const std::string m = f["message"];
+        named |= m.find(c.subject) != std::string::npos &&
+                 m.find("#" + std::to_string(hidden)) != std::string::npos &&
+                 f["indices"] == json::array({hidden});
+      }
+      EXPECT_TRUE(named) << "wants EVIDENCE_INCOMPLETE naming " << c.subject << " and #" << hidden
+                         << ": " << j.dump();
+    };
+    liar.set_omit(c.hidden);
+    liar.set_lie(Lie::kOmit);
+    caught(Run(check, 2, lie));
+    Spit(dir_ + "/one.csv", "manufacturer,serial,model\nacme," + Serial(c.camera) + ",CAM\n");
+    std::vector<std::string> delivery = {"delivery", "check", dir_ + "/one.csv", "--buyer", "buyer"};
+    delivery.insert(delivery.end(), policy.begin(), policy.end());
+    json d = Run(delivery, 2, lie);
+    ASSERT_EQ(d["devices"].size(), 1u) << d.dump();
+    caught(d["devices"][0]);
+    caught(Scan(firmware_revoked ? 1 : 2, "none", policy, c.camera, lie), true);
+    const std::string bundle = dir_ + "/hidden.bundle";
+    std::filesystem::remove(bundle);
+    Run({"bundle", "export", "--manufacturer", "acme", "--serial", Serial(c.camera), "--out",
+         bundle},
+        0, lie);
+    liar.set_lie(Lie::kNone);
+    std::vector<std::string> offline = {"check", "--manufacturer", "acme", "--serial",
+                                        Serial(c.camera), "--buyer", "buyer", "--bundle", bundle};
+    offline.insert(offline.end(), policy.begin(), policy.end());
+    caught(Run(offline, 2, "127.0.0.1:9"));  // offline: no server is asked
+    if (c.what == "a stolen status") {
+      // Smarter liars: the history cut to match is a forged proof (exit 3);
+      // no proof at all for the subject is incomplete evidence (exit 2).
+      liar.set_lie(Lie::kOmitAndTrimHistory);
+      Outcome trimmed = Prov(check, lie);
+      EXPECT_EQ(trimmed.rc, 3) << Describe(trimmed);
+      EXPECT_NE(trimmed.out.find("EVIDENCE_INDEX_PROOF"), std::string::npos) << Describe(trimmed);
+      liar.set_lie(Lie::kOmitAndDropProof);
+      json dropped = Run(check, 2, lie);
+      EXPECT_NE(dropped.dump().find("does not prove the history of " + c.subject),
+                std::string::npos)
+          << dropped.dump();
+    }
+    liar.set_lie(Lie::kNone);
+    if (!c.undo.empty()) Ok(c.undo);
+  }
+  liar.set_lie(Lie::kNone);
 }
