@@ -167,8 +167,9 @@ Status RequireServer() {
         "NEEDS_SERVER",
         (G().command.empty() ? std::string("this command") : "`" + G().command + "`") +
             " needs provd: give --server HOST:PORT (or PROV_SERVER). --tiles-url "
-            "reads a static copy of the log, which serves only `prov log`, `prov audit`, "
-            "`prov org list` and `prov law list`");
+            "reads a static copy of the log, which serves `prov log`, `prov audit`, "
+            "`prov org list`, `prov law list`, `prov check`, `prov delivery check`, "
+            "`prov scan` and `prov bundle export`");
   }
   return Status::Ok();
 }

@@ -51,6 +51,13 @@ class LogSource {
   // is, and only a proof that does not verify as a FORK. provd computes its
   // proofs itself, so a server that cannot give one is treated as a fork.
   virtual bool ChecksWhatItReads() const { return false; }
+  // The index tile named `hash` (docs/index.md "Static files"), unchecked:
+  // the caller checks it hashes to its name. Only a static copy has them.
+  virtual verifier::Result<std::string> IndexTile(const verifier::Hash& hash) {
+    (void)hash;
+    return verifier::Status(verifier::Code::kUnimplemented, "NO_INDEX_TILES",
+                            Describe() + " serves no index tiles");
+  }
   // Ask for heads published with witness cosignatures (provd has both; a
   // tiles directory only ever holds the published one).
   virtual void SetWitnessed(bool) {}

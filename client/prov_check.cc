@@ -211,7 +211,7 @@ int DeliveryCheck(DeliveryOpts& o) {
       holder[d.manufacturer_org() + "/" + d.serial()] = &evidence.front();
     }
   } else {
-    auto c = Connect();
+    auto c = ConnectReader();
     if (!c.ok()) return Report(c.status());
     if (auto head = (*c)->GetCheckpoint(); !head.ok()) return Report(head.status());
     Progress bar("checking", devices.size());
@@ -395,7 +395,7 @@ int BundleExport(const BundleOpts& o) {
     if (!p.ok()) return Report(p.status());
     wanted.AddPolicy(*p);
   }
-  auto c = Connect();
+  auto c = ConnectReader();
   if (!c.ok()) return Report(c.status());
   if (auto head = (*c)->GetCheckpoint(); !head.ok()) return Report(head.status());
   std::vector<pb::DeviceRef> devices;

@@ -111,7 +111,7 @@ class ScanEvidence {
       bundle_ev_ = std::make_shared<const verifier::VerifiedEvidence>(std::move(ev));
       return Status::Ok();
     }
-    PROV_ASSIGN_OR_RETURN(c_, Connect());
+    PROV_ASSIGN_OR_RETURN(c_, ConnectReader());
     return c_->GetCheckpoint().status();
   }
   // Evidence with the camera's makers (by its chain and MACs), and the
@@ -533,10 +533,6 @@ void AddScanCommands(CLI::App& app) {
     if (device_opt->count() + onvif_opt->count() + targets_opt->count() != 1) {
       throw CLI::ValidationError(
           "give --onvif HOST[:PORT] (a real camera), --targets FILE (many) or --device HOST:PORT");
-    }
-    if (Status s = so->bundle.empty() ? RequireServer() : Status::Ok(); !s.ok()) {
-      ExitCode() = Report(s);  // before any camera is contacted
-      return;
     }
     ExitCode() = Scan(*so);
   });

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "verifier/index.h"
 #include "verifier/merkle.h"
 
 namespace client {
@@ -119,6 +120,10 @@ Result<std::unique_ptr<TilesSource>> TilesSource::Open(TilesOptions options) {
         "BAD_TILES_CA", "a CA file is for an https:// --tiles-url, not " + s->options_.url);
   }
   return s;
+}
+
+Result<std::string> TilesSource::IndexTile(const verifier::Hash& hash) {
+  return Get(verifier::IndexTilePath(hash), 1 << 20);
 }
 
 Result<std::string> TilesSource::Get(const std::string& path, size_t max_bytes) {

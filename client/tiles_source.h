@@ -68,6 +68,8 @@ class TilesSource final : public LogSource {
   verifier::Result<std::vector<verifier::Hash>> ConsistencyProof(
       uint64_t size1, uint64_t size2, const verifier::Checkpoint& at) override;
   std::string Describe() const override { return "tiles at " + options_.url; }
+  // At most 1 MiB (an index tile of 8 levels with its leaves' histories).
+  verifier::Result<std::string> IndexTile(const verifier::Hash& hash) override;
   bool ChecksWhatItReads() const override { return true; }
 
   // Every resource path requested so far, in order (tests).

@@ -1,11 +1,14 @@
 // What check, delivery check, bundle and scan share (client/verdicts.h).
 #include "client/verdicts.h"
 
+#include "client/static_evidence.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <future>
 
+#include "client/static_evidence.h"
 #include "client/witness_policy.h"
 
 namespace prov {
@@ -156,18 +159,27 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
   // One chunk in flight while the previous one is verified: the server
   // builds evidence on one core while this process checks signatures on
   // another.
+  // From a static copy (--tiles-url) the client assembles the same evidence
+  // itself, one chunk at a time (the tiles source is not thread-safe).
   auto fetch = [&c](pb::GetEvidenceRequest req) {
     auto answer = std::make_pair(Status::Ok(), pb::Evidence());
+    if (!c.has_server()) {
+      auto ev = client::StaticEvidence(c, req);
+      answer.first = ev.status();
+      if (ev.ok()) answer.second = std::move(ev).value();
+      return answer;
+    }
     grpc::ClientContext ctx;
     answer.first = client::FromGrpc(c.stub().GetEvidence(&ctx, req, &answer.second));
     return answer;
   };
+  const auto launch = c.has_server() ? std::launch::async : std::launch::deferred;
   std::vector<verifier::VerifiedEvidence> out;
-  auto next = std::async(std::launch::async, fetch, request(0));
+  auto next = std::async(launch, fetch, request(0));
   for (size_t start = 0; start == 0 || start < devices.size(); start += kEvidenceChunk) {
     auto [status, ev] = next.get();
     if (start + kEvidenceChunk < devices.size()) {
-      next = std::async(std::launch::async, fetch, request(start + kEvidenceChunk));
+      next = std::async(launch, fetch, request(start + kEvidenceChunk));
     }
     PROV_RETURN_IF_ERROR(status);
     PROV_RETURN_IF_ERROR(c.Observe(ev.checkpoint().note()).status());

@@ -11,7 +11,7 @@ using verifier::Hash;
 using verifier::IndexTree;
 using verifier::Status;
 
-Status SubjectIndex::Load(const KvStore& kv) {
+Status SubjectIndex::Load(const KvStore& kv, uint64_t covered) {
   const std::string prefix = coding::StateKey(verifier::state_key::kIndexHistoryPrefix);
   std::vector<std::pair<Hash, Hash>> leaves;
   Status bad;
@@ -22,7 +22,8 @@ Status SubjectIndex::Load(const KvStore& kv) {
       bad = verifier::DataLoss("CORRUPT_STATE", "an index history entry is malformed");
       return false;
     }
-    leaves.emplace_back(*k, verifier::IndexLeafHash(*k, *h));
+    h->erase(std::lower_bound(h->begin(), h->end(), covered), h->end());
+    if (!h->empty()) leaves.emplace_back(*k, verifier::IndexLeafHash(*k, *h));
     return true;
   }));
   PROV_RETURN_IF_ERROR(bad);

@@ -24,8 +24,9 @@ class SubjectIndex {
   // before a commit still finds its version).
   static constexpr size_t kRecentVersions = 8;
 
-  // Rebuilds the tree from the histories stored in `kv`.
-  verifier::Status Load(const KvStore& kv);
+  // Rebuilds the tree from the histories stored in `kv`, without the leaves
+  // at or after `covered` (the index of an older head).
+  verifier::Status Load(const KvStore& kv, uint64_t covered = UINT64_MAX);
 
   // Sequencer thread. Appends `index` to the history of each subject the
   // record concerns, in `state`.

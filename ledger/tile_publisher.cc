@@ -13,6 +13,8 @@
 #include <set>
 
 #include "ledger/coding.h"
+#include "ledger/subject_index.h"
+#include "verifier/index.h"
 #include "ledger/ledger.h"
 
 namespace ledger {
@@ -46,8 +48,9 @@ Status SyncDir(const std::string& path) {
   return rc == 0 ? Status::Ok() : IoError("fsync", path, err);
 }
 
-// Creates `path` (which must not exist) with `bytes`, fsynced.
-Status WriteSynced(const std::string& path, std::string_view bytes) {
+// Creates `path` (which must not exist) with `bytes`, fsynced unless `sync`
+// is false (the caller then syncs the filesystem once for many files).
+Status WriteSynced(const std::string& path, std::string_view bytes, bool sync = true) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return IoError("create", path, errno);
   size_t done = 0;
@@ -61,13 +64,23 @@ Status WriteSynced(const std::string& path, std::string_view bytes) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     int err = errno;
     ::close(fd);
     return IoError("fsync", path, err);
   }
   if (::close(fd) != 0) return IoError("close", path, errno);
   return Status::Ok();
+}
+
+// syncfs(2) of the filesystem holding `dir`: every file written there is durable.
+Status SyncFilesystem(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open", dir, errno);
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : IoError("syncfs", dir, err);
 }
 
 // False if `path` does not exist.
@@ -185,6 +198,8 @@ Status TilePublisher::Resume(uint64_t head_size) {
   }
   published_size_ = tiles_size_ = c->size;
   published_note_ = std::move(note);
+  // The published index, rebuilt from the histories (its tiles are there).
+  PROV_ASSIGN_OR_RETURN(index_, IndexAt(c->size, verifier::IndexTree(), 0));
   return Status::Ok();
 }
 
@@ -231,7 +246,7 @@ Status TilePublisher::MakeDirs(const std::string& rel_dir) {
   return Status::Ok();
 }
 
-Status TilePublisher::Stage(const std::string& rel, const std::string& bytes) {
+Status TilePublisher::Stage(const std::string& rel, const std::string& bytes, bool sync) {
   std::string existing;
   PROV_ASSIGN_OR_RETURN(bool found, ReadIfExists(dir_ + "/" + rel, &existing));
   if (found) {
@@ -244,7 +259,8 @@ Status TilePublisher::Stage(const std::string& rel, const std::string& bytes) {
   }
   PROV_RETURN_IF_ERROR(MakeDirs(Parent(rel)));
   std::string staging = dir_ + "/" + kStaging + "/" + std::to_string(++staged_counter_) + ".tmp";
-  PROV_RETURN_IF_ERROR(WriteSynced(staging, bytes));
+  PROV_RETURN_IF_ERROR(WriteSynced(staging, bytes, sync));
+  if (!sync) unsynced_ = true;
   staged_.emplace_back(std::move(staging), rel);
   return Status::Ok();
 }
@@ -252,7 +268,12 @@ Status TilePublisher::Stage(const std::string& rel, const std::string& bytes) {
 Status TilePublisher::CommitStaged() {
   std::set<std::string> dirs;
   Status status;
-  size_t i = 0;
+  if (unsynced_) {
+    // Many small files (index tiles): one syncfs instead of an fsync each.
+    status = SyncFilesystem(dir_);
+    unsynced_ = false;
+  }
+  size_t i = status.ok() ? 0 : staged_.size();
   for (; i < staged_.size() && status.ok(); ++i) {
     const auto& [staging, rel] = staged_[i];
     const std::string final_path = dir_ + "/" + rel;
@@ -262,8 +283,13 @@ Status TilePublisher::CommitStaged() {
     }
     dirs.insert(Parent(final_path));
   }
-  for (; i < staged_.size(); ++i) ::unlink(staged_[i].first.c_str());
+  for (size_t j = i; j < staged_.size(); ++j) ::unlink(staged_[j].first.c_str());
   staged_.clear();
+  if (dirs.size() > 16) {
+    Status s = SyncFilesystem(dir_);  // the renames of many directories at once
+    if (status.ok()) status = s;
+    return status;
+  }
   for (const auto& d : dirs) {
     Status s = SyncDir(d);
     if (status.ok()) status = s;
@@ -273,18 +299,87 @@ Status TilePublisher::CommitStaged() {
 
 Status TilePublisher::PublishTiles(uint64_t size) {
   if (size <= tiles_size_) return Status::Ok();
+  Status s;
   for (const TileRef& t : verifier::TilesToPublish(tiles_size_, size)) {
     auto bytes = TileBytes(t);
-    Status s = bytes.ok() ? Stage(verifier::TilePath(t), *bytes) : bytes.status();
-    if (!s.ok()) {
-      for (const auto& [staging, rel] : staged_) ::unlink(staging.c_str());
-      staged_.clear();
-      return s;
-    }
+    s = bytes.ok() ? Stage(verifier::TilePath(t), *bytes) : bytes.status();
+    if (!s.ok()) break;
+  }
+  auto index = s.ok() ? StageIndex(size) : Result<verifier::IndexTree>(s);
+  if (!index.ok()) {
+    for (const auto& [staging, rel] : staged_) ::unlink(staging.c_str());
+    staged_.clear();
+    unsynced_ = false;
+    return index.status();
   }
   PROV_RETURN_IF_ERROR(CommitStaged());
   tiles_size_ = size;
+  index_ = std::move(index).value();
   return Status::Ok();
+}
+
+Result<verifier::IndexTree> TilePublisher::Advance(const verifier::IndexTree& from,
+                                                   uint64_t from_covered, uint64_t covered) const {
+  // The leaves between the two index roots changed these subjects.
+  std::vector<Hash> dirty;
+  std::string leaf;
+  for (uint64_t i = from_covered; i < covered; ++i) {
+    PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(i), &leaf));
+    provenance::v1::SignedRecord sr;
+    provenance::v1::Record r;
+    if (!found || !sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) {
+      return verifier::DataLoss("LEAF_MISSING", "leaf " + std::to_string(i));
+    }
+    for (const auto& subject : verifier::SubjectsOf(r)) dirty.push_back(verifier::SubjectKey(subject));
+  }
+  std::sort(dirty.begin(), dirty.end());
+  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+  std::vector<std::pair<Hash, Hash>> leaves;
+  KvStateView state(kv_);
+  for (const Hash& k : dirty) {
+    PROV_ASSIGN_OR_RETURN(auto history, HistoryBefore(state, k, covered));
+    leaves.emplace_back(k, verifier::IndexLeafHash(k, history));
+  }
+  return from.With(std::move(leaves));
+}
+
+Result<verifier::IndexTree> TilePublisher::IndexAt(uint64_t size, const verifier::IndexTree& from,
+                                                   uint64_t from_size) const {
+  const uint64_t covered = size - 1;
+  std::string leaf;
+  verifier::IndexTree tree;
+  if (from_size == 0) {
+    SubjectIndex all;  // every stored history, cut at the head
+    PROV_RETURN_IF_ERROR(all.Load(*kv_, covered));
+    tree = all.current();
+  } else {
+    PROV_ASSIGN_OR_RETURN(tree, Advance(from, from_size - 1, covered));
+  }
+  // It must be what the head's last leaf logged: never publish another index.
+  PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(covered), &leaf));
+  provenance::v1::SignedRecord sr;
+  provenance::v1::Record r;
+  const Hash root = tree.Root();
+  if (!found || !sr.ParseFromString(leaf) || !r.ParseFromString(sr.record()) ||
+      !r.has_index_root() || r.index_root().root() != verifier::AsStringView(root)) {
+    return verifier::DataLoss("INDEX_CORRUPT", "the stored histories do not give the index root "
+                                               "logged at #" + std::to_string(covered));
+  }
+  return tree;
+}
+
+Result<verifier::IndexTree> TilePublisher::StageIndex(uint64_t size) {
+  PROV_ASSIGN_OR_RETURN(verifier::IndexTree tree, IndexAt(size, index_, tiles_size_));
+  KvStateView state(kv_);
+  const uint64_t covered = size - 1;
+  Status st = verifier::IndexTilesToPublish(
+      tree, index_,
+      [&](const Hash& k) { return HistoryBefore(state, k, covered); },
+      [&](const Hash& h, std::string bytes) {
+        return Stage(verifier::IndexTilePath(h), bytes, /*sync=*/false);
+      });
+  PROV_RETURN_IF_ERROR(st);
+  return tree;
 }
 
 Status TilePublisher::PublishCheckpoint(const std::string& note) {

@@ -3,6 +3,7 @@
 //   <dir>/checkpoint                  the latest signed checkpoint
 //   <dir>/tile/<L>/<N>[.p/<W>]        hash tiles, read from the ledger's "T" keys
 //   <dir>/tile/entries/<N>[.p/<W>]    entry bundles of the "L" leaves
+//   <dir>/index/<hh>/<hash>           index tiles (docs/index.md "Static files")
 //   <dir>/.staging/, <dir>/.lock      never served
 //
 // Every file appears by rename of a complete, fsynced file from .staging/
@@ -28,6 +29,7 @@
 
 #include "ledger/kv_store.h"
 #include "ledger/tree.h"
+#include "verifier/index.h"
 #include "verifier/note.h"
 #include "verifier/status.h"
 #include "verifier/tlog_tiles.h"
@@ -90,8 +92,20 @@ class TilePublisher {
   TilePublisher(std::string dir, const KvStore* kv, verifier::NoteVerifier verifier, int lock_fd);
   verifier::Status Resume(uint64_t head_size);
   verifier::Result<std::string> TileBytes(const verifier::TileRef& t) const;
-  // Stages `bytes` for `rel` (compared instead if the file exists).
-  verifier::Status Stage(const std::string& rel, const std::string& bytes);
+  // Stages `bytes` for `rel` (compared instead if the file exists); with
+  // `sync` false the data is made durable by one syncfs at commit.
+  verifier::Status Stage(const std::string& rel, const std::string& bytes, bool sync = true);
+  // The index of the head of `size`, from `from` (the head of `from_size`)
+  // and the stored histories; DATA_LOSS INDEX_CORRUPT unless it is the root
+  // the head's last leaf logged.
+  verifier::Result<verifier::IndexTree> IndexAt(uint64_t size, const verifier::IndexTree& from,
+                                                uint64_t from_size) const;
+  // `from` (the index of leaves [0, from_covered)) with the subjects of the
+  // leaves up to `covered` updated.
+  verifier::Result<verifier::IndexTree> Advance(const verifier::IndexTree& from,
+                                                uint64_t from_covered, uint64_t covered) const;
+  // Stages the index tiles of the head of `size` not yet published.
+  verifier::Result<verifier::IndexTree> StageIndex(uint64_t size);
   // Renames everything staged into place and fsyncs their directories.
   verifier::Status CommitStaged();
   verifier::Status MakeDirs(const std::string& rel_dir);
@@ -108,6 +122,8 @@ class TilePublisher {
   uint64_t tiles_size_ = 0;
   uint64_t staged_counter_ = 0;
   std::vector<std::pair<std::string, std::string>> staged_;  // staging path, rel path
+  bool unsynced_ = false;                                    // staged without fsync
+  verifier::IndexTree index_;                                // of the head of tiles_size_
   std::set<std::string> synced_dirs_;                        // made or fsynced by this publisher
 };
 

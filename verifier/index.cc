@@ -565,6 +565,203 @@ Status IndexReplay::Apply(StateOverlay& state, const PreparedRecord& rec, uint64
 }
 
 // ---------------------------------------------------------------------------
+// Static tiles
+
+std::string IndexTilePath(const Hash& hash) {
+  const std::string hex = HexEncode(hash);
+  return "index/" + hex.substr(0, 2) + "/" + hex;
+}
+
+namespace {
+
+constexpr uint8_t kTileEmpty = 0x00, kTileLeaf = 0x01, kTileInner = 0x02, kTileRef = 0x03;
+
+struct TileRoot {
+  const IndexTree::Node* node;
+  const IndexTree::Node* prev;  // the previous version's node at the same place
+  size_t depth;
+};
+
+Status EncodeTileNode(const IndexTree::Node* n, const IndexTree::Node* prev, size_t depth,
+                      size_t bottom, const HistoryLookup& history, std::string* out,
+                      std::vector<TileRoot>* refs) {
+  if (!n) {
+    out->push_back(static_cast<char>(kTileEmpty));
+    return Status::Ok();
+  }
+  if (n->leaf) {
+    PROV_ASSIGN_OR_RETURN(std::vector<uint64_t> h, history(n->key));
+    if (IndexLeafHash(n->key, h) != n->hash) {
+      return Internal("INDEX_HISTORY_MISMATCH",
+                      "a stored history does not give the index's leaf for it");
+    }
+    out->push_back(static_cast<char>(kTileLeaf));
+    out->append(AsStringView(n->key));
+    std::string len;
+    PutU32(&len, static_cast<uint32_t>(h.size()));
+    out->append(len);
+    out->append(EncodeHistory(h));
+    return Status::Ok();
+  }
+  if (depth == bottom) {
+    out->push_back(static_cast<char>(kTileRef));
+    out->append(AsStringView(n->hash));
+    refs->push_back({n, prev, depth});
+    return Status::Ok();
+  }
+  out->push_back(static_cast<char>(kTileInner));
+  for (int i = 0; i < 2; ++i) {
+    const IndexTree::Node* p = prev && !prev->leaf ? prev->child[i].get() : nullptr;
+    PROV_RETURN_IF_ERROR(
+        EncodeTileNode(n->child[i].get(), p, depth + 1, bottom, history, out, refs));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status IndexTilesToPublish(const IndexTree& tree, const IndexTree& previous,
+                           const HistoryLookup& history,
+                           const std::function<Status(const Hash&, std::string)>& emit) {
+  if (!tree.root_node()) return Status::Ok();  // the empty index has no tile
+  std::vector<TileRoot> todo{{tree.root_node().get(), previous.root_node().get(), 0}};
+  while (!todo.empty()) {
+    TileRoot t = todo.back();
+    todo.pop_back();
+    if (t.prev && t.prev->hash == t.node->hash) continue;  // published with the previous version
+    std::string bytes;
+    PROV_RETURN_IF_ERROR(EncodeTileNode(t.node, t.prev, t.depth, t.depth + kIndexTileHeight,
+                                        history, &bytes, &todo));
+    PROV_RETURN_IF_ERROR(emit(t.node->hash, std::move(bytes)));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+struct TileReader {
+  std::string_view in;
+  size_t pos = 0;
+  const Hash& key;
+  size_t top, bottom;
+  IndexTileStep* step;
+  std::vector<std::optional<Hash>>* sibs;  // by depth - top
+  std::optional<std::pair<Hash, Hash>>* other;
+  size_t path_inner = 0;  // inner nodes on the key's path
+
+  Status Malformed(const std::string& why) const {
+    return InvalidArgument("INDEX_TILE_MALFORMED", "index tile byte " + std::to_string(pos) + ": " + why);
+  }
+  Result<Hash> ReadHash() {
+    if (in.size() - pos < 32) return Malformed("truncated");
+    Hash h;
+    std::memcpy(h.data(), in.data() + pos, 32);
+    pos += 32;
+    return h;
+  }
+  // Parses the node at `depth`; `on_path`: the key's path runs through it.
+  Result<Hash> Node(size_t depth, bool on_path) {
+    if (pos >= in.size()) return Malformed("truncated");
+    const uint8_t tag = static_cast<uint8_t>(in[pos++]);
+    switch (tag) {
+      case kTileEmpty:
+        return kEmptyIndexHash;
+      case kTileLeaf: {
+        PROV_ASSIGN_OR_RETURN(Hash k, ReadHash());
+        if (in.size() - pos < 4) return Malformed("truncated");
+        uint32_t n = 0;
+        for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(in[pos++]);
+        if (n > kMaxHistory || (in.size() - pos) / 8 < n) return Malformed("bad history length");
+        PROV_ASSIGN_OR_RETURN(auto h, DecodeHistory(in.substr(pos, 8 * size_t{n})));
+        pos += 8 * size_t{n};
+        for (size_t d = 0; d < depth; ++d) {
+          if (on_path && d >= top && KeyBit(k, d) != KeyBit(key, d)) {
+            return Malformed("a leaf off its own path");
+          }
+        }
+        const Hash lh = IndexLeafHash(k, h);
+        if (on_path) {
+          if (k == key) {
+            step->history = std::move(h);
+          } else {
+            *other = std::make_pair(k, lh);
+          }
+        }
+        return lh;
+      }
+      case kTileInner: {
+        if (depth >= bottom) return Malformed("an inner node below the tile's bottom");
+        const int bit = on_path ? KeyBit(key, depth) : -1;
+        PROV_ASSIGN_OR_RETURN(Hash l, Node(depth + 1, bit == 0));
+        PROV_ASSIGN_OR_RETURN(Hash r, Node(depth + 1, bit == 1));
+        if (l == kEmptyIndexHash && r == kEmptyIndexHash) return Malformed("an inner node with no leaves");
+        if (on_path) {
+          ++path_inner;
+          const Hash& sib = bit == 0 ? r : l;
+          (*sibs)[depth - top] = sib == kEmptyIndexHash ? std::nullopt : std::optional<Hash>(sib);
+        }
+        return IndexNodeHash(l, r);
+      }
+      case kTileRef: {
+        if (depth != bottom) return Malformed("a tile reference above the tile's bottom");
+        PROV_ASSIGN_OR_RETURN(Hash h, ReadHash());
+        if (h == kEmptyIndexHash) return Malformed("a reference to the empty tree");
+        if (on_path) step->next = h;
+        return h;
+      }
+      default:
+        return Malformed("unknown node tag " + std::to_string(tag));
+    }
+  }
+};
+
+}  // namespace
+
+Result<IndexTileStep> WalkIndexTile(const Hash& hash, std::string_view bytes, const Hash& key,
+                                    size_t depth, IndexProof* proof) {
+  IndexTileStep step;
+  std::vector<std::optional<Hash>> sibs(kIndexTileHeight);
+  std::optional<std::pair<Hash, Hash>> other;
+  TileReader r{bytes, 0, key, depth, depth + kIndexTileHeight, &step, &sibs, &other, 0};
+  PROV_ASSIGN_OR_RETURN(Hash got, r.Node(depth, true));
+  if (r.pos != bytes.size()) return r.Malformed("trailing bytes");
+  if (got != hash) {
+    return DataLoss("INDEX_TILE_INVALID", "the index tile " + HexEncode(hash).substr(0, 16) +
+                                              " does not hash to its name");
+  }
+  // The inner nodes the path passed in this tile, from its top.
+  const size_t levels = r.path_inner;
+  for (size_t i = 0; i < levels; ++i) proof->siblings.push_back(sibs[i]);
+  if (other) proof->other = other;
+  return step;
+}
+
+Result<pb::SubjectProof> ProveFromTiles(const Hash& root, const Subject& subject,
+                                         const IndexTileFetch& fetch) {
+  const Hash key = SubjectKey(subject);
+  IndexProof proof;
+  std::vector<uint64_t> history;
+  Hash at = root;
+  for (size_t depth = 0; at != kEmptyIndexHash; depth += kIndexTileHeight) {
+    if (depth >= kMaxIndexDepth) {
+      return DataLoss("INDEX_TILE_INVALID", "the index path is deeper than any key");
+    }
+    PROV_ASSIGN_OR_RETURN(std::string bytes, fetch(at));
+    PROV_ASSIGN_OR_RETURN(IndexTileStep step, WalkIndexTile(at, bytes, key, depth, &proof));
+    if (!step.next) {
+      history = std::move(step.history);
+      break;
+    }
+    at = *step.next;
+  }
+  pb::SubjectProof out;
+  *out.mutable_subject() = ToProto(subject);
+  for (uint64_t i : history) out.add_history(i);
+  ToProto(proof, &out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // Reliance
 
 Status WalkReliance(const std::vector<Subject>& roots, const pb::Genesis& genesis,

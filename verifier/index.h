@@ -126,6 +126,7 @@ class IndexTree {
   std::optional<Hash> Get(const Hash& key) const;
 
   struct Node;
+  const std::shared_ptr<const Node>& root_node() const { return root_; }
 
  private:
   explicit IndexTree(std::shared_ptr<const Node> root, size_t size)
@@ -176,6 +177,39 @@ class IndexReplay {
   std::vector<Hash> dirty_;
   IndexTree tree_;
 };
+
+// Static index tiles (docs/index.md "Static files"): the tree cut into
+// subtrees of 8 levels, each a file named by its root hash, so a client can
+// prove a subject's history from immutable files. A tile is the preorder
+// encoding of its subtree: 0x00 empty; 0x01 key(32) BE32(n) n*BE64 a leaf
+// with its history; 0x02 left right an inner node above the tile's bottom;
+// 0x03 hash(32) an inner node 8 levels down, whose subtree is the tile of
+// that name.
+inline constexpr size_t kIndexTileHeight = 8;
+std::string IndexTilePath(const Hash& hash);  // "index/ab/abcd...": sharded by the first byte
+// Calls `emit` for every tile of `tree` that `previous` (may be empty) does
+// not hold, with the histories `history` gives for its leaves.
+using HistoryLookup = std::function<Result<std::vector<uint64_t>>(const Hash& key)>;
+Status IndexTilesToPublish(const IndexTree& tree, const IndexTree& previous,
+                           const HistoryLookup& history,
+                           const std::function<Status(const Hash& hash, std::string bytes)>& emit);
+// Follows `key` through the tile `bytes`, which must hash to `hash` (DATA_LOSS
+// INDEX_TILE_INVALID otherwise; INVALID_ARGUMENT INDEX_TILE_MALFORMED for
+// bytes that do not parse). `depth` is the tile root's depth. Appends the
+// siblings it passes to `proof`; sets `*next` to the tile to read next, or
+// fills `history`/`proof->other` where the path ends.
+struct IndexTileStep {
+  std::optional<Hash> next;  // the path continues in this tile
+  std::vector<uint64_t> history;  // the key's own leaf
+};
+Result<IndexTileStep> WalkIndexTile(const Hash& hash, std::string_view bytes, const Hash& key,
+                                    size_t depth, IndexProof* proof);
+
+// A subject's history and proof from static tiles: from the index root down
+// the key's path, each tile fetched by `fetch` and checked against its name.
+using IndexTileFetch = std::function<Result<std::string>(const Hash& hash)>;
+Result<provenance::v1::SubjectProof> ProveFromTiles(const Hash& root, const Subject& subject,
+                                                     const IndexTileFetch& fetch);
 
 // Walks what a verdict relies on: from `roots`, every subject reached by
 // ReliesOn from the records of the subjects before it, each once. `visit`
