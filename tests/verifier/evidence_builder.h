@@ -1,9 +1,9 @@
-// Complete evidence for verifier tests (docs/index.md "Complete evidence"):
+// Complete evidence for tests (docs/index.md "Complete evidence"):
 // a test log gets the log's own IndexRoot leaf appended the way a ledger
 // ends a commit batch, and evidence of chosen entries carries the proven
 // history of every subject a verdict relies on, computed by replaying the
 // whole log through the rulebook and the index (verifier::IndexReplay), as
-// a ledger does.
+// a ledger does. The ledger tests replay their stored logs with ReplayLog.
 #pragma once
 
 #include <gtest/gtest.h>
