@@ -145,7 +145,11 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
         "LEDGER_WITHOUT_INDEX", "the head's last leaf is not an index root: this ledger predates "
                                 "the verifiable index (docs/index.md); create a new one");
   }
-  PROV_RETURN_IF_ERROR(l->index_.Load(*l->kv_));
+  if (Status loaded = l->index_.Load(*l->kv_); !loaded.ok()) {
+    if (loaded.code() != verifier::Code::kDataLoss) return loaded;  // storage error
+    return verifier::DataLoss("INDEX_CORRUPT",
+                              "the stored subject histories do not load: " + loaded.ToString());
+  }
   const Hash index_root = l->index_.current().Root();
   if (last_record.index_root().root() != verifier::AsStringView(index_root) ||
       last_record.index_root().subjects() != l->index_.current().size()) {

@@ -47,7 +47,7 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
     if (s.ok()) s = verifier::ApplyPrepared(overlay, *prepared, i);
     if (!s.ok()) return Bad("leaf " + std::to_string(i) + " breaks the rules: " + s.ToString());
     s = index_replay.Apply(overlay, *prepared, i);
-    if (!s.ok()) return Bad("leaf " + std::to_string(i) + ": " + s.ToString());
+    if (!s.ok()) return Bad("leaf " + std::to_string(i) + " breaks the index: " + s.ToString());
     state.Apply(overlay);
     // Every stored node at a tile level must equal the recomputed one.
     range.Append(prepared->leaf_hash, [&](int height, uint64_t index, const verifier::Hash& h) {

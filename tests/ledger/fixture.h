@@ -1,6 +1,7 @@
 // Shared helpers for the ledger tests: deterministic keys, a genesis with
 // three authorities (threshold 2), organisations, key enrolments, a catalog
-// (component, model, firmware) and devices, each as signed leaf bytes.
+// (component, model, firmware) and devices, each as signed leaf bytes; and
+// a check of a stored log's layout (every batch closed by an index root).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,8 +16,10 @@
 #include <vector>
 
 #include "client/records.h"
+#include "ledger/coding.h"
 #include "ledger/kv_store.h"
 #include "proto/records.pb.h"
+#include "tests/verifier/evidence_builder.h"
 #include "verifier/crypto.h"
 #include "verifier/merkle.h"
 #include "verifier/status.h"
@@ -108,9 +111,28 @@ class SharedKvStore final : public ledger::KvStore {
   std::shared_ptr<ledger::KvStore> base_;
 };
 
-// The records of a small world, as signed leaves. Leaf order after Genesis():
-// Setup() returns, in order, the leaves for indices 1.. of the fixture.
+// The records of a small world, as signed leaves. Where a leaf lands depends
+// on how submissions are batched (each batch ends with the log's index
+// root), so tests name Setup()'s leaves by SetupLeaf and read back where
+// each landed.
 struct World {
+  // Setup()'s leaves, in order.
+  enum SetupLeaf : size_t {
+    kAcmeOrg,
+    kOrionOrg,
+    kDistOrg,
+    kHoldingOrg,
+    kHoldingOwnsAcme,
+    kAcmeMfrKey,
+    kAcmeCustKey,
+    kOrionMfrKey,
+    kDistCustKey,
+    kSocComponent,
+    kC100Model,
+    kFirmware100,
+    kSetupLeaves,
+  };
+
   SigningKey log_key = KeyFromByte(200);
   SigningKey auth0 = KeyFromByte(1);
   SigningKey auth1 = KeyFromByte(2);
@@ -134,26 +156,26 @@ struct World {
     return client::SignRecordBytes(r, {&key});
   }
 
-  // Indices 1..8: organisations, ownership and key enrolments.
+  // Organisations, ownership and key enrolments (kAcmeOrg..kDistCustKey).
   std::vector<std::string> Orgs() const {
     return {
-        Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),        // 1
-        Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),    // 2
-        Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),            // 3
-        Auth(client::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),        // 4
-        Auth(client::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),  // 5
+        Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),
+        Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),
+        Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),
+        Auth(client::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),
+        Auth(client::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),
         Auth(client::KeyEnrollmentRecord(kT, acme_mfr.public_key(), kAcme,
-                                         {pb::ROLE_MANUFACTURER})),  // 6
+                                         {pb::ROLE_MANUFACTURER})),
         Auth(client::KeyEnrollmentRecord(kT, acme_cust.public_key(), kAcme,
-                                         {pb::ROLE_CUSTODIAN})),  // 7
+                                         {pb::ROLE_CUSTODIAN})),
         Auth(client::KeyEnrollmentRecord(kT, orion_mfr.public_key(), kOrion,
-                                         {pb::ROLE_MANUFACTURER})),  // 8
+                                         {pb::ROLE_MANUFACTURER})),
         Auth(client::KeyEnrollmentRecord(kT, dist_cust.public_key(), kDist,
-                                         {pb::ROLE_CUSTODIAN})),  // 9
+                                         {pb::ROLE_CUSTODIAN})),
     };
   }
-  // Indices 10..12: component orion-micro/OM-SOC-1, model acme-cam/C100 with
-  // that SoC, firmware 1.0.0.
+  // Component orion-micro/OM-SOC-1, model acme-cam/C100 with that SoC,
+  // firmware 1.0.0 (kSocComponent..kFirmware100).
   std::vector<std::string> Catalog() const {
     return {
         By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
@@ -165,7 +187,6 @@ struct World {
            acme_mfr),
     };
   }
-  static constexpr uint64_t kFixtureSize = 13;  // genesis + 9 + 3
 
   static std::string Serial(uint32_t i) { return "SN-" + std::to_string(i); }
   std::string Device(uint32_t i) const {
@@ -178,12 +199,53 @@ struct World {
     return By(client::TransferRecord(kT, kAcme, {Serial(i)}, from, to, "PO-1"), key);
   }
 
-  // Every fixture leaf after the genesis, in index order.
+  // Every fixture leaf after the genesis, in submission order (SetupLeaf).
   std::vector<std::string> Setup() const {
     std::vector<std::string> out = Orgs();
     for (auto& l : Catalog()) out.push_back(std::move(l));
     return out;
   }
 };
+
+// The layout of a stored log of `size` leaves, replayed from scratch the way
+// a verifier does: leaf 0 is the genesis, every leaf passes the rulebook,
+// every index root is the index of all the leaves before it
+// (verifier::IndexReplay compares), and a checkpoint is stored for a size
+// exactly when that size's last leaf is an index root: every batch ends with
+// one, and only batches do. Fails the test otherwise.
+struct LogLayout {
+  std::vector<uint64_t> records;      // the leaves submitted (genesis included)
+  std::vector<uint64_t> index_roots;  // the log's own leaves
+
+  // The records at or after `from`.
+  std::vector<uint64_t> RecordsFrom(uint64_t from) const {
+    std::vector<uint64_t> out;
+    for (uint64_t i : records) {
+      if (i >= from) out.push_back(i);
+    }
+    return out;
+  }
+};
+
+inline LogLayout CheckLayout(const ledger::KvStore& kv, uint64_t size) {
+  LogLayout out;
+  std::vector<std::string> leaves(size);
+  for (uint64_t i = 0; i < size; ++i) {
+    EXPECT_TRUE(*kv.Get(ledger::coding::LeafKey(i), &leaves[i])) << "no leaf " << i;
+  }
+  const verifier::testing::ReplayedLog log = verifier::testing::ReplayLog(leaves);
+  for (uint64_t i = 0; i < log.records.size(); ++i) {
+    const pb::Record& r = log.records[i]->record;
+    (r.has_index_root() ? out.index_roots : out.records).push_back(i);
+    EXPECT_EQ(i == 0, r.has_genesis()) << "leaf " << i;
+    std::string note;
+    EXPECT_EQ(*kv.Get(ledger::coding::CheckpointKey(i + 1), &note), r.has_index_root())
+        << "a checkpoint of size " << i + 1
+        << (r.has_index_root() ? " is missing" : " is not a batch's");
+  }
+  EXPECT_TRUE(!out.index_roots.empty() && out.index_roots.back() == size - 1)
+      << "the head's last leaf is not an index root";
+  return out;
+}
 
 }  // namespace ledger_test

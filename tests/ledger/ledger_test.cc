@@ -1,7 +1,10 @@
 // The ledger (sequencer, reads, proofs, evidence, open checks) over a
 // MemoryKvStore, plus RocksDB for persistence across a real reopen. Every
 // acknowledged checkpoint is verified with the ledger's published verifier
-// key, and every proof is verified against it.
+// key, and every proof is verified against it. Every commit batch ends with
+// the log's own index root (docs/index.md), so a record submitted alone
+// lands at the head's size and the head grows by two; where records land is
+// read back (acks, LogLayout), never assumed contiguous.
 #include "ledger/ledger.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +24,8 @@
 #include "ledger/kv_store.h"
 #include "proto/records.pb.h"
 #include "tests/ledger/fixture.h"
+#include "verifier/index.h"
+#include "verifier/judge.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
 #include "verifier/rules.h"
@@ -35,6 +40,7 @@ using ledger_test::kOrigin;
 using ledger_test::kOrion;
 using ledger_test::kT;
 using ledger_test::LeafHashOf;
+using ledger_test::LogLayout;
 using ledger_test::SharedKvStore;
 using ledger_test::TempDir;
 using ledger_test::ToHashes;
@@ -123,11 +129,58 @@ class LedgerTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  // Appends the fixture: indices 1..12.
+  // Submits `leaf` alone: it lands at the head's size, and its batch's index
+  // root right after it. Returns its index.
+  uint64_t Append(const std::string& leaf) {
+    const uint64_t want = Size();
+    EXPECT_TRUE(Appended(leaf, want));
+    EXPECT_EQ(Size(), want + 2) << "a batch of one is the record and the index root";
+    return want;
+  }
+
+  // Appends the fixture, one record at a time; setup_ says where each landed.
   void AppendSetup() {
-    uint64_t i = 1;
-    for (const std::string& leaf : w_.Setup()) ASSERT_TRUE(Appended(leaf, i++));
-    ASSERT_EQ(Size(), World::kFixtureSize);
+    setup_.clear();
+    for (const std::string& leaf : w_.Setup()) setup_.push_back(Append(leaf));
+    ASSERT_FALSE(HasFailure());
+    ASSERT_EQ(setup_.size(), World::kSetupLeaves);
+  }
+  uint64_t At(World::SetupLeaf k) const { return setup_.at(k); }
+  // The head's last leaf: the index root evidence is proven against.
+  uint64_t HeadRoot() const { return Size() - 1; }
+
+  // The stored log replayed from scratch (ledger_test::CheckLayout).
+  LogLayout Layout() { return ledger_test::CheckLayout(*store_, Size()); }
+
+  // Verifies `ev` as a client does.
+  verifier::Result<verifier::VerifiedEvidence> VerifyAsClient(const pb::Evidence& ev) {
+    auto vkey = verifier::ParseVerifierKey(ledger_->verifier_key());
+    EXPECT_TRUE(vkey.ok());
+    verifier::RecordCache cache;
+    return verifier::VerifyEvidence(ev, *vkey, &cache);
+  }
+  // `ev` verifies, its subject proofs against the head's index root, and
+  // proves complete everything a verdict on `roots` relies on.
+  ::testing::AssertionResult ProvenComplete(const pb::Evidence& ev,
+                                            const std::vector<verifier::Subject>& roots) {
+    auto v = VerifyAsClient(ev);
+    if (!v.ok()) return ::testing::AssertionFailure() << v.status().ToString();
+    if (!v->problems.empty()) return ::testing::AssertionFailure() << v->problems[0].message;
+    if (v->index_root != ev.checkpoint().size() - 1) {
+      return ::testing::AssertionFailure() << "no index proofs against the checkpoint's last leaf";
+    }
+    const auto incomplete = verifier::CheckComplete(*v, roots);
+    if (!incomplete.empty()) {
+      return ::testing::AssertionFailure() << incomplete[0].code << ": " << incomplete[0].message;
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  // `v` ascending, each once.
+  static std::vector<uint64_t> Sorted(std::vector<uint64_t> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
   }
 
   static pb::Record RecordOf(const std::string& leaf) {
@@ -165,31 +218,47 @@ class LedgerTest : public ::testing::Test {
   World w_;
   std::shared_ptr<MemoryKvStore> store_;
   std::unique_ptr<Ledger> ledger_;
+  std::vector<uint64_t> setup_;  // where each of w_.Setup() landed
 };
 
 // ---------------------------------------------------------------------------
 // Init and Open
 
-TEST_F(LedgerTest, InitWritesTheGenesisAsLeafZero) {
+TEST_F(LedgerTest, InitWritesTheGenesisAsLeafZeroAndItsIndexRootAsLeafOne) {
   EXPECT_EQ(ledger_->origin(), kOrigin);
   EXPECT_EQ(ledger_->verifier_key(), verifier::FormatVerifierKey(kOrigin, w_.log_key.public_key()));
   auto c = ledger_->Checkpoint();
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(c->size(), 1u);
+  EXPECT_EQ(c->size(), 2u);
   verifier::Checkpoint cp = Verified(*c);
   EXPECT_EQ(cp.origin, kOrigin);
   auto leaf = ledger_->GetLeaf(0);
+  auto root_leaf = ledger_->GetLeaf(1);
   ASSERT_TRUE(leaf.ok());
-  EXPECT_EQ(cp.root, LeafHashOf(*leaf));
+  ASSERT_TRUE(root_leaf.ok());
+  const std::vector<verifier::Hash> hashes{LeafHashOf(*leaf), LeafHashOf(*root_leaf)};
+  EXPECT_EQ(cp.root, verifier::RootOf(hashes));
   pb::Record r = RecordOf(*leaf);
   ASSERT_TRUE(r.has_genesis());
   EXPECT_EQ(r.genesis().origin(), kOrigin);
   EXPECT_TRUE(verifier::PrepareRecord(*leaf).ok());
   EXPECT_EQ(*ledger_->FindLeaf(LeafHashOf(*leaf)), 0u);
-  // The first checkpoint is kept under its size too.
+  // Leaf 1: the (empty) index of the genesis, unsigned, written by the log.
+  pb::Record x = RecordOf(*root_leaf);
+  ASSERT_TRUE(x.has_index_root());
+  EXPECT_EQ(x.index_root().origin(), kOrigin);
+  EXPECT_EQ(x.index_root().covered_size(), 1u);
+  EXPECT_EQ(x.index_root().root(), std::string(verifier::AsStringView(verifier::kEmptyIndexHash)));
+  EXPECT_EQ(x.index_root().subjects(), 0u);
+  auto prepared = verifier::PrepareRecord(*root_leaf);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  EXPECT_TRUE(prepared->signers.empty());
+  EXPECT_EQ(*ledger_->FindLeaf(LeafHashOf(*root_leaf)), 1u);
+  // The first checkpoint is kept under its size too, and is the only one.
   std::string note;
-  ASSERT_TRUE(*store_->Get(coding::CheckpointKey(1), &note));
+  ASSERT_TRUE(*store_->Get(coding::CheckpointKey(2), &note));
   EXPECT_EQ(note, c->note());
+  EXPECT_EQ(Layout().index_roots, std::vector<uint64_t>{1});
 }
 
 TEST_F(LedgerTest, InitRefusesAnExistingLedgerAndANonGenesisLeafZero) {
@@ -225,59 +294,107 @@ TEST_F(LedgerTest, OpenWithAnotherLogKeyIsDataLoss) {
 // ---------------------------------------------------------------------------
 // Submitting
 
-TEST_F(LedgerTest, AValidChainGetsConsecutiveIndicesAndProvenCheckpoints) {
+TEST_F(LedgerTest, AValidChainGetsIndicesInOrderAndProvenCheckpoints) {
   auto first = ledger_->Checkpoint();
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
-  ASSERT_TRUE(Appended(w_.Device(1), 13));
-  ASSERT_TRUE(Appended(w_.Transfer(1, kAcme, kDist, w_.acme_cust), 14));
-  EXPECT_EQ(Size(), 15u);
-  // Every earlier leaf is provably in the latest tree, which extends the first.
+  const uint64_t device = Append(w_.Device(1));
+  const uint64_t transfer = Append(w_.Transfer(1, kAcme, kDist, w_.acme_cust));
+  EXPECT_EQ(transfer, device + 2);  // after the device's index root
+  EXPECT_EQ(Size(), transfer + 2);
+  // Every record is provably in the latest tree, which extends the first.
   auto latest = ledger_->Checkpoint();
-  std::vector<std::string> leaves{*ledger_->GetLeaf(0)};
-  for (auto& l : w_.Setup()) leaves.push_back(l);
-  leaves.push_back(w_.Device(1));
-  leaves.push_back(w_.Transfer(1, kAcme, kDist, w_.acme_cust));
-  for (uint64_t i = 0; i < leaves.size(); ++i) {
-    EXPECT_EQ(*ledger_->GetLeaf(i), leaves[i]);
-    EXPECT_TRUE(Included(leaves[i], i, *latest));
-    EXPECT_EQ(*ledger_->FindLeaf(LeafHashOf(leaves[i])), i);
+  std::vector<std::pair<uint64_t, std::string>> leaves{{0, *ledger_->GetLeaf(0)}};
+  for (size_t k = 0; k < World::kSetupLeaves; ++k) leaves.emplace_back(setup_[k], w_.Setup()[k]);
+  leaves.emplace_back(device, w_.Device(1));
+  leaves.emplace_back(transfer, w_.Transfer(1, kAcme, kDist, w_.acme_cust));
+  std::vector<uint64_t> records;
+  for (const auto& [i, leaf] : leaves) {
+    EXPECT_EQ(*ledger_->GetLeaf(i), leaf);
+    EXPECT_TRUE(Included(leaf, i, *latest));
+    EXPECT_EQ(*ledger_->FindLeaf(LeafHashOf(leaf)), i);
+    records.push_back(i);
   }
-  auto cons = ledger_->ConsistencyProof(1, 0);
+  // Nothing else but the index roots closing each batch; a checkpoint is
+  // stored for every size committed (CheckLayout).
+  LogLayout layout = Layout();
+  EXPECT_EQ(layout.records, records);
+  EXPECT_EQ(layout.index_roots.size(), records.size());
+  auto cons = ledger_->ConsistencyProof(first->size(), 0);
   ASSERT_TRUE(cons.ok()) << cons.status().ToString();
-  EXPECT_EQ(cons->second(), 15u);
-  EXPECT_TRUE(verifier::VerifyConsistency(1, 15, ToHashes(cons->hashes()), Verified(*first).root,
-                                          Verified(*latest).root)
+  EXPECT_EQ(cons->second(), Size());
+  EXPECT_TRUE(verifier::VerifyConsistency(first->size(), Size(), ToHashes(cons->hashes()),
+                                          Verified(*first).root, Verified(*latest).root)
                   .ok());
-  // A checkpoint is stored for every size committed.
-  std::string note;
-  for (uint64_t s = 1; s <= 15; ++s) EXPECT_TRUE(*store_->Get(coding::CheckpointKey(s), &note));
+}
+
+TEST_F(LedgerTest, EveryCheckpointEndsWithTheIndexOfTheLeavesBeforeIt) {
+  ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  // Batches of any size: a burst of submissions.
+  std::vector<std::future<Ack>> fs;
+  for (uint32_t i = 0; i < 40; ++i) fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (auto& f : fs) ASSERT_TRUE(f.get().status.ok());
+  // Each index root is the from-scratch index of the leaves before it
+  // (IndexReplay compares) and closes a checkpoint (CheckLayout).
+  LogLayout layout = Layout();
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(layout.records.size(), 1 + World::kSetupLeaves + 40);
+  EXPECT_EQ(layout.index_roots.back(), HeadRoot());
+  pb::Record head_root = RecordOf(*ledger_->GetLeaf(HeadRoot()));
+  ASSERT_TRUE(head_root.has_index_root());
+  EXPECT_EQ(head_root.index_root().covered_size(), HeadRoot());
+  // Every subject the records concern: 40 devices, and the fixture's four
+  // orgs, four keys, component and model (the genesis concerns none).
+  EXPECT_EQ(head_root.index_root().subjects(), 40u + 4 + 4 + 1 + 1);
 }
 
 TEST_F(LedgerTest, ResubmittingIdenticalBytesIsAlreadyLogged) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
-  ASSERT_TRUE(Appended(w_.Device(1), 13));
+  const uint64_t device = Append(w_.Device(1));
   auto before = ledger_->Checkpoint();
 
-  for (uint64_t want : {uint64_t{13}, uint64_t{13}}) {
+  for (int k = 0; k < 2; ++k) {
     Ack a = ledger_->SubmitAndWait(w_.Device(1));
     ASSERT_TRUE(a.status.ok()) << a.status.ToString();
     EXPECT_TRUE(a.already_logged);
-    EXPECT_EQ(a.index, want);
+    EXPECT_EQ(a.index, device);
     ASSERT_NE(a.checkpoint, nullptr);
-    EXPECT_EQ(a.checkpoint->size(), 14u);
+    EXPECT_EQ(a.checkpoint->size(), device + 2);
     EXPECT_TRUE(Included(w_.Device(1), a.index, *a.checkpoint));
   }
   // An older record, and the genesis itself.
-  Ack org = ledger_->SubmitAndWait(w_.Orgs()[2]);
-  EXPECT_TRUE(org.status.ok() && org.already_logged && org.index == 3);
+  Ack org = ledger_->SubmitAndWait(w_.Orgs()[World::kDistOrg]);
+  EXPECT_TRUE(org.status.ok() && org.already_logged && org.index == At(World::kDistOrg));
   Ack gen = ledger_->SubmitAndWait(*ledger_->GetLeaf(0));
   EXPECT_TRUE(gen.status.ok() && gen.already_logged && gen.index == 0) << gen.status.ToString();
   EXPECT_EQ(ledger_->Checkpoint(), before);
-  EXPECT_EQ(Size(), 14u);
+  EXPECT_EQ(Size(), device + 2);
+}
+
+TEST_F(LedgerTest, IndexRootsFromOutsideAreRefusedAndAppendNothing) {
+  ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  // The log's own head index root, submitted again: not "already logged".
+  EXPECT_TRUE(Rejected(*ledger_->GetLeaf(HeadRoot()), Code::kPermissionDenied, "LOG_RECORD"));
+  // A correct index root for the next leaf, as if a client closed a batch.
+  pb::Record r = RecordOf(*ledger_->GetLeaf(HeadRoot()));
+  r.mutable_index_root()->set_covered_size(Size());
+  pb::SignedRecord sr;
+  r.SerializeToString(sr.mutable_record());
+  EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kPermissionDenied, "LOG_RECORD"));
+  // Through Submit itself, without waiting for a batch.
+  auto prepared = verifier::PrepareRecord(sr.SerializeAsString());
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  Ack a = ledger_->Submit(std::move(prepared).value()).get();
+  EXPECT_EQ(a.status.code(), Code::kPermissionDenied);
+  EXPECT_EQ(a.status.reason(), "LOG_RECORD");
+  EXPECT_EQ(a.checkpoint, nullptr);
+  // Nothing was consumed.
+  EXPECT_TRUE(Appended(w_.Device(1), Size()));
+  Layout();  // and no index root but the log's own
 }
 
 TEST_F(LedgerTest, IdenticalBytesQueuedTogetherLandOnce) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  const uint64_t start = Size();
   std::vector<std::future<Ack>> fs;
   for (int k = 0; k < 5; ++k) {
     auto p = verifier::PrepareRecord(w_.Device(7));
@@ -288,16 +405,17 @@ TEST_F(LedgerTest, IdenticalBytesQueuedTogetherLandOnce) {
   for (auto& f : fs) {
     Ack a = f.get();
     ASSERT_TRUE(a.status.ok()) << a.status.ToString();
-    EXPECT_EQ(a.index, 13u);
+    EXPECT_EQ(a.index, start);
     if (!a.already_logged) ++fresh;
   }
   EXPECT_EQ(fresh, 1);
-  EXPECT_EQ(Size(), 14u);
+  EXPECT_EQ(Size(), start + 2);  // batches of only logged records append nothing
+  EXPECT_EQ(Layout().RecordsFrom(start), std::vector<uint64_t>{start});
 }
 
 TEST_F(LedgerTest, RejectedRecordsChangeNothing) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
-  ASSERT_TRUE(Appended(w_.Device(1), 13));
+  const uint64_t device = Append(w_.Device(1));
 
   // Same serial, another device key.
   EXPECT_TRUE(Rejected(World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
@@ -322,7 +440,7 @@ TEST_F(LedgerTest, RejectedRecordsChangeNothing) {
                        "NOT_CUSTODIAN"));
 
   // The next valid record takes the next index: nothing was consumed.
-  EXPECT_TRUE(Appended(w_.Device(2), 14));
+  EXPECT_EQ(Append(w_.Device(2)), device + 2);
   // And a rejected record's hash was never indexed.
   auto f = ledger_->FindLeaf(LeafHashOf(sr.SerializeAsString()));
   ASSERT_FALSE(f.ok());
@@ -338,18 +456,20 @@ TEST_F(LedgerTest, RejectionsInsideABatchDoNotDisturbTheOthers) {
                                      ledger_test::DeviceKey(500).public_key(), kT),
                 w_.acme_mfr),
       w_.Device(2), w_.Transfer(1, kAcme, kDist, w_.acme_cust)};
+  const uint64_t start = Size();
   std::vector<std::future<Ack>> fs;
   for (const auto& l : leaves) fs.push_back(ledger_->Submit(*verifier::PrepareRecord(l)));
   std::vector<Ack> acks;
   for (auto& f : fs) acks.push_back(f.get());
   ASSERT_TRUE(acks[0].status.ok());
-  EXPECT_EQ(acks[0].index, 13u);
+  EXPECT_EQ(acks[0].index, start);
   EXPECT_EQ(acks[1].status.reason(), "DUPLICATE_SERIAL");
   ASSERT_TRUE(acks[2].status.ok());
-  EXPECT_EQ(acks[2].index, 14u);
   ASSERT_TRUE(acks[3].status.ok()) << acks[3].status.ToString();
-  EXPECT_EQ(acks[3].index, 15u);
-  EXPECT_EQ(Size(), 16u);
+  // The accepted ones, in order, and nothing else but index roots.
+  EXPECT_EQ(Layout().RecordsFrom(start),
+            (std::vector<uint64_t>{acks[0].index, acks[2].index, acks[3].index}));
+  EXPECT_EQ(Size(), acks[3].index + 2);
   for (size_t k : {0u, 2u, 3u})
     EXPECT_TRUE(Included(leaves[k], acks[k].index, *acks[k].checkpoint));
 }
@@ -385,8 +505,9 @@ TEST_F(LedgerTest, ConcurrentSubmittersEachLandExactlyOnce) {
   const uint64_t n = kThreads * kPerThread;
   EXPECT_EQ(indices.size(), n);
   EXPECT_EQ(*indices.begin(), start);
-  EXPECT_EQ(*indices.rbegin(), start + n - 1);
-  EXPECT_EQ(Size(), start + n);
+  // Every leaf after `start` is one of them or a batch's index root.
+  EXPECT_EQ(Layout().RecordsFrom(start), std::vector<uint64_t>(indices.begin(), indices.end()));
+  EXPECT_EQ(Size(), *indices.rbegin() + 2);
   // The final tree equals the reference root over the stored leaves.
   std::vector<verifier::Hash> hashes;
   for (uint64_t i = 0; i < Size(); ++i) hashes.push_back(LeafHashOf(*ledger_->GetLeaf(i)));
@@ -395,6 +516,7 @@ TEST_F(LedgerTest, ConcurrentSubmittersEachLandExactlyOnce) {
 
 TEST_F(LedgerTest, ATinyQueueBlocksSubmittersButLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  const uint64_t start = Size();
   LedgerOptions o;
   o.max_queue = 2;
   o.max_batch = 3;
@@ -409,11 +531,18 @@ TEST_F(LedgerTest, ATinyQueueBlocksSubmittersButLosesNothing) {
     idx.insert(a.index);
   }
   EXPECT_EQ(idx.size(), 30u);
-  EXPECT_EQ(Size(), World::kFixtureSize + 30);
+  LogLayout layout = Layout();
+  EXPECT_EQ(layout.RecordsFrom(start), std::vector<uint64_t>(idx.begin(), idx.end()));
+  EXPECT_EQ(Size(), *idx.rbegin() + 2);
+  // At most max_batch records between two index roots.
+  for (size_t k = 1; k < layout.index_roots.size(); ++k) {
+    EXPECT_LE(layout.index_roots[k] - layout.index_roots[k - 1] - 1, 3u);
+  }
 }
 
 TEST_F(LedgerTest, DestroyingTheLedgerDrainsQueuedSubmissions) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  const uint64_t start = Size();
   std::vector<std::future<Ack>> fs;
   for (uint32_t i = 0; i < 50; ++i)
     fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
@@ -424,21 +553,22 @@ TEST_F(LedgerTest, DestroyingTheLedgerDrainsQueuedSubmissions) {
     EXPECT_TRUE(a.status.ok()) << a.status.ToString();
   }
   ASSERT_NO_FATAL_FAILURE(Reopen());
-  EXPECT_EQ(Size(), World::kFixtureSize + 50);
+  EXPECT_EQ(Layout().RecordsFrom(start).size(), 50u);
 }
 
 TEST_F(LedgerTest, WaitForCheckpoint) {
+  const uint64_t first = Size();
   auto now = std::chrono::steady_clock::now();
-  auto c = ledger_->WaitForCheckpoint(1, now + std::chrono::milliseconds(20));
-  EXPECT_EQ(c->size(), 1u);  // timed out: the current one
+  auto c = ledger_->WaitForCheckpoint(first, now + std::chrono::milliseconds(20));
+  EXPECT_EQ(c->size(), first);  // timed out: the current one
   EXPECT_GE(std::chrono::steady_clock::now() - now, std::chrono::milliseconds(20));
 
-  std::thread t([&] { EXPECT_TRUE(Appended(w_.Orgs()[0], 1)); });
-  auto later =
-      ledger_->WaitForCheckpoint(1, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  std::thread t([&] { EXPECT_TRUE(Appended(w_.Orgs()[0], first)); });
+  auto later = ledger_->WaitForCheckpoint(
+      first, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   t.join();
-  EXPECT_EQ(later->size(), 2u);
-  EXPECT_EQ(ledger_->WaitForCheckpoint(0, std::chrono::steady_clock::now())->size(), 2u);
+  EXPECT_EQ(later->size(), first + 2);  // the record and its index root
+  EXPECT_EQ(ledger_->WaitForCheckpoint(0, std::chrono::steady_clock::now())->size(), first + 2);
 }
 
 // A store whose writes fail while `fail` is set (a full disk, an I/O error).
@@ -473,17 +603,16 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   ledger_ = std::move(l).value();
 
   // Grow to just below the first tile boundary.
-  std::vector<std::future<Ack>> fs;
-  for (uint32_t i = 0; i < 240; ++i)
-    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
-  for (auto& f : fs) ASSERT_TRUE(f.get().status.ok());
+  std::vector<uint64_t> device_at;
+  for (uint32_t i = 0; Size() < 250; ++i) device_at.push_back(Append(w_.Device(i)));
+  ASSERT_FALSE(HasFailure());
   const uint64_t before = Size();
-  ASSERT_EQ(before, 253u);
+  ASSERT_EQ(before, 250u);
   auto ckpt = ledger_->Checkpoint();
 
   // Batches that would cross 256 fail: nobody is told they were appended.
   flaky->fail = true;
-  fs.clear();
+  std::vector<std::future<Ack>> fs;
   for (uint32_t i = 500; i < 520; ++i)
     fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
   for (auto& f : fs) {
@@ -493,7 +622,7 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
     EXPECT_EQ(a.checkpoint, nullptr);
   }
   Ack again = ledger_->SubmitAndWait(w_.Device(3));  // already logged: no write needed
-  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == 16)
+  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device_at[3])
       << again.status.ToString();
   EXPECT_EQ(ledger_->Checkpoint(), ckpt);
 
@@ -504,17 +633,24 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   fs.clear();
   for (uint32_t i = 500; i < 520; ++i)
     fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  std::vector<uint64_t> retried{before};
   for (size_t k = 0; k < fs.size(); ++k) {
     Ack a = fs[k].get();
     ASSERT_TRUE(a.status.ok()) << a.status.ToString();
-    EXPECT_EQ(a.index, before + 1 + k);
+    retried.push_back(a.index);
   }
+  EXPECT_EQ(retried[1], before + 2);  // after Device(600)'s index root
+  // The tree, and the index the roots log, are as if the failed batches had
+  // never been tried.
+  EXPECT_EQ(Layout().RecordsFrom(before), retried);
   std::vector<verifier::Hash> hashes;
   for (uint64_t i = 0; i < Size(); ++i) hashes.push_back(LeafHashOf(*ledger_->GetLeaf(i)));
   EXPECT_EQ(Verified(*ledger_->Checkpoint()).root, verifier::RootOf(hashes));
-  EXPECT_TRUE(Included(w_.Device(510), before + 11, *ledger_->Checkpoint()));
+  EXPECT_TRUE(Included(w_.Device(510), retried[11], *ledger_->Checkpoint()));
+  const uint64_t after = Size();
+  EXPECT_EQ(after, retried.back() + 2);
   ASSERT_NO_FATAL_FAILURE(Reopen());
-  EXPECT_EQ(Size(), before + 21);
+  EXPECT_EQ(Size(), after);
 }
 
 // ---------------------------------------------------------------------------
@@ -582,35 +718,36 @@ TEST_F(LedgerTest, ProofSizeLimits) {
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->tree_size(), size);
   EXPECT_TRUE(Included(*ledger_->GetLeaf(3), 3, *ledger_->Checkpoint()));
-  // An older size verifies against that size's stored checkpoint.
+  // An older size verifies against that size's stored checkpoint: the head
+  // the batch of the third record made.
+  const uint64_t old_size = At(World::kDistOrg) + 2;
+  ASSERT_GT(old_size, 3u);
   std::string note;
-  ASSERT_TRUE(*store_->Get(coding::CheckpointKey(5), &note));
-  pb::SignedCheckpoint old;
-  old.set_note(note);
-  old.set_size(5);
+  ASSERT_TRUE(*store_->Get(coding::CheckpointKey(old_size), &note));
   auto vkey = verifier::ParseVerifierKey(ledger_->verifier_key());
   auto old_cp = verifier::VerifyCheckpoint(note, *vkey, kOrigin);
   ASSERT_TRUE(old_cp.ok());
-  auto p5 = ledger_->InclusionProof(3, 5);
-  ASSERT_TRUE(p5.ok());
-  EXPECT_TRUE(verifier::VerifyInclusion(3, 5, LeafHashOf(*ledger_->GetLeaf(3)),
-                                        ToHashes(p5->hashes()), old_cp->root)
+  EXPECT_EQ(old_cp->size, old_size);
+  auto p_old = ledger_->InclusionProof(3, old_size);
+  ASSERT_TRUE(p_old.ok());
+  EXPECT_TRUE(verifier::VerifyInclusion(3, old_size, LeafHashOf(*ledger_->GetLeaf(3)),
+                                        ToHashes(p_old->hashes()), old_cp->root)
                   .ok());
   // Index outside the requested tree.
-  EXPECT_FALSE(ledger_->InclusionProof(5, 5).ok());
+  EXPECT_FALSE(ledger_->InclusionProof(old_size, old_size).ok());
   EXPECT_FALSE(ledger_->InclusionProof(size, 0).ok());
 
   auto c = ledger_->ConsistencyProof(2, size + 1);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().reason(), "TREE_SIZE_TOO_LARGE");
-  auto c5 = ledger_->ConsistencyProof(5, 0);
-  ASSERT_TRUE(c5.ok()) << c5.status().ToString();
-  EXPECT_EQ(c5->first(), 5u);
-  EXPECT_EQ(c5->second(), size);
-  EXPECT_TRUE(verifier::VerifyConsistency(5, size, ToHashes(c5->hashes()), old_cp->root,
+  auto c_old = ledger_->ConsistencyProof(old_size, 0);
+  ASSERT_TRUE(c_old.ok()) << c_old.status().ToString();
+  EXPECT_EQ(c_old->first(), old_size);
+  EXPECT_EQ(c_old->second(), size);
+  EXPECT_TRUE(verifier::VerifyConsistency(old_size, size, ToHashes(c_old->hashes()), old_cp->root,
                                           Verified(*ledger_->Checkpoint()).root)
                   .ok());
-  EXPECT_FALSE(ledger_->ConsistencyProof(size, 5).ok());
+  EXPECT_FALSE(ledger_->ConsistencyProof(size, old_size).ok());
 }
 
 TEST_F(LedgerTest, FindLeafByLeafHash) {
@@ -619,7 +756,7 @@ TEST_F(LedgerTest, FindLeafByLeafHash) {
   for (size_t k = 0; k < leaves.size(); ++k) {
     auto f = ledger_->FindLeaf(LeafHashOf(leaves[k]));
     ASSERT_TRUE(f.ok());
-    EXPECT_EQ(*f, k + 1);
+    EXPECT_EQ(*f, setup_[k]);
   }
   auto none = ledger_->FindLeaf(LeafHashOf("never submitted"));
   ASSERT_FALSE(none.ok());
@@ -640,9 +777,26 @@ class EvidenceTest : public LedgerTest {
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(LedgerTest::SetUp());
     ASSERT_NO_FATAL_FAILURE(AppendSetup());
-    ASSERT_TRUE(Appended(w_.Device(1), 13));
-    ASSERT_TRUE(Appended(w_.Device(2), 14));
-    ASSERT_TRUE(Appended(w_.Transfer(1, kAcme, kDist, w_.acme_cust), 15));
+    sn1_ = Append(w_.Device(1));
+    sn2_ = Append(w_.Device(2));
+    transfer_ = Append(w_.Transfer(1, kAcme, kDist, w_.acme_cust));
+    ASSERT_FALSE(HasFailure());
+  }
+
+  // Where the fixture's records landed, but `except`.
+  std::vector<uint64_t> SetupBut(std::set<World::SetupLeaf> except) const {
+    std::vector<uint64_t> out;
+    for (size_t k = 0; k < World::kSetupLeaves; ++k) {
+      if (!except.count(static_cast<World::SetupLeaf>(k))) out.push_back(setup_[k]);
+    }
+    return out;
+  }
+  static std::vector<uint64_t> Plus(std::vector<uint64_t> v, std::vector<uint64_t> more) {
+    v.insert(v.end(), more.begin(), more.end());
+    return Sorted(std::move(v));
+  }
+  static verifier::Subject Sn(const std::string& serial) {
+    return verifier::subject::Device(kAcme, serial);
   }
 
   std::multiset<std::string> Kinds(const pb::Evidence& ev) {
@@ -653,16 +807,20 @@ class EvidenceTest : public LedgerTest {
                      ->name());
     return out;
   }
+
+  uint64_t sn1_ = 0, sn2_ = 0, transfer_ = 0;
 };
 
 TEST_F(EvidenceTest, DeviceEvidenceHoldsEverythingNeededToJudgeTheDevice) {
   auto ev = ledger_->DeviceEvidence(kAcme, "SN-1");
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
-  EXPECT_EQ(ev->checkpoint().size(), 16u);
+  EXPECT_EQ(ev->checkpoint().size(), Size());
   std::vector<uint64_t> idx = CheckEvidence(*ev);
-  // Everything but the other device's record (14).
-  EXPECT_EQ(idx, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15}));
+  // Every record but the other device's, and the head's index root.
+  EXPECT_EQ(idx, Plus(SetupBut({}), {0, sn1_, transfer_, HeadRoot()}));
+  EXPECT_TRUE(ProvenComplete(*ev, {Sn("SN-1")}));
   auto kinds = Kinds(*ev);
+  EXPECT_EQ(kinds.count("index_root"), 1u);
   EXPECT_EQ(kinds.count("genesis"), 1u);
   EXPECT_EQ(kinds.count("device"), 1u);
   EXPECT_EQ(kinds.count("device_model"), 1u);
@@ -683,7 +841,19 @@ TEST_F(EvidenceTest, DeviceEvidenceHoldsEverythingNeededToJudgeTheDevice) {
   // manufacturer's records, its custodian key too).
   auto ev2 = ledger_->DeviceEvidence(kAcme, "SN-2");
   ASSERT_TRUE(ev2.ok()) << ev2.status().ToString();
-  EXPECT_EQ(CheckEvidence(*ev2), (std::vector<uint64_t>{0, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12, 14}));
+  EXPECT_EQ(CheckEvidence(*ev2),
+            Plus(SetupBut({World::kDistOrg, World::kDistCustKey}), {0, sn2_, HeadRoot()}));
+  EXPECT_TRUE(ProvenComplete(*ev2, {Sn("SN-2")}));
+  // And a verdict on it needs nothing else.
+  auto v = VerifyAsClient(*ev);
+  ASSERT_TRUE(v.ok());
+  verifier::Judgement j = verifier::JudgeDevice(*v, {kAcme, "SN-1", kDist, "C100", kAcme});
+  EXPECT_EQ(j.verdict, verifier::Verdict::kTrusted);
+  for (const auto& f : j.findings) {
+    EXPECT_TRUE(f.severity == verifier::Finding::Severity::kInfo ||
+                f.severity == verifier::Finding::Severity::kSkipped)
+        << f.code << ": " << f.message;
+  }
 }
 
 TEST_F(EvidenceTest, UnknownDeviceAndOrg) {
@@ -698,12 +868,37 @@ TEST_F(EvidenceTest, UnknownDeviceAndOrg) {
   EXPECT_EQ(o.status().reason(), "UNKNOWN_ORG");
 }
 
+TEST_F(EvidenceTest, AnUnregisteredDeviceComesWithAProofOfItsEmptyHistory) {
+  pb::DeviceRef ref;
+  ref.set_manufacturer_org(kAcme);
+  ref.set_serial("SN-404");
+  auto ev = ledger_->DevicesEvidence({ref});
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  ASSERT_EQ(ev->unknown_devices_size(), 1);
+  const pb::SubjectProof* proof = nullptr;
+  for (const auto& p : ev->subjects()) {
+    if (verifier::FromProto(p.subject()) == Sn("SN-404")) proof = &p;
+  }
+  ASSERT_NE(proof, nullptr) << "no proof for the unknown device";
+  EXPECT_EQ(proof->history_size(), 0);
+  EXPECT_EQ(CheckEvidence(*ev), (std::vector<uint64_t>{0, HeadRoot()}));
+  EXPECT_TRUE(ProvenComplete(*ev, {Sn("SN-404")}));
+  // So a client rejects it on the proof, not on the server's word.
+  auto v = VerifyAsClient(*ev);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->complete.at(Sn("SN-404")), std::vector<uint64_t>{});
+  verifier::Judgement j = verifier::JudgeDevice(*v, {kAcme, "SN-404", kDist, "", ""});
+  EXPECT_EQ(j.verdict, verifier::Verdict::kRejected);
+  ASSERT_EQ(j.findings.size(), 1u);
+  EXPECT_EQ(j.findings[0].code, "NOT_REGISTERED");
+  EXPECT_EQ(j.findings[0].indices, std::vector<uint64_t>{HeadRoot()});
+}
+
 TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
   // A law, and an org subject to it that no device here depends on.
-  ASSERT_TRUE(Appended(w_.Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", "")), 16));
-  ASSERT_TRUE(Appended(w_.Auth(client::OrganizationRecord(kT, "hikvision", "Hikvision", "CN",
-                                                          {"CN-NIL-2017"})),
-                       17));
+  const uint64_t law = Append(w_.Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", "")));
+  const uint64_t hik = Append(w_.Auth(
+      client::OrganizationRecord(kT, "hikvision", "Hikvision", "CN", {"CN-NIL-2017"})));
   pb::DeviceRef sn1;
   sn1.set_manufacturer_org(kAcme);
   sn1.set_serial("SN-1");
@@ -712,8 +907,10 @@ TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
   std::vector<uint64_t> idx = CheckEvidence(*ev);
   // The named org and the law its record names (so it replays), and the law.
-  EXPECT_NE(std::find(idx.begin(), idx.end(), 16u), idx.end());
-  EXPECT_NE(std::find(idx.begin(), idx.end(), 17u), idx.end());
+  EXPECT_NE(std::find(idx.begin(), idx.end(), law), idx.end());
+  EXPECT_NE(std::find(idx.begin(), idx.end(), hik), idx.end());
+  EXPECT_TRUE(ProvenComplete(*ev, {Sn("SN-1"), verifier::subject::Org("hikvision"),
+                                   verifier::subject::Law("CN-NIL-2017")}));
   ASSERT_EQ(ev->unknown_ids_size(), 3);
   std::map<std::string, std::vector<std::string>> hints;
   for (const auto& u : ev->unknown_ids()) {
@@ -725,15 +922,17 @@ TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
   // No devices at all: just the named subjects.
   auto only = ledger_->DevicesEvidence({}, {"hikvision"}, {});
   ASSERT_TRUE(only.ok()) << only.status().ToString();
-  EXPECT_EQ(CheckEvidence(*only), (std::vector<uint64_t>{0, 16, 17}));
+  EXPECT_EQ(CheckEvidence(*only), (std::vector<uint64_t>{0, law, hik, HeadRoot()}));
+  EXPECT_TRUE(ProvenComplete(*only, {verifier::subject::Org("hikvision")}));
 }
 
 TEST_F(EvidenceTest, DeviceEvidenceCarriesItsMakersMacBlocks) {
-  ASSERT_TRUE(Appended(w_.Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE")), 16));
+  const uint64_t block = Append(w_.Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE")));
   auto ev = ledger_->DeviceEvidence(kAcme, "SN-1");
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
   std::vector<uint64_t> idx = CheckEvidence(*ev);  // replays in evidence-subset mode
-  EXPECT_NE(std::find(idx.begin(), idx.end(), 16u), idx.end());
+  EXPECT_NE(std::find(idx.begin(), idx.end(), block), idx.end());
+  EXPECT_TRUE(ProvenComplete(*ev, {Sn("SN-1")}));
 }
 
 TEST_F(LedgerTest, AnIdleHeadIsReSignedWithAFreshTime) {
@@ -765,7 +964,10 @@ TEST_F(EvidenceTest, OrganizationEvidenceFollowsOwnership) {
   auto acme = ledger_->OrganizationEvidence(kAcme);
   ASSERT_TRUE(acme.ok()) << acme.status().ToString();
   // acme's record, its keys, the ownership, and the owner's record.
-  EXPECT_EQ(CheckEvidence(*acme), (std::vector<uint64_t>{0, 1, 4, 5, 6, 7}));
+  EXPECT_EQ(CheckEvidence(*acme),
+            Sorted({0, At(World::kAcmeOrg), At(World::kHoldingOrg), At(World::kHoldingOwnsAcme),
+                    At(World::kAcmeMfrKey), At(World::kAcmeCustKey), HeadRoot()}));
+  EXPECT_TRUE(ProvenComplete(*acme, {verifier::subject::Org(kAcme)}));
   auto kinds = Kinds(*acme);
   EXPECT_EQ(kinds.count("organization"), 2u);
   EXPECT_EQ(kinds.count("ownership"), 1u);
@@ -775,10 +977,13 @@ TEST_F(EvidenceTest, OrganizationEvidenceFollowsOwnership) {
   // policy can name an affiliate), not its keys or its other records.
   auto holding = ledger_->OrganizationEvidence(kHolding);
   ASSERT_TRUE(holding.ok());
-  EXPECT_EQ(CheckEvidence(*holding), (std::vector<uint64_t>{0, 1, 4, 5}));
+  EXPECT_EQ(CheckEvidence(*holding),
+            Sorted({0, At(World::kAcmeOrg), At(World::kHoldingOrg), At(World::kHoldingOwnsAcme),
+                    HeadRoot()}));
   auto dist = ledger_->OrganizationEvidence(kDist);
   ASSERT_TRUE(dist.ok());
-  EXPECT_EQ(CheckEvidence(*dist), (std::vector<uint64_t>{0, 3, 9}));
+  EXPECT_EQ(CheckEvidence(*dist),
+            Sorted({0, At(World::kDistOrg), At(World::kDistCustKey), HeadRoot()}));
 }
 
 TEST_F(EvidenceTest, EvidenceOverTheByteLimitIsRefused) {
@@ -796,20 +1001,51 @@ TEST_F(EvidenceTest, EvidenceOverTheByteLimitIsRefused) {
 
 TEST_F(LedgerTest, ReopenKeepsTreeStateAndLeafIndex) {
   ASSERT_NO_FATAL_FAILURE(AppendSetup());
-  ASSERT_TRUE(Appended(w_.Device(1), 13));
+  const uint64_t device = Append(w_.Device(1));
   std::string note = ledger_->Checkpoint()->note();
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(ledger_->Checkpoint()->note(), note);
-  EXPECT_EQ(Size(), 14u);
+  EXPECT_EQ(Size(), device + 2);
   // The leaf index, the rulebook state and the tree all carry on.
   Ack again = ledger_->SubmitAndWait(w_.Device(1));
-  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == 13);
+  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device);
   EXPECT_TRUE(Rejected(World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
                                                       ledger_test::DeviceKey(77).public_key(), kT),
                                  w_.acme_mfr),
                        Code::kAlreadyExists, "DUPLICATE_SERIAL"));
-  EXPECT_TRUE(Appended(w_.Device(2), 14));
-  EXPECT_TRUE(Included(w_.Device(1), 13, *ledger_->Checkpoint()));
+  EXPECT_EQ(Append(w_.Device(2)), device + 2);
+  EXPECT_TRUE(Included(w_.Device(1), device, *ledger_->Checkpoint()));
+}
+
+TEST_F(LedgerTest, ReopenRebuildsTheSameIndex) {
+  ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  Append(w_.Device(1));
+  Append(w_.Transfer(1, kAcme, kDist, w_.acme_cust));
+  const std::vector<verifier::Subject> sn1{verifier::subject::Device(kAcme, "SN-1")};
+  auto before = ledger_->DeviceEvidence(kAcme, "SN-1");
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_TRUE(ProvenComplete(*before, sn1));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  // The same head: the index rebuilt from the stored histories proves the
+  // same histories with the same paths.
+  auto after = ledger_->DeviceEvidence(kAcme, "SN-1");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_TRUE(ProvenComplete(*after, sn1));
+  ASSERT_EQ(after->subjects_size(), before->subjects_size());
+  for (int k = 0; k < after->subjects_size(); ++k) {
+    EXPECT_EQ(after->subjects(k).SerializeAsString(), before->subjects(k).SerializeAsString())
+        << verifier::FromProto(after->subjects(k).subject()).Name();
+  }
+  // And it goes on from there: a new batch's root is the index of all.
+  const uint64_t status = Append(World::By(
+      client::DeviceStatusRecord(kT + 5, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN), w_.acme_mfr));
+  auto later = ledger_->DeviceEvidence(kAcme, "SN-1");
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_TRUE(ProvenComplete(*later, sn1));
+  auto v = VerifyAsClient(*later);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->complete.at(sn1[0]).back(), status);
+  Layout();  // every root, before and after the reopen, is the index of its leaves
 }
 
 class CorruptionTest : public LedgerTest {
@@ -817,9 +1053,14 @@ class CorruptionTest : public LedgerTest {
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(LedgerTest::SetUp());
     ASSERT_NO_FATAL_FAILURE(AppendSetup());
-    for (uint32_t i = 1; i <= 3; ++i) ASSERT_TRUE(Appended(w_.Device(i), 12 + i));
-    size_ = Size();  // 16
+    for (uint32_t i = 1; i <= 3; ++i) Append(w_.Device(i));
+    ASSERT_FALSE(HasFailure());
+    size_ = Size();
     ledger_.reset();
+  }
+  // The stored history of `s` (state_key::IndexHistory).
+  static std::string HistoryKey(const verifier::Subject& s) {
+    return coding::StateKey(verifier::state_key::IndexHistory(verifier::SubjectKey(s)));
   }
   std::string Value(const std::string& key) {
     std::string v;
@@ -871,9 +1112,10 @@ TEST_F(CorruptionTest, CheckpointSignatureDamaged) {
 TEST_F(CorruptionTest, CheckpointTextChanged) {
   std::string note = Value(std::string(coding::kLatestCheckpointKey));
   size_t nl = note.find('\n');
-  // The size line: "16" -> "17", the signature no longer matches.
-  ASSERT_EQ(note.substr(nl + 1, 3), "16\n");
-  note[nl + 2] = '7';
+  // The size line, one more: the signature no longer matches.
+  const std::string size = std::to_string(size_);
+  ASSERT_EQ(note.substr(nl + 1, size.size() + 1), size + "\n");
+  note.replace(nl + 1, size.size(), std::to_string(size_ + 1));
   store_->Poke(std::string(coding::kLatestCheckpointKey), note);
   ExpectDataLoss("BAD_CHECKPOINT");
 }
@@ -888,6 +1130,28 @@ TEST_F(CorruptionTest, RolledBackToAnOlderValidCheckpoint) {
 TEST_F(CorruptionTest, ALeafBeyondTheCheckpoint) {
   store_->Poke(coding::LeafKey(size_), w_.Device(9));
   ExpectDataLoss("TREE_CORRUPT");
+}
+
+TEST_F(CorruptionTest, AStoredHistoryChanged) {
+  const std::string key = HistoryKey(verifier::subject::Device(kAcme, "SN-2"));
+  const std::string good = Value(key);
+  ASSERT_EQ(good.size(), 8u);  // its registration
+  store_->Poke(key, Flip(good, 7));  // another leaf
+  ExpectDataLoss("INDEX_CORRUPT");
+  store_->Poke(key, good + good.substr(0, 7) + "\xff");  // one more
+  ExpectDataLoss("INDEX_CORRUPT");
+  store_->Poke(key, "");  // none
+  ExpectDataLoss("INDEX_CORRUPT");
+  store_->Poke(key, good.substr(0, 5));  // not BE64s
+  ExpectDataLoss("INDEX_CORRUPT");
+  store_->Poke(key, good);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+}
+
+TEST_F(CorruptionTest, AStoredHistoryForASubjectNoRecordConcerns) {
+  store_->Poke(HistoryKey(verifier::subject::Device(kAcme, "SN-404")),
+               Value(HistoryKey(verifier::subject::Device(kAcme, "SN-1"))));
+  ExpectDataLoss("INDEX_CORRUPT");
 }
 
 TEST_F(CorruptionTest, CheckpointSignedByAnotherKeyForTheSameOrigin) {
@@ -906,21 +1170,24 @@ TEST(LedgerRocksTest, PersistsAcrossARealReopen) {
   World w;
   TempDir dir;
   std::string note;
+  uint64_t device = 0;
   {
     auto kv = OpenRocksKvStore(dir.db(), /*create=*/true);
     ASSERT_TRUE(kv.ok()) << kv.status().ToString();
     ASSERT_TRUE(Ledger::Init(kv->get(), w.log_key, w.Genesis()).ok());
     auto l = Ledger::Open(std::move(kv).value(), w.log_key);
     ASSERT_TRUE(l.ok()) << l.status().ToString();
-    uint64_t i = 1;
     for (const auto& leaf : w.Setup()) {
+      const uint64_t want = (*l)->Checkpoint()->size();
       Ack a = (*l)->SubmitAndWait(leaf);
       ASSERT_TRUE(a.status.ok()) << a.status.ToString();
-      ASSERT_EQ(a.index, i++);
+      ASSERT_EQ(a.index, want);
     }
+    const uint64_t want = (*l)->Checkpoint()->size();
     Ack d = (*l)->SubmitAndWait(w.Device(1));
     ASSERT_TRUE(d.status.ok());
-    ASSERT_EQ(d.index, 13u);
+    ASSERT_EQ(d.index, want);
+    device = d.index;
     note = (*l)->Checkpoint()->note();
     EXPECT_GT((*l)->kv().ApproximateDiskBytes(), 0u);
   }
@@ -929,28 +1196,32 @@ TEST(LedgerRocksTest, PersistsAcrossARealReopen) {
   auto l = Ledger::Open(std::move(kv).value(), w.log_key);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   EXPECT_EQ((*l)->Checkpoint()->note(), note);
-  EXPECT_EQ((*l)->Checkpoint()->size(), 14u);
+  EXPECT_EQ((*l)->Checkpoint()->size(), device + 2);
   Ack again = (*l)->SubmitAndWait(w.Device(1));
-  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == 13);
+  EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device);
   Ack dup = (*l)->SubmitAndWait(World::By(
       client::DeviceRecord(kT, kAcme, "SN-1", "C100", ledger_test::DeviceKey(5).public_key(), kT),
       w.acme_mfr));
   EXPECT_EQ(dup.status.reason(), "DUPLICATE_SERIAL");
   Ack next = (*l)->SubmitAndWait(w.Device(2));
   ASSERT_TRUE(next.status.ok()) << next.status.ToString();
-  EXPECT_EQ(next.index, 14u);
-  auto entries = (*l)->GetEntries(0, 15);
+  EXPECT_EQ(next.index, device + 2);
+  const uint64_t size = (*l)->Checkpoint()->size();
+  EXPECT_EQ(size, next.index + 2);
+  auto entries = (*l)->GetEntries(0, size);
   ASSERT_TRUE(entries.ok());
-  EXPECT_EQ(entries->size(), 15u);
+  EXPECT_EQ(entries->size(), size);
   auto ev = (*l)->DeviceEvidence(kAcme, "SN-2");
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
-  EXPECT_EQ(ev->checkpoint().size(), 15u);
+  EXPECT_EQ(ev->checkpoint().size(), size);
+  EXPECT_FALSE(ev->subjects().empty());
 }
 
 TEST(LedgerRocksTest, ReopenOfACorruptedRocksLedgerIsDataLoss) {
   verifier::InitCrypto();
   World w;
   TempDir dir;
+  uint64_t size = 0;
   {
     auto kv = OpenRocksKvStore(dir.db(), /*create=*/true);
     ASSERT_TRUE(kv.ok());
@@ -958,12 +1229,13 @@ TEST(LedgerRocksTest, ReopenOfACorruptedRocksLedgerIsDataLoss) {
     auto l = Ledger::Open(std::move(kv).value(), w.log_key);
     ASSERT_TRUE(l.ok());
     for (const auto& leaf : w.Orgs()) ASSERT_TRUE((*l)->SubmitAndWait(leaf).status.ok());
+    size = (*l)->Checkpoint()->size();
   }
   {
     auto kv = OpenRocksKvStore(dir.db(), /*create=*/false);
     ASSERT_TRUE(kv.ok());
     KvBatch b;
-    b.Put(coding::LeafKey(9), "tampered");
+    b.Put(coding::LeafKey(size - 1), "tampered");  // the head's last leaf
     ASSERT_TRUE((*kv)->Write(b).ok());
   }
   auto kv = OpenRocksKvStore(dir.db(), /*create=*/false);

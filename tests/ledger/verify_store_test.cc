@@ -1,6 +1,9 @@
 // VerifyStore (the offline `provd verify` check) on a RocksDB ledger: a clean
 // store passes; each kind of damage fails with STORE_CORRUPT and a message
-// naming what is wrong (the first bad leaf index, the bad tree node).
+// naming what is wrong (the first bad leaf index, the bad tree node). The
+// ledger is filled by a burst of submissions, batched as the sequencer takes
+// them (each batch closed by an index root), so where each record landed is
+// read back from its ack.
 #include "ledger/verify_store.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +17,7 @@
 #include "ledger/kv_store.h"
 #include "ledger/ledger.h"
 #include "tests/ledger/fixture.h"
+#include "verifier/index.h"
 #include "verifier/note.h"
 
 namespace ledger {
@@ -29,7 +33,8 @@ class VerifyStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { verifier::InitCrypto(); }
 
-  // A RocksDB ledger: the fixture, `devices` devices and two transfers.
+  // A RocksDB ledger: the fixture, `devices` devices and two transfers;
+  // record_at_[k] is where the k-th of them landed.
   void Build(uint32_t devices) {
     RocksOptions fast;
     fast.sync = false;
@@ -49,15 +54,22 @@ class VerifyStoreTest : public ::testing::Test {
       ASSERT_TRUE(p.ok()) << p.status().ToString();
       fs.push_back((*l)->Submit(std::move(p).value()));
     }
+    record_at_.clear();
     for (size_t k = 0; k < fs.size(); ++k) {
       Ack a = fs[k].get();
       ASSERT_TRUE(a.status.ok()) << a.status.ToString();
-      ASSERT_EQ(a.index, k + 1);
+      if (k > 0) {
+        ASSERT_GT(a.index, record_at_.back());
+      }
+      record_at_.push_back(a.index);
     }
     size_ = (*l)->Checkpoint()->size();
-    ASSERT_EQ(size_, leaves.size() + 1);
+    ASSERT_EQ(size_, record_at_.back() + 2);  // the last batch's index root
     root_ = (*l)->Checkpoint()->root_hash();
+    layout_ = ledger_test::CheckLayout((*l)->kv(), size_);
+    ASSERT_EQ(layout_.RecordsFrom(1), record_at_);  // and index roots between
   }
+  uint64_t DeviceAt(uint32_t i) const { return record_at_.at(World::kSetupLeaves + i - 1); }
 
   std::unique_ptr<KvStore> Open() {
     auto kv = OpenRocksKvStore(dir_.db(), /*create=*/false);
@@ -102,18 +114,19 @@ class VerifyStoreTest : public ::testing::Test {
   TempDir dir_;
   uint64_t size_ = 0;
   std::string root_;
+  std::vector<uint64_t> record_at_;
+  ledger_test::LogLayout layout_;
 };
 
-constexpr uint32_t kDevices = 35;  // 50 leaves in all
+constexpr uint32_t kDevices = 35;  // 49 records, and the index roots of their batches
 
 TEST_F(VerifyStoreTest, CleanStoreVerifies) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
-  ASSERT_EQ(size_, 50u);
   int progress_calls = 0;
   auto kv = Open();
   auto r = VerifyStore(*kv, w_.log_key.public_key(), [&](uint64_t) { ++progress_calls; });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->size, 50u);
+  EXPECT_EQ(r->size, size_);
   EXPECT_EQ(std::string(verifier::AsStringView(r->root)), root_);
   uint64_t state_keys = 0;
   ASSERT_TRUE(kv->Scan(coding::kStatePrefix, [&](auto, auto) {
@@ -123,6 +136,21 @@ TEST_F(VerifyStoreTest, CleanStoreVerifies) {
   EXPECT_EQ(r->state_entries, state_keys);
   EXPECT_GT(state_keys, 40u);
   EXPECT_EQ(progress_calls, 0);  // reported every 10000 leaves
+  // Among them one history per subject the head's index root counts.
+  uint64_t histories = 0;
+  ASSERT_TRUE(kv->Scan(coding::StateKey(verifier::state_key::kIndexHistoryPrefix), [&](auto, auto) {
+                  ++histories;
+                  return true;
+                }).ok());
+  std::string last;
+  ASSERT_TRUE(*kv->Get(coding::LeafKey(size_ - 1), &last));
+  pb::SignedRecord sr;
+  pb::Record head_root;
+  ASSERT_TRUE(sr.ParseFromString(last));
+  ASSERT_TRUE(head_root.ParseFromString(sr.record()));
+  ASSERT_TRUE(head_root.has_index_root());
+  EXPECT_EQ(histories, head_root.index_root().subjects());
+  EXPECT_EQ(histories, kDevices + 4 + 4 + 1 + 1);  // devices, orgs, keys, component, model
 }
 
 TEST_F(VerifyStoreTest, EmptyStoreIsNoLedger) {
@@ -136,7 +164,9 @@ TEST_F(VerifyStoreTest, EmptyStoreIsNoLedger) {
 
 TEST_F(VerifyStoreTest, FlippedByteInALeafNamesItsIndex) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
-  for (uint64_t k : {uint64_t{23}, uint64_t{7}, uint64_t{49}}) {
+  // A device, a key enrolment, an index root inside and the head's last.
+  for (uint64_t k : {DeviceAt(11), record_at_[World::kAcmeCustKey],
+                     layout_.index_roots[layout_.index_roots.size() / 2], size_ - 1}) {
     SCOPED_TRACE(k);
     std::string good = Value(coding::LeafKey(k));
     for (size_t at : {size_t{3}, good.size() / 2, good.size() - 1}) {
@@ -150,32 +180,37 @@ TEST_F(VerifyStoreTest, FlippedByteInALeafNamesItsIndex) {
 
 TEST_F(VerifyStoreTest, AValidButDifferentLeafIsCaughtByTheTree) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
-  // Leaf 30 (device SN-18) replaced by another device the rulebook would
-  // accept there: only the stored tree hash gives it away.
+  // Device SN-18 replaced by another device the rulebook would accept
+  // there: only the stored tree hash gives it away.
+  const uint64_t k = DeviceAt(18);
   pb::SignedRecord sr;
-  ASSERT_TRUE(sr.ParseFromString(Value(coding::LeafKey(30))));
+  ASSERT_TRUE(sr.ParseFromString(Value(coding::LeafKey(k))));
   pb::Record r;
   ASSERT_TRUE(r.ParseFromString(sr.record()));
   ASSERT_TRUE(r.has_device());
-  ASSERT_NO_FATAL_FAILURE(Put(coding::LeafKey(30), w_.Device(900)));
-  EXPECT_TRUE(Corrupt("leaf 30 does not match its stored tree hash"));
+  EXPECT_EQ(r.device().serial(), World::Serial(18));
+  ASSERT_NO_FATAL_FAILURE(Put(coding::LeafKey(k), w_.Device(900)));
+  EXPECT_TRUE(Corrupt("leaf " + std::to_string(k) + " does not match its stored tree hash"));
 }
 
 TEST_F(VerifyStoreTest, AMiddleLeafChangeThatOpenDoesNotSeeIsFoundHere) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
-  ASSERT_NO_FATAL_FAILURE(Put(coding::LeafKey(12), Flip(Value(coding::LeafKey(12)), 20)));
+  const uint64_t k = record_at_[World::kFirmware100];
+  ASSERT_NO_FATAL_FAILURE(Put(coding::LeafKey(k), Flip(Value(coding::LeafKey(k)), 20)));
   {
     // Open checks the checkpoint, the root and the last leaf only.
     auto l = Ledger::Open(Open(), w_.log_key);
     EXPECT_TRUE(l.ok()) << l.status().ToString();
   }
-  EXPECT_TRUE(Corrupt("leaf 12 "));
+  EXPECT_TRUE(Corrupt("leaf " + std::to_string(k) + " "));
 }
 
 TEST_F(VerifyStoreTest, FlippedByteInALeafTile) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
   std::string tile = Value(coding::TileKey(0, 0));
-  ASSERT_EQ(tile.size(), 50u * 32);
+  ASSERT_GT(size_, 40u);
+  ASSERT_LT(size_, 256u);  // one partial tile
+  ASSERT_EQ(tile.size(), size_ * 32);
   ASSERT_NO_FATAL_FAILURE(Put(coding::TileKey(0, 0), Flip(tile, 17 * 32 + 31)));
   EXPECT_TRUE(Corrupt("leaf 17 does not match its stored tree hash"));
   // A truncated tile is as bad.
@@ -184,9 +219,11 @@ TEST_F(VerifyStoreTest, FlippedByteInALeafTile) {
 }
 
 TEST_F(VerifyStoreTest, FlippedByteInAnUpperTileNode) {
-  // 300 leaves: a full level-0 tile and a level-1 tile holding its root.
-  ASSERT_NO_FATAL_FAILURE(Build(285));
-  ASSERT_EQ(size_, 300u);
+  // 254 records: however batched, 256 to 510 leaves, so a full level-0
+  // tile and a level-1 tile holding its root.
+  ASSERT_NO_FATAL_FAILURE(Build(240));
+  ASSERT_GE(size_, 256u);
+  ASSERT_LT(size_, 512u);
   ASSERT_TRUE(Verify().ok());
   std::string tile = Value(coding::TileKey(1, 0));
   ASSERT_EQ(tile.size(), 32u);
@@ -215,13 +252,13 @@ TEST_F(VerifyStoreTest, DamagedCheckpoint) {
 TEST_F(VerifyStoreTest, RollbackToAnOlderCheckpointIsCaught) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
   ASSERT_NO_FATAL_FAILURE(
-      Put(std::string(coding::kLatestCheckpointKey), Value(coding::CheckpointKey(1))));
+      Put(std::string(coding::kLatestCheckpointKey), Value(coding::CheckpointKey(2))));
   EXPECT_TRUE(Corrupt("beyond the checkpointed size"));
 }
 
 TEST_F(VerifyStoreTest, ALeafBeyondTheCheckpoint) {
   ASSERT_NO_FATAL_FAILURE(Build(kDevices));
-  ASSERT_NO_FATAL_FAILURE(Put(coding::LeafKey(50), w_.Device(777)));
+  ASSERT_NO_FATAL_FAILURE(Put(coding::LeafKey(size_), w_.Device(777)));
   EXPECT_TRUE(Corrupt("beyond the checkpointed size"));
 }
 
@@ -236,6 +273,22 @@ TEST_F(VerifyStoreTest, StoredStateMustEqualTheReplayedState) {
   // A state entry no leaf produced.
   ASSERT_NO_FATAL_FAILURE(Put(coding::StateKey(verifier::state_key::Org("ghost")), "x"));
   EXPECT_TRUE(Corrupt("rulebook state differs"));
+}
+
+TEST_F(VerifyStoreTest, AChangedIndexHistoryIsFoundHereAndByOpen) {
+  ASSERT_NO_FATAL_FAILURE(Build(kDevices));
+  const std::string key = coding::StateKey(verifier::state_key::IndexHistory(
+      verifier::SubjectKey(verifier::subject::Device(ledger_test::kAcme, World::Serial(1)))));
+  const std::string good = Value(key);
+  ASSERT_EQ(good.size(), 16u);  // its registration and its transfer
+  ASSERT_NO_FATAL_FAILURE(Put(key, good.substr(0, 8)));  // the transfer left out
+  EXPECT_TRUE(Corrupt("rulebook state differs"));
+  auto l = Ledger::Open(Open(), w_.log_key);
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), Code::kDataLoss);
+  EXPECT_EQ(l.status().reason(), "INDEX_CORRUPT");
+  ASSERT_NO_FATAL_FAILURE(Put(key, good));
+  EXPECT_TRUE(Verify().ok());
 }
 
 }  // namespace

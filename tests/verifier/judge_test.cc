@@ -1,7 +1,9 @@
 // verifier/judge.h: evidence is verified before anything is read from it
 // (checkpoint, every proof, order, genesis), a proven subset replays through
 // the rulebook in evidence-subset mode, and verdicts follow the findings.
-// The log here is a plain list of signed leaves with an in-memory tree.
+// The log here is a plain list of signed leaves with an in-memory tree, each
+// batch closed by the log's own IndexRoot leaf, and evidence carries the
+// proven histories of what a verdict relies on (docs/index.md).
 #include "verifier/judge.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include "client/records.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
+#include "tests/verifier/evidence_builder.h"
 #include "tests/verifier/test_log.h"
 
 namespace verifier {
@@ -46,12 +49,18 @@ class JudgeTest : public ::testing::Test {
     // One transfer of both serials: evidence for SN-1 alone must still replay.
     xfer_ = Add(By(acme_, client::TransferRecord(kT + 1, "acme", {"SN-1", "SN-2"}, "acme", "dist")));
     Add(By(dist_, client::TransferRecord(kT + 2, "acme", {"SN-1"}, "dist", "buyer", "PO-1")));
-    Add(By(dist_, client::TransferRecord(kT + 2, "acme", {"SN-2"}, "dist", "other")));
+    xfer_other_ = Add(By(dist_, client::TransferRecord(kT + 2, "acme", {"SN-2"}, "dist", "other")));
+    Seal();
   }
 
   uint64_t Add(std::string leaf) {
     leaves_.push_back(std::move(leaf));
     return leaves_.size() - 1;
+  }
+  // Closes a batch as a ledger does: the log's own IndexRoot leaf.
+  uint64_t Seal() {
+    index_roots_.push_back(testing::AppendIndexRoot(&leaves_));
+    return index_roots_.back();
   }
   std::string Auth(const pb::Record& r) { return client::SignRecordBytes(r, {&auth_}); }
   std::string By(const SigningKey& k, const pb::Record& r) { return client::SignRecordBytes(r, {&k}); }
@@ -60,16 +69,21 @@ class JudgeTest : public ::testing::Test {
                                           kT - 10));
   }
 
-  // Evidence of `indices` (ascending) against a checkpoint of the whole log.
-  pb::Evidence Evidence(const std::vector<uint64_t>& indices) {
-    return testing::MakeEvidence(leaves_, indices, log_key_, kOrigin);
+  // Evidence of `indices` and the last index root against a checkpoint of
+  // the whole log (which a Seal() ends), proving the histories of what
+  // `roots` rely on.
+  pb::Evidence Evidence(const std::vector<uint64_t>& indices,
+                        const std::vector<Subject>& roots = {subject::Device("acme", "SN-1")}) {
+    return testing::MakeIndexedEvidence(leaves_, indices, roots, log_key_, kOrigin);
   }
-  // What a server sends for SN-1: everything but SN-2's registration and the
-  // record that moved SN-2 to `other`.
+  // What a server sends for SN-1: everything but SN-2's registration, the
+  // record that moved SN-2 to `other` and the older index roots.
   std::vector<uint64_t> Sn1Indices() {
     std::vector<uint64_t> out;
     for (uint64_t i = 0; i < leaves_.size(); ++i) {
-      if (i != dev2_ && i != leaves_.size() - 1) out.push_back(i);
+      const bool index_root =
+          std::find(index_roots_.begin(), index_roots_.end(), i) != index_roots_.end();
+      if (i != dev2_ && i != xfer_other_ && !index_root) out.push_back(i);
     }
     return out;
   }
@@ -88,7 +102,8 @@ class JudgeTest : public ::testing::Test {
   NoteVerifier vkey_;
   RecordCache cache_;
   std::vector<std::string> leaves_;
-  uint64_t firmware_ = 0, dev1_ = 0, dev2_ = 0, xfer_ = 0;
+  std::vector<uint64_t> index_roots_;
+  uint64_t firmware_ = 0, dev1_ = 0, dev2_ = 0, xfer_ = 0, xfer_other_ = 0;
 };
 
 TEST_F(JudgeTest, SubsetWithAMultiDeviceTransferReplaysAndIsTrusted) {
@@ -105,24 +120,84 @@ TEST_F(JudgeTest, CustodySupplierModelAndUnknownDevice) {
   EXPECT_TRUE(Codes(Judge(ev, {"acme", "SN-1", "other", "", ""})).count("WRONG_CUSTODIAN"));
   EXPECT_TRUE(Codes(Judge(ev, {"acme", "SN-1", "buyer", "", "acme"})).count("NOT_FROM_SUPPLIER"));
   EXPECT_TRUE(Codes(Judge(ev, {"acme", "SN-1", "", "OTHER-MODEL", ""})).count("MODEL_MISMATCH"));
-  // Not in the evidence: NOT_REGISTERED only when the server says so;
-  // otherwise it cannot be told (and from a bundle, it is NOT_IN_BUNDLE).
+  // Not in the evidence: NOT_REGISTERED only when the index proves its
+  // history empty; otherwise it cannot be told (and from a bundle, it is
+  // NOT_IN_BUNDLE).
+  const DeviceQuery sn404{"acme", "SN-404", "buyer", "", ""};
+  const pb::Evidence proven =
+      Evidence(Sn1Indices(), {subject::Device("acme", "SN-1"), subject::Device("acme", "SN-404")});
+  Judgement unknown = Judge(proven, sn404);
+  EXPECT_EQ(unknown.verdict, Verdict::kRejected);
+  EXPECT_EQ(Codes(unknown), std::set<std::string>{"NOT_REGISTERED"});
+  ASSERT_EQ(unknown.findings.size(), 1u);
+  EXPECT_EQ(unknown.findings[0].indices, std::vector<uint64_t>{index_roots_.back()});
+  // The server's claim alone proves nothing.
+  const std::set<std::string> cannot_tell{"EVIDENCE_INCOMPLETE", "REGISTRATION_UNVERIFIED"};
   pb::Evidence claimed = ev;
   auto* ref = claimed.add_unknown_devices();
   ref->set_manufacturer_org("acme");
   ref->set_serial("SN-404");
-  Judgement unknown = Judge(claimed, {"acme", "SN-404", "buyer", "", ""});
-  EXPECT_EQ(unknown.verdict, Verdict::kRejected);
-  EXPECT_TRUE(Codes(unknown).count("NOT_REGISTERED"));
-  Judgement silent = Judge(ev, {"acme", "SN-404", "buyer", "", ""});
+  Judgement only_claimed = Judge(claimed, sn404);
+  EXPECT_EQ(only_claimed.verdict, Verdict::kUnverified);
+  EXPECT_EQ(Codes(only_claimed), cannot_tell);
+  Judgement silent = Judge(ev, sn404);
   EXPECT_EQ(silent.verdict, Verdict::kUnverified);
-  EXPECT_EQ(Codes(silent), std::set<std::string>{"EVIDENCE_INCOMPLETE"});
+  EXPECT_EQ(Codes(silent), cannot_tell);
   auto bundle = VerifyEvidence(ev, vkey_, &cache_);
   ASSERT_TRUE(bundle.ok());
   bundle->from_bundle = true;
-  Judgement absent = JudgeDevice(*bundle, {"acme", "SN-404", "buyer", "", ""});
+  Judgement absent = JudgeDevice(*bundle, sn404);
   EXPECT_EQ(absent.verdict, Verdict::kUnverified);
   EXPECT_EQ(Codes(absent), std::set<std::string>{"NOT_IN_BUNDLE"});
+  // A bundle that proves the history empty is as good as a server's answer.
+  auto proven_bundle = VerifyEvidence(proven, vkey_, &cache_);
+  ASSERT_TRUE(proven_bundle.ok());
+  proven_bundle->from_bundle = true;
+  EXPECT_EQ(Codes(JudgeDevice(*proven_bundle, sn404)), std::set<std::string>{"NOT_REGISTERED"});
+}
+
+TEST_F(JudgeTest, ARegisteredDeviceLeftOutOfProvenEvidenceIsNotUnregistered) {
+  // SN-2's history is proven, but its registration is not among the entries.
+  Judgement j = Judge(Evidence(Sn1Indices(), {subject::Device("acme", "SN-2")}),
+                      {"acme", "SN-2", "other", "", ""});
+  EXPECT_EQ(j.verdict, Verdict::kUnverified);
+  EXPECT_EQ(Codes(j), (std::set<std::string>{"EVIDENCE_INCOMPLETE", "REGISTRATION_UNVERIFIED"}));
+  bool names_the_registration = false;
+  for (const auto& f : j.findings) {
+    if (f.code == "EVIDENCE_INCOMPLETE" &&
+        std::find(f.indices.begin(), f.indices.end(), dev2_) != f.indices.end()) {
+      names_the_registration = true;
+    }
+  }
+  EXPECT_TRUE(names_the_registration);
+}
+
+TEST_F(JudgeTest, EvidenceWithoutIndexProofsIsIncomplete) {
+  // Everything SN-1's verdict needs, but nothing shows no record was left out.
+  std::vector<uint64_t> idx = Sn1Indices();
+  idx.push_back(index_roots_.back());
+  Judgement j = Judge(testing::MakeEvidence(leaves_, idx, log_key_, kOrigin),
+                      {"acme", "SN-1", "buyer", "", "dist"});
+  EXPECT_EQ(j.verdict, Verdict::kUnverified);
+  EXPECT_EQ(Codes(j), (std::set<std::string>{"REGISTERED", "CUSTODY", "FROM_SUPPLIER", "STATUS",
+                                             "EVIDENCE_INCOMPLETE"}));
+}
+
+TEST_F(JudgeTest, AHistoryEntryLeftOutIsIncomplete) {
+  // The transfer to buyer is in SN-1's proven history but not sent.
+  const uint64_t to_buyer = xfer_ + 1;
+  std::vector<uint64_t> idx;
+  for (uint64_t i : Sn1Indices()) {
+    if (i != to_buyer) idx.push_back(i);
+  }
+  Judgement j = Judge(Evidence(idx), {"acme", "SN-1", "dist", "", ""});
+  EXPECT_EQ(j.verdict, Verdict::kUnverified);
+  const Finding* missing = nullptr;
+  for (const auto& f : j.findings) {
+    if (f.code == "EVIDENCE_INCOMPLETE") missing = &f;
+  }
+  ASSERT_NE(missing, nullptr);
+  EXPECT_EQ(missing->indices, std::vector<uint64_t>{to_buyer});
 }
 
 TEST_F(JudgeTest, ChecksNotMadeAreFindingsAndCustodyIsRequiredByDefault) {
@@ -149,6 +224,7 @@ TEST_F(JudgeTest, StatusAndLaterRevokedSignerReject) {
   Add(Auth(client::KeyRevocationRecord(kT + 6, acme_.public_key(), kT - 100, "leaked")));
   idx.push_back(leaves_.size() - 2);
   idx.push_back(leaves_.size() - 1);
+  Seal();
   Judgement j = Judge(Evidence(idx), {"acme", "SN-1", "buyer", "", ""});
   EXPECT_EQ(j.verdict, Verdict::kRejected);
   EXPECT_TRUE(Codes(j).count("DEVICE_STOLEN"));
@@ -181,6 +257,7 @@ TEST_F(JudgeTest, FirmwareReleasedUnknownAndRevoked) {
 
   std::vector<uint64_t> idx = Sn1Indices();
   idx.push_back(Add(By(acme_, client::FirmwareRevocationRecord(kT + 9, "acme", "CAM", "1.0", "bad"))));
+  Seal();
   auto later = VerifyEvidence(Evidence(idx), vkey_, &cache_);
   ASSERT_TRUE(later.ok());
   auto revoked = CheckFirmware(*later, JudgeDevice(*later, {"acme", "SN-1", "", "", ""}),
@@ -212,6 +289,25 @@ TEST_F(JudgeTest, EvidenceThatDoesNotVerifyIsRefusedWithItsReason) {
   bad = good;
   bad.mutable_entries()->DeleteSubrange(0, 1);
   EXPECT_EQ(reason(bad), "EVIDENCE_NO_GENESIS");
+  // The subject proofs: each must lead to the index root, the checkpoint's
+  // last leaf, which must be among the entries.
+  ASSERT_GT(good.subjects_size(), 1);
+  ASSERT_FALSE(good.subjects(0).siblings(0).empty());
+  bad = good;
+  (*bad.mutable_subjects(0)->mutable_siblings(0))[0] ^= 1;
+  EXPECT_EQ(reason(bad), "EVIDENCE_INDEX_PROOF");
+  bad = good;
+  bad.mutable_subjects(0)->mutable_history()->RemoveLast();
+  EXPECT_EQ(reason(bad), "EVIDENCE_INDEX_PROOF");
+  bad = good;
+  *bad.add_subjects() = good.subjects(1);
+  EXPECT_EQ(reason(bad), "EVIDENCE_INDEX_PROOF");
+  bad = good;
+  bad.mutable_subjects(0)->mutable_subject()->set_kind("planet");
+  EXPECT_EQ(reason(bad), "EVIDENCE_INDEX_PROOF");
+  bad = good;
+  bad.mutable_entries()->RemoveLast();
+  EXPECT_EQ(reason(bad), "EVIDENCE_INDEX_ROOT");
   bad = good;
   bad.mutable_checkpoint()->set_note(
       SignNote(FormatCheckpoint({kOrigin, 1, LeafHash(AsBytes(leaves_[0])), {}}), kOrigin, Key(9)));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "client/records.h"
+#include "tests/verifier/evidence_builder.h"
 #include "tests/verifier/test_log.h"
 
 namespace verifier {
@@ -222,6 +223,7 @@ class PolicyTest : public ::testing::Test {
     Dev("clean", "MEM-24", "MEM", Day(2024, 6, 1));
     Dev("maker", "LV-24", "LV", Day(2024, 2, 1));
     Dev("denied-maker", "NOVA-24", "NOVA", Day(2024, 4, 1));
+    testing::AppendIndexRoot(&leaves_);
   }
 
   uint64_t Add(std::string leaf) {
@@ -247,15 +249,16 @@ class PolicyTest : public ::testing::Test {
                                  TestKey(static_cast<uint8_t>(100 + leaves_.size())).public_key(),
                                  made));
     By(org, client::TransferRecord(made + 1, org, {serial}, org, "buyer", "PO-1"));
+    devices_.push_back(subject::Device(org, serial));
   }
 
-  // The whole log as verified evidence.
+  // The whole log as verified evidence, complete for every device.
   const VerifiedEvidence& Evidence() {
     if (!ev_) {
       std::vector<uint64_t> all(leaves_.size());
       for (uint64_t i = 0; i < all.size(); ++i) all[i] = i;
-      auto v = VerifyEvidence(testing::MakeEvidence(leaves_, all, log_key_, kOrigin), vkey_,
-                              &cache_);
+      auto v = VerifyEvidence(
+          testing::MakeIndexedEvidence(leaves_, all, devices_, log_key_, kOrigin), vkey_, &cache_);
       EXPECT_TRUE(v.ok()) << v.status().ToString();
       EXPECT_TRUE(v->problems.empty());
       ev_ = std::make_unique<VerifiedEvidence>(std::move(v).value());
@@ -301,6 +304,7 @@ class PolicyTest : public ::testing::Test {
   NoteVerifier vkey_;
   RecordCache cache_;
   std::vector<std::string> leaves_;
+  std::vector<Subject> devices_;
   std::unique_ptr<VerifiedEvidence> ev_;
   uint64_t lv_stake_ = 0, soc_stake_ = 0, sensor_old_ = 0;
 };
