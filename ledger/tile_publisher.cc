@@ -199,7 +199,11 @@ Status TilePublisher::Resume(uint64_t head_size) {
   published_size_ = tiles_size_ = c->size;
   published_note_ = std::move(note);
   // The published index, rebuilt from the histories (its tiles are there).
-  PROV_ASSIGN_OR_RETURN(index_, IndexAt(c->size, verifier::IndexTree(), 0));
+  PROV_ASSIGN_OR_RETURN(bool indexed, HasIndexRoot(c->size));
+  if (indexed) {
+    PROV_ASSIGN_OR_RETURN(index_, IndexAt(c->size, verifier::IndexTree(), 0));
+    index_size_ = c->size;
+  }
   return Status::Ok();
 }
 
@@ -305,7 +309,7 @@ Status TilePublisher::PublishTiles(uint64_t size) {
     s = bytes.ok() ? Stage(verifier::TilePath(t), *bytes) : bytes.status();
     if (!s.ok()) break;
   }
-  auto index = s.ok() ? StageIndex(size) : Result<verifier::IndexTree>(s);
+  auto index = s.ok() ? StageIndex(size) : Result<std::optional<verifier::IndexTree>>(s);
   if (!index.ok()) {
     for (const auto& [staging, rel] : staged_) ::unlink(staging.c_str());
     staged_.clear();
@@ -314,7 +318,10 @@ Status TilePublisher::PublishTiles(uint64_t size) {
   }
   PROV_RETURN_IF_ERROR(CommitStaged());
   tiles_size_ = size;
-  index_ = std::move(index).value();
+  if (*index) {
+    index_ = std::move(**index);
+    index_size_ = size;
+  }
   return Status::Ok();
 }
 
@@ -327,9 +334,10 @@ Result<verifier::IndexTree> TilePublisher::Advance(const verifier::IndexTree& fr
     PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(i), &leaf));
     provenance::v1::SignedRecord sr;
     provenance::v1::Record r;
-    if (!found || !sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) {
-      return verifier::DataLoss("LEAF_MISSING", "leaf " + std::to_string(i));
-    }
+    if (!found) return verifier::DataLoss("LEAF_MISSING", "leaf " + std::to_string(i));
+    // The rulebook vetted every leaf before it was stored: one that is not a
+    // record concerns no subject.
+    if (!sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) continue;
     for (const auto& subject : verifier::SubjectsOf(r)) dirty.push_back(verifier::SubjectKey(subject));
   }
   std::sort(dirty.begin(), dirty.end());
@@ -368,8 +376,18 @@ Result<verifier::IndexTree> TilePublisher::IndexAt(uint64_t size, const verifier
   return tree;
 }
 
-Result<verifier::IndexTree> TilePublisher::StageIndex(uint64_t size) {
-  PROV_ASSIGN_OR_RETURN(verifier::IndexTree tree, IndexAt(size, index_, tiles_size_));
+Result<bool> TilePublisher::HasIndexRoot(uint64_t size) const {
+  std::string leaf;
+  PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(size - 1), &leaf));
+  provenance::v1::SignedRecord sr;
+  provenance::v1::Record r;
+  return found && sr.ParseFromString(leaf) && r.ParseFromString(sr.record()) && r.has_index_root();
+}
+
+Result<std::optional<verifier::IndexTree>> TilePublisher::StageIndex(uint64_t size) {
+  PROV_ASSIGN_OR_RETURN(bool indexed, HasIndexRoot(size));
+  if (!indexed) return std::optional<verifier::IndexTree>();  // a log without an index
+  PROV_ASSIGN_OR_RETURN(verifier::IndexTree tree, IndexAt(size, index_, index_size_));
   KvStateView state(kv_);
   const uint64_t covered = size - 1;
   Status st = verifier::IndexTilesToPublish(
@@ -379,7 +397,7 @@ Result<verifier::IndexTree> TilePublisher::StageIndex(uint64_t size) {
         return Stage(verifier::IndexTilePath(h), bytes, /*sync=*/false);
       });
   PROV_RETURN_IF_ERROR(st);
-  return tree;
+  return std::optional<verifier::IndexTree>(std::move(tree));
 }
 
 Status TilePublisher::PublishCheckpoint(const std::string& note) {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -104,8 +105,11 @@ class TilePublisher {
   // leaves up to `covered` updated.
   verifier::Result<verifier::IndexTree> Advance(const verifier::IndexTree& from,
                                                 uint64_t from_covered, uint64_t covered) const;
-  // Stages the index tiles of the head of `size` not yet published.
-  verifier::Result<verifier::IndexTree> StageIndex(uint64_t size);
+  // Whether the head of `size` ends with an index root.
+  verifier::Result<bool> HasIndexRoot(uint64_t size) const;
+  // Stages the index tiles of the head of `size` not yet published; nullopt
+  // for a head without an index root (nothing staged).
+  verifier::Result<std::optional<verifier::IndexTree>> StageIndex(uint64_t size);
   // Renames everything staged into place and fsyncs their directories.
   verifier::Status CommitStaged();
   verifier::Status MakeDirs(const std::string& rel_dir);
@@ -123,7 +127,8 @@ class TilePublisher {
   uint64_t staged_counter_ = 0;
   std::vector<std::pair<std::string, std::string>> staged_;  // staging path, rel path
   bool unsynced_ = false;                                    // staged without fsync
-  verifier::IndexTree index_;                                // of the head of tiles_size_
+  verifier::IndexTree index_;                                // of the head of index_size_
+  uint64_t index_size_ = 0;                                  // 0: no index published
   std::set<std::string> synced_dirs_;                        // made or fsynced by this publisher
 };
 

@@ -31,6 +31,7 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
   verifier::MemoryState state;
   verifier::CompactRange range;
   verifier::IndexReplay index_replay;
+  bool last_is_index_root = false;
   std::string tile;
   int64_t tile_loaded[8];
   std::string tiles[8];
@@ -47,6 +48,7 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
     if (s.ok()) s = verifier::ApplyPrepared(overlay, *prepared, i);
     if (!s.ok()) return Bad("leaf " + std::to_string(i) + " breaks the rules: " + s.ToString());
     s = index_replay.Apply(overlay, *prepared, i);
+    last_is_index_root = prepared->record.has_index_root();
     if (!s.ok()) return Bad("leaf " + std::to_string(i) + " breaks the index: " + s.ToString());
     state.Apply(overlay);
     // Every stored node at a tile level must equal the recomputed one.
@@ -75,6 +77,10 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
   }
   if (!verifier::ConstantTimeEqual(range.Root(), head->root)) {
     return Bad("recomputed root differs from the signed checkpoint");
+  }
+  if (!last_is_index_root) {
+    return Bad("the head's last leaf " + std::to_string(head->size - 1) +
+               " is not an index root (docs/index.md)");
   }
   std::string beyond;
   PROV_ASSIGN_OR_RETURN(bool extra, kv.Get(coding::LeafKey(head->size), &beyond));

@@ -16,6 +16,7 @@
 #include "ledger/coding.h"
 #include "ledger/ledger.h"
 #include "tests/ledger/fixture.h"
+#include "verifier/index.h"
 #include "verifier/merkle.h"
 #include "verifier/tlog_tiles.h"
 
@@ -23,6 +24,7 @@ namespace ledger {
 namespace {
 
 namespace fs = std::filesystem;
+namespace pb = provenance::v1;
 using ledger_test::KeyFromByte;
 using ledger_test::TempDir;
 using verifier::Code;
@@ -172,6 +174,15 @@ void ExpectServes(const std::string& dir, const std::vector<std::string>& leaves
   files.erase("checkpoint");
   files.erase(".lock");
   for (const auto& [path, bytes] : files) {
+    if (path.rfind("index/", 0) == 0) {
+      // An index tile, named by its hash (the walk below checks those on
+      // the paths it takes; those of older heads stay, immutable).
+      auto h = verifier::HexDecode(path.substr(path.rfind('/') + 1));
+      ASSERT_TRUE(h.ok() && h->size() == 32) << path;
+      EXPECT_EQ(path, verifier::IndexTilePath(*verifier::ToHash(*h)));
+      EXPECT_FALSE(bytes.empty()) << path;
+      continue;
+    }
     auto t = verifier::ParseTilePath(path);
     ASSERT_TRUE(t.ok()) << "unexpected file " << path;
     auto it = width.find({t->level, t->index});
@@ -522,6 +533,35 @@ TEST_F(TilePublisherTest, FollowerPublishesARunningLedgersCheckpoints) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->size, size);
   ASSERT_NO_FATAL_FAILURE(ExpectServes(Tiles(), leaves, size, note));
+  // The index tiles prove every device's whole history against the head's
+  // index root (its last leaf), with no server: the files alone.
+  pb::SignedRecord last_sr;
+  pb::Record last;
+  ASSERT_TRUE(last_sr.ParseFromString(leaves.back()) && last.ParseFromString(last_sr.record()));
+  ASSERT_TRUE(last.has_index_root());
+  const Hash index_root = *verifier::ToHash(verifier::AsBytes(last.index_root().root()));
+  std::map<verifier::Subject, std::vector<uint64_t>> want;
+  for (uint64_t i = 0; i + 1 < size; ++i) {
+    pb::SignedRecord sr;
+    pb::Record r;
+    ASSERT_TRUE(sr.ParseFromString(leaves[i]) && r.ParseFromString(sr.record()));
+    for (const auto& s : verifier::SubjectsOf(r)) want[s].push_back(i);
+  }
+  want[verifier::subject::Device("nobody", "none")];  // absent: an empty history
+  for (const auto& [subject, history] : want) {
+    auto proof = verifier::ProveFromTiles(index_root, subject, [&](const Hash& h) {
+      return Result<std::string>(Slurp(Tiles() + "/" + verifier::IndexTilePath(h)));
+    });
+    ASSERT_TRUE(proof.ok()) << subject.Name() << ": " << proof.status().ToString();
+    EXPECT_EQ(std::vector<uint64_t>(proof->history().begin(), proof->history().end()), history)
+        << subject.Name();
+    auto parsed = verifier::ParseIndexProof(*proof);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_TRUE(verifier::VerifyIndexProof(index_root, verifier::SubjectKey(subject), history,
+                                           *parsed)
+                    .ok())
+        << subject.Name();
+  }
   // The idle head is re-signed every second; the file follows.
   auto until = deadline();
   while (Slurp(Tiles() + "/checkpoint") == note && std::chrono::steady_clock::now() < until) {
