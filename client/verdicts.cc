@@ -223,7 +223,7 @@ Result<verifier::VerifiedEvidence> EvidenceFor(const std::string& bundle, const 
     PROV_RETURN_IF_ERROR(client::Resolve(wanted, ev));
     return ev;
   }
-  PROV_ASSIGN_OR_RETURN(auto c, Connect());
+  PROV_ASSIGN_OR_RETURN(auto c, ConnectReader());
   PROV_RETURN_IF_ERROR(c->GetCheckpoint().status());
   std::vector<pb::DeviceRef> devices;
   if (!mfr.empty()) devices.push_back(Ref(mfr, serial));

@@ -7,6 +7,7 @@
 
 #include "transport/credentials.h"
 #include "transport/host_port.h"
+#include "verifier/index.h"
 #include "verifier/tlog_tiles.h"
 
 namespace ledger {
@@ -36,7 +37,8 @@ bool ReadRegularFile(const std::string& path, std::string* out) {
 void Serve(const std::string& dir, const httplib::Request& req, httplib::Response& res) {
   std::string_view path = req.path;
   const bool checkpoint = path == "/checkpoint";
-  if (!checkpoint && (!path.starts_with("/") || !verifier::ParseTilePath(path.substr(1)).ok())) {
+  if (!checkpoint && (!path.starts_with("/") || (!verifier::ParseTilePath(path.substr(1)).ok() &&
+                                                  !verifier::IsIndexTilePath(path.substr(1))))) {
     res.status = 404;
     return;
   }

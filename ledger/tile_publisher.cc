@@ -148,7 +148,8 @@ Result<std::unique_ptr<TilePublisher>> TilePublisher::Open(std::string dir, cons
   // Only what a publisher writes may be there.
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name != kCheckpoint && name != "tile" && name != kStaging && name != kLock) {
+    if (name != kCheckpoint && name != "tile" && name != "index" && name != kStaging &&
+        name != kLock) {
       return NotOurs(dir, "holds \"" + name + "\", which is not a tiles file");
     }
   }

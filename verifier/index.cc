@@ -572,6 +572,16 @@ std::string IndexTilePath(const Hash& hash) {
   return "index/" + hex.substr(0, 2) + "/" + hex;
 }
 
+bool IsIndexTilePath(std::string_view path) {
+  constexpr std::string_view kPrefix = "index/";
+  if (path.size() != kPrefix.size() + 3 + 64 || !path.starts_with(kPrefix)) return false;
+  const std::string_view shard = path.substr(kPrefix.size(), 2);
+  const std::string_view hex = path.substr(kPrefix.size() + 3);
+  if (path[kPrefix.size() + 2] != '/' || hex.substr(0, 2) != shard) return false;
+  return std::all_of(hex.begin(), hex.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 namespace {
 
 constexpr uint8_t kTileEmpty = 0x00, kTileLeaf = 0x01, kTileInner = 0x02, kTileRef = 0x03;

@@ -187,6 +187,7 @@ class IndexReplay {
 // that name.
 inline constexpr size_t kIndexTileHeight = 8;
 std::string IndexTilePath(const Hash& hash);  // "index/ab/abcd...": sharded by the first byte
+bool IsIndexTilePath(std::string_view path);  // exactly such a path, lower-case hex
 // Calls `emit` for every tile of `tree` that `previous` (may be empty) does
 // not hold, with the histories `history` gives for its leaves.
 using HistoryLookup = std::function<Result<std::vector<uint64_t>>(const Hash& key)>;

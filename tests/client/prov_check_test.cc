@@ -1034,3 +1034,89 @@ TEST_F(ProvCheckTest, LeavingARecordOutOfEvidenceIsCaughtEverywhere) {
   }
   liar.set_lie(Lie::kNone);
 }
+
+// --- the static files alone ---
+
+// provd publishes tiles and index tiles; `prov --tiles-url` (no provd) gives
+// the same verdicts as over gRPC for check, delivery check and a bundle, a
+// device that is not registered is proven so, and a changed index tile is
+// refused (exit 3), never judged.
+TEST_F(ProvCheckTest, StaticFilesAloneGiveTheSameVerdicts) {
+  ASSERT_EQ(provd_->Stop(SIGTERM), 0);
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger",
+                                      {"--tiles-dir", dir_ + "/tiles", "--http-listen",
+                                       "127.0.0.1:0", "--publish-interval-ms", "0"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  provd_ = std::move(p).value();
+  ASSERT_FALSE(provd_->tiles_url().empty());
+  const uint64_t head = Run({"log", "checkpoint"}, 0)["checkpoint"]["size"].get<uint64_t>();
+  auto tiles = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {PROV_PATH, "--tiles-url", provd_->tiles_url(), "--vkey",
+                                     vkey_file_, "--state-dir", dir_ + "/trust-tiles", "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Exec(argv, dir_);
+  };
+  auto last_json = [](const Outcome& r) {
+    std::string out = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+    return json::parse(out.substr(out.find_last_of('\n') == std::string::npos
+                                      ? 0
+                                      : out.find_last_of('\n') + 1),
+                       nullptr, false);
+  };
+  // The publisher catches up with the head.
+  for (int i = 0; i < 200; ++i) {
+    Outcome c = tiles({"log", "checkpoint"});
+    if (c.rc == 0 && last_json(c)["checkpoint"]["size"] == head) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const auto& serial : {Serial(1), Serial(7), std::string("AC-404")}) {
+    SCOPED_TRACE(serial);
+    const std::vector<std::string> check = {"check", "--manufacturer", "acme", "--serial", serial,
+                                            "--buyer", "buyer"};
+    json grpc = Run(check, -1);
+    Outcome st = tiles(check);
+    json stat = last_json(st);
+    EXPECT_EQ(stat["verdict"], grpc["verdict"]) << Describe(st);
+    EXPECT_EQ(Codes(stat), Codes(grpc)) << Describe(st);
+    EXPECT_FALSE(Codes(stat).count("EVIDENCE_INCOMPLETE")) << Describe(st);
+  }
+  EXPECT_TRUE(Codes(last_json(tiles({"check", "--manufacturer", "acme", "--serial", "AC-404"})))
+                  .count("NOT_REGISTERED"));
+
+  std::string manifest = "manufacturer,serial,model\n";
+  for (int i = 0; i < kCameras; ++i) manifest += "acme," + Serial(i) + ",CAM\n";
+  Spit(dir_ + "/static.csv", manifest);
+  Outcome d = tiles({"delivery", "check", dir_ + "/static.csv", "--buyer", "buyer"});
+  EXPECT_EQ(d.rc, 1) << Describe(d);  // camera 7 went elsewhere
+  json dj = last_json(d);
+  EXPECT_EQ(dj["trusted"], kCameras - 1) << Describe(d);
+  EXPECT_EQ(dj["rejected"], 1) << Describe(d);
+
+  const std::string bundle = dir_ + "/static.bundle";
+  Outcome ex = tiles({"bundle", "export", "--manufacturer", "acme", "--serial", Serial(1), "--out",
+                      bundle});
+  ASSERT_EQ(ex.rc, 0) << Describe(ex);
+  EXPECT_EQ(Run({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer",
+                 "--bundle", bundle},
+                0, "127.0.0.1:9")["verdict"],
+            "TRUSTED");
+
+  // Every index tile changed by one byte: refused as a forgery.
+  provd_->Stop(SIGTERM);
+  provd_.reset();
+  auto q = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger",
+                                      {"--tiles-dir", dir_ + "/tiles", "--http-listen",
+                                       "127.0.0.1:0"});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  provd_ = std::move(q).value();
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ + "/tiles/index")) {
+    if (!e.is_regular_file()) continue;
+    std::string bytes = Slurp(e.path());
+    bytes[bytes.size() / 2] ^= 0x01;
+    Spit(e.path(), bytes);
+  }
+  Outcome forged = tiles({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer",
+                          "buyer"});
+  EXPECT_EQ(forged.rc, 3) << Describe(forged);
+  EXPECT_NE(forged.out.find("INDEX_TILE"), std::string::npos) << Describe(forged);
+}
