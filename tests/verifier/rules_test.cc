@@ -1913,3 +1913,37 @@ TEST_F(RulesTest, StorageErrorsAreReturnedNotIgnored) {
 
 }  // namespace
 }  // namespace verifier
+
+namespace verifier {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Index roots: the log's own unsigned leaf (docs/index.md)
+
+pb::Record IndexRootRecord(const std::string& origin, uint64_t covered) {
+  pb::Record r;
+  r.set_issued_at(kT);
+  r.mutable_index_root()->set_origin(origin);
+  r.mutable_index_root()->set_covered_size(covered);
+  r.mutable_index_root()->set_root(std::string(32, '\x07'));
+  return r;
+}
+
+TEST_F(RulesTest, AnIndexRootStandsOnlyWhereItSaysForThisLog) {
+  const uint64_t here = next_index_;
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(IndexRootRecord("other.example/log", here), {}),
+                       Code::kFailedPrecondition, "INDEX_ROOT_FOREIGN"));
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(IndexRootRecord("ledger.example/cams", here + 1), {}),
+                       Code::kFailedPrecondition, "INDEX_ROOT_MISPLACED"));
+  // Signed: malformed (only the log writes them, unsigned).
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {&auth0_}),
+                       Code::kInvalidArgument, "MALFORMED_RECORD"));
+  pb::Record short_root = IndexRootRecord("ledger.example/cams", here);
+  short_root.mutable_index_root()->set_root("short");
+  EXPECT_TRUE(Rejected(client::SignRecordBytes(short_root, {}), Code::kInvalidArgument,
+                       "INVALID_FIELD"));
+  EXPECT_TRUE(Accepted(client::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {})));
+}
+
+}  // namespace
+}  // namespace verifier
