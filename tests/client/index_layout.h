@@ -23,8 +23,11 @@ inline constexpr uint64_t kNewSize = 2;
 constexpr uint64_t SizeAfterCommit(uint64_t size, uint64_t records = 1) {
   return size + records + 1;
 }
-// A new log that then committed `n` records one at a time.
-constexpr uint64_t SizeAfterSingleCommits(uint64_t n) { return kNewSize + 2 * n; }
+// A log of `from` leaves (a new one by default) that then committed `n`
+// records one at a time.
+constexpr uint64_t SizeAfterSingleCommits(uint64_t n, uint64_t from = kNewSize) {
+  return from + 2 * n;
+}
 // Where the k-th (from 0) of those records is.
 constexpr uint64_t IndexOfSingleCommit(uint64_t k) { return kNewSize + 2 * k; }
 // How many records such a log of `size` leaves holds.
