@@ -23,6 +23,7 @@
 #include "ledger/tile_publisher.h"
 #include "ledger/tree.h"
 #include "tests/client/exec.h"
+#include "tests/client/tiles_writer.h"
 #include "tools/bench_records.h"
 #include "tools/provd_process.h"
 #include "verifier/note.h"
@@ -386,6 +387,56 @@ TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
   EXPECT_EQ(r.rc, 3) << Describe(r);
   EXPECT_NE(r.err.find("entry #" + std::to_string(size) + " "), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ + "/fresh-tiles/checkpoint"));
+}
+
+// A compromised operator commits a valid record and then an index root, in
+// its place and well formed, whose root is not the index of the leaves
+// before it: the mirror recomputes the index and halts naming that leaf.
+TEST_F(MirrorTest, ForgedIndexRootSignedByTheLogHaltsNamingTheIndex) {
+  StartProvd("a");
+  const uint64_t good = Grow("a", 3);
+  ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
+  auto before = Files(MirrorTiles());
+  ASSERT_EQ(provd_["a"]->Stop(SIGTERM), 0);
+  provd_.erase("a");
+  client_.erase("a");
+
+  // C: a copy of A's store with one more commit: the next device of the
+  // enrolled manufacturer, then an index root holding a forged root.
+  fs::copy(Data("a"), Data("c"), fs::copy_options::recursive);
+  auto key = verifier::ReadKeyFile(Data("c") + "/log.key");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  auto kv = ledger::OpenRocksKvStore(Data("c") + "/db", false);
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  const std::string device = tools::PreSign(4, {tools::SeededKey("mirror-mfr-0")},
+                                            tools::UnixNow())[3];
+  uint64_t size = good;
+  ASSERT_TRUE(testtiles::AppendCommit(**kv, &size, *key, kOrigin, {device},
+                                      testtiles::ForgedIndexRoot())
+                  .ok());
+  const uint64_t forged = size - 1;  // the commit's index root
+  {
+    auto note = testtiles::NoteAt(**kv, size);
+    ASSERT_TRUE(note.ok()) << note.status().ToString();
+    auto pub = ledger::TilePublisher::Open(Tiles("c"), kv->get(), vkey_, size);
+    ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+    ASSERT_TRUE((*pub)->Publish(*note).ok());
+  }
+  StaticSource c = Serve(Tiles("c"));
+
+  Outcome r = SyncOnce(c.url());
+  EXPECT_EQ(r.rc, 3) << Describe(r);
+  EXPECT_NE(r.err.find("entry #" + std::to_string(forged) + " "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("INDEX_ROOT_MISMATCH"), std::string::npos) << r.err;
+  json st = Status();
+  EXPECT_EQ(st["state"], "halted");
+  EXPECT_EQ(st["index"], forged);
+  EXPECT_NE(st["message"].get<std::string>().find(
+                "INDEX_ROOT_MISMATCH: the index root logged at #" + std::to_string(forged)),
+            std::string::npos)
+      << st.dump();
+  EXPECT_EQ(st["good_size"], good);
+  EXPECT_EQ(Files(MirrorTiles()), before);
 }
 
 TEST_F(MirrorTest, TamperedTileOrBundleHaltsAndKeepsTheLastGoodState) {
