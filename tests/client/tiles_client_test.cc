@@ -365,6 +365,19 @@ class ProvTilesTest : public ::testing::Test {
   std::string StoreDirName() const {
     return client::TrustStore::LogDirName(*verifier::ParseVerifierKey(vkey_));
   }
+  // A ledger in memory under this log's key and origin (its operator's, or
+  // a thief's), grown by testtiles::Grow to each (size, first device) in turn.
+  void LedgerWithTheLogKey(const std::vector<std::pair<uint64_t, uint32_t>>& growth,
+                           std::shared_ptr<ledger::MemoryKvStore>* kv) {
+    auto key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
+    ASSERT_TRUE(key.ok());
+    World w;
+    *kv = std::make_shared<ledger::MemoryKvStore>();
+    ASSERT_TRUE(ledger::Ledger::Init(kv->get(), *key, w.Genesis()).ok());
+    auto l = ledger::Ledger::Open(std::make_unique<ledger_test::SharedKvStore>(*kv), *key);
+    ASSERT_TRUE(l.ok());
+    for (const auto& [size, first] : growth) testtiles::Grow(**l, w, size, first);
+  }
 
   std::string dir_, vkey_, vkey_file_, old_note_;
   std::unique_ptr<tools::ProvdProcess> provd_;
@@ -429,17 +442,8 @@ TEST_F(ProvTilesTest, RollbackAndForkOverTilesLeaveTheTrustStoreAsItWas) {
 
   // Same key, same origin, the leaf at 200 rewritten: rebuild the tree at
   // size 300 with another device there and re-sign with the log's key.
-  auto key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
-  ASSERT_TRUE(key.ok());
-  World w;
-  auto kv = std::make_shared<ledger::MemoryKvStore>();
-  ASSERT_TRUE(ledger::Ledger::Init(kv.get(), *key, w.Genesis()).ok());
-  {
-    auto l = ledger::Ledger::Open(std::make_unique<ledger_test::SharedKvStore>(kv), *key);
-    ASSERT_TRUE(l.ok());
-    testtiles::Grow(**l, w, 200, 0);
-    testtiles::Grow(**l, w, kSize + 10, 5000);
-  }
+  std::shared_ptr<ledger::MemoryKvStore> kv;
+  ASSERT_NO_FATAL_FAILURE(LedgerWithTheLogKey({{200, 0}, {kSize + 10, 5000}}, &kv));
   fs::remove_all(dir_ + "/www/log");
   ASSERT_TRUE(testtiles::Publish(*kv, 0, kSize + 10, dir_ + "/www/log").ok());
   Outcome forked = Prov({"--tiles-url", Url(), "--state-dir", state, "log", "checkpoint"});
@@ -452,16 +456,11 @@ TEST_F(ProvTilesTest, RollbackAndForkOverTilesLeaveTheTrustStoreAsItWas) {
 // well formed and in its place but does not hold the index of the leaves
 // before it: the audit recomputes the index and names that leaf.
 TEST_F(ProvTilesTest, AuditOverTilesNamesAForgedIndexRoot) {
+  std::shared_ptr<ledger::MemoryKvStore> kv;
+  ASSERT_NO_FATAL_FAILURE(LedgerWithTheLogKey({{40, 0}}, &kv));
   auto key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
   ASSERT_TRUE(key.ok());
   World w;
-  auto kv = std::make_shared<ledger::MemoryKvStore>();
-  ASSERT_TRUE(ledger::Ledger::Init(kv.get(), *key, w.Genesis()).ok());
-  {
-    auto l = ledger::Ledger::Open(std::make_unique<ledger_test::SharedKvStore>(kv), *key);
-    ASSERT_TRUE(l.ok());
-    testtiles::Grow(**l, w, 40, 0);
-  }
   uint64_t size = 40;
   ASSERT_TRUE(testtiles::AppendCommit(*kv, &size, *key, ledger_test::kOrigin, {w.Device(7000)},
                                       testtiles::ForgedIndexRoot())

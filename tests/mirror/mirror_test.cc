@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -181,6 +182,20 @@ class MirrorTest : public ::testing::Test {
     }
   }
 
+  // Grows A by three devices, syncs the mirror to it, stops A and copies its
+  // store to C, which a test then extends as a compromised log would (with
+  // the real log key). `size` gets A's size, `before` the mirror's files.
+  void MirrorAThenCopyItToC(uint64_t* size, std::map<std::string, std::string>* before) {
+    StartProvd("a");
+    *size = Grow("a", 3);
+    ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
+    *before = Files(MirrorTiles());
+    ASSERT_EQ(provd_["a"]->Stop(SIGTERM), 0);
+    provd_.erase("a");
+    client_.erase("a");
+    fs::copy(Data("a"), Data("c"), fs::copy_options::recursive);
+  }
+
   verifier::SigningKey authority_ = tools::SeededKey("mirror-authority");
   std::string dir_, vkey_, vkey_file_;
   std::map<std::string, std::unique_ptr<tools::ProvdProcess>> provd_;
@@ -316,18 +331,13 @@ StaticSource Serve(const std::string& dir, int port = 0) {
 }
 
 TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
-  StartProvd("a");
-  const uint64_t size = Grow("a", 3);
-  ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
-  auto before = Files(MirrorTiles());
-  ASSERT_EQ(provd_["a"]->Stop(SIGTERM), 0);
-  provd_.erase("a");
-  client_.erase("a");
+  uint64_t size = 0;
+  std::map<std::string, std::string> before;
+  ASSERT_NO_FATAL_FAILURE(MirrorAThenCopyItToC(&size, &before));
 
   // C: a copy of A's store with one more leaf, a device record of a
   // registered manufacturer signed by a key it never enrolled, appended and
   // checkpointed with the real log key.
-  fs::copy(Data("a"), Data("c"), fs::copy_options::recursive);
   auto key = verifier::ReadKeyFile(Data("c") + "/log.key");
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   auto kv = ledger::OpenRocksKvStore(Data("c") + "/db", false);
@@ -393,17 +403,12 @@ TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
 // its place and well formed, whose root is not the index of the leaves
 // before it: the mirror recomputes the index and halts naming that leaf.
 TEST_F(MirrorTest, ForgedIndexRootSignedByTheLogHaltsNamingTheIndex) {
-  StartProvd("a");
-  const uint64_t good = Grow("a", 3);
-  ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
-  auto before = Files(MirrorTiles());
-  ASSERT_EQ(provd_["a"]->Stop(SIGTERM), 0);
-  provd_.erase("a");
-  client_.erase("a");
+  uint64_t good = 0;
+  std::map<std::string, std::string> before;
+  ASSERT_NO_FATAL_FAILURE(MirrorAThenCopyItToC(&good, &before));
 
   // C: a copy of A's store with one more commit: the next device of the
   // enrolled manufacturer, then an index root holding a forged root.
-  fs::copy(Data("a"), Data("c"), fs::copy_options::recursive);
   auto key = verifier::ReadKeyFile(Data("c") + "/log.key");
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   auto kv = ledger::OpenRocksKvStore(Data("c") + "/db", false);

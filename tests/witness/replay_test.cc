@@ -375,6 +375,13 @@ class ReplayTamperTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st.ToString();
     return first;
   }
+  // Starts each witness and has it cosign the head of kGrown.
+  void StartAtTheGrownHead(std::initializer_list<WitnessProcess*> witnesses) {
+    for (WitnessProcess* w : witnesses) {
+      ASSERT_NO_FATAL_FAILURE(w->Start());
+      ASSERT_TRUE(w->Cosign(0, {}, Note(kGrown)).ok());
+    }
+  }
   // A device record signed by a key that is enrolled nowhere.
   std::string RogueDevice() const {
     return World::By(client::DeviceRecord(ledger_test::kT, ledger_test::kAcme, "SN-rogue", "C100",
@@ -409,10 +416,7 @@ class ReplayTamperTest : public ::testing::Test {
 TEST_F(ReplayTamperTest, RuleBreakingEntryIs422AndNeverCosigned) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   WitnessProcess plain(dir_ + "/plain", {"--log", vkey()});
-  ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_NO_FATAL_FAILURE(plain.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(kGrown)).ok());
-  ASSERT_TRUE(plain.Cosign(0, {}, Note(kGrown)).ok());
+  ASSERT_NO_FATAL_FAILURE(StartAtTheGrownHead({&w, &plain}));
 
   const uint64_t rogue = Commit({RogueDevice()});
   const uint64_t bad_head = size_;
@@ -463,10 +467,7 @@ TEST_F(ReplayTamperTest, RuleBreakingEntryIs422AndNeverCosigned) {
 TEST_F(ReplayTamperTest, ForgedIndexRootIs422AndNeverCosigned) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   WitnessProcess plain(dir_ + "/plain", {"--log", vkey()});
-  ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_NO_FATAL_FAILURE(plain.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(kGrown)).ok());
-  ASSERT_TRUE(plain.Cosign(0, {}, Note(kGrown)).ok());
+  ASSERT_NO_FATAL_FAILURE(StartAtTheGrownHead({&w, &plain}));
 
   const uint64_t late = Commit({LateOrg()}, testtiles::ForgedIndexRoot());
   const uint64_t forged = size_ - 1;  // the commit's index root
