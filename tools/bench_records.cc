@@ -68,6 +68,23 @@ std::vector<std::string> PreSign(uint64_t n, const std::vector<verifier::Signing
   return leaves;
 }
 
+bool IsIndexRoot(const std::string& leaf) {
+  pb::SignedRecord sr;
+  pb::Record r;
+  return sr.ParseFromString(leaf) && r.ParseFromString(sr.record()) && r.has_index_root();
+}
+
+verifier::Result<uint64_t> CountIndexRoots(client::LedgerClient& ledger, uint64_t from, uint64_t to) {
+  uint64_t roots = 0;
+  while (from < to) {
+    PROV_ASSIGN_OR_RETURN(auto page, ledger.GetEntries(from, std::min(to, from + 1000)));
+    if (page.empty()) return verifier::Internal("NO_ENTRIES", "no entries from #" + std::to_string(from));
+    for (const auto& leaf : page) roots += IsIndexRoot(leaf);
+    from += page.size();
+  }
+  return roots;
+}
+
 double Quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));

@@ -25,6 +25,12 @@ verifier::Status Setup(client::LedgerClient& ledger, const verifier::SigningKey&
 std::vector<std::string> PreSign(uint64_t n, const std::vector<verifier::SigningKey>& mfr_keys,
                                  int64_t now);
 
+// Whether `leaf` is one of the log's own index roots, which end every
+// commit batch (verifier/index.h).
+bool IsIndexRoot(const std::string& leaf);
+// How many of leaves [from, to) of `ledger` are index roots.
+verifier::Result<uint64_t> CountIndexRoots(client::LedgerClient& ledger, uint64_t from, uint64_t to);
+
 // The q-quantile (0..1) of `v`.
 double Quantile(std::vector<double> v, double q);
 

@@ -176,11 +176,12 @@ class Loop {
                     std::to_string(i) + " are the same record"), false;
       }
     }
-    // After the setup records, only our device records (no strays, no gaps:
-    // the entries are exactly [0, size)).
+    // After the setup records, only our device records and the log's index
+    // roots that end its commit batches (no strays, no gaps: the entries are
+    // exactly [0, size)).
     if (ours_.empty()) ours_.insert(leaves_.begin(), leaves_.end());
     for (uint64_t i = setup_size_; i < entries.size(); ++i) {
-      if (!ours_.count(entries[i])) return Fail("entry #" + std::to_string(i) + " is not a submitted record"), false;
+      if (!ours_.count(entries[i]) && !tools::IsIndexRoot(entries[i])) return Fail("entry #" + std::to_string(i) + " is not a submitted record"), false;
     }
     for (const auto& [seq, a] : acked_) {
       if (a.index >= size_ || entries[a.index] != leaves_[seq]) {

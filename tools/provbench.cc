@@ -298,9 +298,16 @@ int Run(const Options& o) {
     return 1;
   }
   const uint64_t size = head->checkpoint.size;
-  if (size != base + o.records) {
-    std::printf("ERROR: tree size %llu, expected %llu\n", static_cast<unsigned long long>(size),
-                static_cast<unsigned long long>(base + o.records));
+  // Every commit batch ends with the log's index root.
+  auto roots = tools::CountIndexRoots(ledger, base, size);
+  if (!roots.ok()) {
+    std::printf("ERROR: entries: %s\n", roots.status().ToString().c_str());
+    return 1;
+  }
+  if (size != base + o.records + *roots || (o.records > 0 && *roots == 0)) {
+    std::printf("ERROR: tree size %llu, expected %llu records and %llu index roots after %llu\n",
+                static_cast<unsigned long long>(size), static_cast<unsigned long long>(o.records),
+                static_cast<unsigned long long>(*roots), static_cast<unsigned long long>(base));
     ok = false;
   }
 

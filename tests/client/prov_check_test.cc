@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "tests/client/index_layout.h"
 #include "ledger/coding.h"
 #include "ledger/kv_store.h"
 #include "tests/client/lying_ledger.h"
@@ -621,37 +622,45 @@ TEST_F(ProvCheckTest, ALyingServerIsAlwaysCaught) {
 // A copy of the real database with one flipped byte in a leaf in the middle
 // of the log (provd's open check sees only the newest part): `provd verify`
 // names the leaf offline, and `prov audit` against a provd serving the copy
-// names the same entry.
+// names the same entry. The leaf is a signed record, or the index root the
+// log wrote after it.
 TEST_F(ProvCheckTest, AFlippedByteInACopyOfTheDatabaseIsNamed) {
   ASSERT_EQ(provd_->Stop(SIGTERM), 0);
   provd_.reset();
-  const std::string copy = dir_ + "/copy";
-  std::filesystem::copy(dir_ + "/ledger", copy, std::filesystem::copy_options::recursive);
-  const uint64_t bad = 7;
-  {
-    auto kv = ledger::OpenRocksKvStore(copy + "/db", /*create=*/false);
-    ASSERT_TRUE(kv.ok()) << kv.status().ToString();
-    std::string leaf;
-    ASSERT_TRUE(*(*kv)->Get(ledger::coding::LeafKey(bad), &leaf));
-    leaf[leaf.size() / 2] ^= 0x01;
-    ledger::KvBatch batch;
-    batch.Put(ledger::coding::LeafKey(bad), leaf);
-    ASSERT_TRUE((*kv)->Write(batch).ok());
+  const uint64_t record = testlog::IndexOfSingleCommit(3);  // BuildWorld's fourth command
+  for (const uint64_t bad : {record, record + 1}) {
+    SCOPED_TRACE("leaf " + std::to_string(bad));
+    const std::string copy = dir_ + "/copy" + std::to_string(bad);
+    std::filesystem::copy(dir_ + "/ledger", copy, std::filesystem::copy_options::recursive);
+    {
+      auto kv = ledger::OpenRocksKvStore(copy + "/db", /*create=*/false);
+      ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+      std::string leaf;
+      ASSERT_TRUE(*(*kv)->Get(ledger::coding::LeafKey(bad), &leaf));
+      ASSERT_EQ(testlog::IsIndexRoot(leaf), bad != record);
+      leaf[leaf.size() / 2] ^= 0x01;
+      ledger::KvBatch batch;
+      batch.Put(ledger::coding::LeafKey(bad), leaf);
+      ASSERT_TRUE((*kv)->Write(batch).ok());
+    }
+    Outcome verify = Exec({PROVD_PATH, "verify", "--data-dir", copy}, dir_);
+    EXPECT_EQ(verify.rc, 3) << Describe(verify);
+    EXPECT_NE((verify.out + verify.err).find("leaf " + std::to_string(bad) + (bad == record ? " " : ": ")),
+              std::string::npos)
+        << Describe(verify);
+
+    auto p = tools::ProvdProcess::Start(PROVD_PATH, copy);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    provd_ = std::move(p).value();
+    Outcome audit = Prov({"audit"});
+    EXPECT_EQ(audit.rc, 3) << Describe(audit);
+    EXPECT_NE(audit.out.find("#" + std::to_string(bad)), std::string::npos) << Describe(audit);
+    ASSERT_EQ(provd_->Stop(SIGTERM), 0);
+    provd_.reset();
   }
-  Outcome verify = Exec({PROVD_PATH, "verify", "--data-dir", copy}, dir_);
-  EXPECT_EQ(verify.rc, 3) << Describe(verify);
-  EXPECT_NE((verify.out + verify.err).find("leaf " + std::to_string(bad) + " "), std::string::npos)
-      << Describe(verify);
   // The original still verifies.
   Outcome clean = Exec({PROVD_PATH, "verify", "--data-dir", dir_ + "/ledger"}, dir_);
   EXPECT_EQ(clean.rc, 0) << Describe(clean);
-
-  auto p = tools::ProvdProcess::Start(PROVD_PATH, copy);
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  provd_ = std::move(p).value();
-  Outcome audit = Prov({"audit"});
-  EXPECT_EQ(audit.rc, 3) << Describe(audit);
-  EXPECT_NE(audit.out.find("#" + std::to_string(bad)), std::string::npos) << Describe(audit);
 }
 
 // --- honest verdicts: no ordinary mistake may turn into TRUSTED ---

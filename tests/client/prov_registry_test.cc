@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "tests/client/index_layout.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
 
@@ -107,6 +108,18 @@ class ProvCliTest : public ::testing::Test {
     json j = ProvJson({"log", "checkpoint"});
     return j["checkpoint"].value("size", uint64_t{0});
   }
+  // The signed records in the log (neither the genesis nor the log's index
+  // roots), by `prov audit`, which also requires the head to end with an
+  // index root.
+  uint64_t Records() {
+    json j = ProvJson({"audit"});
+    EXPECT_EQ(j["ok"], true) << j.dump();
+    uint64_t n = 0;
+    for (const auto& [kind, count] : j["kinds"].items()) {
+      if (kind != "genesis" && kind != "index root") n += count.get<uint64_t>();
+    }
+    return n;
+  }
 
   std::vector<std::string> Authorities() { return {"--key", gov_a_, "--key", gov_b_}; }
   std::vector<std::string> With(std::vector<std::string> args,
@@ -148,12 +161,14 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
   Outcome r = Prov({"authority", "org", "--id", "acme-cam", "--name", "Acme Camera Ltd", "--country",
                 "GB", "--alias", "Acme", "--key", gov_a_, "--out", rec});
   ASSERT_EQ(r.rc, 0) << Describe(r);
-  EXPECT_EQ(TreeSize(), 1u) << "--out must not submit";
+  EXPECT_EQ(TreeSize(), testlog::kNewSize) << "--out must not submit";
   r = Prov({"record", "cosign", "--in", rec, "--key", gov_b_});
   ASSERT_EQ(r.rc, 0) << Describe(r);
   r = Prov({"submit", rec});
   ASSERT_EQ(r.rc, 0) << Describe(r);
-  EXPECT_NE(r.out.find("logged at #1"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("logged at #" + std::to_string(testlog::IndexOfSingleCommit(0))),
+            std::string::npos)
+      << Describe(r);
 
   // An organisation may name only a registered law: a typo is refused.
   r = Prov(With({"authority", "org", "--id", "orion-micro", "--name", "Orion Micro", "--country",
@@ -165,7 +180,7 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
                             "PRC National Intelligence Law (2017)", "--jurisdiction", "CN"},
                            Authorities()));
   EXPECT_EQ(law["kind"], "law");
-  EXPECT_EQ(law["index"], 2);
+  EXPECT_EQ(law["index"], testlog::IndexOfSingleCommit(1));
 
   // Directly with both authority keys, --json.
   json j = ProvJson(With({"authority", "org", "--id", "orion-micro", "--name", "Orion Micro",
@@ -173,9 +188,9 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
                          Authorities()));
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["kind"], "organization");
-  EXPECT_EQ(j["index"], 3);
+  EXPECT_EQ(j["index"], testlog::IndexOfSingleCommit(2));
   EXPECT_EQ(j["already_logged"], false);
-  EXPECT_EQ(j["checkpoint"]["size"], 4);
+  EXPECT_EQ(j["checkpoint"]["size"], testlog::SizeAfterSingleCommits(3));
   EXPECT_EQ(j["checkpoint"]["origin"], kOrigin);
   EXPECT_EQ(j["checkpoint"]["root"].get<std::string>().size(), 64u);
 
@@ -270,7 +285,7 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
   EXPECT_EQ(model["bom"][0]["function"], "isp");
   EXPECT_EQ(model["bom"][0]["assembly_test_location"], "CN");
   EXPECT_EQ(model["bom"][1]["quantity"], 2);
-  json fw = entries["entries"][1]["record"]["firmware_release"];
+  json fw = entries["entries"][fw_index - model_index]["record"]["firmware_release"];
   EXPECT_EQ(fw["sha256"], verifier::Base64Encode(verifier::Sha256(std::string("firmware image 1.0.0"))));
 
   // The whole log replays through the rulebook.
@@ -283,6 +298,9 @@ TEST_F(ProvCliTest, RegistersTheWholeStory) {
   EXPECT_EQ(j["kinds"]["device status"], 2);
   EXPECT_EQ(j["kinds"]["key revocation"], 1);
   EXPECT_EQ(j["kinds"]["firmware revocation"], 1);
+  // One commit per command, each ending with the log's index root.
+  const uint64_t size = j["checkpoint"]["size"];
+  EXPECT_EQ(j["kinds"]["index root"], 1 + testlog::SingleCommitsIn(size));
 }
 
 TEST_F(ProvCliTest, MacBlocksAreVettedForAnOrg) {
@@ -378,7 +396,7 @@ TEST_F(ProvCliTest, RefusalsExitOneWithTheServersReason) {
 
 TEST_F(ProvCliTest, ImportsTwoThousandRowsAndReportsTheBadOnesByLine) {
   ASSERT_NO_FATAL_FAILURE(SetUpMaker());
-  const uint64_t before = TreeSize();
+  const uint64_t before = Records();
   // Data row i is on line i + 2.
   std::string csv = "serial,model,device_public_key,manufactured,assembly_country\n";
   for (int i = 0; i < 2000; ++i) {
@@ -405,7 +423,8 @@ TEST_F(ProvCliTest, ImportsTwoThousandRowsAndReportsTheBadOnesByLine) {
   EXPECT_NE(r.out.find("line 502: BAD_COLUMNS: "), std::string::npos) << Describe(r);
   EXPECT_NE(r.out.find("line 1502: DUPLICATE_SERIAL: "), std::string::npos) << Describe(r);
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no progress bar without a terminal";
-  EXPECT_EQ(TreeSize(), before + 1997);
+  EXPECT_EQ(Records(), before + 1997);
+  const uint64_t size = TreeSize();
 
   // Again, with --json: nothing new lands (every serial is taken, or the
   // identical record was already logged in the same second).
@@ -419,7 +438,7 @@ TEST_F(ProvCliTest, ImportsTwoThousandRowsAndReportsTheBadOnesByLine) {
   EXPECT_EQ(j["malformed"][0]["line"], 12);
   EXPECT_EQ(j["malformed"][0]["reason"], "BAD_HEX");
   EXPECT_EQ(j["malformed"][1]["line"], 502);
-  EXPECT_EQ(TreeSize(), before + 1997);
+  EXPECT_EQ(TreeSize(), size) << "nothing new, not even an index root";
 
   // A clean file: exit 0, every row appended.
   std::string clean = "serial,model,device_public_key,manufactured,assembly_country\n";
@@ -434,7 +453,8 @@ TEST_F(ProvCliTest, ImportsTwoThousandRowsAndReportsTheBadOnesByLine) {
   EXPECT_EQ(j["appended"], 5);
   EXPECT_TRUE(j["refused"].empty());
   EXPECT_TRUE(j["malformed"].empty());
-  EXPECT_EQ(j["checkpoint"]["size"], before + 2002);
+  EXPECT_EQ(Records(), before + 2002);
+  EXPECT_EQ(j["checkpoint"]["size"], TreeSize());
 }
 
 TEST_F(ProvCliTest, TransferOfManySerialsIsSplitUnderTheLeafLimit) {
@@ -453,7 +473,7 @@ TEST_F(ProvCliTest, TransferOfManySerialsIsSplitUnderTheLeafLimit) {
   Outcome r = Prov({"manufacturer", "import", "--org", "acme-cam", "--csv", dir_ + "/many.csv",
                 "--key", acme_});
   ASSERT_EQ(r.rc, 0) << Describe(r);
-  const uint64_t before = TreeSize();
+  const uint64_t before = Records();
 
   r = Prov({"transfer", "--manufacturer", "acme-cam", "--serials-file", dir_ + "/many.txt",
             "--from", "acme-cam", "--to", "dist-co", "--key", acme_, "--out", dir_ + "/t.rec"});
@@ -467,7 +487,7 @@ TEST_F(ProvCliTest, TransferOfManySerialsIsSplitUnderTheLeafLimit) {
   size_t n = 0;
   for (size_t p = 0; (p = r.out.find("transfer logged at #", p)) != std::string::npos; ++p) ++n;
   EXPECT_EQ(n, 2u) << Describe(r);
-  EXPECT_EQ(TreeSize(), before + 2);
+  EXPECT_EQ(Records(), before + 2);
   // The distributor now holds all of them.
   Ok({"transfer", "--manufacturer", "acme-cam", "--serial", std::string(119, 'S') + "0",
       "--serial", std::string(117, 'S') + "599", "--from", "dist-co", "--to", "buyer-gov",

@@ -28,6 +28,7 @@
 #include "ledger/coding.h"
 #include "ledger/ledger.h"
 #include "tests/client/exec.h"
+#include "tests/client/index_layout.h"
 #include "tests/client/nginx.h"
 #include "tests/client/tiles_writer.h"
 #include "tests/ledger/fixture.h"
@@ -68,7 +69,9 @@ std::vector<std::string> LeavesOf(const ledger::Ledger& l, uint64_t start, uint6
 
 // ---------------------------------------------------------------------------
 // The library over nginx: one in-memory ledger of 600 leaves, and "another
-// log" with the same key and origin whose leaves differ from index 13 on.
+// log" with the same key and origin whose leaves differ (its devices, and
+// the times in its index roots). Both commit one record at a time, so every
+// even size has a checkpoint.
 
 class TilesReadTest : public ::testing::Test {
  protected:
@@ -136,7 +139,8 @@ ledger::Ledger* TilesReadTest::other_ = nullptr;
 TEST_F(TilesReadTest, GrowingLogReadsLikeTheLedgerAcrossBundleBoundaries) {
   auto c = Client(Url());
   ASSERT_NE(c, nullptr);
-  const std::vector<uint64_t> sizes = {1, 255, 256, 257, 600};
+  // The smallest log, then a partial tile, a full one and one more.
+  const std::vector<uint64_t> sizes = {testlog::kNewSize, 254, 256, 258, 600};
   uint64_t prev = 0;
   for (uint64_t size : sizes) {
     SCOPED_TRACE("size " + std::to_string(size));
@@ -215,24 +219,24 @@ TEST_F(TilesReadTest, ProofsEqualTheLedgersForRandomSizes) {
 }
 
 TEST_F(TilesReadTest, PartialTileGoneReadsTheFullTile) {
-  // The tree grew to 600 in one step, so tile/0/000.p/255 never existed;
-  // a mirror still serving the checkpoint of 255 must be read from the full tiles.
+  // The tree grew to 600 in one step, so tile/0/000.p/254 never existed;
+  // a mirror still serving the checkpoint of 254 must be read from the full tiles.
   ASSERT_TRUE(testtiles::Publish(kv(), 0, 600, LogDir()).ok());
-  Spit(LogDir() + "/checkpoint", *testtiles::NoteAt(kv(), 255));
+  Spit(LogDir() + "/checkpoint", *testtiles::NoteAt(kv(), 254));
   auto c = Client(Url());
   ASSERT_NE(c, nullptr);
   auto head = c->GetCheckpoint();
   ASSERT_TRUE(head.ok()) << head.status().ToString();
-  auto entries = c->GetEntries(0, 255);
+  auto entries = c->GetEntries(0, 254);
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
-  EXPECT_EQ(*entries, LeavesOf(*ledger_, 0, 255));
+  EXPECT_EQ(*entries, LeavesOf(*ledger_, 0, 254));
   const auto& req = Tiles(*c).requested();
   auto after = [&](const std::string& a, const std::string& b) {
     auto i = std::find(req.begin(), req.end(), a);
     return i != req.end() && i + 1 != req.end() && *(i + 1) == b;
   };
-  EXPECT_TRUE(after("tile/entries/000.p/255", "tile/entries/000"));
-  EXPECT_TRUE(after("tile/0/000.p/255", "tile/0/000"));
+  EXPECT_TRUE(after("tile/entries/000.p/254", "tile/entries/000"));
+  EXPECT_TRUE(after("tile/0/000.p/254", "tile/0/000"));
 }
 
 TEST_F(TilesReadTest, RollbackForkAndForeignKeyAreRefusedAndTheHeadKept) {
@@ -361,6 +365,19 @@ class ProvTilesTest : public ::testing::Test {
   std::string StoreDirName() const {
     return client::TrustStore::LogDirName(*verifier::ParseVerifierKey(vkey_));
   }
+  // A ledger in memory under this log's key and origin (its operator's, or
+  // a thief's), grown by testtiles::Grow to each (size, first device) in turn.
+  void LedgerWithTheLogKey(const std::vector<std::pair<uint64_t, uint32_t>>& growth,
+                           std::shared_ptr<ledger::MemoryKvStore>* kv) {
+    auto key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
+    ASSERT_TRUE(key.ok());
+    World w;
+    *kv = std::make_shared<ledger::MemoryKvStore>();
+    ASSERT_TRUE(ledger::Ledger::Init(kv->get(), *key, w.Genesis()).ok());
+    auto l = ledger::Ledger::Open(std::make_unique<ledger_test::SharedKvStore>(*kv), *key);
+    ASSERT_TRUE(l.ok());
+    for (const auto& [size, first] : growth) testtiles::Grow(**l, w, size, first);
+  }
 
   std::string dir_, vkey_, vkey_file_, old_note_;
   std::unique_ptr<tools::ProvdProcess> provd_;
@@ -425,23 +442,43 @@ TEST_F(ProvTilesTest, RollbackAndForkOverTilesLeaveTheTrustStoreAsItWas) {
 
   // Same key, same origin, the leaf at 200 rewritten: rebuild the tree at
   // size 300 with another device there and re-sign with the log's key.
-  auto key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
-  ASSERT_TRUE(key.ok());
-  World w;
-  auto kv = std::make_shared<ledger::MemoryKvStore>();
-  ASSERT_TRUE(ledger::Ledger::Init(kv.get(), *key, w.Genesis()).ok());
-  {
-    auto l = ledger::Ledger::Open(std::make_unique<ledger_test::SharedKvStore>(kv), *key);
-    ASSERT_TRUE(l.ok());
-    testtiles::Grow(**l, w, 200, 0);
-    testtiles::Grow(**l, w, kSize + 10, 5000);
-  }
+  std::shared_ptr<ledger::MemoryKvStore> kv;
+  ASSERT_NO_FATAL_FAILURE(LedgerWithTheLogKey({{200, 0}, {kSize + 10, 5000}}, &kv));
   fs::remove_all(dir_ + "/www/log");
   ASSERT_TRUE(testtiles::Publish(*kv, 0, kSize + 10, dir_ + "/www/log").ok());
   Outcome forked = Prov({"--tiles-url", Url(), "--state-dir", state, "log", "checkpoint"});
   EXPECT_EQ(forked.rc, 3) << Describe(forked);
   EXPECT_NE(forked.err.find("FORK"), std::string::npos) << Describe(forked);
   EXPECT_EQ(Slurp(stored), before);
+}
+
+// A compromised operator signs a head whose last leaf, an index root, is
+// well formed and in its place but does not hold the index of the leaves
+// before it: the audit recomputes the index and names that leaf.
+TEST_F(ProvTilesTest, AuditOverTilesNamesAForgedIndexRoot) {
+  std::shared_ptr<ledger::MemoryKvStore> kv;
+  ASSERT_NO_FATAL_FAILURE(LedgerWithTheLogKey({{40, 0}}, &kv));
+  auto key = verifier::ReadKeyFile(dir_ + "/ledger/log.key");
+  ASSERT_TRUE(key.ok());
+  World w;
+  uint64_t size = 40;
+  ASSERT_TRUE(testtiles::AppendCommit(*kv, &size, *key, ledger_test::kOrigin, {w.Device(7000)},
+                                      testtiles::ForgedIndexRoot())
+                  .ok());
+  const uint64_t forged = size - 1;  // the commit's index root
+  ASSERT_TRUE(testtiles::Publish(*kv, 0, size, dir_ + "/www/forged").ok());
+
+  Outcome r = Prov({"--tiles-url", nginx_->Url() + "/forged", "--state-dir", dir_ + "/s", "--json",
+                    "audit"});
+  EXPECT_EQ(r.rc, 3) << Describe(r);
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << Describe(r);
+  EXPECT_EQ(j.value("reason", ""), "INDEX_ROOT_MISMATCH") << Describe(r);
+  EXPECT_NE(j.value("message", "").find("the index root logged at #" + std::to_string(forged) +
+                                        " (" + verifier::HexEncode(testtiles::ForgedIndexRoot())
+                                                   .substr(0, 16)),
+            std::string::npos)
+      << Describe(r);
 }
 
 TEST_F(ProvTilesTest, HttpsVerifiesTheMirrorsCertificate) {

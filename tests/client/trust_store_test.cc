@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "tests/client/index_layout.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
 #include "verifier/note.h"
@@ -141,6 +142,12 @@ class TrustStoreTest : public ::testing::Test {
     return fork_->target();
   }
 
+  // How a fork names a head: "size N root HEX" (the size is the caller's
+  // expectation, the root the head's).
+  static std::string SizeRoot(uint64_t size, const verifier::Checkpoint& head) {
+    return "size " + std::to_string(size) + " root " + verifier::HexEncode(head.root);
+  }
+
   static json Last(const Outcome& r) {
     std::string out = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
     size_t nl = out.find_last_of('\n');
@@ -211,7 +218,11 @@ TEST_F(TrustStoreTest, FortyConcurrentProcessesShareOneStore) {
   }
   EXPECT_EQ(indices.size(), size_t{kProcs}) << "every record has its own leaf";
   const uint64_t size = LogSize();
-  EXPECT_EQ(size, before + kProcs);
+  auto leaves = testlog::CountLeaves(*Client(), before, size);
+  ASSERT_TRUE(leaves.ok()) << leaves.status().ToString();
+  EXPECT_EQ(leaves->records, uint64_t{kProcs}) << "the log grew by the records and index roots";
+  EXPECT_EQ(leaves->records + leaves->index_roots, size - before);
+  EXPECT_TRUE(leaves->ends_with_index_root);
   EXPECT_EQ(Stored(store).size, size) << "the store holds the newest head";
   // Nothing but the note and the lock is left behind.
   std::set<std::string> files;
@@ -227,14 +238,14 @@ TEST_F(TrustStoreTest, AnOlderHeadNeverOverwritesANewerOne) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto loaded = (*store)->Load();
   ASSERT_TRUE(loaded.ok() && !loaded->has_value());
-  // This "process" sees the log at size 1 ...
+  // This "process" sees the new log ...
   auto old_view = Client();
   ASSERT_TRUE(old_view->GetCheckpoint().ok());
-  ASSERT_EQ(old_view->latest()->checkpoint.size, 1u);
-  // ... while another one logs two records and stores size 3.
+  ASSERT_EQ(old_view->latest()->checkpoint.size, testlog::kNewSize);
+  // ... while another one logs two records and stores the head after them.
   ASSERT_NO_FATAL_FAILURE(Grow(root, "newer-", 2));
   const std::string newer = Slurp(LogDir(root) + "/checkpoint");
-  ASSERT_EQ(Stored(root).size, 3u);
+  ASSERT_EQ(Stored(root).size, testlog::SizeAfterSingleCommits(2));
   // Saving the older head proves it consistent with the newer one and keeps the newer.
   Status s = (*store)->Save(*old_view, *loaded);
   EXPECT_TRUE(s.ok()) << s.ToString();
@@ -251,7 +262,7 @@ TEST_F(TrustStoreTest, AnOlderHeadNeverOverwritesANewerOne) {
   ASSERT_TRUE(new_view->GetCheckpoint().ok());
   s = (*store)->Save(*new_view, *again);
   EXPECT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(Stored(root).size, 4u);
+  EXPECT_EQ(Stored(root).size, testlog::SizeAfterSingleCommits(3));
 }
 
 TEST_F(TrustStoreTest, ConcurrentViewsThatForkAreCaughtWhenSaving) {
@@ -261,27 +272,28 @@ TEST_F(TrustStoreTest, ConcurrentViewsThatForkAreCaughtWhenSaving) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto loaded = (*store)->Load();
   ASSERT_TRUE(loaded.ok());
-  // This process sees the real ledger grown by three records (size 4) ...
+  // This process sees the real ledger grown by three records ...
   ASSERT_NO_FATAL_FAILURE(Grow(dir_ + "/elsewhere", "real-", 3));
   auto mine = Client();
   ASSERT_TRUE(mine->GetCheckpoint().ok());
-  // ... while another process stores the fork's head, grown by two others (size 3).
+  // ... while another process stores the fork's head, grown by two others.
   ASSERT_NO_FATAL_FAILURE(Grow(root, "fork-", 2, fork));
   const std::string forked = Slurp(LogDir(root) + "/checkpoint");
   const verifier::Checkpoint theirs = Stored(root);
   Status s = (*store)->Save(*mine, *loaded);
   EXPECT_EQ(s.reason(), "FORK") << s.ToString();
   EXPECT_EQ(s.code(), verifier::Code::kDataLoss);
-  EXPECT_NE(s.message().find("size 4 root " + verifier::HexEncode(mine->latest()->checkpoint.root)),
+  EXPECT_NE(s.message().find(SizeRoot(testlog::SizeAfterSingleCommits(3), mine->latest()->checkpoint)),
             std::string::npos)
       << s.ToString();
-  EXPECT_NE(s.message().find("size 3 root " + verifier::HexEncode(theirs.root)), std::string::npos)
+  EXPECT_NE(s.message().find(SizeRoot(testlog::SizeAfterSingleCommits(2), theirs)),
+            std::string::npos)
       << s.ToString();
   EXPECT_EQ(Slurp(LogDir(root) + "/checkpoint"), forked) << "a fork is never stored";
 
   // The other way round: a newer fork head than this process's view, which
   // the real server cannot prove: a fork as well, and nothing is written.
-  ASSERT_NO_FATAL_FAILURE(Grow(root + "-fork2", "fork-more-", 2, fork));  // fork: size 5
+  ASSERT_NO_FATAL_FAILURE(Grow(root + "-fork2", "fork-more-", 2, fork));  // fork: 4 records
   fs::copy_file(LogDir(root + "-fork2") + "/checkpoint", LogDir(root) + "/checkpoint",
                 fs::copy_options::overwrite_existing);
   const std::string forked5 = Slurp(LogDir(root) + "/checkpoint");
@@ -293,18 +305,20 @@ TEST_F(TrustStoreTest, ConcurrentViewsThatForkAreCaughtWhenSaving) {
 TEST_F(TrustStoreTest, AStoredForkStopsACommandBeforeItSubmits) {
   const std::string fork = StartFork();
   const std::string store = dir_ + "/store";
-  ASSERT_NO_FATAL_FAILURE(Grow(store, "fork-", 2, fork));  // the store holds the fork: size 3
-  ASSERT_NO_FATAL_FAILURE(Grow(dir_ + "/elsewhere", "real-", 3));  // the real log: size 4
+  ASSERT_NO_FATAL_FAILURE(Grow(store, "fork-", 2, fork));  // the store holds the fork's head
+  ASSERT_NO_FATAL_FAILURE(Grow(dir_ + "/elsewhere", "real-", 3));  // the real log: a longer one
   const uint64_t before = LogSize();
   Outcome r = Prov(store, Org("victim"));
   EXPECT_EQ(r.rc, 3) << Describe(r);
   json j = Last(r);
   EXPECT_EQ(j["reason"], "FORK") << Describe(r);
-  EXPECT_NE(r.out.find("size 3 root " + verifier::HexEncode(Stored(store).root)), std::string::npos)
+  EXPECT_NE(r.out.find(SizeRoot(testlog::SizeAfterSingleCommits(2), Stored(store))),
+            std::string::npos)
       << Describe(r);
   EXPECT_EQ(r.out.find("\"ok\":true"), std::string::npos) << Describe(r);
   EXPECT_EQ(LogSize(), before) << "a record was submitted past a fork";
-  EXPECT_EQ(Stored(store).size, 3u) << "the fork's head stays as evidence";
+  EXPECT_EQ(Stored(store).size, testlog::SizeAfterSingleCommits(2))
+      << "the fork's head stays as evidence";
 }
 
 TEST_F(TrustStoreTest, ATamperedStoredNoteStopsACommandBeforeItSubmits) {

@@ -23,6 +23,7 @@
 #include "proto/ledger.pb.h"
 #include "tests/client/exec.h"
 #include "tests/client/nginx.h"
+#include "tests/client/index_layout.h"
 #include "tests/client/tiles_writer.h"
 #include "tests/ledger/fixture.h"
 #include "tools/provd_process.h"
@@ -93,6 +94,9 @@ std::string FlipSignatureByte(const std::string& line) {
 class WitnessPolicyTest : public ::testing::Test {
  protected:
   static constexpr uint64_t kSize = 40;
+  // A device of the log: testtiles::Grow logs device SN-i at leaf i.
+  static constexpr uint64_t kDevice = 30;
+  static std::string DeviceSerial() { return "SN-" + std::to_string(kDevice); }
 
   static void SetUpTestSuite() {
     verifier::InitCrypto();
@@ -312,8 +316,8 @@ TEST_F(WitnessPolicyTest, GrpcHeadsWithoutCosignaturesFailClosed) {
   Store(state, *old_note_);
   for (const std::vector<std::string>& cmd :
        {std::vector<std::string>{"log", "checkpoint"},
-        {"check", "--manufacturer", "acme-cam", "--serial", "SN-20"},
-        {"bundle", "export", "--manufacturer", "acme-cam", "--serial", "SN-20", "--out",
+        {"check", "--manufacturer", "acme-cam", "--serial", DeviceSerial()},
+        {"bundle", "export", "--manufacturer", "acme-cam", "--serial", DeviceSerial(), "--out",
          *dir_ + "/grpc.bundle"}}) {
     Outcome r = Prov([&] {
       std::vector<std::string> a = {"--server", provd_->target(),   "--state-dir",
@@ -420,15 +424,15 @@ TEST_F(WitnessPolicyTest, TrustStoreKeepsTheBetterCosignedNoteOfTheSameTree) {
 
 TEST_F(WitnessPolicyTest, TlogProofRoundTripOfflineAndTampering) {
   Serve(Cosigned({0, 1}));
-  const std::string proof = *dir_ + "/e17.tlog-proof";
+  const std::string proof = *dir_ + "/device.tlog-proof";
   Outcome made = Tiles(TwoOfThree(), State("proof"),
-                       {"log", "proof", "--index", "17", "--format", "tlog-proof", "--out", proof});
+                       {"log", "proof", "--index", std::to_string(kDevice), "--format", "tlog-proof", "--out", proof});
   ASSERT_EQ(made.rc, 0) << Describe(made);
   const std::string text = Slurp(proof);
   auto parsed = verifier::ParseTlogProof(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->checkpoint_note, Cosigned({0, 1}));
-  EXPECT_EQ(parsed->index, 17u);
+  EXPECT_EQ(parsed->index, kDevice);
   // Offline: a server address nobody listens on, no tiles.
   auto verify = [&](const std::string& file, const std::string& policy) {
     std::vector<std::string> a = {"--server", "127.0.0.1:1", "log", "verify-proof", file};
@@ -437,8 +441,8 @@ TEST_F(WitnessPolicyTest, TlogProofRoundTripOfflineAndTampering) {
   };
   Outcome ok = verify(proof, TwoOfThree());
   EXPECT_EQ(ok.rc, 0) << Describe(ok);
-  EXPECT_HAS(ok.out, "#17 device ");
-  EXPECT_HAS(ok.out, "SN-17");
+  EXPECT_HAS(ok.out, "#" + std::to_string(kDevice) + " device ");
+  EXPECT_HAS(ok.out, DeviceSerial());
   EXPECT_HAS(ok.err, "quorum met");
   EXPECT_EQ(verify(proof, "").rc, 0);
   // Missing quorum: all three are required, c never cosigned.
@@ -457,7 +461,7 @@ TEST_F(WitnessPolicyTest, TlogProofRoundTripOfflineAndTampering) {
   ASSERT_FALSE(hash.proof.empty());
   hash.proof[0][3] ^= 0x01;
   verifier::TlogProof index = *parsed;
-  index.index = 18;
+  index.index = kDevice + 1;
   verifier::TlogProof checkpoint = *parsed;
   const size_t root_line =
       checkpoint.checkpoint_note.find('\n', checkpoint.checkpoint_note.find('\n') + 1) + 1;
@@ -482,7 +486,7 @@ TEST_F(WitnessPolicyTest, TlogProofRoundTripOfflineAndTampering) {
   const std::string none = *dir_ + "/none.tlog-proof";
   Outcome refused =
       Tiles(TwoOfThree(), State("proof2"),
-            {"log", "proof", "--index", "17", "--format", "tlog-proof", "--out", none});
+            {"log", "proof", "--index", std::to_string(kDevice), "--format", "tlog-proof", "--out", none});
   EXPECT_EQ(refused.rc, 2) << Describe(refused);
   EXPECT_FALSE(fs::exists(none));
 }
@@ -491,7 +495,7 @@ TEST_F(WitnessPolicyTest, BundlesNeedTheQuorumOfflineUnderAPolicy) {
   const std::string plain = *dir_ + "/plain.bundle";
   Outcome made =
       Prov({"--server", provd_->target(), "--state-dir", State("bundle"), "bundle", "export",
-            "--manufacturer", "acme-cam", "--serial", "SN-20", "--out", plain});
+            "--manufacturer", "acme-cam", "--serial", DeviceSerial(), "--out", plain});
   ASSERT_EQ(made.rc, 0) << Describe(made);
   provenance::v1::Evidence ev;
   ASSERT_TRUE(ev.ParseFromString(Slurp(plain)));
@@ -515,18 +519,18 @@ TEST_F(WitnessPolicyTest, BundlesNeedTheQuorumOfflineUnderAPolicy) {
   // The verdict on the cosigned bundle under the policy is the one on the
   // plain bundle without a policy.
   Outcome check =
-      offline({"check", "--manufacturer", "acme-cam", "--serial", "SN-20", "--bundle", cosigned});
+      offline({"check", "--manufacturer", "acme-cam", "--serial", DeviceSerial(), "--bundle", cosigned});
   Outcome unpoliced = Prov({"--server", "127.0.0.1:1", "check", "--manufacturer", "acme-cam",
-                            "--serial", "SN-20", "--bundle", plain});
+                            "--serial", DeviceSerial(), "--bundle", plain});
   EXPECT_EQ(check.rc, unpoliced.rc) << Describe(check) << Describe(unpoliced);
   EXPECT_EQ(check.out, unpoliced.out);
-  EXPECT_HAS(check.out, "SN-20");
+  EXPECT_HAS(check.out, DeviceSerial());
   for (const auto& [file, problem] : {std::pair{plain, std::string("b (NO_COSIGNATURE)")},
                                       {flipped, std::string("c (BAD_COSIGNATURE)")}}) {
     SCOPED_TRACE(file);
     for (const std::vector<std::string>& cmd :
          {std::vector<std::string>{"bundle", "show", file},
-          {"check", "--manufacturer", "acme-cam", "--serial", "SN-20", "--bundle", file}}) {
+          {"check", "--manufacturer", "acme-cam", "--serial", DeviceSerial(), "--bundle", file}}) {
       Outcome r = offline(cmd);
       EXPECT_EQ(r.rc, 2) << Describe(r);
       EXPECT_HAS(r.err, "QUORUM_NOT_MET");
@@ -563,7 +567,7 @@ TEST_F(WitnessPolicyTest, SubmitAckProvesInclusionButIsNotAdoptedUnderAPolicy) {
   auto ack = (*c)->Submit(record);
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
   EXPECT_EQ(ack->index, kSize);
-  EXPECT_EQ(ack->checkpoint.checkpoint.size, kSize + 1);
+  EXPECT_EQ(ack->checkpoint.checkpoint.size, testlog::SizeAfterCommit(kSize));
   EXPECT_FALSE(ack->checkpoint_adopted);
   EXPECT_EQ((*c)->latest()->note, head);  // the trusted head is still the cosigned one
   // Without a policy the same kind of ack becomes the head.
@@ -573,7 +577,8 @@ TEST_F(WitnessPolicyTest, SubmitAckProvesInclusionButIsNotAdoptedUnderAPolicy) {
   auto ack2 = (*plain)->Submit(record);
   ASSERT_TRUE(ack2.ok()) << ack2.status().ToString();
   EXPECT_TRUE(ack2->checkpoint_adopted);
-  EXPECT_EQ((*plain)->latest()->checkpoint.size, kSize + 2);
+  EXPECT_EQ((*plain)->latest()->checkpoint.size,
+            testlog::SizeAfterCommit(testlog::SizeAfterCommit(kSize)));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 
 #include "client/ledger_client.h"
 #include "client/records.h"
+#include "tests/client/index_layout.h"
 #include "tools/provd_process.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
@@ -204,8 +205,9 @@ TEST_F(ProvdTest, SubmitsAWorkflowAndProvesEveryEntry) {
   const uint64_t t = Append(Sign(
       client::TransferRecord(kT + 10, kAcme, {Serial(1), Serial(2)}, kAcme, kDist, "PO-1"),
       {&acme_cust_}));
-  EXPECT_EQ(t, d1 + 2);
-  EXPECT_EQ(Size(), t + 1);
+  // One record per commit: each lands where the head ends, then its index root.
+  EXPECT_EQ(t, testlog::SizeAfterSingleCommits(2, d1));
+  EXPECT_EQ(Size(), testlog::SizeAfterCommit(t));
 
   // Every entry, each proven included in the verified head, equals what was sent.
   auto entries = client_->GetEntries(0, t + 1);
@@ -218,7 +220,7 @@ TEST_F(ProvdTest, SubmitsAWorkflowAndProvesEveryEntry) {
   ASSERT_TRUE(RawSubmit(Device(1), &resp).ok());
   EXPECT_TRUE(resp.already_logged());
   EXPECT_EQ(resp.index(), d1);
-  EXPECT_EQ(Size(), t + 1);
+  EXPECT_EQ(Size(), testlog::SizeAfterCommit(t));
 
   // Inclusion proof by leaf hash at an older tree size.
   pb::GetInclusionProofRequest req;
@@ -263,7 +265,7 @@ TEST_F(ProvdTest, StreamsTenThousandRecordsInOrderWithVerifiableAcks) {
   ASSERT_TRUE(stream->Finish().ok());
   ASSERT_EQ(acks.size(), kN);
 
-  uint64_t next = base;
+  uint64_t next = base;  // the records keep their order; index roots end the commits
   auto vkey = verifier::ParseVerifierKey(vkey_);
   ASSERT_TRUE(vkey.ok());
   for (uint64_t i = 0; i < kN; ++i) {
@@ -274,10 +276,16 @@ TEST_F(ProvdTest, StreamsTenThousandRecordsInOrderWithVerifiableAcks) {
       continue;
     }
     ASSERT_EQ(acks[i].code(), 0) << acks[i].message();
-    ASSERT_EQ(acks[i].index(), next++) << "indices must be consecutive";
+    ASSERT_GE(acks[i].index(), next) << "indices must ascend";
+    next = acks[i].index() + 1;
     ASSERT_GT(acks[i].checkpoint().size(), acks[i].index());
   }
-  EXPECT_EQ(Size(), base + kN - 1);
+  const uint64_t size = Size();
+  auto leaves = testlog::CountLeaves(*client_, base, size);
+  ASSERT_TRUE(leaves.ok()) << leaves.status().ToString();
+  EXPECT_EQ(leaves->records, kN - 1);
+  EXPECT_EQ(leaves->records + leaves->index_roots, size - base);
+  EXPECT_TRUE(leaves->ends_with_index_root);
 
   // A sample of acks: the checkpoint verifies and proves the record in it.
   for (uint64_t i : {uint64_t{0}, uint64_t{1}, kBad - 1, kBad + 1, uint64_t{7777}, kN - 1}) {
@@ -286,12 +294,13 @@ TEST_F(ProvdTest, StreamsTenThousandRecordsInOrderWithVerifiableAcks) {
     EXPECT_TRUE(
         client_->ProveInclusion(acks[i].index(), records[i].SerializeAsString(), *head).ok());
   }
-  // Every entry comes back with identical bytes, proven against the head.
-  auto entries = client_->GetEntries(base, base + kN - 1);
+  // Every entry comes back with identical bytes where its ack said, proven
+  // against the head; the rest are the log's index roots.
+  auto entries = client_->GetEntries(base, size);
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
-  for (uint64_t i = 0, j = 0; i < kN; ++i) {
+  for (uint64_t i = 0; i < kN; ++i) {
     if (i == kBad) continue;
-    ASSERT_EQ((*entries)[j++], records[i].SerializeAsString()) << "record " << i;
+    ASSERT_EQ((*entries)[acks[i].index() - base], records[i].SerializeAsString()) << "record " << i;
   }
 }
 
@@ -318,7 +327,7 @@ TEST_F(ProvdTest, RestartContinuesWithTheSameRootAndAConsistentTree) {
   ASSERT_NO_FATAL_FAILURE(Restart(SIGKILL));
   auto grown = client_->GetCheckpoint();  // proven consistent with the pre-kill head
   ASSERT_TRUE(grown.ok()) << grown.status().ToString();
-  EXPECT_EQ(grown->checkpoint.size, before->checkpoint.size + 30);
+  EXPECT_EQ(grown->checkpoint.size, testlog::SizeAfterSingleCommits(30, before->checkpoint.size));
   // And explicitly: the head from before the first restart is consistent with it.
   EXPECT_TRUE(client_->ProveConsistency(before->checkpoint, grown->checkpoint).ok());
 
@@ -459,7 +468,7 @@ TEST_F(ProvdTest, DeviceEvidenceProvesEverythingAVerifierNeeds) {
   const uint64_t dev = Append(Device(1));
   const uint64_t xfer = Append(Sign(
       client::TransferRecord(kT + 10, kAcme, {Serial(1)}, kAcme, kDist, "PO-7"), {&acme_cust_}));
-  Append(Device(2));  // another device's record must not be in the evidence
+  const uint64_t other = Append(Device(2));  // another device's record must not be in the evidence
 
   pb::GetDeviceEvidenceRequest req;
   req.set_manufacturer_org(kAcme);
@@ -495,7 +504,9 @@ TEST_F(ProvdTest, DeviceEvidenceProvesEverythingAVerifierNeeds) {
   EXPECT_TRUE(indices.count(0)) << "genesis";
   EXPECT_TRUE(indices.count(dev));
   EXPECT_TRUE(indices.count(xfer));
-  EXPECT_FALSE(indices.count(dev + 2)) << "another device's record";
+  EXPECT_FALSE(indices.count(other)) << "another device's record";
+  EXPECT_TRUE(indices.count(head->checkpoint.size - 1)) << "the head's index root";
+  EXPECT_GT(ev.subjects_size(), 0) << "the subjects' histories, proven complete";
   for (const char* k : {"genesis", "organization", "ownership", "key_enrollment", "component",
                         "device_model", "device", "transfer"}) {
     EXPECT_TRUE(kinds.count(k)) << "missing " << k;
@@ -523,7 +534,7 @@ TEST_F(ProvdTest, WatchCheckpointsStreamsNewHeads) {
   Append(Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "GB")));
   pb::SignedCheckpoint c;
   ASSERT_TRUE(watch->Read(&c));
-  EXPECT_EQ(c.size(), size + 1);
+  EXPECT_EQ(c.size(), testlog::SizeAfterCommit(size));
   auto head = client_->VerifyNote(c.note());
   ASSERT_TRUE(head.ok()) << head.status().ToString();
   ctx.TryCancel();

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -23,6 +24,7 @@
 #include "ledger/tile_publisher.h"
 #include "ledger/tree.h"
 #include "tests/client/exec.h"
+#include "tests/client/tiles_writer.h"
 #include "tools/bench_records.h"
 #include "tools/provd_process.h"
 #include "verifier/note.h"
@@ -180,6 +182,20 @@ class MirrorTest : public ::testing::Test {
     }
   }
 
+  // Grows A by three devices, syncs the mirror to it, stops A and copies its
+  // store to C, which a test then extends as a compromised log would (with
+  // the real log key). `size` gets A's size, `before` the mirror's files.
+  void MirrorAThenCopyItToC(uint64_t* size, std::map<std::string, std::string>* before) {
+    StartProvd("a");
+    *size = Grow("a", 3);
+    ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
+    *before = Files(MirrorTiles());
+    ASSERT_EQ(provd_["a"]->Stop(SIGTERM), 0);
+    provd_.erase("a");
+    client_.erase("a");
+    fs::copy(Data("a"), Data("c"), fs::copy_options::recursive);
+  }
+
   verifier::SigningKey authority_ = tools::SeededKey("mirror-authority");
   std::string dir_, vkey_, vkey_file_;
   std::map<std::string, std::unique_ptr<tools::ProvdProcess>> provd_;
@@ -315,18 +331,13 @@ StaticSource Serve(const std::string& dir, int port = 0) {
 }
 
 TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
-  StartProvd("a");
-  const uint64_t size = Grow("a", 3);
-  ASSERT_EQ(SyncOnce(provd_["a"]->tiles_url()).rc, 0);
-  auto before = Files(MirrorTiles());
-  ASSERT_EQ(provd_["a"]->Stop(SIGTERM), 0);
-  provd_.erase("a");
-  client_.erase("a");
+  uint64_t size = 0;
+  std::map<std::string, std::string> before;
+  ASSERT_NO_FATAL_FAILURE(MirrorAThenCopyItToC(&size, &before));
 
   // C: a copy of A's store with one more leaf, a device record of a
   // registered manufacturer signed by a key it never enrolled, appended and
   // checkpointed with the real log key.
-  fs::copy(Data("a"), Data("c"), fs::copy_options::recursive);
   auto key = verifier::ReadKeyFile(Data("c") + "/log.key");
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   auto kv = ledger::OpenRocksKvStore(Data("c") + "/db", false);
@@ -386,6 +397,51 @@ TEST_F(MirrorTest, RuleBreakingEntrySignedByTheLogHaltsNamingTheIndex) {
   EXPECT_EQ(r.rc, 3) << Describe(r);
   EXPECT_NE(r.err.find("entry #" + std::to_string(size) + " "), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ + "/fresh-tiles/checkpoint"));
+}
+
+// A compromised operator commits a valid record and then an index root, in
+// its place and well formed, whose root is not the index of the leaves
+// before it: the mirror recomputes the index and halts naming that leaf.
+TEST_F(MirrorTest, ForgedIndexRootSignedByTheLogHaltsNamingTheIndex) {
+  uint64_t good = 0;
+  std::map<std::string, std::string> before;
+  ASSERT_NO_FATAL_FAILURE(MirrorAThenCopyItToC(&good, &before));
+
+  // C: a copy of A's store with one more commit: the next device of the
+  // enrolled manufacturer, then an index root holding a forged root.
+  auto key = verifier::ReadKeyFile(Data("c") + "/log.key");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  auto kv = ledger::OpenRocksKvStore(Data("c") + "/db", false);
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  const std::string device = tools::PreSign(4, {tools::SeededKey("mirror-mfr-0")},
+                                            tools::UnixNow())[3];
+  uint64_t size = good;
+  ASSERT_TRUE(testtiles::AppendCommit(**kv, &size, *key, kOrigin, {device},
+                                      testtiles::ForgedIndexRoot())
+                  .ok());
+  const uint64_t forged = size - 1;  // the commit's index root
+  {
+    auto note = testtiles::NoteAt(**kv, size);
+    ASSERT_TRUE(note.ok()) << note.status().ToString();
+    auto pub = ledger::TilePublisher::Open(Tiles("c"), kv->get(), vkey_, size);
+    ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+    ASSERT_TRUE((*pub)->Publish(*note).ok());
+  }
+  StaticSource c = Serve(Tiles("c"));
+
+  Outcome r = SyncOnce(c.url());
+  EXPECT_EQ(r.rc, 3) << Describe(r);
+  EXPECT_NE(r.err.find("entry #" + std::to_string(forged) + " "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("INDEX_ROOT_MISMATCH"), std::string::npos) << r.err;
+  json st = Status();
+  EXPECT_EQ(st["state"], "halted");
+  EXPECT_EQ(st["index"], forged);
+  EXPECT_NE(st["message"].get<std::string>().find(
+                "INDEX_ROOT_MISMATCH: the index root logged at #" + std::to_string(forged)),
+            std::string::npos)
+      << st.dump();
+  EXPECT_EQ(st["good_size"], good);
+  EXPECT_EQ(Files(MirrorTiles()), before);
 }
 
 TEST_F(MirrorTest, TamperedTileOrBundleHaltsAndKeepsTheLastGoodState) {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "client/ledger_client.h"
@@ -316,6 +317,8 @@ TEST_F(ReplayProvdTest, ReplayNeedsATilesUrlForEveryLog) {
 
 class ReplayTamperTest : public ::testing::Test {
  protected:
+  static constexpr uint64_t kGrown = 20;  // by the real ledger
+
   void SetUp() override {
     dir_ = MakeTempDir("replay-tamper");
     tiles_ = dir_ + "/tiles";
@@ -326,10 +329,10 @@ class ReplayTamperTest : public ::testing::Test {
       auto l =
           ledger::Ledger::Open(std::make_unique<ledger_test::SharedKvStore>(kv_), world_.log_key);
       ASSERT_TRUE(l.ok()) << l.status().ToString();
-      testtiles::Grow(**l, world_, 20, 0);
+      testtiles::Grow(**l, world_, kGrown, 0);
     }
-    size_ = 20;
-    ASSERT_TRUE(testtiles::Publish(*kv_, 0, 20, tiles_).ok());
+    size_ = kGrown;
+    ASSERT_TRUE(testtiles::Publish(*kv_, 0, kGrown, tiles_).ok());
     ASSERT_NO_FATAL_FAILURE(StartTiles(0));
     testexec::Spit(dir_ + "/witness.conf", "log " + vkey() + " " + url_ + "\n");
   }
@@ -358,26 +361,26 @@ class ReplayTamperTest : public ::testing::Test {
     for (uint64_t i = 0; i < to; ++i) hashes.push_back(ledger_test::LeafHashOf(Leaf(i)));
     return *verifier::MakeConsistencyProof(from, to, verifier::InMemorySubtrees(hashes));
   }
-  // Appends `leaf` to the store as the log would (leaf, tiles, a checkpoint
-  // signed by the log key), whatever the rulebook says, and publishes it.
-  void AppendSigned(const std::string& leaf) {
-    ledger::TileReader reader(kv_.get());
-    auto tw = ledger::TreeWriter::Open(reader, kv_.get(), size_);
-    ASSERT_TRUE(tw.ok()) << tw.status().ToString();
-    ledger::KvBatch batch;
-    batch.Put(ledger::coding::LeafKey(size_), leaf);
-    tw->Append(ledger_test::LeafHashOf(leaf));
-    tw->FlushTiles(&batch);
-    verifier::Checkpoint c{ledger_test::kOrigin,
-                           size_ + 1,
-                           tw->Root(),
-                           {verifier::TimestampExtension(ledger_test::kT)}};
-    batch.Put(
-        ledger::coding::CheckpointKey(size_ + 1),
-        verifier::SignNote(verifier::FormatCheckpoint(c), ledger_test::kOrigin, world_.log_key));
-    ASSERT_TRUE(kv_->Write(batch).ok());
-    ASSERT_TRUE(testtiles::Publish(*kv_, size_, size_ + 1, tiles_).ok());
-    ++size_;
+  // Appends `leaves` to the store as the log would in one commit (the
+  // leaves, the log's index root, tiles, a checkpoint signed by the log
+  // key), whatever the rulebook says, and publishes it. Returns the index of
+  // the first leaf; with `forged_root`, the index root holds that root.
+  uint64_t Commit(const std::vector<std::string>& leaves,
+                  std::optional<Hash> forged_root = std::nullopt) {
+    const uint64_t first = size_;
+    verifier::Status st = testtiles::AppendCommit(*kv_, &size_, world_.log_key,
+                                                  ledger_test::kOrigin, leaves, forged_root);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    st = testtiles::Publish(*kv_, first, size_, tiles_);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return first;
+  }
+  // Starts each witness and has it cosign the head of kGrown.
+  void StartAtTheGrownHead(std::initializer_list<WitnessProcess*> witnesses) {
+    for (WitnessProcess* w : witnesses) {
+      ASSERT_NO_FATAL_FAILURE(w->Start());
+      ASSERT_TRUE(w->Cosign(0, {}, Note(kGrown)).ok());
+    }
   }
   // A device record signed by a key that is enrolled nowhere.
   std::string RogueDevice() const {
@@ -413,63 +416,101 @@ class ReplayTamperTest : public ::testing::Test {
 TEST_F(ReplayTamperTest, RuleBreakingEntryIs422AndNeverCosigned) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   WitnessProcess plain(dir_ + "/plain", {"--log", vkey()});
-  ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_NO_FATAL_FAILURE(plain.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(20)).ok());
-  ASSERT_TRUE(plain.Cosign(0, {}, Note(20)).ok());
+  ASSERT_NO_FATAL_FAILURE(StartAtTheGrownHead({&w, &plain}));
 
-  ASSERT_NO_FATAL_FAILURE(AppendSigned(RogueDevice()));  // index 20
-  verifier::Status verdict = RulebookVerdict(20);
+  const uint64_t rogue = Commit({RogueDevice()});
+  const uint64_t bad_head = size_;
+  verifier::Status verdict = RulebookVerdict(rogue);
   ASSERT_FALSE(verdict.ok());
   const std::string state_before = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
   const std::string snap_before = testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin));
+  const std::string entry = "entry #" + std::to_string(rogue);
 
-  HttpAnswer a = w.Post(20, Proof(20, 21), Note(21));
+  HttpAnswer a = w.Post(kGrown, Proof(kGrown, bad_head), Note(bad_head));
   EXPECT_EQ(a.status, 422) << a.body;
-  EXPECT_NE(a.body.find("REPLAY_REJECTED: entry #20 of " + std::string(ledger_test::kOrigin) +
+  EXPECT_NE(a.body.find("REPLAY_REJECTED: " + entry + " of " + std::string(ledger_test::kOrigin) +
                         " breaks the rules: " + verdict.reason()),
             std::string::npos)
       << a.body;
   EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state_before);
   EXPECT_EQ(testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin)), snap_before);
   EXPECT_NE(testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin) + ".refused")
-                .find("index 20\nstatus " + verdict.reason()),
+                .find("index " + std::to_string(rogue) + "\nstatus " + verdict.reason()),
             std::string::npos);
-  // The witness still holds 20: a request from 21 is told so.
-  a = w.Post(21, {}, Note(21));
+  // The witness still holds kGrown: a request from the bad head is told so.
+  a = w.Post(bad_head, {}, Note(bad_head));
   EXPECT_EQ(a.status, 409);
-  EXPECT_EQ(a.body, "20\n");
+  EXPECT_EQ(a.body, std::to_string(kGrown) + "\n");
 
   // The plain witness cosigns the same checkpoint: only replay sees it.
-  EXPECT_TRUE(plain.Cosign(20, Proof(20, 21), Note(21)).ok());
+  EXPECT_TRUE(plain.Cosign(kGrown, Proof(kGrown, bad_head), Note(bad_head)).ok());
 
-  // Nothing holding entry 20 is cosigned later, even after a restart, and
-  // without reading the tiles again (they are gone).
-  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg()));
+  // Nothing holding the rogue entry is cosigned later, even after a restart,
+  // and without reading the tiles again (they are gone).
+  Commit({LateOrg()});
   w.Stop();
   http_.reset();
   ASSERT_NO_FATAL_FAILURE(w.Start());
-  a = w.Post(20, Proof(20, 22), Note(22));
+  a = w.Post(kGrown, Proof(kGrown, size_), Note(size_));
   EXPECT_EQ(a.status, 422) << a.body;
-  EXPECT_NE(a.body.find("REPLAY_REFUSED: entry #20"), std::string::npos) << a.body;
+  EXPECT_NE(a.body.find("REPLAY_REFUSED: " + entry), std::string::npos) << a.body;
   EXPECT_NE(a.body.find(verdict.reason()), std::string::npos) << a.body;
   EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state_before);
   EXPECT_EQ(testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin)), snap_before);
   // A checkpoint before the bad entry is still fine (same size, same root).
-  EXPECT_TRUE(w.Cosign(20, {}, Note(20)).ok());
+  EXPECT_TRUE(w.Cosign(kGrown, {}, Note(kGrown)).ok());
+}
+
+// A compromised operator logs a well-formed index root, in its place, whose
+// root is not the index of the leaves before it: a witness that replays
+// recomputes the index and refuses the head, naming the leaf.
+TEST_F(ReplayTamperTest, ForgedIndexRootIs422AndNeverCosigned) {
+  WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
+  WitnessProcess plain(dir_ + "/plain", {"--log", vkey()});
+  ASSERT_NO_FATAL_FAILURE(StartAtTheGrownHead({&w, &plain}));
+
+  const uint64_t late = Commit({LateOrg()}, testtiles::ForgedIndexRoot());
+  const uint64_t forged = size_ - 1;  // the commit's index root
+  ASSERT_TRUE(RulebookVerdict(late).ok()) << "the record itself is fine";
+  const std::string state_before = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
+  const std::string snap_before = testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin));
+
+  HttpAnswer a = w.Post(kGrown, Proof(kGrown, size_), Note(size_));
+  EXPECT_EQ(a.status, 422) << a.body;
+  EXPECT_NE(a.body.find("REPLAY_REJECTED: entry #" + std::to_string(forged) + " of " +
+                        std::string(ledger_test::kOrigin) + " breaks the rules: " +
+                        "INDEX_ROOT_MISMATCH: the index root logged at #" +
+                        std::to_string(forged) + " (" +
+                        verifier::HexEncode(testtiles::ForgedIndexRoot()).substr(0, 16)),
+            std::string::npos)
+      << a.body;
+  EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state_before);
+  EXPECT_EQ(testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin)), snap_before);
+  EXPECT_NE(testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin) + ".refused")
+                .find("index " + std::to_string(forged) + "\nstatus INDEX_ROOT_MISMATCH"),
+            std::string::npos);
+  // Only replay sees it: the checkpoint itself is consistent.
+  EXPECT_TRUE(plain.Cosign(kGrown, Proof(kGrown, size_), Note(size_)).ok());
+  // Nor is a later head holding it cosigned, even with honest commits after.
+  Commit({LateOrg("later-org")});
+  a = w.Post(kGrown, Proof(kGrown, size_), Note(size_));
+  EXPECT_EQ(a.status, 422) << a.body;
+  EXPECT_NE(a.body.find("REPLAY_REFUSED: entry #" + std::to_string(forged)), std::string::npos)
+      << a.body;
+  EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state_before);
 }
 
 TEST_F(ReplayTamperTest, UnreachableTilesAre503AndChangeNothingThenRetrySucceeds) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(20)).ok());
-  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg()));
+  ASSERT_TRUE(w.Cosign(0, {}, Note(kGrown)).ok());
+  Commit({LateOrg()});
   const std::string state_before = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
   const std::string snap_before = testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin));
   const int port = http_->port();
   http_.reset();
 
-  HttpAnswer a = w.Post(20, Proof(20, 21), Note(21));
+  HttpAnswer a = w.Post(kGrown, Proof(kGrown, size_), Note(size_));
   EXPECT_EQ(a.status, 503) << a.body;
   EXPECT_NE(a.body.find("REPLAY_FETCH_FAILED"), std::string::npos) << a.body;
   EXPECT_NE(a.body.find("UNREACHABLE"), std::string::npos) << a.body;
@@ -478,18 +519,18 @@ TEST_F(ReplayTamperTest, UnreachableTilesAre503AndChangeNothingThenRetrySucceeds
   EXPECT_FALSE(fs::exists(w.SnapshotFile(ledger_test::kOrigin) + ".refused"));
 
   ASSERT_NO_FATAL_FAILURE(StartTiles(port));
-  verifier::Status st = w.Cosign(20, Proof(20, 21), Note(21));
+  verifier::Status st = w.Cosign(kGrown, Proof(kGrown, size_), Note(size_));
   EXPECT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(w.SnapshotSize(ledger_test::kOrigin), 21u);
+  EXPECT_EQ(w.SnapshotSize(ledger_test::kOrigin), size_);
 }
 
 TEST_F(ReplayTamperTest, TileNotMatchingTheCheckpointIs503AndChangesNothing) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(20)).ok());
-  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg()));
+  ASSERT_TRUE(w.Cosign(0, {}, Note(kGrown)).ok());
+  Commit({LateOrg()});
   // The mirror serves a bundle whose last entry is not the signed leaf.
-  const std::string bundle = tiles_ + "/tile/entries/000.p/21";
+  const std::string bundle = tiles_ + "/tile/entries/000.p/" + std::to_string(size_);
   std::string bytes = testexec::Slurp(bundle);
   ASSERT_FALSE(bytes.empty());
   bytes[bytes.size() - 3] ^= 1;
@@ -497,7 +538,7 @@ TEST_F(ReplayTamperTest, TileNotMatchingTheCheckpointIs503AndChangesNothing) {
   const std::string state_before = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
   const std::string snap_before = testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin));
 
-  HttpAnswer a = w.Post(20, Proof(20, 21), Note(21));
+  HttpAnswer a = w.Post(kGrown, Proof(kGrown, size_), Note(size_));
   EXPECT_EQ(a.status, 503) << a.body;
   EXPECT_NE(a.body.find("REPLAY_FETCH_FAILED"), std::string::npos) << a.body;
   EXPECT_NE(a.body.find("BUNDLE_MISMATCH"), std::string::npos) << a.body;
@@ -513,40 +554,47 @@ TEST_F(ReplayTamperTest, TileNotMatchingTheCheckpointIs503AndChangesNothing) {
 TEST_F(ReplayTamperTest, ReplayAheadOfTheWitnessChecksPrefixes) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(20)).ok());
-  const std::string state20 = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
-  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg()));
-  ASSERT_NO_FATAL_FAILURE(AppendSigned(LateOrg("later-org")));
-  ASSERT_TRUE(w.Cosign(20, Proof(20, 22), Note(22)).ok());
+  ASSERT_TRUE(w.Cosign(0, {}, Note(kGrown)).ok());
+  const std::string state_grown = testexec::Slurp(w.StateFile(ledger_test::kOrigin));
+  Commit({LateOrg()});
+  const uint64_t middle = size_;
+  Commit({LateOrg("later-org")});
+  const uint64_t last = size_;
+  ASSERT_TRUE(w.Cosign(kGrown, Proof(kGrown, last), Note(last)).ok());
   w.Stop();
-  testexec::Spit(w.StateFile(ledger_test::kOrigin), state20);  // "crash" before the state write
-  ASSERT_EQ(w.SnapshotSize(ledger_test::kOrigin), 22u);
+  // "crash" before the state write
+  testexec::Spit(w.StateFile(ledger_test::kOrigin), state_grown);
+  ASSERT_EQ(w.SnapshotSize(ledger_test::kOrigin), last);
 
   ASSERT_NO_FATAL_FAILURE(w.Start());
-  // A fork at 21 signed by the log: consistent with the witness's 20, but
-  // not a prefix of the replayed tree.
+  // A fork at `middle` signed by the log: consistent with the witness's
+  // kGrown, but not a prefix of the replayed tree.
   std::vector<Hash> forked;
-  for (uint64_t i = 0; i < 20; ++i) forked.push_back(ledger_test::LeafHashOf(Leaf(i)));
-  forked.push_back(verifier::LeafHash(verifier::AsBytes(std::string("another leaf"))));
+  for (uint64_t i = 0; i < kGrown; ++i) forked.push_back(ledger_test::LeafHashOf(Leaf(i)));
+  while (forked.size() < middle) {
+    forked.push_back(verifier::LeafHash(verifier::AsBytes("another leaf " + std::to_string(forked.size()))));
+  }
   verifier::Checkpoint fc{ledger_test::kOrigin,
-                          21,
+                          middle,
                           verifier::RootOf(forked),
                           {verifier::TimestampExtension(ledger_test::kT)}};
   const std::string fork_note =
       verifier::SignNote(verifier::FormatCheckpoint(fc), ledger_test::kOrigin, world_.log_key);
   HttpAnswer a = w.Post(
-      20, *verifier::MakeConsistencyProof(20, 21, verifier::InMemorySubtrees(forked)), fork_note);
+      kGrown, *verifier::MakeConsistencyProof(kGrown, middle, verifier::InMemorySubtrees(forked)),
+      fork_note);
   EXPECT_EQ(a.status, 422) << a.body;
   EXPECT_NE(a.body.find("REPLAY_FORK"), std::string::npos) << a.body;
-  EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state20);
+  EXPECT_EQ(testexec::Slurp(w.StateFile(ledger_test::kOrigin)), state_grown);
 
-  // The real 21 is a prefix of the replayed 22 (a consistency proof from the
-  // tiles), and 22 is the replayed tree: both cosigned without replaying.
-  verifier::Status st = w.Cosign(20, Proof(20, 21), Note(21));
+  // The real `middle` is a prefix of the replayed `last` (a consistency
+  // proof from the tiles), and `last` is the replayed tree: both cosigned
+  // without replaying.
+  verifier::Status st = w.Cosign(kGrown, Proof(kGrown, middle), Note(middle));
   ASSERT_TRUE(st.ok()) << st.ToString();
-  st = w.Cosign(21, Proof(21, 22), Note(22));
+  st = w.Cosign(middle, Proof(middle, last), Note(last));
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(w.SnapshotSize(ledger_test::kOrigin), 22u);
+  EXPECT_EQ(w.SnapshotSize(ledger_test::kOrigin), last);
   std::string out = w.Stop();
   EXPECT_EQ(out.find("replayed"), std::string::npos) << out;
 }
@@ -554,7 +602,7 @@ TEST_F(ReplayTamperTest, ReplayAheadOfTheWitnessChecksPrefixes) {
 TEST_F(ReplayTamperTest, CorruptSnapshotRefusesToStart) {
   WitnessProcess w(dir_ + "/w", {"--config", dir_ + "/witness.conf", "--replay"});
   ASSERT_NO_FATAL_FAILURE(w.Start());
-  ASSERT_TRUE(w.Cosign(0, {}, Note(20)).ok());
+  ASSERT_TRUE(w.Cosign(0, {}, Note(kGrown)).ok());
   w.Stop();
   std::string bytes = testexec::Slurp(w.SnapshotFile(ledger_test::kOrigin));
   bytes[bytes.size() / 2] ^= 1;
