@@ -62,12 +62,7 @@ Result<pb::Evidence> StaticEvidence(LedgerClient& c, const pb::GetEvidenceReques
   }
   for (const auto& id : req.orgs()) roots.push_back(verifier::subject::Org(id));
   for (const auto& code : req.laws()) roots.push_back(verifier::subject::Law(code));
-  for (const auto& mac : req.mac_addresses()) {
-    const std::string hex = verifier::NormalizeMac(mac);
-    for (size_t n : verifier::kMacPrefixLengths) {
-      if (hex.size() >= n) roots.push_back(verifier::subject::Mac(hex.substr(0, n)));
-    }
-  }
+  roots.push_back(verifier::subject::MacRegistry());  // as provd: for scans and bundles
   pb::Evidence ev;
   std::set<uint64_t> indices{0, covered};
   std::map<verifier::Subject, bool> registered;

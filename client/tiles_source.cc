@@ -123,7 +123,14 @@ Result<std::unique_ptr<TilesSource>> TilesSource::Open(TilesOptions options) {
 }
 
 Result<std::string> TilesSource::IndexTile(const verifier::Hash& hash) {
-  return Get(verifier::IndexTilePath(hash), 1 << 20);
+  const std::string path = verifier::IndexTilePath(hash);
+  auto body = Get(path, 1 << 20);
+  if (body.ok() || body.status().code() != verifier::Code::kNotFound) return body;
+  // The verified head's index root (or a tile above) names it: the copy is
+  // incomplete, or predates the index.
+  return Unavailable("TILE_MISSING", "the head's index requires " + scheme_host_port_ +
+                                         base_path_ + path +
+                                         ", which the server does not have (HTTP 404)");
 }
 
 Result<std::string> TilesSource::Get(const std::string& path, size_t max_bytes) {

@@ -624,12 +624,9 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   for (const auto& d : devices) roots.push_back(verifier::subject::Device(d.manufacturer_org(), d.serial()));
   for (const auto& id : want_orgs) roots.push_back(verifier::subject::Org(id));
   for (const auto& code : want_laws) roots.push_back(verifier::subject::Law(code));
-  for (const auto& mac : mac_addresses) {
-    const std::string hex = verifier::NormalizeMac(mac);
-    for (size_t n : verifier::kMacPrefixLengths) {
-      if (hex.size() >= n) roots.push_back(verifier::subject::Mac(hex.substr(0, n)));
-    }
-  }
+  // Every vetted MAC block: a scan (online, or later from a bundle of this
+  // evidence) judges a camera's MACs against all of them.
+  roots.push_back(verifier::subject::MacRegistry());
   for (const auto& id : want_orgs) {
     std::string unused;
     PROV_ASSIGN_OR_RETURN(bool found, state_.Get(verifier::state_key::Org(id), &unused));

@@ -172,10 +172,8 @@ CertifiedIdentity IdentifyCamera(const VerifiedEvidence& ev, const CameraFacts& 
 std::vector<Subject> ScanReliesOn(const std::vector<std::string>& macs,
                                   const CertifiedIdentity& id) {
   std::vector<Subject> out;
-  for (const auto& mac : macs) {
-    auto hex = MacHex(mac);
-    if (!hex.ok()) continue;
-    for (size_t n : kMacPrefixLengths) out.push_back(subject::Mac(hex->substr(0, n)));
+  if (std::any_of(macs.begin(), macs.end(), [](const auto& m) { return MacHex(m).ok(); })) {
+    out.push_back(subject::MacRegistry());
   }
   if (id.status.ok()) out.push_back(subject::Ca(id.manufacturer_org, id.ca_id));
   return out;

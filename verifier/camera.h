@@ -60,9 +60,9 @@ CertifiedIdentity IdentifyCamera(const VerifiedEvidence& ev, const CameraFacts& 
 std::vector<std::string> ChainIssuerHashes(const std::vector<std::string>& chain_der);
 
 // What a scan's verdict relies on besides the device (docs/index.md
-// "Complete evidence"): the MAC blocks that could hold each of `macs` (the
-// well-formed ones the evidence was asked for; every prefix length, so that
-// a block left out is noticed) and the CA that proved the certificate.
+// "Complete evidence"): every vetted MAC block (when the camera shows a
+// well-formed MAC among `macs`), so that none holding its MAC was left out,
+// online or in a bundle; and the CA that proved the certificate.
 std::vector<Subject> ScanReliesOn(const std::vector<std::string>& macs,
                                   const CertifiedIdentity& id);
 

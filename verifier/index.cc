@@ -29,6 +29,7 @@ std::string Hex(ByteView b) { return HexEncode(b); }
 }  // namespace
 
 std::string Subject::Name() const {
+  if (ids.empty()) return kind;
   std::string out = kind + " ";
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i) out += "/";
@@ -54,13 +55,14 @@ Subject Ca(std::string_view m, std::string_view id) {
   return {"ca", {std::string(m), std::string(id)}};
 }
 Subject Mac(std::string_view prefix) { return {"mac", {std::string(prefix)}}; }
+Subject MacRegistry() { return {"macs", {}}; }
 Subject Law(std::string_view code) { return {"law", {std::string(code)}}; }
 }  // namespace subject
 
 Status CheckSubject(const Subject& s) {
   static const std::pair<std::string_view, size_t> kKinds[] = {
       {"device", 2}, {"org", 1}, {"key", 1}, {"model", 2},
-      {"component", 2}, {"ca", 2}, {"mac", 1}, {"law", 1},
+      {"component", 2}, {"ca", 2}, {"mac", 1}, {"macs", 0}, {"law", 1},
   };
   for (const auto& [kind, ids] : kKinds) {
     if (s.kind != kind) continue;
@@ -147,6 +149,7 @@ std::vector<Subject> SubjectsOf(const pb::Record& r) {
       break;
     case pb::Record::kMacBlock:
       out.push_back(subject::Mac(r.mac_block().prefix()));
+      out.push_back(subject::MacRegistry());
       break;
     case pb::Record::kDeviceIdentityCa:
       out.push_back(

@@ -31,7 +31,7 @@ namespace verifier {
 
 // A subject: a kind and its ids, e.g. {"device", {"acme", "SN-1"}}.
 struct Subject {
-  std::string kind;  // device org key model component ca mac law
+  std::string kind;  // device org key model component ca mac macs law
   std::vector<std::string> ids;
 
   // "device acme/SN-1"
@@ -49,6 +49,9 @@ Subject Model(std::string_view manufacturer, std::string_view model_id);
 Subject Component(std::string_view maker, std::string_view part_number);
 Subject Ca(std::string_view manufacturer, std::string_view ca_id);
 Subject Mac(std::string_view prefix);  // upper-case hex, 6, 7 or 9 digits
+// Every vetted MAC block: what a scan relies on to tell that no block
+// holding the camera's MAC was left out, online or from a bundle.
+Subject MacRegistry();
 Subject Law(std::string_view code);
 }  // namespace subject
 

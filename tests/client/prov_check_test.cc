@@ -645,7 +645,7 @@ TEST_F(ProvCheckTest, AFlippedByteInACopyOfTheDatabaseIsNamed) {
     }
     Outcome verify = Exec({PROVD_PATH, "verify", "--data-dir", copy}, dir_);
     EXPECT_EQ(verify.rc, 3) << Describe(verify);
-    EXPECT_NE((verify.out + verify.err).find("leaf " + std::to_string(bad) + (bad == record ? " " : ": ")),
+    EXPECT_NE((verify.out + verify.err).find("leaf " + std::to_string(bad) + " "),
               std::string::npos)
         << Describe(verify);
 
