@@ -492,7 +492,7 @@ step "6. Auditor: the log only grew since the first checkpoint; a full replay"
 say "   the same from the static tiles alone, under the 2-of-3 witness policy:"
 "$PROV" --tiles-url "$TILES" --witness-policy "$W/witnesses.policy" log checkpoint | tail -n 4
 "$PROV" --tiles-url "$TILES" --witness-policy "$W/witnesses.policy" audit
-say "   a delivery check from the static files alone: each camera's whole history proven"
+say "   a check from the static files alone: the camera's whole history proven"
 say "   complete by the index tiles (docs/index.md), no provd involved:"
 expect 0 "$PROV" --tiles-url "$TILES" --witness-policy "$W/witnesses.policy" check --manufacturer acme-cam \
   --serial "AC100-$(printf "%0${#BATCH}d" 9)" --buyer buyer-gov
