@@ -28,21 +28,47 @@ Status SubjectIndex::Load(const KvStore& kv, uint64_t covered) {
   }));
   PROV_RETURN_IF_ERROR(bad);
   current_ = IndexTree().With(std::move(leaves));
-  dirty_.clear();
+  staged_.clear();
   return Status::Ok();
 }
 
 Status SubjectIndex::Stage(verifier::StateOverlay& state, const provenance::v1::Record& record,
                            uint64_t index) {
-  return verifier::StageHistories(state, record, index, &dirty_);
+  // Each subject's history as staged: read from the store only for a subject
+  // the tree holds and this batch has not staged yet (none for a new one).
+  std::vector<std::pair<Hash, std::string>> next;
+  for (const verifier::Subject& s : verifier::SubjectsOf(record)) {
+    const Hash key = verifier::SubjectKey(s);
+    std::string history;
+    if (auto it = staged_.find(key); it != staged_.end()) {
+      history = it->second;
+    } else if (current_.Get(key)) {
+      PROV_ASSIGN_OR_RETURN(bool found, state.Get(verifier::state_key::IndexHistory(key), &history));
+      if (!found) return verifier::DataLoss("INDEX_CORRUPT", "a subject's stored history is missing");
+    }
+    history += verifier::EncodeHistory(std::span<const uint64_t>(&index, 1));
+    next.emplace_back(key, std::move(history));
+  }
+  // Nothing fails from here on: the record is staged whole or not at all.
+  for (auto& [key, history] : next) {
+    state.Put(verifier::state_key::IndexHistory(key), history);
+    staged_[key] = std::move(history);
+  }
+  return Status::Ok();
 }
 
-Result<IndexTree> SubjectIndex::Staged(const verifier::StateView& state) {
-  return verifier::WithHistories(current_, state, &dirty_);
+Result<IndexTree> SubjectIndex::Staged(const verifier::StateView&) {
+  std::vector<std::pair<Hash, Hash>> leaves;
+  leaves.reserve(staged_.size());
+  for (const auto& [key, history] : staged_) {
+    PROV_ASSIGN_OR_RETURN(auto h, verifier::DecodeHistory(history));
+    leaves.emplace_back(key, verifier::IndexLeafHash(key, h));
+  }
+  return current_.With(std::move(leaves));
 }
 
 void SubjectIndex::Adopt(uint64_t size, IndexTree tree, uint64_t keep_from) {
-  dirty_.clear();
+  staged_.clear();
   current_ = tree;
   std::lock_guard lock(mu_);
   versions_[size] = std::move(tree);

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/kv_store.h"
@@ -33,14 +34,14 @@ class SubjectIndex {
   verifier::Status Stage(verifier::StateOverlay& state, const provenance::v1::Record& record,
                          uint64_t index);
   // Sequencer thread. The tree with everything staged since the last
-  // Adopt/Discard, reading the histories from `state`; not yet adopted.
+  // Adopt/Discard; not yet adopted.
   Result<verifier::IndexTree> Staged(const verifier::StateView& state);
   // Sequencer thread, once the batch is durable: `tree` is the index proven
   // by checkpoints of `size`. Versions below `keep_from` (the published
   // head) are dropped but for the most recent few.
   void Adopt(uint64_t size, verifier::IndexTree tree, uint64_t keep_from);
   // Sequencer thread: the batch failed; forget what was staged.
-  void Discard() { dirty_.clear(); }
+  void Discard() { staged_.clear(); }
 
   // Any thread: the version proven by a checkpoint of `size`, if kept.
   std::optional<verifier::IndexTree> At(uint64_t size) const;
@@ -48,7 +49,8 @@ class SubjectIndex {
 
  private:
   verifier::IndexTree current_;
-  std::vector<verifier::Hash> dirty_;
+  // This batch's subjects and their histories as staged (BE64s).
+  std::unordered_map<verifier::Hash, std::string, verifier::HashHasher> staged_;
   mutable std::mutex mu_;
   std::map<uint64_t, verifier::IndexTree> versions_;  // GUARDED_BY(mu_)
 };

@@ -1,6 +1,6 @@
 #include "verifier/index.h"
 
-#include <sodium.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <deque>
@@ -229,6 +229,23 @@ std::vector<Subject> ReliesOn(const pb::Record& r, std::span<const PublicKey> si
   return out;
 }
 
+namespace {
+
+// SHA-256 through OpenSSL's EVP, which uses the CPU's SHA extensions: the
+// index hashes a dozen nodes per record on the sequencer's path, about
+// three times faster than libsodium's portable code. The same function.
+Hash FastSha256(const void* data, size_t len) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  Hash out;
+  unsigned int n = 0;
+  if (md == nullptr || EVP_Digest(data, len, out.data(), &n, md, nullptr) != 1 || n != 32) {
+    return Sha256(ByteView(static_cast<const uint8_t*>(data), len));  // never expected
+  }
+  return out;
+}
+
+}  // namespace
+
 Hash SubjectKey(const Subject& s) {
   std::string buf(kSubjectKeyLabel);
   buf.push_back('\0');
@@ -238,33 +255,32 @@ Hash SubjectKey(const Subject& s) {
     PutU32(&buf, static_cast<uint32_t>(id.size()));
     buf += id;
   }
-  return Sha256(buf);
+  return FastSha256(buf.data(), buf.size());
 }
 
 Hash IndexLeafHash(const Hash& key, std::span<const uint64_t> history) {
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  uint8_t head[1 + 32 + 8];
-  head[0] = 0x00;
-  std::copy(key.begin(), key.end(), head + 1);
-  PutU64(head + 33, history.size());
-  crypto_hash_sha256_update(&st, head, sizeof head);
-  uint8_t buf[8 * 64];
-  size_t n = 0;
-  for (uint64_t i : history) {
-    PutU64(buf + 8 * n, i);
-    if (++n == 64) {
-      crypto_hash_sha256_update(&st, buf, sizeof buf);
-      n = 0;
-    }
+  uint8_t small[1 + 32 + 8 + 8 * 8];
+  std::vector<uint8_t> large;
+  uint8_t* buf = small;
+  const size_t len = 1 + 32 + 8 + 8 * history.size();
+  if (len > sizeof small) {
+    large.resize(len);
+    buf = large.data();
   }
-  crypto_hash_sha256_update(&st, buf, 8 * n);
-  Hash out;
-  crypto_hash_sha256_final(&st, out.data());
-  return out;
+  buf[0] = 0x00;
+  std::copy(key.begin(), key.end(), buf + 1);
+  PutU64(buf + 33, history.size());
+  for (size_t i = 0; i < history.size(); ++i) PutU64(buf + 41 + 8 * i, history[i]);
+  return FastSha256(buf, len);
 }
 
-Hash IndexNodeHash(const Hash& left, const Hash& right) { return NodeHash(left, right); }
+Hash IndexNodeHash(const Hash& left, const Hash& right) {
+  uint8_t buf[65];
+  buf[0] = 0x01;
+  std::copy(left.begin(), left.end(), buf + 1);
+  std::copy(right.begin(), right.end(), buf + 33);
+  return FastSha256(buf, sizeof buf);
+}
 
 std::string EncodeHistory(std::span<const uint64_t> history) {
   std::string out(8 * history.size(), '\0');
@@ -491,14 +507,16 @@ std::optional<Hash> IndexTree::Get(const Hash& key) const {
 // Replay
 
 Status StageHistories(StateOverlay& state, const pb::Record& record, uint64_t index,
-                      std::vector<Hash>* dirty) {
+                      std::vector<Hash>* dirty, const std::function<bool(const Hash&)>& may_exist) {
   std::string value;
   for (const Subject& s : SubjectsOf(record)) {
     const Hash key = SubjectKey(s);
     const std::string skey = state_key::IndexHistory(key);
     value.clear();
-    PROV_ASSIGN_OR_RETURN(bool found, state.Get(skey, &value));
-    (void)found;  // a new subject
+    if (!may_exist || may_exist(key)) {
+      PROV_ASSIGN_OR_RETURN(bool found, state.Get(skey, &value));
+      (void)found;  // a new subject
+    }
     state.Put(skey, value + EncodeHistory(std::span<const uint64_t>(&index, 1)));
     dirty->push_back(key);
   }
