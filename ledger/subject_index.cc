@@ -23,7 +23,7 @@ Status SubjectIndex::Load(const KvStore& kv, uint64_t covered) {
       return false;
     }
     h->erase(std::lower_bound(h->begin(), h->end(), covered), h->end());
-    if (!h->empty()) leaves.emplace_back(*k, verifier::IndexLeafHash(*k, *h));
+    if (!h->empty()) leaves.emplace_back(*k, verifier::IndexHistoryHash(*h));
     return true;
   }));
   PROV_RETURN_IF_ERROR(bad);
@@ -62,7 +62,7 @@ Result<IndexTree> SubjectIndex::Staged(const verifier::StateView&) {
   leaves.reserve(staged_.size());
   for (const auto& [key, history] : staged_) {
     PROV_ASSIGN_OR_RETURN(auto h, verifier::DecodeHistory(history));
-    leaves.emplace_back(key, verifier::IndexLeafHash(key, h));
+    leaves.emplace_back(key, verifier::IndexHistoryHash(h));
   }
   return current_.With(std::move(leaves));
 }

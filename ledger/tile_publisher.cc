@@ -347,7 +347,7 @@ Result<verifier::IndexTree> TilePublisher::Advance(const verifier::IndexTree& fr
   KvStateView state(kv_);
   for (const Hash& k : dirty) {
     PROV_ASSIGN_OR_RETURN(auto history, HistoryBefore(state, k, covered));
-    leaves.emplace_back(k, verifier::IndexLeafHash(k, history));
+    leaves.emplace_back(k, verifier::IndexHistoryHash(history));
   }
   return from.With(std::move(leaves));
 }

@@ -179,7 +179,7 @@ IndexOf& Index(uint64_t n) {
     const verifier::Hash k =
         verifier::SubjectKey(verifier::subject::Device("bench-mfr", "SN-" + std::to_string(i)));
     const uint64_t history[] = {2 * i + 2};
-    leaves.emplace_back(k, verifier::IndexLeafHash(k, history));
+    leaves.emplace_back(k, verifier::IndexHistoryHash(history));
     if (i % 4096 == 0) x->keys.push_back(k);
   }
   x->tree = verifier::IndexTree().With(std::move(leaves));
@@ -226,7 +226,7 @@ void BM_IndexBatchUpdate(benchmark::State& state) {
       const verifier::Hash k =
           verifier::SubjectKey(verifier::subject::Device("bench-mfr", "SN-" + std::to_string(next)));
       const uint64_t history[] = {2 * next + 2};
-      leaves.emplace_back(k, verifier::IndexLeafHash(k, history));
+      leaves.emplace_back(k, verifier::IndexHistoryHash(history));
     }
     auto t = x.tree.With(std::move(leaves));
     benchmark::DoNotOptimize(t);

@@ -258,20 +258,27 @@ Hash SubjectKey(const Subject& s) {
   return FastSha256(buf.data(), buf.size());
 }
 
-Hash IndexLeafHash(const Hash& key, std::span<const uint64_t> history) {
-  uint8_t small[1 + 32 + 8 + 8 * 8];
+Hash IndexHistoryHash(std::span<const uint64_t> history) {
+  uint8_t small[1 + 8 + 8 * 8];
   std::vector<uint8_t> large;
   uint8_t* buf = small;
-  const size_t len = 1 + 32 + 8 + 8 * history.size();
+  const size_t len = 1 + 8 + 8 * history.size();
   if (len > sizeof small) {
     large.resize(len);
     buf = large.data();
   }
+  buf[0] = 0x02;
+  PutU64(buf + 1, history.size());
+  for (size_t i = 0; i < history.size(); ++i) PutU64(buf + 9 + 8 * i, history[i]);
+  return FastSha256(buf, len);
+}
+
+Hash IndexLeafHash(const Hash& key, const Hash& history_hash) {
+  uint8_t buf[65];
   buf[0] = 0x00;
   std::copy(key.begin(), key.end(), buf + 1);
-  PutU64(buf + 33, history.size());
-  for (size_t i = 0; i < history.size(); ++i) PutU64(buf + 41 + 8 * i, history[i]);
-  return FastSha256(buf, len);
+  std::copy(history_hash.begin(), history_hash.end(), buf + 33);
+  return FastSha256(buf, sizeof buf);
 }
 
 Hash IndexNodeHash(const Hash& left, const Hash& right) {
@@ -346,7 +353,7 @@ Status VerifyIndexProof(const Hash& root, const Hash& key, std::span<const uint6
                                "the leaf a proof of no history ends at is off the subject's path");
       }
     }
-    h = proof.other->second;
+    h = IndexLeafHash(other, proof.other->second);
   }
   for (size_t d = depth; d-- > 0;) {
     const Hash& sib = proof.siblings[d] ? *proof.siblings[d] : kEmptyIndexHash;
@@ -372,9 +379,9 @@ Result<IndexProof> ParseIndexProof(const pb::SubjectProof& p) {
     if (!h.ok()) return InvalidArgument("INDEX_PROOF_MALFORMED", "a sibling is not 32 bytes");
     out.siblings.emplace_back(*h);
   }
-  if (!p.other_key().empty() || !p.other_leaf_hash().empty()) {
+  if (!p.other_key().empty() || !p.other_history_hash().empty()) {
     auto k = ToHash(AsBytes(p.other_key()));
-    auto h = ToHash(AsBytes(p.other_leaf_hash()));
+    auto h = ToHash(AsBytes(p.other_history_hash()));
     if (!k.ok() || !h.ok()) {
       return InvalidArgument("INDEX_PROOF_MALFORMED", "another leaf's key and hash are 32 bytes each");
     }
@@ -390,7 +397,7 @@ void ToProto(const IndexProof& proof, pb::SubjectProof* out) {
   }
   if (proof.other) {
     out->set_other_key(std::string(AsStringView(proof.other->first)));
-    out->set_other_leaf_hash(std::string(AsStringView(proof.other->second)));
+    out->set_other_history_hash(std::string(AsStringView(proof.other->second)));
   }
 }
 
@@ -400,7 +407,8 @@ void ToProto(const IndexProof& proof, pb::SubjectProof* out) {
 struct IndexTree::Node {
   Hash hash{};
   bool leaf = false;
-  Hash key{};  // leaves only
+  Hash key{};    // leaves only
+  Hash value{};  // leaves only: the history hash
   std::shared_ptr<const Node> child[2];
 };
 
@@ -415,7 +423,8 @@ NodePtr MakeLeaf(const Leaf& l) {
   auto n = std::make_shared<IndexTree::Node>();
   n->leaf = true;
   n->key = l.first;
-  n->hash = l.second;
+  n->value = l.second;
+  n->hash = IndexLeafHash(l.first, l.second);
   return n;
 }
 
@@ -441,7 +450,7 @@ NodePtr Update(const NodePtr& node, size_t depth, std::span<const Leaf> leaves, 
       return Update(nullptr, depth, leaves, added);
     }
     std::vector<Leaf> merged(leaves.begin(), leaves.end());
-    merged.insert(merged.begin() + (at - leaves.begin()), {node->key, node->hash});
+    merged.insert(merged.begin() + (at - leaves.begin()), {node->key, node->value});
     --*added;  // already in the tree, yet counted as added below
     return Update(nullptr, depth, merged, added);
   }
@@ -492,14 +501,14 @@ IndexProof IndexTree::Prove(const Hash& key) const {
     n = n->child[bit].get();
     ++depth;
   }
-  if (n && n->key != key) proof.other = std::make_pair(n->key, n->hash);
+  if (n && n->key != key) proof.other = std::make_pair(n->key, n->value);
   return proof;
 }
 
 std::optional<Hash> IndexTree::Get(const Hash& key) const {
   const Node* n = root_.get();
   for (size_t depth = 0; n && !n->leaf; ++depth) n = n->child[KeyBit(key, depth)].get();
-  if (n && n->key == key) return n->hash;
+  if (n && n->key == key) return n->value;
   return std::nullopt;
 }
 
@@ -534,7 +543,7 @@ Result<IndexTree> WithHistories(const IndexTree& tree, const StateView& state,
     PROV_ASSIGN_OR_RETURN(bool found, state.Get(state_key::IndexHistory(key), &value));
     if (!found) continue;  // staged by a record that then failed
     PROV_ASSIGN_OR_RETURN(auto history, DecodeHistory(value));
-    leaves.emplace_back(key, IndexLeafHash(key, history));
+    leaves.emplace_back(key, IndexHistoryHash(history));
   }
   dirty->clear();
   return tree.With(std::move(leaves));
@@ -551,7 +560,7 @@ Result<IndexTree> IndexOf(const MemoryState& state) {
       bad = DataLoss("CORRUPT_STATE", "an index history entry is malformed");
       return;
     }
-    leaves.emplace_back(*key, IndexLeafHash(*key, *history));
+    leaves.emplace_back(*key, IndexHistoryHash(*history));
   });
   PROV_RETURN_IF_ERROR(bad);
   return IndexTree().With(std::move(leaves));
@@ -622,7 +631,7 @@ Status EncodeTileNode(const IndexTree::Node* n, const IndexTree::Node* prev, siz
   }
   if (n->leaf) {
     PROV_ASSIGN_OR_RETURN(std::vector<uint64_t> h, history(n->key));
-    if (IndexLeafHash(n->key, h) != n->hash) {
+    if (IndexHistoryHash(h) != n->value) {
       return Internal("INDEX_HISTORY_MISMATCH",
                       "a stored history does not give the index's leaf for it");
     }
@@ -710,15 +719,15 @@ struct TileReader {
             return Malformed("a leaf off its own path");
           }
         }
-        const Hash lh = IndexLeafHash(k, h);
+        const Hash hh = IndexHistoryHash(h);
         if (on_path) {
           if (k == key) {
             step->history = std::move(h);
           } else {
-            *other = std::make_pair(k, lh);
+            *other = std::make_pair(k, hh);
           }
         }
-        return lh;
+        return IndexLeafHash(k, hh);
       }
       case kTileInner: {
         if (depth >= bottom) return Malformed("an inner node below the tile's bottom");

@@ -76,9 +76,14 @@ std::vector<Subject> ReliesOn(const provenance::v1::Record& record,
 
 // Hashing (docs/index.md "Hashing"). An empty subtree hashes to 32 zero
 // bytes; an inner node to SHA-256(0x01 || left || right); a subject's leaf to
-// SHA-256(0x00 || key || BE64(n) || BE64(i_1) .. BE64(i_n)).
+// SHA-256(0x00 || key || history hash), the history hash being
+// SHA-256(0x02 || BE64(n) || BE64(i_1) .. BE64(i_n)).
 Hash SubjectKey(const Subject& s);
-Hash IndexLeafHash(const Hash& key, std::span<const uint64_t> history);
+Hash IndexHistoryHash(std::span<const uint64_t> history);
+Hash IndexLeafHash(const Hash& key, const Hash& history_hash);
+inline Hash IndexLeafHash(const Hash& key, std::span<const uint64_t> history) {
+  return IndexLeafHash(key, IndexHistoryHash(history));
+}
 Hash IndexNodeHash(const Hash& left, const Hash& right);
 inline constexpr Hash kEmptyIndexHash{};
 
@@ -90,7 +95,8 @@ inline int KeyBit(const Hash& key, size_t depth) {
 // The path from the root to where a key's leaf is (or would be).
 struct IndexProof {
   std::vector<std::optional<Hash>> siblings;  // from the root down; nullopt: empty subtree
-  // When the path ends at another subject's leaf: its key and leaf hash.
+  // When the path ends at another subject's leaf: its key and history hash
+  // (the verifier computes the leaf from both, so neither can be forged).
   std::optional<std::pair<Hash, Hash>> other;
 };
 
@@ -122,11 +128,11 @@ class IndexTree {
 
   Hash Root() const;
   size_t size() const { return size_; }  // subjects
-  // A new version with each (key, leaf hash) set (of a key given twice, the
-  // last).
+  // A new version with each (key, history hash) set (of a key given twice,
+  // the last).
   IndexTree With(std::vector<std::pair<Hash, Hash>> leaves) const;
   IndexProof Prove(const Hash& key) const;
-  std::optional<Hash> Get(const Hash& key) const;
+  std::optional<Hash> Get(const Hash& key) const;  // the key's history hash
 
   struct Node;
   const std::shared_ptr<const Node>& root_node() const { return root_; }

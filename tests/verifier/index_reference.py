@@ -15,11 +15,15 @@ def subject_key(kind, ids):
     return hashlib.sha256(b).digest()
 
 
-def leaf_hash(key, history):
-    b = b"\x00" + key + struct.pack(">Q", len(history))
+def history_hash(history):
+    b = b"\x02" + struct.pack(">Q", len(history))
     for i in history:
         b += struct.pack(">Q", i)
     return hashlib.sha256(b).digest()
+
+
+def leaf_hash(key, history):
+    return hashlib.sha256(b"\x00" + key + history_hash(history)).digest()
 
 
 def bit(key, d):
@@ -64,6 +68,7 @@ print("key device acme/SN-1:", subject_key("device", ["acme", "SN-1"]).hex())
 k = subject_key("device", ["acme", "SN-1"])
 print("leaf device acme/SN-1 [4, 9]:", leaf_hash(k, [4, 9]).hex())
 print("leaf device acme/SN-1 []:", leaf_hash(k, []).hex())
+print("history hash [4, 9]:", history_hash([4, 9]).hex())
 leaves = [(subject_key(*s), leaf_hash(subject_key(*s), h)) for s, h in subjects]
 for n in range(len(leaves) + 1):
     print("root of the first %d subjects:" % n, root(leaves[:n]).hex())
@@ -72,4 +77,4 @@ print("proof of device acme/SN-1:", [s.hex() if s else "" for s in sibs])
 absent = subject_key("device", ["acme", "SN-2"])
 sibs, end = prove(leaves, absent)
 print("proof of absent device acme/SN-2:", [s.hex() if s else "" for s in sibs],
-      "ends at", (end[0].hex(), end[1].hex()) if end else "empty")
+      "ends at", (end[0].hex(), history_hash([4, 9]).hex()) if end else "empty")

@@ -14,12 +14,6 @@ namespace pb = provenance::v1;
 
 std::string Hex(const Hash& h) { return HexEncode(h); }
 
-Hash FromHex(std::string_view hex) {
-  auto b = HexDecode(hex);
-  EXPECT_TRUE(b.ok());
-  return *ToHash(*b);
-}
-
 // The subjects of docs/index.md's vectors, with their histories.
 std::vector<std::pair<Subject, std::vector<uint64_t>>> VectorSubjects() {
   return {
@@ -36,7 +30,7 @@ std::vector<std::pair<Hash, Hash>> Leaves(
   std::vector<std::pair<Hash, Hash>> out;
   for (const auto& [s, h] : subjects) {
     const Hash k = SubjectKey(s);
-    out.emplace_back(k, IndexLeafHash(k, h));
+    out.emplace_back(k, IndexHistoryHash(h));
   }
   return out;
 }
@@ -48,16 +42,18 @@ TEST(IndexTest, KnownAnswerVectors) {
   EXPECT_EQ(Hex(key), "a27a26d65754932528333f670278bcd2b7818b2cde5c0d06b7d238dd37f82e8b");
   const std::vector<uint64_t> history{4, 9};
   EXPECT_EQ(Hex(IndexLeafHash(key, history)),
-            "f2ecd1ec7087aae90fcc7101a6c084f166fe8f7a6b934fab7f844e359fe8d9f4");
-  EXPECT_EQ(Hex(IndexLeafHash(key, {})),
-            "e13bef5e952736e422693e4e6cd0fe6a55aea49739c07d4391e90121e99e1179");
+            "d7d81922bbb1f7376657e892794358552fc335f8c9f5ea33d951bdb678b7e109");
+  EXPECT_EQ(Hex(IndexLeafHash(key, std::span<const uint64_t>())),
+            "f7061067221426eb9a8c4c26ec296179a1549e902b7a4709de725ad90139f3d3");
+  EXPECT_EQ(Hex(IndexHistoryHash(history)),
+            "669503d4a6966d77547a36d7d3c42177354492dfd75ad5ad06577b28499044fc");
   const char* roots[] = {
       "0000000000000000000000000000000000000000000000000000000000000000",
-      "f2ecd1ec7087aae90fcc7101a6c084f166fe8f7a6b934fab7f844e359fe8d9f4",
-      "a7dbc02ece846c16e843f03cd0fa4cb11a628adb7c2c3c9f3727aefa1d2010d6",
-      "d21f4ca4700bd87bafade3238d94ef9bf3cda9e9bee9e48705cfcbc1fc9109e8",
-      "a87a9ab1120e1b71755704e20d79a31777889e1dda3fc6944471c15fb15ef350",
-      "770bd4e884ecf3089518b1fbc631c2164d1ee6104d0c5440f0a71d7a19011451",
+      "d7d81922bbb1f7376657e892794358552fc335f8c9f5ea33d951bdb678b7e109",
+      "01a996864dba91fcf6c9c3f17d172af5f5888241ee68e5d7fd7406327eaa522a",
+      "614fcb4934325561df025ecea851095144adeb0695ef59a144023f55d15d6eb4",
+      "6c93f7c04281fd5c234c0331332e5846fbb05ca83337710548ee6cbf5f5473fe",
+      "03acead545805b94c446a36cece94e39ea2bcb5bf558b0a4e608422a4ba3e89b",
   };
   const auto leaves = Leaves(VectorSubjects());
   for (size_t n = 0; n <= leaves.size(); ++n) {
@@ -68,8 +64,8 @@ TEST(IndexTest, KnownAnswerVectors) {
   const IndexTree t = IndexTree().With(leaves);
   IndexProof p = t.Prove(key);
   ASSERT_EQ(p.siblings.size(), 2u);
-  EXPECT_EQ(Hex(*p.siblings[0]), "fd10155839de65f9a2ea5c0529f9b75f2e8caedddc1728682427bab5388d4775");
-  EXPECT_EQ(Hex(*p.siblings[1]), "62039105a5bee31139c305ab2fee622c7becb64dddbd2031965093eda0c980a8");
+  EXPECT_EQ(Hex(*p.siblings[0]), "f81a113251d0ad0cb1b820602d3fc8cefc4ec42d612eeb466a28a9e28fd63d0b");
+  EXPECT_EQ(Hex(*p.siblings[1]), "4b9d4e8fc76ccd049bf31f89bb178579415fe157cd93c6fd458b8b9b0ae55174");
   EXPECT_FALSE(p.other);
   EXPECT_TRUE(VerifyIndexProof(t.Root(), key, history, p).ok());
 
@@ -78,7 +74,7 @@ TEST(IndexTest, KnownAnswerVectors) {
   IndexProof q = t.Prove(absent);
   ASSERT_TRUE(q.other);
   EXPECT_EQ(q.other->first, key);
-  EXPECT_EQ(Hex(q.other->second), "f2ecd1ec7087aae90fcc7101a6c084f166fe8f7a6b934fab7f844e359fe8d9f4");
+  EXPECT_EQ(Hex(q.other->second), "669503d4a6966d77547a36d7d3c42177354492dfd75ad5ad06577b28499044fc");
   EXPECT_TRUE(VerifyIndexProof(t.Root(), absent, {}, q).ok());
 }
 
@@ -99,10 +95,11 @@ TEST(IndexTest, EmptyIndexProvesEveryAbsence) {
   EXPECT_EQ(VerifyIndexProof(t.Root(), k, one, p).reason(), "INDEX_PROOF_INVALID");
 }
 
-// A from-scratch recursive root (the specification's definition) for random checks.
+// A from-scratch recursive root (the specification's definition) for random
+// checks, over (key, history hash) pairs.
 Hash ReferenceRoot(std::vector<std::pair<Hash, Hash>> leaves, size_t depth = 0) {
   if (leaves.empty()) return kEmptyIndexHash;
-  if (leaves.size() == 1) return leaves[0].second;
+  if (leaves.size() == 1) return IndexLeafHash(leaves[0].first, leaves[0].second);
   std::vector<std::pair<Hash, Hash>> l, r;
   for (auto& x : leaves) (KeyBit(x.first, depth) ? r : l).push_back(x);
   return IndexNodeHash(ReferenceRoot(l, depth + 1), ReferenceRoot(r, depth + 1));
@@ -135,7 +132,7 @@ TEST_P(IndexPropertyTest, ProofsVerifyAndEveryMutationFails) {
         k = SubjectKey(subject::Device("m", "S" + std::to_string(rng())));
       }
       histories[k].push_back(next++);
-      updates.emplace_back(k, IndexLeafHash(k, histories[k]));
+      updates.emplace_back(k, IndexHistoryHash(histories[k]));
     }
     IndexTree before = tree;
     const Hash before_root = before.Root();
@@ -144,7 +141,7 @@ TEST_P(IndexPropertyTest, ProofsVerifyAndEveryMutationFails) {
     versions.push_back(tree);
   }
   std::vector<std::pair<Hash, Hash>> all;
-  for (const auto& [k, h] : histories) all.emplace_back(k, IndexLeafHash(k, h));
+  for (const auto& [k, h] : histories) all.emplace_back(k, IndexHistoryHash(h));
   ASSERT_EQ(tree.Root(), ReferenceRoot(all));
   ASSERT_EQ(tree.size(), histories.size());
   EXPECT_EQ(IndexTree().With(all).Root(), tree.Root());
@@ -216,6 +213,13 @@ TEST_P(IndexPropertyTest, ProofsVerifyAndEveryMutationFails) {
       IndexProof m = p;
       m.other->second[0] ^= 1;
       EXPECT_FALSE(VerifyIndexProof(root, k, {}, m).ok());
+      // Every bit of the other leaf's key is bound, not only its path's
+      // (else a present subject could be passed off as another's leaf).
+      for (size_t bit = 0; bit < 256; bit += 7) {
+        IndexProof km = p;
+        km.other->first[bit / 8] ^= static_cast<uint8_t>(0x80 >> (bit % 8));
+        EXPECT_FALSE(VerifyIndexProof(root, k, {}, km).ok()) << "key bit " << bit;
+      }
       IndexProof dropped = p;
       dropped.other.reset();
       EXPECT_FALSE(VerifyIndexProof(root, k, {}, dropped).ok());
@@ -242,7 +246,7 @@ TEST(IndexTest, WireFormRoundTripsAndRefusesBadSizes) {
   bad.set_siblings(0, "short");
   EXPECT_EQ(ParseIndexProof(bad).status().reason(), "INDEX_PROOF_MALFORMED");
   bad = wire;
-  bad.clear_other_leaf_hash();
+  bad.clear_other_history_hash();
   EXPECT_EQ(ParseIndexProof(bad).status().reason(), "INDEX_PROOF_MALFORMED");
   bad = wire;
   for (int i = 0; i < 300; ++i) bad.add_siblings("");
@@ -355,7 +359,7 @@ TEST(IndexTilesTest, TilesProveWhatTheTreeProves) {
         const Hash k = SubjectKey(s);
         if (!histories.count(k)) subjects.push_back(s);
         histories[k].push_back(next++);
-        updates.emplace_back(k, IndexLeafHash(k, histories[k]));
+        updates.emplace_back(k, IndexHistoryHash(histories[k]));
       }
       IndexTree after = tree.With(updates);
       size_t emitted = 0;
