@@ -268,8 +268,6 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     }
     state.Absorb(rec_state);
     AppendLeaf(&kv, rec, next);
-    std::string idx;
-    coding::PutBigEndian64(&idx, next);
     batch_hashes.emplace(rec.leaf_hash, next);
     done.push_back({i, next, false});
     ++next;
