@@ -34,14 +34,9 @@ Result<pb::Evidence> StaticEvidence(LedgerClient& c, const pb::GetEvidenceReques
     if (leaves.size() != 1) return verifier::DataLoss("SHORT_READ", "entry " + std::to_string(i));
     Parsed p;
     p.leaf = std::move(leaves[0]);
-    pb::SignedRecord sr;
-    if (!sr.ParseFromString(p.leaf) || !p.record.ParseFromString(sr.record())) {
+    if (!verifier::ParseLeafRecord(p.leaf, &p.record, &p.signers)) {
       return verifier::DataLoss("EVIDENCE_BAD_RECORD", "entry " + std::to_string(i) +
                                                            " does not parse");
-    }
-    for (const auto& sig : sr.signatures()) {
-      auto pk = verifier::ToHash(verifier::AsBytes(sig.public_key()));
-      if (pk.ok()) p.signers.push_back(*pk);
     }
     return &records.emplace(i, std::move(p)).first->second;
   };

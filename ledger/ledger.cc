@@ -137,10 +137,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
 
   // The index, rebuilt from the stored histories, must be the one the
   // head's last leaf logged.
-  pb::SignedRecord last_sr;
   pb::Record last_record;
-  if (!last_sr.ParseFromString(last) || !last_record.ParseFromString(last_sr.record()) ||
-      !last_record.has_index_root()) {
+  if (!verifier::ParseLeafRecord(last, &last_record) || !last_record.has_index_root()) {
     return verifier::FailedPrecondition(
         "LEDGER_WITHOUT_INDEX", "the head's last leaf is not an index root: this ledger predates "
                                 "the verifiable index (docs/index.md); create a new one");
@@ -278,7 +276,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
   if (next > old_size) {
     // The batch's last leaf: the index of every leaf before it.
     Status s;
-    auto staged = index_.Staged(state);
+    auto staged = index_.Staged();
     if (staged.ok()) {
       tree = std::move(staged).value();
       auto root_leaf = IndexRootLeaf(origin_, next, *tree);
@@ -828,14 +826,9 @@ Status Ledger::ProveComplete(uint64_t size, const std::vector<verifier::Subject>
           auto it = parsed.find(i);
           if (it == parsed.end()) {
             PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
-            pb::SignedRecord sr;
             Parsed x;
-            if (!sr.ParseFromString(leaf) || !x.record.ParseFromString(sr.record())) {
+            if (!verifier::ParseLeafRecord(leaf, &x.record, &x.signers)) {
               return verifier::DataLoss("CORRUPT_LEAF", "leaf " + std::to_string(i) + " does not parse");
-            }
-            for (const auto& sig : sr.signatures()) {
-              auto pk = verifier::ToHash(verifier::AsBytes(sig.public_key()));
-              if (pk.ok()) x.signers.push_back(*pk);
             }
             it = parsed.emplace(i, std::move(x)).first;
           }

@@ -57,7 +57,7 @@ Status SubjectIndex::Stage(verifier::StateOverlay& state, const provenance::v1::
   return Status::Ok();
 }
 
-Result<IndexTree> SubjectIndex::Staged(const verifier::StateView&) {
+Result<IndexTree> SubjectIndex::Staged() const {
   std::vector<std::pair<Hash, Hash>> leaves;
   leaves.reserve(staged_.size());
   for (const auto& [key, history] : staged_) {

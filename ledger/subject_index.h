@@ -35,7 +35,7 @@ class SubjectIndex {
                          uint64_t index);
   // Sequencer thread. The tree with everything staged since the last
   // Adopt/Discard; not yet adopted.
-  Result<verifier::IndexTree> Staged(const verifier::StateView& state);
+  Result<verifier::IndexTree> Staged() const;
   // Sequencer thread, once the batch is durable: `tree` is the index proven
   // by checkpoints of `size`. Versions below `keep_from` (the published
   // head) are dropped but for the most recent few.

@@ -200,9 +200,9 @@ Status TilePublisher::Resume(uint64_t head_size) {
   published_size_ = tiles_size_ = c->size;
   published_note_ = std::move(note);
   // The published index, rebuilt from the histories (its tiles are there).
-  PROV_ASSIGN_OR_RETURN(bool indexed, HasIndexRoot(c->size));
-  if (indexed) {
-    PROV_ASSIGN_OR_RETURN(index_, IndexAt(c->size, verifier::IndexTree(), 0));
+  PROV_ASSIGN_OR_RETURN(auto logged, IndexRootOf(c->size));
+  if (logged) {
+    PROV_ASSIGN_OR_RETURN(index_, IndexAt(c->size, verifier::IndexTree(), 0, *logged));
     index_size_ = c->size;
   }
   return Status::Ok();
@@ -333,12 +333,11 @@ Result<verifier::IndexTree> TilePublisher::Advance(const verifier::IndexTree& fr
   std::string leaf;
   for (uint64_t i = from_covered; i < covered; ++i) {
     PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(i), &leaf));
-    provenance::v1::SignedRecord sr;
-    provenance::v1::Record r;
     if (!found) return verifier::DataLoss("LEAF_MISSING", "leaf " + std::to_string(i));
     // The rulebook vetted every leaf before it was stored: one that is not a
     // record concerns no subject.
-    if (!sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) continue;
+    provenance::v1::Record r;
+    if (!verifier::ParseLeafRecord(leaf, &r)) continue;
     for (const auto& subject : verifier::SubjectsOf(r)) dirty.push_back(verifier::SubjectKey(subject));
   }
   std::sort(dirty.begin(), dirty.end());
@@ -353,9 +352,9 @@ Result<verifier::IndexTree> TilePublisher::Advance(const verifier::IndexTree& fr
 }
 
 Result<verifier::IndexTree> TilePublisher::IndexAt(uint64_t size, const verifier::IndexTree& from,
-                                                   uint64_t from_size) const {
+                                                   uint64_t from_size,
+                                                   const provenance::v1::IndexRoot& logged) const {
   const uint64_t covered = size - 1;
-  std::string leaf;
   verifier::IndexTree tree;
   if (from_size == 0) {
     SubjectIndex all;  // every stored history, cut at the head
@@ -365,30 +364,28 @@ Result<verifier::IndexTree> TilePublisher::IndexAt(uint64_t size, const verifier
     PROV_ASSIGN_OR_RETURN(tree, Advance(from, from_size - 1, covered));
   }
   // It must be what the head's last leaf logged: never publish another index.
-  PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(covered), &leaf));
-  provenance::v1::SignedRecord sr;
-  provenance::v1::Record r;
   const Hash root = tree.Root();
-  if (!found || !sr.ParseFromString(leaf) || !r.ParseFromString(sr.record()) ||
-      !r.has_index_root() || r.index_root().root() != verifier::AsStringView(root)) {
+  if (logged.root() != verifier::AsStringView(root)) {
     return verifier::DataLoss("INDEX_CORRUPT", "the stored histories do not give the index root "
                                                "logged at #" + std::to_string(covered));
   }
   return tree;
 }
 
-Result<bool> TilePublisher::HasIndexRoot(uint64_t size) const {
+Result<std::optional<provenance::v1::IndexRoot>> TilePublisher::IndexRootOf(uint64_t size) const {
   std::string leaf;
   PROV_ASSIGN_OR_RETURN(bool found, kv_->Get(coding::LeafKey(size - 1), &leaf));
-  provenance::v1::SignedRecord sr;
   provenance::v1::Record r;
-  return found && sr.ParseFromString(leaf) && r.ParseFromString(sr.record()) && r.has_index_root();
+  if (!found || !verifier::ParseLeafRecord(leaf, &r) || !r.has_index_root()) {
+    return std::optional<provenance::v1::IndexRoot>();
+  }
+  return std::optional<provenance::v1::IndexRoot>(r.index_root());
 }
 
 Result<std::optional<verifier::IndexTree>> TilePublisher::StageIndex(uint64_t size) {
-  PROV_ASSIGN_OR_RETURN(bool indexed, HasIndexRoot(size));
-  if (!indexed) return std::optional<verifier::IndexTree>();  // a log without an index
-  PROV_ASSIGN_OR_RETURN(verifier::IndexTree tree, IndexAt(size, index_, index_size_));
+  PROV_ASSIGN_OR_RETURN(auto logged, IndexRootOf(size));
+  if (!logged) return std::optional<verifier::IndexTree>();  // a log without an index
+  PROV_ASSIGN_OR_RETURN(verifier::IndexTree tree, IndexAt(size, index_, index_size_, *logged));
   KvStateView state(kv_);
   const uint64_t covered = size - 1;
   Status st = verifier::IndexTilesToPublish(

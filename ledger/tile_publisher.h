@@ -97,16 +97,18 @@ class TilePublisher {
   // `sync` false the data is made durable by one syncfs at commit.
   verifier::Status Stage(const std::string& rel, const std::string& bytes, bool sync = true);
   // The index of the head of `size`, from `from` (the head of `from_size`)
-  // and the stored histories; DATA_LOSS INDEX_CORRUPT unless it is the root
-  // the head's last leaf logged.
+  // and the stored histories; DATA_LOSS INDEX_CORRUPT unless it is `logged`,
+  // the root the head's last leaf holds.
   verifier::Result<verifier::IndexTree> IndexAt(uint64_t size, const verifier::IndexTree& from,
-                                                uint64_t from_size) const;
+                                                uint64_t from_size,
+                                                const provenance::v1::IndexRoot& logged) const;
   // `from` (the index of leaves [0, from_covered)) with the subjects of the
   // leaves up to `covered` updated.
   verifier::Result<verifier::IndexTree> Advance(const verifier::IndexTree& from,
                                                 uint64_t from_covered, uint64_t covered) const;
-  // Whether the head of `size` ends with an index root.
-  verifier::Result<bool> HasIndexRoot(uint64_t size) const;
+  // The index root the head of `size` ends with; nullopt if it ends with
+  // another record (a log without an index).
+  verifier::Result<std::optional<provenance::v1::IndexRoot>> IndexRootOf(uint64_t size) const;
   // Stages the index tiles of the head of `size` not yet published; nullopt
   // for a head without an index root (nothing staged).
   verifier::Result<std::optional<verifier::IndexTree>> StageIndex(uint64_t size);

@@ -182,8 +182,6 @@ class IndexReplay {
   Status Apply(StateOverlay& state, const PreparedRecord& record, uint64_t index);
   // The index of every leaf applied so far (histories read from `state`).
   Result<IndexTree> Commit(const StateView& state);
-  // Forgets what was applied since the last Commit (a batch rolled back).
-  void Discard() { dirty_.clear(); }
   const IndexTree& tree() const { return tree_; }  // as of the last Commit
 
  private:

@@ -1093,6 +1093,21 @@ Result<PreparedRecord> PrepareRecord(std::string leaf) {
   return p;
 }
 
+bool ParseLeafRecord(std::string_view leaf, pb::Record* record, std::vector<PublicKey>* signers) {
+  pb::SignedRecord sr;
+  if (!sr.ParseFromArray(leaf.data(), static_cast<int>(leaf.size())) ||
+      !record->ParseFromString(sr.record())) {
+    return false;
+  }
+  if (signers) {
+    for (const auto& sig : sr.signatures()) {
+      auto pk = ToHash(AsBytes(sig.public_key()));
+      if (pk.ok()) signers->push_back(*pk);
+    }
+  }
+  return true;
+}
+
 Status ApplyPrepared(StateOverlay& state, const PreparedRecord& rec, uint64_t index,
                      ApplyMode mode) {
   StateOverlay s(&state);

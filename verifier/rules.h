@@ -38,6 +38,13 @@ struct PreparedRecord {
 // PAE(kRecordPayloadType, record bytes).
 Result<PreparedRecord> PrepareRecord(std::string leaf);
 
+// Parses a leaf the log already vetted (its own store, or entries proven
+// against a checkpoint before use) without checking it: the record, and the
+// keys that signed it when `signers` is given. False if the bytes are not a
+// SignedRecord holding a Record.
+bool ParseLeafRecord(std::string_view leaf, provenance::v1::Record* record,
+                     std::vector<PublicKey>* signers = nullptr);
+
 // How a record is applied.
 enum class ApplyMode {
   // The whole log, in order: every rule applies (the server, audits).
