@@ -121,6 +121,70 @@ pb::Record OwnershipRecord(int64_t issued_at, const std::string& owner,
   return r;
 }
 
+namespace {
+
+pb::Record OrgFactRecord(int64_t issued_at, const std::string& org, int64_t valid_from,
+                         int64_t valid_until, const std::string& source) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* f = r.mutable_org_fact();
+  f->set_org_id(org);
+  f->set_valid_from(valid_from);
+  f->set_valid_until(valid_until);
+  f->set_source(source);
+  return r;
+}
+
+}  // namespace
+
+pb::Record OrgCountryFact(int64_t issued_at, const std::string& org, const std::string& country,
+                          int64_t valid_from, int64_t valid_until, const std::string& source) {
+  pb::Record r = OrgFactRecord(issued_at, org, valid_from, valid_until, source);
+  r.mutable_org_fact()->set_country(country);
+  return r;
+}
+
+pb::Record OrgLawFact(int64_t issued_at, const std::string& org, const std::string& law,
+                      int64_t valid_from, int64_t valid_until, const std::string& source) {
+  pb::Record r = OrgFactRecord(issued_at, org, valid_from, valid_until, source);
+  r.mutable_org_fact()->set_law(law);
+  return r;
+}
+
+pb::Record OrgStateOwnedFact(int64_t issued_at, const std::string& org, bool state_owned,
+                             int64_t valid_from, int64_t valid_until, const std::string& source) {
+  pb::Record r = OrgFactRecord(issued_at, org, valid_from, valid_until, source);
+  r.mutable_org_fact()->set_state_owned(state_owned);
+  return r;
+}
+
+pb::Record NoRegistrableOwnerRecord(int64_t issued_at, const std::string& org,
+                                    uint32_t threshold_bp, int64_t valid_from,
+                                    int64_t valid_until, const std::string& source) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* n = r.mutable_no_registrable_owner();
+  n->set_org_id(org);
+  n->set_threshold_bp(threshold_bp);
+  n->set_valid_from(valid_from);
+  n->set_valid_until(valid_until);
+  n->set_source(source);
+  return r;
+}
+
+pb::Record RulingRecord(int64_t issued_at, const std::string& org, const std::string& law,
+                        bool subject, const std::string& source, const std::string& reasoning) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* u = r.mutable_ruling();
+  u->set_org_id(org);
+  u->set_law(law);
+  u->set_subject(subject);
+  u->set_source(source);
+  u->set_reasoning(reasoning);
+  return r;
+}
+
 pb::Record KeyEnrollmentRecord(int64_t issued_at, const verifier::PublicKey& key,
                                const std::string& org_id,
                                const std::vector<pb::Role>& roles, int64_t not_before,

@@ -44,6 +44,20 @@ pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
 pb::Record OwnershipRecord(int64_t issued_at, const std::string& owner,
                            const std::string& owned, uint32_t stake_bp, bool control,
                            int64_t valid_from, int64_t valid_until = 0);
+// Dated facts (docs/rules.md "Dated facts"): exactly one of a country, a
+// law or state ownership, for [valid_from, valid_until) (0 = still true).
+pb::Record OrgCountryFact(int64_t issued_at, const std::string& org, const std::string& country,
+                          int64_t valid_from, int64_t valid_until, const std::string& source);
+pb::Record OrgLawFact(int64_t issued_at, const std::string& org, const std::string& law,
+                      int64_t valid_from, int64_t valid_until, const std::string& source);
+pb::Record OrgStateOwnedFact(int64_t issued_at, const std::string& org, bool state_owned,
+                             int64_t valid_from, int64_t valid_until, const std::string& source);
+pb::Record NoRegistrableOwnerRecord(int64_t issued_at, const std::string& org,
+                                    uint32_t threshold_bp, int64_t valid_from,
+                                    int64_t valid_until, const std::string& source);
+pb::Record RulingRecord(int64_t issued_at, const std::string& org, const std::string& law,
+                        bool subject, const std::string& source,
+                        const std::string& reasoning = "");
 pb::Record KeyEnrollmentRecord(int64_t issued_at, const verifier::PublicKey& key,
                                const std::string& org_id, const std::vector<pb::Role>& roles,
                                int64_t not_before = 0, int64_t not_after = 0);

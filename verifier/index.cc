@@ -104,6 +104,15 @@ std::vector<Subject> SubjectsOf(const pb::Record& r) {
     case pb::Record::kLaw:
       out.push_back(subject::Law(r.law().code()));
       break;
+    case pb::Record::kOrgFact:
+      out.push_back(subject::Org(r.org_fact().org_id()));
+      break;
+    case pb::Record::kNoRegistrableOwner:
+      out.push_back(subject::Org(r.no_registrable_owner().org_id()));
+      break;
+    case pb::Record::kRuling:
+      out.push_back(subject::Org(r.ruling().org_id()));
+      break;
     case pb::Record::kOwnership:
       AddUnique(&out, subject::Org(r.ownership().owner_org()));
       AddUnique(&out, subject::Org(r.ownership().owned_org()));
@@ -180,6 +189,12 @@ std::vector<Subject> ReliesOn(const pb::Record& r, std::span<const PublicKey> si
   switch (r.kind_case()) {
     case pb::Record::kOrganization:
       for (const auto& law : r.organization().laws()) AddUnique(&out, subject::Law(law));
+      break;
+    case pb::Record::kOrgFact:
+      if (r.org_fact().has_law()) AddUnique(&out, subject::Law(r.org_fact().law()));
+      break;
+    case pb::Record::kRuling:
+      AddUnique(&out, subject::Law(r.ruling().law()));
       break;
     case pb::Record::kOwnership:
       AddUnique(&out, subject::Org(r.ownership().owner_org()));

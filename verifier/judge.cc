@@ -102,14 +102,6 @@ Status VerifySubjectProofs(const pb::Evidence& evidence, VerifiedEvidence* ev) {
 
 }  // namespace
 
-std::string UtcDate(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
 
 const char* VerdictName(Verdict v) {
   switch (v) {

@@ -153,9 +153,6 @@ Judgement JudgeDevice(const VerifiedEvidence& ev, const DeviceQuery& q,
 std::vector<Finding> CheckFirmware(const VerifiedEvidence& ev, const Judgement& j,
                                    const Hash& firmware_sha256);
 
-// "YYYY-MM-DD" (UTC) of unix seconds.
-std::string UtcDate(int64_t unix_seconds);
-
 // Recomputes the verdict from the findings.
 void Decide(Judgement* j);
 

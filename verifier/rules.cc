@@ -1,6 +1,7 @@
 #include "verifier/rules.h"
 
 #include <algorithm>
+#include <ctime>
 #include <set>
 
 #include "proto/state.pb.h"
@@ -49,6 +50,23 @@ Status CheckOrgId(std::string_view what, const std::string& v) {
 }
 
 }  // namespace
+
+std::string UtcDate(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string Window(int64_t from, int64_t until) {
+  return "from " + UtcDate(from) + (until ? " until " + UtcDate(until) : " on");
+}
+
+bool Overlaps(int64_t a_from, int64_t a_until, int64_t b_from, int64_t b_until) {
+  return (b_until == 0 || a_from < b_until) && (a_until == 0 || b_from < a_until);
+}
 
 bool IsMacPrefix(std::string_view p) {
   if (p.size() != 6 && p.size() != 7 && p.size() != 9) return false;
@@ -157,6 +175,21 @@ Status CheckText(std::string_view what, const std::string& v, size_t max) {
   return Status::Ok();
 }
 
+// A dated window [from, until): until 0 is open; otherwise after from.
+Status CheckWindow(int64_t from, int64_t until) {
+  if (until != 0 && until <= from) {
+    return BadField("inverted window: valid_until " + std::to_string(until) +
+                    " must be after valid_from " + std::to_string(from));
+  }
+  return Status::Ok();
+}
+
+// A fact's source: required, at most 1024 bytes.
+Status CheckSource(std::string_view what, const std::string& v) {
+  if (v.empty()) return BadField(std::string(what) + " needs a source (citation or URL)");
+  return CheckText(std::string(what) + " source", v, 1024);
+}
+
 // A device's identity: an Ed25519 key, a pinned factory certificate key, a
 // device-identity CA, or several; a listed certificate is a device's
 // (not a CA, a supported key, the pin its SPKI, the device's serial in it).
@@ -231,7 +264,7 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckCountry("country", o.country(), false));
       for (const auto& a : o.aliases()) PROV_RETURN_IF_ERROR(CheckId("alias", a));
       for (const auto& l : o.laws()) PROV_RETURN_IF_ERROR(CheckLawCode("law", l));
-      return Status::Ok();
+      return CheckText("organization source", o.source(), 1024);
     }
     case pb::Record::kLaw: {
       const auto& l = r.law();
@@ -302,7 +335,41 @@ Status CheckFields(const pb::Record& r) {
       if (w.valid_until() != 0 && w.valid_until() <= w.valid_from()) {
         return BadField("valid_until must be after valid_from");
       }
-      return Status::Ok();
+      return CheckText("ownership source", w.source(), 1024);
+    }
+    case pb::Record::kOrgFact: {
+      const auto& f = r.org_fact();
+      PROV_RETURN_IF_ERROR(CheckOrgId("org_id", f.org_id()));
+      switch (f.fact_case()) {
+        case pb::OrgFact::kCountry:
+          PROV_RETURN_IF_ERROR(CheckCountry("country", f.country(), false));
+          break;
+        case pb::OrgFact::kLaw:
+          PROV_RETURN_IF_ERROR(CheckLawCode("law", f.law()));
+          break;
+        case pb::OrgFact::kStateOwned:
+          break;
+        case pb::OrgFact::FACT_NOT_SET:
+          return BadField("an org fact states a country, a law or state ownership");
+      }
+      PROV_RETURN_IF_ERROR(CheckWindow(f.valid_from(), f.valid_until()));
+      return CheckSource("org fact", f.source());
+    }
+    case pb::Record::kNoRegistrableOwner: {
+      const auto& n = r.no_registrable_owner();
+      PROV_RETURN_IF_ERROR(CheckOrgId("org_id", n.org_id()));
+      if (n.threshold_bp() == 0 || n.threshold_bp() > 10000) {
+        return BadField("threshold_bp must be 1 to 10000");
+      }
+      PROV_RETURN_IF_ERROR(CheckWindow(n.valid_from(), n.valid_until()));
+      return CheckSource("no-registrable-owner statement", n.source());
+    }
+    case pb::Record::kRuling: {
+      const auto& u = r.ruling();
+      PROV_RETURN_IF_ERROR(CheckOrgId("org_id", u.org_id()));
+      PROV_RETURN_IF_ERROR(CheckLawCode("law", u.law()));
+      PROV_RETURN_IF_ERROR(CheckSource("ruling", u.source()));
+      return CheckText("reasoning", u.reasoning(), 4096);
     }
     case pb::Record::kKeyEnrollment: {
       const auto& e = r.key_enrollment();
@@ -347,6 +414,13 @@ Status CheckFields(const pb::Record& r) {
       }
       for (const auto& v : m.shown_manufacturer()) PROV_RETURN_IF_ERROR(CheckId("shown_manufacturer", v));
       for (const auto& v : m.shown_model()) PROV_RETURN_IF_ERROR(CheckId("shown_model", v));
+      std::set<int> kinds;
+      for (int k : m.equipment()) {
+        if (k == pb::EQUIPMENT_KIND_UNSPECIFIED || !pb::EquipmentKind_IsValid(k)) {
+          return BadField("equipment kind " + std::to_string(k) + " is unspecified or unknown");
+        }
+        if (!kinds.insert(k).second) return BadField("equipment kind listed twice");
+      }
       return Status::Ok();
     }
     case pb::Record::kFirmwareRelease: {
@@ -545,6 +619,124 @@ Result<pb::DeviceState> LoadDevice(const StateView& s, const std::string& mfr,
 
 std::string Idx(uint64_t i) { return "#" + std::to_string(i); }
 
+Status RequireLaw(const StateView& s, const std::string& law, const std::string& what) {
+  pb::LawState unused;
+  PROV_ASSIGN_OR_RETURN(bool known, Load(s, state_key::Law(law), &unused));
+  if (!known) {
+    return FailedPrecondition("DANGLING_REFERENCE", what + " names law " + law +
+                                                        ", which is not registered (register it "
+                                                        "with a Law record first)");
+  }
+  return Status::Ok();
+}
+
+// "country", "law CN-NIL-2017" or "state ownership": what a fact is about.
+std::string FactTopic(const pb::OrgFact& f) {
+  if (f.has_law()) return "law " + f.law();
+  return f.has_country() ? "country" : "state ownership";
+}
+
+// A dated fact into its org's state: a correction (same topic and
+// valid_from) replaces; a window overlapping another of the same topic is
+// refused.
+Status AddFact(pb::OrgState* os, const pb::OrgFact& f, uint64_t index) {
+  pb::OrgFactEntry* same = nullptr;
+  for (auto& e : *os->mutable_facts()) {
+    if (e.fact().fact_case() != f.fact_case() || FactTopic(e.fact()) != FactTopic(f)) continue;
+    if (e.fact().valid_from() == f.valid_from()) {
+      same = &e;
+    } else if (Overlaps(e.fact().valid_from(), e.fact().valid_until(), f.valid_from(),
+                        f.valid_until())) {
+      return FailedPrecondition(
+          "FACT_OVERLAPS", "the " + FactTopic(f) + " of " + f.org_id() + " " +
+                               Window(f.valid_from(), f.valid_until()) + " overlaps org fact " +
+                               Idx(e.index()) + " (" +
+                               Window(e.fact().valid_from(), e.fact().valid_until()) +
+                               "); correct that one (same valid_from) to close its window");
+    }
+  }
+  if (!same) same = os->add_facts();
+  *same->mutable_fact() = f;
+  same->set_index(index);
+  return Status::Ok();
+}
+
+// Whether a stake contradicts a no-registrable-owner statement.
+bool Contradicts(const pb::Ownership& w, const pb::NoRegistrableOwner& n) {
+  return (w.stake_bp() >= n.threshold_bp() || w.control()) &&
+         Overlaps(w.valid_from(), w.valid_until(), n.valid_from(), n.valid_until());
+}
+
+std::string StakeText(const pb::Ownership& w, uint64_t index) {
+  return "the stake of " + w.owner_org() + " in " + w.owned_org() + " " + Idx(index) + " (" +
+         std::to_string(w.stake_bp()) + " bp" + (w.control() ? ", with control" : "") + ", " +
+         Window(w.valid_from(), w.valid_until()) + ")";
+}
+
+std::string NoOwnerText(const pb::NoRegistrableOwner& n, uint64_t index) {
+  return "the statement " + Idx(index) + " that " + n.org_id() + " has no owner at or above " +
+         std::to_string(n.threshold_bp()) + " bp " + Window(n.valid_from(), n.valid_until());
+}
+
+Status AddNoOwner(pb::OrgState* os, const pb::NoRegistrableOwner& n, uint64_t index) {
+  pb::NoOwnerEntry* same = nullptr;
+  for (auto& e : *os->mutable_no_owner()) {
+    const auto& x = e.statement();
+    if (x.valid_from() == n.valid_from()) {
+      same = &e;
+    } else if (Overlaps(x.valid_from(), x.valid_until(), n.valid_from(), n.valid_until())) {
+      return FailedPrecondition("FACT_OVERLAPS", "a no-registrable-owner statement for " +
+                                                     n.org_id() + " " +
+                                                     Window(n.valid_from(), n.valid_until()) +
+                                                     " overlaps " + NoOwnerText(x, e.index()));
+    }
+  }
+  for (const auto& e : os->owners()) {
+    if (Contradicts(e.stake(), n)) {
+      return FailedPrecondition("CONTRADICTS_OWNERSHIP",
+                                "no owner of " + n.org_id() + " at or above " +
+                                    std::to_string(n.threshold_bp()) + " bp " +
+                                    Window(n.valid_from(), n.valid_until()) +
+                                    " contradicts " + StakeText(e.stake(), e.index()));
+    }
+  }
+  if (!same) same = os->add_no_owner();
+  *same->mutable_statement() = n;
+  same->set_index(index);
+  return Status::Ok();
+}
+
+// A stake into the owned org's state: a correction (same owner and
+// valid_from) replaces; an overlapping window for the same owner, or a
+// stake a no-registrable-owner statement rules out, is refused.
+Status AddStake(pb::OrgState* owned, const pb::Ownership& w, uint64_t index) {
+  pb::StakeEntry* same = nullptr;
+  for (auto& e : *owned->mutable_owners()) {
+    const auto& x = e.stake();
+    if (x.owner_org() != w.owner_org()) continue;
+    if (x.valid_from() == w.valid_from()) {
+      same = &e;
+    } else if (Overlaps(x.valid_from(), x.valid_until(), w.valid_from(), w.valid_until())) {
+      return FailedPrecondition("OWNERSHIP_OVERLAPS",
+                                "the stake of " + w.owner_org() + " in " + w.owned_org() + " " +
+                                    Window(w.valid_from(), w.valid_until()) + " overlaps " +
+                                    StakeText(x, e.index()) +
+                                    "; correct that one (same valid_from) to close its window");
+    }
+  }
+  for (const auto& e : owned->no_owner()) {
+    if (Contradicts(w, e.statement())) {
+      return FailedPrecondition("CONTRADICTS_OWNERSHIP",
+                                StakeText(w, index) + " contradicts " +
+                                    NoOwnerText(e.statement(), e.index()));
+    }
+  }
+  if (!same) same = owned->add_owners();
+  *same->mutable_stake() = w;
+  same->set_index(index);
+  return Status::Ok();
+}
+
 Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& rec,
                  const Signers& signers, uint64_t index, ApplyMode mode) {
   const bool subset = mode == ApplyMode::kEvidenceSubset;
@@ -567,6 +759,18 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       PROV_ASSIGN_OR_RETURN(bool found,
                             Load(s, state_key::Org(r.organization().org_id()), &os));
       (void)found;  // a later version supersedes
+      for (const auto& law : r.organization().laws()) {
+        for (const auto& e : os.facts()) {
+          if (e.fact().has_law() && e.fact().law() == law) {
+            return FailedPrecondition(
+                "FACT_OVERLAPS", "organization " + r.organization().org_id() + " lists law " +
+                                     law + " as binding at all times, but org fact " +
+                                     Idx(e.index()) + " dates it (" +
+                                     Window(e.fact().valid_from(), e.fact().valid_until()) +
+                                     "): leave it out of the record, or correct the fact");
+          }
+        }
+      }
       *os.mutable_current() = r.organization();
       os.set_latest_index(index);
       AppendOrgIndex(s, std::move(os), index);
@@ -696,8 +900,66 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       }
       PROV_ASSIGN_OR_RETURN(auto owner, LoadOrg(s, w.owner_org(), "owner"));
       PROV_ASSIGN_OR_RETURN(auto owned, LoadOrg(s, w.owned_org(), "owned org"));
+      PROV_RETURN_IF_ERROR(AddStake(&owned, w, index));
       AppendOrgIndex(s, std::move(owner), index);
       AppendOrgIndex(s, std::move(owned), index);
+      return Status::Ok();
+    }
+    case pb::Record::kOrgFact: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "org fact"));
+      const auto& f = r.org_fact();
+      if (subset) {
+        pb::OrgState unused;
+        PROV_ASSIGN_OR_RETURN(bool have, Load(s, state_key::Org(f.org_id()), &unused));
+        if (!have) return Status::Ok();
+      }
+      PROV_ASSIGN_OR_RETURN(auto os, LoadOrg(s, f.org_id(), "org"));
+      if (f.has_law()) {
+        PROV_RETURN_IF_ERROR(RequireLaw(s, f.law(), "org fact for " + f.org_id()));
+        const auto& laws = os.current().laws();
+        if (std::find(laws.begin(), laws.end(), f.law()) != laws.end()) {
+          return FailedPrecondition("FACT_OVERLAPS",
+                                    "organization " + f.org_id() + " " + Idx(os.latest_index()) +
+                                        " lists law " + f.law() +
+                                        " as binding at all times; a dated fact for it would "
+                                        "overlap (log the organization without it first)");
+        }
+      }
+      PROV_RETURN_IF_ERROR(AddFact(&os, f, index));
+      AppendOrgIndex(s, std::move(os), index);
+      return Status::Ok();
+    }
+    case pb::Record::kNoRegistrableOwner: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "no-registrable-owner statement"));
+      const auto& n = r.no_registrable_owner();
+      if (subset) {
+        pb::OrgState unused;
+        PROV_ASSIGN_OR_RETURN(bool have, Load(s, state_key::Org(n.org_id()), &unused));
+        if (!have) return Status::Ok();
+      }
+      PROV_ASSIGN_OR_RETURN(auto os, LoadOrg(s, n.org_id(), "org"));
+      PROV_RETURN_IF_ERROR(AddNoOwner(&os, n, index));
+      AppendOrgIndex(s, std::move(os), index);
+      return Status::Ok();
+    }
+    case pb::Record::kRuling: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "ruling"));
+      const auto& u = r.ruling();
+      if (subset) {
+        pb::OrgState unused;
+        PROV_ASSIGN_OR_RETURN(bool have, Load(s, state_key::Org(u.org_id()), &unused));
+        if (!have) return Status::Ok();
+      }
+      PROV_ASSIGN_OR_RETURN(auto os, LoadOrg(s, u.org_id(), "ruled org"));
+      PROV_RETURN_IF_ERROR(RequireLaw(s, u.law(), "ruling on " + u.org_id()));
+      pb::RulingEntry* e = nullptr;
+      for (auto& x : *os.mutable_rulings()) {
+        if (x.ruling().law() == u.law()) e = &x;  // a later ruling supersedes
+      }
+      if (!e) e = os.add_rulings();
+      *e->mutable_ruling() = u;
+      e->set_index(index);
+      AppendOrgIndex(s, std::move(os), index);
       return Status::Ok();
     }
     case pb::Record::kKeyEnrollment: {
@@ -1173,6 +1435,9 @@ std::string RecordKindName(const pb::Record& record) {
     case pb::Record::kDeviceIdentityCaRevocation: return "device-identity CA revocation";
     case pb::Record::kCommissioning: return "commissioning";
     case pb::Record::kIndexRoot: return "index root";
+    case pb::Record::kOrgFact: return "org fact";
+    case pb::Record::kNoRegistrableOwner: return "no-registrable-owner statement";
+    case pb::Record::kRuling: return "ruling";
     case pb::Record::KIND_NOT_SET: break;
   }
   return "unknown";

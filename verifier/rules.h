@@ -105,4 +105,13 @@ Result<std::optional<MacOwner>> MacBlockOf(const StateView& state, std::string_v
 // A human name for the record's kind, e.g. "device".
 std::string RecordKindName(const provenance::v1::Record& record);
 
+// "YYYY-MM-DD" (UTC) of unix seconds.
+std::string UtcDate(int64_t unix_seconds);
+// A window [from, until) in words: "from 2019-01-01 until 2022-11-01", or
+// "from 2019-01-01 on" when until is 0 (open).
+std::string Window(int64_t from, int64_t until);
+// Whether windows [a_from, a_until) and [b_from, b_until) share an instant
+// (an until of 0 is open).
+bool Overlaps(int64_t a_from, int64_t a_until, int64_t b_from, int64_t b_until);
+
 }  // namespace verifier
