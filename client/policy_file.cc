@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <regex>
+#include <ctime>
 #include <sstream>
 
 #include "verifier/suggest.h"
@@ -47,8 +48,16 @@ class Reader {
                      {"owners", [&](const YAML::Node& v) { return Owners(v, &p); }},
                      {"require", [&](const YAML::Node& v) { return Require(v, &p); }},
                      {"missing_facts", [&](const YAML::Node& v) { return MissingFacts(v, &p); }},
-                     {"judge_ownership_at", [&](const YAML::Node& v) { return When(v, &p); }}});
+                     {"judge_ownership_at", [&](const YAML::Node& v) { return When(v, &p); }},
+                     {"scope", [&](const YAML::Node& v) { return Scope(v, &p); }},
+                     {"needs_ruling", [&](const YAML::Node& v) { return NeedsRuling(v, &p); }}});
     if (!s.ok()) return s;
+    for (const auto& [law, line] : ruling_laws_) {
+      if (!p.denied_laws.count(law)) {
+        return Error(line, "needs_ruling: law '" + law +
+                               "' is not in deny.laws, so a ruling on it would change nothing");
+      }
+    }
     if (!has_name) return Error(Line(root), "the policy needs a `name`");
     if (p.affiliates && (!p.include_owners || p.denied_orgs.empty())) {
       return Error(affiliates_line_,
@@ -68,6 +77,7 @@ class Reader {
   static int Line(const YAML::Node& n) { return n.Mark().line; }
 
   int affiliates_line_ = 0;
+  std::vector<std::pair<std::string, int>> ruling_laws_;  // needs_ruling laws and their lines
 
   Status Error(int line0, const std::string& what) const {
     return verifier::InvalidArgument("BAD_POLICY",
@@ -171,34 +181,191 @@ class Reader {
     return Status::Ok();
   }
 
-  Status Deny(const YAML::Node& m, Policy* p) {
+  // Why `s` is not an ISO 3166-1 alpha-2 code, or "".
+  static std::string CountryProblem(const std::string& s) {
     static const std::regex kCountry("[A-Z]{2}");
+    if (!std::regex_match(s, kCountry)) {
+      return "is not an ISO 3166-1 alpha-2 code (two capital letters)";
+    }
+    auto known = IsoCountries();
+    if (!known.ok()) return "cannot be checked: " + known.status().message();
+    if (known->count(s)) return "";
+    std::vector<std::string> codes;
+    for (const auto& [code, name] : *known) codes.push_back(code);
+    return "is not an ISO 3166-1 country code" +
+           verifier::DidYouMean(verifier::Nearest(s, codes, 3));
+  }
+
+  Status Deny(const YAML::Node& m, Policy* p) {
     static const std::regex kId("[A-Za-z0-9][A-Za-z0-9._-]*");
     auto id = [](const std::string& s) {
       return std::regex_match(s, kId) ? "" : "is not an identifier (letters, digits, . _ -)";
-    };
-    auto country = [](const std::string& s) -> std::string {
-      if (!std::regex_match(s, kCountry)) {
-        return "is not an ISO 3166-1 alpha-2 code (two capital letters)";
-      }
-      auto known = IsoCountries();
-      if (!known.ok()) return "cannot be checked: " + known.status().message();
-      if (known->count(s)) return "";
-      std::vector<std::string> codes;
-      for (const auto& [code, name] : *known) codes.push_back(code);
-      return "is not an ISO 3166-1 country code" +
-             verifier::DidYouMean(verifier::Nearest(s, codes, 3));
     };
     return Keys(m, "deny",
                 {{"laws", [&](const YAML::Node& v) {
                     return StringSet(v, "deny.laws", id, &p->denied_laws, p);
                   }},
                  {"countries", [&](const YAML::Node& v) {
-                    return StringSet(v, "deny.countries", country, &p->denied_countries, p);
+                    return StringSet(v, "deny.countries", CountryProblem, &p->denied_countries, p);
                   }},
-                 {"orgs", [&](const YAML::Node& v) {
-                    return StringSet(v, "deny.orgs", id, &p->denied_orgs, p);
-                  }}});
+                 {"orgs", [&](const YAML::Node& v) { return DenyOrgs(v, p); }}});
+  }
+
+  // deny.orgs: ids, or {org: ID, purposes: [...]} for an org denied only
+  // for some uses.
+  Status DenyOrgs(const YAML::Node& v, Policy* p) {
+    if (!v.IsSequence()) return Error(Line(v), "deny.orgs must be a list, e.g. [a, b]");
+    static const std::regex kId("[A-Za-z0-9][A-Za-z0-9._-]*");
+    std::map<std::string, int> seen;
+    for (const auto& item : v) {
+      std::string org;
+      std::set<std::string> purposes;
+      bool limited = false;
+      if (item.IsMap()) {
+        PROV_RETURN_IF_ERROR(Keys(item, "a deny.orgs entry",
+                                  {{"org", [&](const YAML::Node& x) { return Str(x, "deny.orgs org", &org); }},
+                                   {"purposes", [&](const YAML::Node& x) {
+                                      limited = true;
+                                      return Purposes(x, "deny.orgs purposes", &purposes);
+                                    }}}));
+        if (org.empty()) return Error(Line(item), "a deny.orgs entry needs `org`");
+      } else if (item.IsScalar()) {
+        org = item.Scalar();
+      } else {
+        return Error(Line(item), "deny.orgs entries must be org ids or {org: ID, purposes: [...]}");
+      }
+      if (!std::regex_match(org, kId)) {
+        return Error(Line(item), "deny.orgs: '" + org + "' is not an identifier (letters, digits, . _ -)");
+      }
+      if (auto [it, fresh] = seen.emplace(org, Line(item)); !fresh) {
+        return Error(Line(item), "deny.orgs: '" + org + "' is listed twice (first on line " +
+                                     std::to_string(it->second + 1) + ")");
+      }
+      p->denied_orgs.insert(org);
+      p->where["deny.orgs/" + org] = file_ + ":" + std::to_string(Line(item) + 1);
+      if (limited) p->org_purposes[org] = std::move(purposes);
+    }
+    return Status::Ok();
+  }
+
+  Status Purposes(const YAML::Node& v, const std::string& what, std::set<std::string>* out) {
+    std::vector<std::pair<std::string, int>> items;
+    PROV_RETURN_IF_ERROR(List(
+        v, what,
+        [](const std::string& s) -> std::string {
+          if (verifier::IsPurpose(s)) return "";
+          std::string all;
+          for (const auto& x : verifier::Purposes()) all += (all.empty() ? "" : ", ") + x;
+          return "is not a purpose (" + all + ")" +
+                 verifier::DidYouMean(verifier::Nearest(s, verifier::Purposes(), 3));
+        },
+        &items));
+    if (items.empty()) return Error(Line(v), what + " must name at least one purpose");
+    for (const auto& [x, line] : items) out->insert(x);
+    return Status::Ok();
+  }
+
+  Status Date(const YAML::Node& v, const std::string& what, int64_t* out) {
+    static const std::regex kDate("([0-9]{4})-([0-9]{2})-([0-9]{2})");
+    std::smatch m;
+    const std::string s = v.IsScalar() ? v.Scalar() : Text(v);
+    if (v.IsScalar() && std::regex_match(s, m, kDate)) {
+      std::tm tm{};
+      tm.tm_year = std::stoi(m[1]) - 1900;
+      tm.tm_mon = std::stoi(m[2]) - 1;
+      tm.tm_mday = std::stoi(m[3]);
+      const int64_t t = timegm(&tm);
+      if (verifier::UtcDate(t) == s) {
+        *out = t;
+        return Status::Ok();
+      }
+    }
+    return Error(Line(v), what + " must be a date YYYY-MM-DD, got '" + s + "'");
+  }
+
+  Status Scope(const YAML::Node& m, Policy* p) {
+    return Keys(
+        m, "scope",
+        {{"purposes", [&](const YAML::Node& v) { return Purposes(v, "scope.purposes", &p->purposes); }},
+         {"equipment", [&](const YAML::Node& v) { return Equipment(v, p); }},
+         {"in_force_from", [&](const YAML::Node& v) { return Date(v, "scope.in_force_from", &p->in_force_from); }},
+         {"component_reach", [&](const YAML::Node& v) { return ComponentReach(v, p); }}});
+  }
+
+  Status Equipment(const YAML::Node& v, Policy* p) {
+    static const std::map<std::string, int> kKinds = {
+        {"video-surveillance", provenance::v1::EQUIPMENT_KIND_VIDEO_SURVEILLANCE},
+        {"telecommunications", provenance::v1::EQUIPMENT_KIND_TELECOMMUNICATIONS}};
+    std::vector<std::pair<std::string, int>> items;
+    PROV_RETURN_IF_ERROR(List(
+        v, "scope.equipment",
+        [](const std::string& s) {
+          return kKinds.count(s) ? "" : "is not an equipment kind (video-surveillance, telecommunications)";
+        },
+        &items));
+    if (items.empty()) return Error(Line(v), "scope.equipment must name at least one kind");
+    for (const auto& [x, line] : items) p->equipment.insert(kKinds.at(x));
+    return Status::Ok();
+  }
+
+  Status ComponentReach(const YAML::Node& m, Policy* p) {
+    static const std::map<std::string, int> kKinds = {
+        {"soc", provenance::v1::COMPONENT_KIND_SOC},
+        {"image_sensor", provenance::v1::COMPONENT_KIND_IMAGE_SENSOR},
+        {"network_module", provenance::v1::COMPONENT_KIND_NETWORK_MODULE},
+        {"storage", provenance::v1::COMPONENT_KIND_STORAGE},
+        {"memory", provenance::v1::COMPONENT_KIND_MEMORY},
+        {"lens", provenance::v1::COMPONENT_KIND_LENS},
+        {"power", provenance::v1::COMPONENT_KIND_POWER},
+        {"secure_element", provenance::v1::COMPONENT_KIND_SECURE_ELEMENT},
+        {"radio", provenance::v1::COMPONENT_KIND_RADIO},
+        {"other", provenance::v1::COMPONENT_KIND_OTHER}};
+    auto& r = p->component_reach;
+    return Keys(
+        m, "scope.component_reach",
+        {{"from", [&](const YAML::Node& v) { return Date(v, "scope.component_reach.from", &r.from); }},
+         {"kinds", [&](const YAML::Node& v) {
+            std::vector<std::pair<std::string, int>> items;
+            PROV_RETURN_IF_ERROR(List(
+                v, "scope.component_reach.kinds",
+                [](const std::string& s) -> std::string {
+                  if (kKinds.count(s)) return "";
+                  std::string all;
+                  for (const auto& [k, x] : kKinds) all += (all.empty() ? "" : ", ") + k;
+                  return "is not a component kind (" + all + ")";
+                },
+                &items));
+            if (items.empty()) return Error(Line(v), "scope.component_reach.kinds must name at least one kind");
+            for (const auto& [x, line] : items) r.kinds.insert(kKinds.at(x));
+            return Status::Ok();
+          }}});
+  }
+
+  Status NeedsRuling(const YAML::Node& v, Policy* p) {
+    if (!v.IsSequence()) return Error(Line(v), "needs_ruling must be a list of {law, jurisdictions, question}");
+    for (const auto& item : v) {
+      Policy::NeedsRuling nr;
+      int law_line = Line(item);
+      PROV_RETURN_IF_ERROR(Keys(
+          item, "a needs_ruling entry",
+          {{"law", [&](const YAML::Node& x) {
+              law_line = Line(x);
+              return Str(x, "needs_ruling law", &nr.law);
+            }},
+           {"jurisdictions", [&](const YAML::Node& x) {
+              std::vector<std::pair<std::string, int>> items;
+              PROV_RETURN_IF_ERROR(List(x, "needs_ruling jurisdictions", CountryProblem, &items));
+              for (const auto& [c, line] : items) nr.jurisdictions.insert(c);
+              return Status::Ok();
+            }},
+           {"question", [&](const YAML::Node& x) { return Str(x, "needs_ruling question", &nr.question); }}}));
+      if (nr.law.empty() || nr.jurisdictions.empty() || nr.question.empty()) {
+        return Error(Line(item), "a needs_ruling entry needs law, jurisdictions and question");
+      }
+      ruling_laws_.emplace_back(nr.law, law_line);
+      p->needs_ruling.push_back(std::move(nr));
+    }
+    return Status::Ok();
   }
 
   Status AppliesTo(const YAML::Node& v, Policy* p) {

@@ -48,17 +48,16 @@ void AddMaxBundleAge(CLI::App* cmd, int64_t* seconds);
 // The --policy option of check, scan and delivery check.
 struct PolicyChoice {
   std::string path;
+  std::string purpose;                             // --purpose: the use judged, or ""
   std::shared_ptr<const verifier::Policy> policy;  // null without --policy
 
-  Status Load() {
-    if (path.empty()) return Status::Ok();
-    PROV_ASSIGN_OR_RETURN(verifier::Policy p, client::LoadPolicy(path));
-    policy = std::make_shared<const verifier::Policy>(std::move(p));
-    return Status::Ok();
-  }
+  // Reads the policy; an unknown --purpose, or one without --policy, is
+  // INVALID_ARGUMENT BAD_PURPOSE.
+  Status Load();
   // A fresh evaluator (it memoises the ownership graph of the evidence).
   verifier::PolicyFn Fn() const {
-    return policy ? verifier::MakePolicyFn(policy, std::time(nullptr)) : verifier::PolicyFn{};
+    return policy ? verifier::MakePolicyFn(policy, std::time(nullptr), purpose)
+                  : verifier::PolicyFn{};
   }
   void Finish(bool attested, verifier::Judgement* j) const {
     if (policy) {
@@ -71,11 +70,14 @@ struct PolicyChoice {
     if (policy) w->AddPolicy(*policy);
   }
   json Json() const {
-    return policy ? json{{"name", policy->name}, {"source", policy->source}, {"file", path}}
-                  : json(nullptr);
+    if (!policy) return json(nullptr);
+    json j{{"name", policy->name}, {"source", policy->source}, {"file", path}};
+    if (!purpose.empty()) j["purpose"] = purpose;
+    return j;
   }
   void Print() const {
     if (policy) std::printf("policy %s: %s\n", policy->name.c_str(), policy->source.c_str());
+    if (policy && !purpose.empty()) std::printf("purpose: %s\n", purpose.c_str());
   }
 };
 

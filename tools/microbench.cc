@@ -300,6 +300,26 @@ class Delivery {
       own("h" + std::to_string(30 + h % 10), "h" + std::to_string(h), 5000, 0, 0);
       own("h" + std::to_string((h + 1) % 30), "h" + std::to_string(h), 2000, 0, 0);
     }
+    // Dated facts on every org: each holder moved from CN (or HK) to its
+    // record's country after three years; one in five bound by the law from
+    // year two; one in three state-owned in years one to four; makers moved
+    // from HK. 50 orgs, about 110 facts.
+    for (int h = 0; h < kHolders; ++h) {
+      const std::string id = "h" + std::to_string(h);
+      auto fact = [&](pb::Record r) { Apply(client::SignRecordBytes(r, {&auth})); };
+      fact(client::OrgCountryFact(t, id, h % 4 == 0 ? "HK" : "CN", t, t + 3 * 365 * 86400, "s"));
+      if (h % 7 != 0 && h % 5 == 0) {
+        fact(client::OrgLawFact(t, id, "CN-NIL-2017", t + 2 * 365 * 86400, 0, "s"));
+      }
+      if (h % 3 == 0) {
+        fact(client::OrgStateOwnedFact(t, id, true, t + 365 * 86400, t + 4 * 365 * 86400, "s"));
+      }
+    }
+    for (int m = 0; m < kMakers; ++m) {
+      Apply(client::SignRecordBytes(client::OrgCountryFact(t, "m" + std::to_string(m), "HK", 0,
+                                                           t + 365 * 86400, "s"),
+                                    {&auth}));
+    }
     for (int m = 0; m < kMakers; ++m) {
       keys_.push_back(Key(static_cast<uint8_t>(10 + m)));
       const std::string id = "m" + std::to_string(m);
@@ -335,6 +355,13 @@ class Delivery {
     affiliates_policy_ = std::make_shared<verifier::Policy>(*policy_);
     affiliates_policy_->denied_orgs = {"h1", "h12"};
     affiliates_policy_->affiliates = true;
+    // Dated countries and state ownership denied, HK needing a ruling, and a
+    // purpose-limited denied org, judged for a purpose.
+    dated_policy_ = std::make_shared<verifier::Policy>(*affiliates_policy_);
+    dated_policy_->denied_countries = {"CN"};
+    dated_policy_->state_owned_counts = true;
+    dated_policy_->needs_ruling = {{"CN-NIL-2017", {"HK", "MO"}, "q"}};
+    dated_policy_->org_purposes["h12"] = {"public-safety"};
   }
 
   void Apply(std::string leaf) {
@@ -352,17 +379,21 @@ class Delivery {
   verifier::RecordCache cache_;
   std::vector<verifier::SigningKey> keys_;
   std::vector<verifier::DeviceQuery> queries_;
-  std::shared_ptr<verifier::Policy> policy_, affiliates_policy_;
+  std::shared_ptr<verifier::Policy> policy_, affiliates_policy_, dated_policy_;
   uint64_t next_ = 0;
 };
 
-// Arg 0: denied laws; arg 1: also denied orgs with their affiliates.
+// 10,000 devices of 10 makers sharing 50 orgs with dated facts. Arg 0:
+// denied laws; arg 1: also denied orgs with their affiliates; arg 2: also
+// dated countries and state ownership, a needs_ruling and a purpose.
 void BM_PolicyJudgeDelivery(benchmark::State& state) {
   static Delivery* d = new Delivery();
-  const auto& policy = state.range(0) ? d->affiliates_policy_ : d->policy_;
+  const auto& policy = state.range(0) == 2   ? d->dated_policy_
+                       : state.range(0) == 1 ? d->affiliates_policy_
+                                             : d->policy_;
   size_t rejected = 0;
   for (auto _ : state) {
-    auto fn = verifier::MakePolicyFn(policy, 1'800'000'000);
+    auto fn = verifier::MakePolicyFn(policy, 1'800'000'000, "commercial");
     rejected = 0;
     for (const auto& q : d->queries_) {
       verifier::Judgement j = verifier::JudgeDevice(d->ev_, q, fn);
@@ -375,7 +406,7 @@ void BM_PolicyJudgeDelivery(benchmark::State& state) {
   state.counters["rejected"] = static_cast<double>(rejected);
   state.SetItemsProcessed(state.iterations() * Delivery::kDevices);
 }
-BENCHMARK(BM_PolicyJudgeDelivery)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PolicyJudgeDelivery)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -516,9 +516,17 @@ PROV=$PROV K=$K W=$W bash tools/demo_policy.sh
 say "   the same delivery under the UK sensitive-site policy (PRC National Intelligence Law):"
 expect 1 "$PROV" delivery check "$W/policy-manifest.csv" --buyer buyer-gov \
   --policy policies/uk-sensitive-site.yaml --html "$W/delivery-uk.html"
-say "   ... and under NDAA s.889 (Huawei, ZTE, Hytera, Hikvision, Dahua, their subsidiaries and affiliates):"
+say "   ... and under NDAA s.889 (Huawei, ZTE outright; Hytera, Hikvision, Dahua for public safety,"
+say "   government facilities, critical infrastructure and national security; subsidiaries and affiliates),"
+say "   for cameras going on a government site:"
 expect 1 "$PROV" delivery check "$W/policy-manifest.csv" --buyer buyer-gov \
-  --policy policies/ndaa-889.yaml --html "$W/delivery-ndaa.html"
+  --policy policies/ndaa-889.yaml --purpose government-facility-security --html "$W/delivery-ndaa.html"
+say "   without --purpose the Hikvision-made unit cannot be judged (UNVERIFIED PURPOSE_NEEDED), and"
+say "   for a shop it is out of s.889's scope (a pass that names the limit):"
+expect 2 "$PROV" check --manufacturer hikvision --serial NOVA-2024 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml
+expect 0 "$PROV" check --manufacturer hikvision --serial NOVA-2024 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --purpose commercial
 say "   one camera, explained (a clean maker; its image sensor's maker was owned by a state"
 say "   group until 2023, so a unit made in 2022 is tainted and one made in 2024 is not):"
 expect 1 "$PROV" check --manufacturer acme-cam --serial CLEAN-2022 --buyer buyer-gov \
@@ -527,7 +535,7 @@ expect 0 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer
   --policy policies/uk-sensitive-site.yaml
 say "   an affiliate, explained (the state group holding 40 % of this maker also holds 41 % of Hikvision):"
 expect 1 "$PROV" check --manufacturer lumen-vision --serial LV-2024 --buyer buyer-gov \
-  --policy policies/ndaa-889.yaml
+  --policy policies/ndaa-889.yaml --purpose public-safety
 say "   a policy with a typo (CN-NIL2017) is refused, never silently passes everything:"
 sed 's/\[CN-NIL-2017\]/[CN-NIL2017]/' policies/uk-sensitive-site.yaml >"$W/typo-policy.yaml"
 expect 64 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer-gov \

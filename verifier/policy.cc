@@ -30,6 +30,11 @@ OwnershipGraph::OwnershipGraph(const VerifiedEvidence& ev) {
   }
 }
 
+bool OwnershipGraph::HasOwnershipFactsAt(const std::string& org, int64_t t) const {
+  const auto& edges = DirectOwners(org);
+  return std::any_of(edges.begin(), edges.end(), [t](const Edge& e) { return e.ValidAt(t); });
+}
+
 const std::vector<OwnershipGraph::Edge>& OwnershipGraph::DirectOwners(
     const std::string& org) const {
   static const std::vector<Edge> kNone;
@@ -71,6 +76,18 @@ void OwnershipGraph::Walk(const std::string& org, int64_t t, Path* path,
     *path = saved;
     on_path->erase(e.owner);
   }
+}
+
+const std::vector<std::string>& Purposes() {
+  static const std::vector<std::string> kPurposes = {
+      "public-safety", "government-facility-security", "critical-infrastructure-security",
+      "national-security", "commercial", "residential", "other"};
+  return kPurposes;
+}
+
+bool IsPurpose(const std::string& purpose) {
+  const auto& all = Purposes();
+  return std::find(all.begin(), all.end(), purpose) != all.end();
 }
 
 // --- EvaluatePolicy ---
@@ -115,19 +132,94 @@ void AddUnique(std::vector<uint64_t>* v, uint64_t i) {
   if (std::find(v->begin(), v->end(), i) == v->end()) v->push_back(i);
 }
 
+std::string Join(const std::set<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+// An org's facts at one instant: its record's, unless a dated fact covers
+// the instant, plus laws bound by dated facts and rulings. Each fact keeps
+// the record that states it and, when dated, its window in words.
+struct FactsAt {
+  struct Fact {
+    std::string value;
+    std::string dated;  // "" for the record's own; else e.g. "from 2019-01-01 until 2021-06-01"
+    uint64_t index = 0;
+  };
+  Fact country;
+  std::vector<Fact> laws;  // value: the law code; dated: a window or "by ruling #i"
+  bool state_owned = false;
+  Fact state;  // value "state-owned" or "" (not)
+};
+
+FactsAt FactsOf(const pb::OrgState& os, int64_t t) {
+  const pb::Organization& o = os.current();
+  FactsAt f;
+  f.country = {o.country(), "", os.latest_index()};
+  f.state_owned = o.state_owned();
+  f.state = {o.state_owned() ? "state-owned" : "", "", os.latest_index()};
+  for (const auto& law : o.laws()) f.laws.push_back({law, "", os.latest_index()});
+  for (const pb::OrgFactEntry& e : os.facts()) {
+    const pb::OrgFact& x = e.fact();
+    if (x.valid_from() > t || (x.valid_until() != 0 && t >= x.valid_until())) continue;
+    const std::string dated = Window(x.valid_from(), x.valid_until());
+    if (x.has_country()) {
+      f.country = {x.country(), dated, e.index()};
+    } else if (x.has_law()) {
+      f.laws.push_back({x.law(), dated, e.index()});
+    } else if (x.has_state_owned()) {
+      f.state_owned = x.state_owned();
+      f.state = {x.state_owned() ? "state-owned" : "", dated, e.index()};
+    }
+  }
+  for (const pb::RulingEntry& e : os.rulings()) {
+    const pb::Ruling& r = e.ruling();
+    const bool listed = std::any_of(f.laws.begin(), f.laws.end(),
+                                    [&](const FactsAt::Fact& l) { return l.value == r.law(); });
+    if (r.subject() && !listed) f.laws.push_back({r.law(), "by ruling #" + std::to_string(e.index()), e.index()});
+  }
+  return f;
+}
+
+// "CN" or "SG from 2021-06-01 on (#12)".
+std::string FactText(const FactsAt::Fact& f) {
+  if (f.dated.empty()) return f.value;
+  if (f.dated.rfind("by ruling", 0) == 0) return f.value + " " + f.dated;
+  return f.value + " " + f.dated + " (#" + std::to_string(f.index) + ")";
+}
+
+// What the policy has to say about one org at one time.
+struct Denial {
+  Severity severity = Severity::kReject;
+  std::string code, why;
+  std::vector<uint64_t> indices;  // the facts and rulings behind it
+};
+
 class Evaluator {
  public:
   Evaluator(const Policy& p, const VerifiedEvidence& ev, const Judgement& j, int64_t now,
-            OwnershipGraph* graph)
-      : p_(p), ev_(ev), j_(j), now_(now), graph_(graph) {}
+            OwnershipGraph* graph, const std::string& purpose)
+      : p_(p), ev_(ev), j_(j), now_(now), graph_(graph), purpose_(purpose) {}
 
   std::vector<Finding> Run() {
     if (!j_.registered) return {};
+    if (!InScope()) return std::move(out_);
     // An org in several roles (a maker of its own SoC) is judged once, in
     // its first role: its facts and owners are the same in each.
     std::set<std::string> judged;
     for (const Subject& s : Subjects()) {
       if (judged.insert(s.org).second) Judge(s);
+    }
+    if (!p_.purposes.empty() && purpose_.empty()) {
+      // Without the use, what the policy would reject cannot be decided.
+      for (Finding& f : out_) {
+        if (f.severity != Severity::kReject) continue;
+        f.severity = Severity::kUnverified;
+        f.message = f.code + ": " + f.message + "; but " + p_.name + " covers only use for " +
+                    Join(p_.purposes, ", ") + ": give --purpose";
+        f.code = "PURPOSE_NEEDED";
+      }
     }
     return std::move(out_);
   }
@@ -135,7 +227,71 @@ class Evaluator {
  private:
   bool Applies(Role r) const { return p_.applies_to.count(r) > 0; }
 
-  std::vector<Subject> Subjects() const {
+  int64_t Made() const {
+    int64_t made = j_.record.manufactured_at();
+    if (made == 0) {
+      auto rec = ev_.records.find(j_.device.index());
+      if (rec != ev_.records.end()) made = rec->second->record.issued_at();
+    }
+    return made;
+  }
+
+  const pb::ModelState* Model() {
+    if (!model_loaded_) {
+      model_loaded_ = true;
+      pb::ModelState ms;
+      const pb::Device& d = j_.record;
+      auto have = GetMessage(ev_.state, state_key::Model(d.manufacturer_org(), d.model_id()), &ms);
+      if (have.ok() && *have) model_ = std::move(ms);
+    }
+    return model_ ? &*model_ : nullptr;
+  }
+
+  // The policy's scope: the device's date, its model's equipment kinds and
+  // the use it is judged for. Out of scope is one pass finding saying why.
+  bool InScope() {
+    auto out = [&](const std::string& code, const std::string& why,
+                   std::vector<uint64_t> indices) {
+      out_.push_back({Severity::kInfo, code, p_.name + " does not cover this device: " + why,
+                      std::move(indices)});
+      return false;
+    };
+    const int64_t made = Made();
+    if (p_.in_force_from != 0 && made < p_.in_force_from) {
+      return out("NOT_IN_FORCE", "made " + UtcDate(made) + ", before the rule is in force (" +
+                                     UtcDate(p_.in_force_from) + ")",
+                 {j_.device.index()});
+    }
+    if (!p_.equipment.empty()) {
+      // A model not in the evidence cannot narrow the scope: judged as covered.
+      if (const pb::ModelState* ms = Model()) {
+        std::set<int> kinds(ms->model().equipment().begin(), ms->model().equipment().end());
+        if (kinds.empty()) kinds.insert(pb::EQUIPMENT_KIND_VIDEO_SURVEILLANCE);
+        const bool covered = std::any_of(kinds.begin(), kinds.end(),
+                                         [&](int k) { return p_.equipment.count(k) > 0; });
+        if (!covered) {
+          std::set<std::string> names;
+          for (int k : kinds) names.insert(EquipmentName(k));
+          return out("OUT_OF_SCOPE", "model " + ms->model().model_id() + " is " +
+                                         Join(names, " and ") + " equipment",
+                     {ms->index()});
+        }
+      }
+    }
+    if (!p_.purposes.empty() && !purpose_.empty() && !p_.purposes.count(purpose_)) {
+      return out("OUT_OF_SCOPE", "it covers only use for " + Join(p_.purposes, ", ") +
+                                     ", and the use judged is " + purpose_,
+                 {});
+    }
+    return true;
+  }
+
+  static std::string EquipmentName(int k) {
+    return k == pb::EQUIPMENT_KIND_TELECOMMUNICATIONS ? "telecommunications"
+                                                      : "video surveillance";
+  }
+
+  std::vector<Subject> Subjects() {
     std::vector<Subject> subjects;
     const pb::Device& d = j_.record;
     if (Applies(Role::kManufacturer)) {
@@ -145,16 +301,24 @@ class Evaluator {
         subjects.push_back({Role::kManufacturer, m.org, m.why, m.indices});
       }
     }
-    pb::ModelState ms;
-    auto have = GetMessage(ev_.state, state_key::Model(d.manufacturer_org(), d.model_id()), &ms);
-    if (have.ok() && *have) {
+    if (const pb::ModelState* msp = Model()) {
+      const pb::ModelState& ms = *msp;
       const pb::DeviceModel& m = ms.model();
       if (Applies(Role::kBrand) && !m.brand_org().empty() &&
           (m.brand_org() != d.manufacturer_org() || !Applies(Role::kManufacturer))) {
         subjects.push_back({Role::kBrand, m.brand_org(),
                             "model " + m.model_id() + " sold under the brand of", {ms.index()}});
       }
-      if (Applies(Role::kComponentMaker)) {
+      const auto& reach = p_.component_reach;
+      if (Applies(Role::kComponentMaker) && reach.from != 0 && Made() < reach.from &&
+          !m.bom().empty()) {
+        out_.push_back({Severity::kInfo, "COMPONENTS_NOT_COVERED",
+                        "the makers of model " + m.model_id() + "'s components were not judged: " +
+                            p_.name + " reaches components only of devices made from " +
+                            UtcDate(reach.from) + " on, and this one was made " +
+                            UtcDate(Made()),
+                        {j_.device.index(), ms.index()}});
+      } else if (Applies(Role::kComponentMaker)) {
         for (const pb::BomLine& line : m.bom()) {
           const auto& ref = line.component();
           pb::ComponentState cs;
@@ -162,13 +326,18 @@ class Evaluator {
                               &cs);
           std::string function = line.function();
           std::vector<uint64_t> indices;
+          std::optional<pb::ComponentKind> kind;
           if (c.ok() && *c) {
             indices.push_back(cs.index());
             auto rec = ev_.records.find(cs.index());
-            if (function.empty() && rec != ev_.records.end()) {
-              function = KindName(rec->second->record.component().kind());
+            if (rec != ev_.records.end()) {
+              kind = rec->second->record.component().kind();
+              if (function.empty()) function = KindName(*kind);
             }
           }
+          // A component of a kind the rule does not reach is not judged; one
+          // whose kind the evidence does not show is (fail closed).
+          if (!reach.kinds.empty() && kind && !reach.kinds.count(*kind)) continue;
           indices.push_back(ms.index());
           subjects.push_back({Role::kComponentMaker, ref.maker_org(),
                               (function.empty() ? "component" : function) + " " +
@@ -200,38 +369,81 @@ class Evaluator {
     return it->second ? &*it->second : nullptr;
   }
 
-  // "Orion Group Co., Ltd. (CN, state-owned, subject to CN-NIL-2017)"
-  std::string Describe(const std::string& id) {
+  // "Orion Group Co., Ltd. (CN, state-owned, subject to CN-NIL-2017)"; a
+  // dated fact says its window: "(SG from 2021-06-01 on (#12), ...)".
+  std::string Describe(const std::string& id, int64_t t) {
     const pb::OrgState* os = Org(id);
     if (!os) return id + " (not in the ledger)";
-    const pb::Organization& o = os->current();
-    std::string facts = o.country();
-    if (o.state_owned()) facts += ", state-owned";
-    for (int i = 0; i < o.laws_size(); ++i) {
-      facts += (i == 0 ? ", subject to " : " and ") + o.laws(i);
+    const FactsAt f = FactsOf(*os, t);
+    std::string facts = FactText(f.country);
+    if (!f.state.value.empty()) facts += ", " + FactText(f.state);
+    for (size_t i = 0; i < f.laws.size(); ++i) {
+      facts += (i == 0 ? ", subject to " : " and ") + FactText(f.laws[i]);
     }
-    return o.legal_name() + " (" + facts + ")";
+    for (const pb::RulingEntry& e : os->rulings()) {
+      if (!e.ruling().subject()) {
+        facts += ", not subject to " + e.ruling().law() + " by ruling #" + std::to_string(e.index());
+      }
+    }
+    return os->current().legal_name() + " (" + facts + ")";
   }
 
-  // What the policy denies about one org: {code, reason}.
-  std::vector<std::pair<std::string, std::string>> Denials(const std::string& id, bool owner) {
-    std::vector<std::pair<std::string, std::string>> out;
-    if (p_.denied_orgs.count(id)) {
-      out.emplace_back("DENIED_ORG", id + " is a denied organisation");
+  // How a denied org's purpose limit bears on this check: a reject, an
+  // UNVERIFIED PURPOSE_NEEDED, or an OUT_OF_SCOPE pass.
+  Denial Gate(const std::string& denied, std::string code, std::string why) {
+    auto it = p_.org_purposes.find(denied);
+    if (it == p_.org_purposes.end()) return {Severity::kReject, std::move(code), std::move(why), {}};
+    const std::string uses = Join(it->second, ", ");
+    if (purpose_.empty()) {
+      return {Severity::kUnverified, "PURPOSE_NEEDED",
+              why + "; but " + p_.name + " denies " + denied + " only for use for " + uses +
+                  ": give --purpose",
+              {}};
     }
+    if (it->second.count(purpose_)) {
+      return {Severity::kReject, std::move(code), why + " (for use for " + purpose_ + ")", {}};
+    }
+    return {Severity::kInfo, "OUT_OF_SCOPE",
+            why + "; but " + p_.name + " denies " + denied + " only for use for " + uses +
+                ", and the use judged is " + purpose_,
+            {}};
+  }
+
+  // What the policy denies about one org at time t.
+  std::vector<Denial> Denials(const std::string& id, int64_t t, bool owner) {
+    std::vector<Denial> out;
+    if (p_.denied_orgs.count(id)) out.push_back(Gate(id, "DENIED_ORG", id + " is a denied organisation"));
     const pb::OrgState* os = Org(id);
     if (!os) return out;
-    const pb::Organization& o = os->current();
-    if (p_.denied_countries.count(o.country())) {
-      out.emplace_back("DENIED_COUNTRY", o.country() + " is a denied country");
+    const FactsAt f = FactsOf(*os, t);
+    if (p_.denied_countries.count(f.country.value)) {
+      out.push_back({Severity::kReject, "DENIED_COUNTRY",
+                     f.country.value + " is a denied country", {f.country.index}});
     }
-    for (const auto& law : o.laws()) {
-      if (p_.denied_laws.count(law)) out.emplace_back("DENIED_LAW", law + " is a denied law");
+    for (const auto& law : f.laws) {
+      if (p_.denied_laws.count(law.value)) {
+        out.push_back({Severity::kReject, "DENIED_LAW", law.value + " is a denied law", {law.index}});
+      }
     }
-    if (p_.state_owned_counts && o.state_owned()) {
-      out.emplace_back("STATE_OWNED_OWNER", std::string(owner ? "a state-owned owner"
-                                                              : "a state-owned org") +
-                                                " counts under this policy");
+    if (p_.state_owned_counts && f.state_owned) {
+      out.push_back({Severity::kReject, "STATE_OWNED_OWNER",
+                     std::string(owner ? "a state-owned owner" : "a state-owned org") +
+                         " counts under this policy",
+                     {f.state.index}});
+    }
+    for (const Policy::NeedsRuling& nr : p_.needs_ruling) {
+      if (!nr.jurisdictions.count(f.country.value)) continue;
+      const bool bound = std::any_of(f.laws.begin(), f.laws.end(),
+                                     [&](const FactsAt::Fact& l) { return l.value == nr.law; });
+      const bool ruled = std::any_of(os->rulings().begin(), os->rulings().end(),
+                                     [&](const pb::RulingEntry& e) { return e.ruling().law() == nr.law; });
+      if (bound || ruled) continue;
+      out.push_back({Severity::kUnverified, "NEEDS_RULING",
+                     "whether " + id + " (" + f.country.value + ") is subject to " + nr.law +
+                         " is unsettled: " + nr.question + " A ruling is needed: the authority logs "
+                         "one for " + id + " (prov authority ruling --org " + id + " --law " +
+                         nr.law + " --subject yes|no --source ...)",
+                     {f.country.index}});
     }
     return out;
   }
@@ -249,15 +461,25 @@ class Evaluator {
   }
 
   std::vector<std::pair<std::string, int64_t>> Times() const {
-    int64_t made = j_.record.manufactured_at();
-    if (made == 0) {
-      auto rec = ev_.records.find(j_.device.index());
-      if (rec != ev_.records.end()) made = rec->second->record.issued_at();
-    }
+    const int64_t made = Made();
     std::vector<std::pair<std::string, int64_t>> times;
     if (p_.when != Policy::When::kNow) times.emplace_back("at manufacture (" + UtcDate(made) + ")", made);
     if (p_.when != Policy::When::kManufacture) times.emplace_back("now", now_);
     return times;
+  }
+
+  // The no-registrable-owner statement covering `t` that clears org's owners
+  // under this policy's threshold, if any.
+  const pb::NoOwnerEntry* Statement(const std::string& id, int64_t t, bool* too_high = nullptr) {
+    const pb::OrgState* os = Org(id);
+    if (!os) return nullptr;
+    for (const pb::NoOwnerEntry& e : os->no_owner()) {
+      const auto& n = e.statement();
+      if (n.valid_from() > t || (n.valid_until() != 0 && t >= n.valid_until())) continue;
+      if (n.threshold_bp() <= p_.control_threshold_bp) return &e;
+      if (too_high) *too_high = true;
+    }
+    return nullptr;
   }
 
   // Judges one subject; when nothing was found against it, says what was
@@ -267,13 +489,31 @@ class Evaluator {
     JudgeOrg(s);
     if (out_.size() != before) return;
     std::vector<uint64_t> indices = s.indices;
-    if (const pb::OrgState* os = Org(s.org)) AddUnique(&indices, os->latest_index());
-    std::string text = s.what + " " + Describe(s.org) + ": not denied by " + p_.name;
+    const auto times = Times();
+    const int64_t first = times.empty() ? now_ : times.front().second;
+    if (const pb::OrgState* os = Org(s.org)) {
+      AddUnique(&indices, os->latest_index());
+      for (const auto& [label, t] : times) {
+        const FactsAt f = FactsOf(*os, t);
+        AddUnique(&indices, f.country.index);
+        for (const auto& l : f.laws) AddUnique(&indices, l.index);
+      }
+      for (const auto& e : os->rulings()) AddUnique(&indices, e.index());
+    }
+    std::string text = s.what + " " + Describe(s.org, first) + ": not denied by " + p_.name;
     if (p_.include_owners) {
       std::map<std::string, double> owners;  // counting owner -> largest stake judged
-      std::string when;
-      for (const auto& [label, t] : Times()) {
+      std::string when, statements;
+      for (const auto& [label, t] : times) {
         when += (when.empty() ? "" : " and ") + label;
+        if (const pb::NoOwnerEntry* e = Statement(s.org, t)) {
+          AddUnique(&indices, e->index());
+          const std::string st = "no registrable owner at or above " +
+                                 Percent(e->statement().threshold_bp() / 10000.0) + " " +
+                                 Window(e->statement().valid_from(), e->statement().valid_until()) +
+                                 " (#" + std::to_string(e->index()) + ")";
+          if (statements.find(st) == std::string::npos) statements += "; " + st;
+        }
         for (const auto& [owner, h] : graph_->OwnersAt(s.org, t)) {
           if (!Counts(h)) continue;
           double& stake = owners[owner];
@@ -290,44 +530,33 @@ class Evaluator {
         text += "; owners judged (" + Percent(p_.control_threshold_bp / 10000.0) +
                 (p_.control_flag_counts ? " or control" : "") + "):";
         for (const auto& [owner, stake] : owners) {
-          text += " " + Describe(owner) + " " + Percent(stake) + ";";
+          text += " " + Describe(owner, first) + " " + Percent(stake) + ";";
         }
         text.pop_back();
       }
-      text += " (" + when + ")";
+      text += statements + " (" + when + ")";
     }
     out_.push_back({Severity::kInfo, "POLICY_PASSED", std::move(text), std::move(indices)});
   }
 
   void JudgeOrg(const Subject& s) {
-    const std::string head = s.what + " " + Describe(s.org);
     const pb::OrgState* os = Org(s.org);
     if (!os) {
       Add(Missing(), "MISSING_ORG_FACTS",
-          head + ": " + s.org + " is not in the ledger, so the policy cannot judge it", s.indices);
-      return;
-    }
-    for (auto& [code, why] : Denials(s.org, false)) {
-      std::vector<uint64_t> indices = s.indices;
-      AddUnique(&indices, os->latest_index());
-      Add(Severity::kReject, code, head + ": " + why, std::move(indices));
-    }
-    if (!p_.include_owners) return;
-    if (!graph_->HasOwnershipFacts(s.org)) {
-      Add(Missing(), "MISSING_OWNERSHIP_FACTS",
-          head + ": no owner of " + s.org +
-              " is recorded in the ledger, so its beneficial owners cannot be judged",
+          s.what + " " + s.org + " (not in the ledger): " + s.org +
+              " is not in the ledger, so the policy cannot judge it",
           s.indices);
       return;
     }
-    // Owner findings, merged across the times judged.
+    // Findings, merged across the times judged.
     struct Hit {
+      Severity severity;
       std::string code, text;
       std::vector<uint64_t> indices;
       std::vector<std::string> when;
     };
     std::vector<Hit> hits;
-    auto hit = [&](const std::string& code, const std::string& text,
+    auto hit = [&](Severity sev, const std::string& code, const std::string& text,
                    const std::vector<uint64_t>& indices, const std::string& when) {
       auto same = std::find_if(hits.begin(), hits.end(), [&](const Hit& x) {
         return x.code == code && x.text == text;
@@ -335,31 +564,63 @@ class Evaluator {
       if (same != hits.end()) {
         same->when.push_back(when);
       } else {
-        hits.push_back({code, text, indices, {when}});
+        hits.push_back({sev, code, text, indices, {when}});
       }
     };
+    std::vector<std::string> missing_at;
+    bool statement_too_high = false;
     for (const auto& [when, t] : Times()) {
+      const std::string head = s.what + " " + Describe(s.org, t);
+      for (Denial& d : Denials(s.org, t, false)) {
+        std::vector<uint64_t> indices = s.indices;
+        AddUnique(&indices, os->latest_index());
+        for (uint64_t i : d.indices) AddUnique(&indices, i);
+        hit(d.severity, d.code, head + ": " + d.why, indices, when);
+      }
+      if (!p_.include_owners) continue;
+      if (!graph_->HasOwnershipFactsAt(s.org, t) && !Statement(s.org, t, &statement_too_high)) {
+        missing_at.push_back(when);
+      }
       for (const auto& [owner, h] : graph_->OwnersAt(s.org, t)) {
         if (!Counts(h)) continue;
-        auto denials = Denials(owner, true);
+        auto denials = Denials(owner, t, true);
         if (denials.empty()) continue;
         const pb::OrgState* owner_state = Org(owner);
-        auto [text, path_indices] = PathText(head, h);
+        auto [text, path_indices] = PathText(head, h, t);
         std::vector<uint64_t> indices = s.indices;
         for (uint64_t i : path_indices) AddUnique(&indices, i);
         if (owner_state) AddUnique(&indices, owner_state->latest_index());
-        for (const auto& [code, why] : denials) hit(code, text + ": " + why, indices, when);
+        for (Denial& d : denials) {
+          std::vector<uint64_t> with = indices;
+          for (uint64_t i : d.indices) AddUnique(&with, i);
+          hit(d.severity, d.code, text + ": " + d.why, with, when);
+        }
       }
       if (p_.affiliates) {
-        for (auto& [text, indices] : Affiliations(s, head, t)) hit("DENIED_AFFILIATE", text, indices, when);
+        for (Denial& d : Affiliations(s, head, t)) {
+          hit(d.severity, d.code, d.why, d.indices, when);
+        }
       }
+    }
+    if (!missing_at.empty()) {
+      std::string when;
+      for (size_t i = 0; i < missing_at.size(); ++i) when += (i == 0 ? "" : " and ") + missing_at[i];
+      Add(Missing(), "MISSING_OWNERSHIP_FACTS",
+          s.what + " " + Describe(s.org, now_) + ": no owner of " + s.org +
+              " is recorded in the ledger " + when +
+              (statement_too_high
+                   ? ", and its no-registrable-owner statement's threshold is above this "
+                     "policy's " + Percent(p_.control_threshold_bp / 10000.0)
+                   : ", nor a statement that it has no registrable owner") +
+              ", so its beneficial owners cannot be judged",
+          s.indices);
     }
     for (Hit& hit : hits) {
       std::string when;
       for (size_t i = 0; i < hit.when.size(); ++i) {
         when += (i == 0 ? "" : " and ") + hit.when[i];
       }
-      Add(Severity::kReject, hit.code, hit.text + " (" + when + ")", std::move(hit.indices));
+      Add(hit.severity, hit.code, hit.text + " (" + when + ")", std::move(hit.indices));
     }
   }
 
@@ -370,10 +631,9 @@ class Evaluator {
 
   // How s.org is an affiliate of a denied org D at time t: it holds a
   // counting stake in D, or one of its counting owners does (common
-  // control). Each is {message, indices}.
-  std::vector<std::pair<std::string, std::vector<uint64_t>>> Affiliations(
-      const Subject& s, const std::string& head, int64_t t) {
-    std::vector<std::pair<std::string, std::vector<uint64_t>>> out;
+  // control).
+  std::vector<Denial> Affiliations(const Subject& s, const std::string& head, int64_t t) {
+    std::vector<Denial> out;
     for (const std::string& denied : p_.denied_orgs) {
       if (denied == s.org || !graph_->HasOwnershipFacts(denied)) continue;
       const auto& owners_of_denied = graph_->OwnersAt(denied, t);
@@ -384,16 +644,21 @@ class Evaluator {
       auto holds = [&](const std::string& holder, std::vector<uint64_t>* indices) {
         auto it = owners_of_denied.find(holder);
         if (it == owners_of_denied.end() || !Counts(it->second)) return std::string();
-        auto [text, path] = PathText(denied, it->second);
+        auto [text, path] = PathText(denied, it->second, t);
         for (uint64_t i : path) AddUnique(indices, i);
         if (const pb::OrgState* os = Org(denied)) AddUnique(indices, os->latest_index());
-        return Percent(it->second.stake) + " of " + Describe(denied);
+        return Percent(it->second.stake) + " of " + Describe(denied, t);
+      };
+      auto gated = [&](std::string why, std::vector<uint64_t> indices) {
+        Denial d = Gate(denied, "DENIED_AFFILIATE", std::move(why));
+        d.indices = std::move(indices);
+        out.push_back(std::move(d));
       };
       std::vector<uint64_t> indices = s.indices;
       if (std::string held = holds(s.org, &indices); !held.empty()) {
-        out.emplace_back(head + ", which holds " + held + ": an affiliate of " + denied +
-                             ", a denied organisation",
-                         std::move(indices));
+        gated(head + ", which holds " + held + ": an affiliate of " + denied +
+                  ", a denied organisation",
+              std::move(indices));
         continue;
       }
       for (const auto& [owner, h] : owners_of_org) {
@@ -402,13 +667,13 @@ class Evaluator {
           continue;
         }
         std::vector<uint64_t> owner_indices = s.indices;
-        auto [text, path] = PathText(head, h);
+        auto [text, path] = PathText(head, h, t);
         for (uint64_t i : path) AddUnique(&owner_indices, i);
         const std::string held = holds(owner, &owner_indices);
-        out.emplace_back(text + "; " + Describe(owner) + " also holds " + held +
-                             ": under common control with " + denied +
-                             ", so an affiliate of " + denied + ", a denied organisation",
-                         std::move(owner_indices));
+        gated(text + "; " + Describe(owner, t) + " also holds " + held +
+                  ": under common control with " + denied + ", so an affiliate of " + denied +
+                  ", a denied organisation",
+              std::move(owner_indices));
         break;  // one common owner is enough to name
       }
     }
@@ -417,7 +682,8 @@ class Evaluator {
 
   // The strongest path to an owner, in words, and the records on it.
   std::pair<std::string, std::vector<uint64_t>> PathText(const std::string& head,
-                                                         const OwnershipGraph::Holding& h) {
+                                                         const OwnershipGraph::Holding& h,
+                                                         int64_t t) {
     const OwnershipGraph::Path* best = &h.paths.front();
     for (const auto& p : h.paths) {
       if (p.stake > best->stake || (p.stake == best->stake && p.edges.size() < best->edges.size())) {
@@ -428,7 +694,7 @@ class Evaluator {
     std::vector<uint64_t> indices;
     for (const OwnershipGraph::Edge* e : best->edges) {
       text += (e == best->edges.front() ? ", " : ", which is ") + Percent(e->stake_bp / 10000.0) +
-              (e->control ? " (with control)" : "") + " owned by " + Describe(e->owner) +
+              (e->control ? " (with control)" : "") + " owned by " + Describe(e->owner, t) +
               (e->valid_from ? " since " + UtcDate(e->valid_from) : "") +
               (e->valid_until ? " until " + UtcDate(e->valid_until) : "");
       indices.push_back(e->index);
@@ -446,15 +712,19 @@ class Evaluator {
   const Judgement& j_;
   const int64_t now_;
   OwnershipGraph* graph_;
+  const std::string& purpose_;
   std::map<std::string, std::optional<pb::OrgState>> orgs_;
+  bool model_loaded_ = false;
+  std::optional<pb::ModelState> model_;
   std::vector<Finding> out_;
 };
 
 }  // namespace
 
 std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
-                                    const Judgement& j, int64_t now, OwnershipGraph* graph) {
-  return Evaluator(policy, ev, j, now, graph).Run();
+                                    const Judgement& j, int64_t now, OwnershipGraph* graph,
+                                    const std::string& purpose) {
+  return Evaluator(policy, ev, j, now, graph, purpose).Run();
 }
 
 void ApplyRequired(const Policy& policy, bool attested, Judgement* j) {
@@ -510,7 +780,7 @@ void ApplyNoPolicy(bool attested, Judgement* j) {
   Decide(j);
 }
 
-PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now) {
+PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now, std::string purpose) {
   // One ownership graph per evidence, kept while the same evidence is judged.
   struct Cache {
     const VerifiedEvidence* ev = nullptr;
@@ -519,7 +789,7 @@ PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now) {
     std::unique_ptr<OwnershipGraph> graph;
   };
   auto cache = std::make_shared<Cache>();
-  return [policy, now, cache](const VerifiedEvidence& ev, const Judgement& j) {
+  return [policy, now, cache, purpose](const VerifiedEvidence& ev, const Judgement& j) {
     if (cache->ev != &ev || cache->root != ev.checkpoint.root ||
         cache->records != ev.records.size()) {
       cache->graph = std::make_unique<OwnershipGraph>(ev);
@@ -527,7 +797,7 @@ PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now) {
       cache->root = ev.checkpoint.root;
       cache->records = ev.records.size();
     }
-    return EvaluatePolicy(*policy, ev, j, now, cache->graph.get());
+    return EvaluatePolicy(*policy, ev, j, now, cache->graph.get(), purpose);
   };
 }
 

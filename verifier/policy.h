@@ -71,7 +71,45 @@ struct Policy {
 
   // When ownership is judged: at the device's manufacture date, now, or both.
   enum class When { kManufacture, kNow, kBoth } when = When::kBoth;
+
+  // --- Scope (docs/policy.md "Scope") ---
+  // The uses the policy covers (Purposes()); empty: every use. Judged
+  // without a purpose, what it would reject is UNVERIFIED (PURPOSE_NEEDED);
+  // for another use it does not apply (OUT_OF_SCOPE).
+  std::set<std::string> purposes;
+  // Denied orgs denied only for some uses (NDAA s.889(f)(3)(B)); an org
+  // not listed here is denied for every use the policy covers.
+  std::map<std::string, std::set<std::string>> org_purposes;
+  // The equipment kinds covered (provenance::v1::EquipmentKind values; a
+  // model that lists none is video surveillance); empty: every kind.
+  std::set<int> equipment;
+  // Devices made before this instant (unix seconds) are not covered; 0: all.
+  int64_t in_force_from = 0;
+  // Component makers are judged only for devices made from `from` on, and
+  // only for components of these kinds (ComponentKind values; empty: all).
+  struct ComponentReach {
+    int64_t from = 0;
+    std::set<int> kinds;
+  } component_reach;
+  // Applicability no published guidance settles: an org domiciled in one
+  // of `jurisdictions` (at the time judged) and not otherwise subject to
+  // `law` is judged by the authority's Ruling for it, and without one is
+  // UNVERIFIED (NEEDS_RULING), naming the org, the jurisdiction and
+  // `question`.
+  struct NeedsRuling {
+    std::string law;
+    std::set<std::string> jurisdictions;
+    std::string question;
+  };
+  std::vector<NeedsRuling> needs_ruling;
 };
+
+// The uses a policy's scope and `prov ... --purpose` name: the four of NDAA
+// s.889(f)(3)(B) (public-safety, government-facility-security,
+// critical-infrastructure-security, national-security), then commercial,
+// residential and other.
+const std::vector<std::string>& Purposes();
+bool IsPurpose(const std::string& purpose);
 
 // Beneficial ownership from the Ownership records of some evidence.
 // Stakes are time-bounded ([valid_from, valid_until)); a later record for
@@ -111,6 +149,8 @@ class OwnershipGraph {
   const std::vector<Edge>& DirectOwners(const std::string& org) const;
   // True if any Ownership record (at any time) names `org` as owned.
   bool HasOwnershipFacts(const std::string& org) const { return owners_of_.count(org) > 0; }
+  // True if an Ownership record naming `org` as owned is valid at `t`.
+  bool HasOwnershipFactsAt(const std::string& org, int64_t t) const;
 
  private:
   void Walk(const std::string& org, int64_t t, Path* path, std::set<std::string>* on_path,
@@ -129,8 +169,11 @@ class OwnershipGraph {
 // Microsystems Co (TW), 100 % owned by Orion Group Co., Ltd. (CN, subject to
 // CN-NIL-2017) since 2019-01-01: CN-NIL-2017 is a denied law (at manufacture
 // (2024-03-01) and now)", with the ledger index of every record on the path.
+// `purpose` is the use the device is judged for (Purposes(); empty: not
+// given).
 std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
-                                    const Judgement& j, int64_t now, OwnershipGraph* graph);
+                                    const Judgement& j, int64_t now, OwnershipGraph* graph,
+                                    const std::string& purpose = "");
 
 // Applies the policy's `required` switches to a finished judgement: failed
 // checks the policy does not require become kWaived ("failed, but not
@@ -153,6 +196,7 @@ Finding NotAttested(const std::string& why);
 // A PolicyFn for JudgeDevice that evaluates `policy`, keeping one ownership
 // graph per evidence (judging 10,000 devices that share 50 organisations
 // walks each org's owners once per stake interval, not once per device).
-PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now);
+PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now,
+                      std::string purpose = "");
 
 }  // namespace verifier

@@ -42,6 +42,65 @@ TEST(PolicyFileTest, Ndaa889) {
   EXPECT_TRUE(p->required.released_firmware);
 }
 
+TEST(PolicyFileTest, Ndaa889LimitsTheThreeVideoMakersToItsPurposes) {
+  auto p = LoadPolicy(PROV_SOURCE_DIR "/policies/ndaa-889.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const std::set<std::string> uses = {"public-safety", "government-facility-security",
+                                      "critical-infrastructure-security", "national-security"};
+  EXPECT_EQ(p->org_purposes.size(), 3u);
+  for (const char* org : {"hytera", "hikvision", "dahua"}) EXPECT_EQ(p->org_purposes.at(org), uses);
+  EXPECT_FALSE(p->org_purposes.count("huawei"));
+  EXPECT_TRUE(p->purposes.empty());
+}
+
+TEST(PolicyFileTest, FccCoveredListReachesRadiosFromDecember2025) {
+  auto p = LoadPolicy(PROV_SOURCE_DIR "/policies/fcc-covered-list.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(verifier::UtcDate(p->in_force_from), "2023-02-06");
+  EXPECT_EQ(verifier::UtcDate(p->component_reach.from), "2025-12-26");
+  EXPECT_EQ(p->component_reach.kinds,
+            (std::set<int>{provenance::v1::COMPONENT_KIND_RADIO,
+                           provenance::v1::COMPONENT_KIND_NETWORK_MODULE}));
+  EXPECT_NE(p->source.find("FCC 25-71"), std::string::npos);
+}
+
+TEST(PolicyFileTest, NsCmicDoesNotExtendToSubsidiaries) {
+  auto p = LoadPolicy(PROV_SOURCE_DIR "/policies/ns-cmic.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->include_owners);
+  EXPECT_FALSE(p->affiliates);
+  EXPECT_TRUE(p->denied_orgs.count("hikvision"));
+}
+
+TEST(PolicyFileTest, UkPolicyAsksForARulingOnHongKongAndMacau) {
+  auto p = LoadPolicy(PROV_SOURCE_DIR "/policies/uk-sensitive-site.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->needs_ruling.size(), 1u);
+  EXPECT_EQ(p->needs_ruling[0].law, "CN-NIL-2017");
+  EXPECT_EQ(p->needs_ruling[0].jurisdictions, (std::set<std::string>{"HK", "MO"}));
+  EXPECT_NE(p->needs_ruling[0].question.find("Annex III"), std::string::npos);
+}
+
+TEST(PolicyFileTest, ScopeKeysAreRead) {
+  auto p = ParsePolicy(
+      "name: p\ndeny:\n  laws: [L]\n  orgs: [a, {org: b, purposes: [public-safety]}]\n"
+      "scope:\n  purposes: [national-security, other]\n  equipment: [telecommunications]\n"
+      "  in_force_from: 2023-02-06\n  component_reach: {from: 2025-12-26, kinds: [radio]}\n"
+      "needs_ruling:\n  - {law: L, jurisdictions: [HK, MO], question: 'q?'}\n",
+      "scope.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->denied_orgs, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(p->org_purposes.size(), 1u);
+  EXPECT_EQ(p->org_purposes.at("b"), std::set<std::string>{"public-safety"});
+  EXPECT_EQ(p->where.at("deny.orgs/b"), "scope.yaml:4");
+  EXPECT_EQ(p->purposes, (std::set<std::string>{"national-security", "other"}));
+  EXPECT_EQ(p->equipment, std::set<int>{provenance::v1::EQUIPMENT_KIND_TELECOMMUNICATIONS});
+  EXPECT_EQ(p->in_force_from, 1675641600);
+  EXPECT_EQ(p->component_reach.from, 1766707200);
+  ASSERT_EQ(p->needs_ruling.size(), 1u);
+  EXPECT_EQ(p->needs_ruling[0].question, "q?");
+}
+
 TEST(PolicyFileTest, OmittedKeysTakeTheDefaults) {
   auto p = ParsePolicy("name: minimal\ndeny:\n  countries: [KP]\n", "min.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -120,7 +179,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"not_a_mapping", "- a\n- b\n", "1: the top level must be a mapping of keys"},
         BadCase{"unknown_top_key", "name: p\ndeny: {laws: [L]}\naplies_to: [brand]\n",
                 "3: unknown key 'aplies_to' under top level (expected one of: name, source, "
-                "deny, applies_to, owners, require, missing_facts, judge_ownership_at)"},
+                "deny, applies_to, owners, require, missing_facts, judge_ownership_at, scope, "
+                "needs_ruling)"},
         BadCase{"unknown_nested_key", "name: p\ndeny:\n  laws: [L]\n  law: [M]\n",
                 "4: unknown key 'law' under deny (expected one of: laws, countries, orgs)"},
         BadCase{"duplicate_key", "name: p\ndeny: {laws: [L]}\nname: q\n",
@@ -175,7 +235,49 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"missing_facts_value", "name: p\ndeny: {laws: [L]}\nmissing_facts: ignore\n",
                 "3: missing_facts must be one of unverified, reject, got 'ignore'"},
         BadCase{"when_value", "name: p\ndeny: {laws: [L]}\njudge_ownership_at: always\n",
-                "3: judge_ownership_at must be one of manufacture, now, both, got 'always'"}),
+                "3: judge_ownership_at must be one of manufacture, now, both, got 'always'"},
+        BadCase{"unknown_purpose", "name: p\ndeny: {laws: [L]}\nscope:\n  purposes: [public-safty]\n",
+                "4: scope.purposes: 'public-safty' is not a purpose (public-safety, "
+                "government-facility-security, critical-infrastructure-security, "
+                "national-security, commercial, residential, other) (did you mean "
+                "'public-safety'?)"},
+        BadCase{"empty_purposes", "name: p\ndeny: {laws: [L]}\nscope: {purposes: []}\n",
+                "3: scope.purposes must name at least one purpose"},
+        BadCase{"org_purpose_unknown",
+                "name: p\ndeny:\n  orgs:\n    - {org: hikvision, purposes: [shops]}\n",
+                "4: deny.orgs purposes: 'shops' is not a purpose (public-safety, "
+                "government-facility-security, critical-infrastructure-security, "
+                "national-security, commercial, residential, other)"},
+        BadCase{"org_entry_key", "name: p\ndeny:\n  orgs:\n    - {org: a, use: [other]}\n",
+                "4: unknown key 'use' under a deny.orgs entry (expected one of: org, purposes)"},
+        BadCase{"org_entry_without_org", "name: p\ndeny:\n  orgs:\n    - {purposes: [other]}\n",
+                "4: a deny.orgs entry needs `org`"},
+        BadCase{"org_twice_with_purposes",
+                "name: p\ndeny:\n  orgs:\n    - a\n    - {org: a, purposes: [other]}\n",
+                "5: deny.orgs: 'a' is listed twice (first on line 4)"},
+        BadCase{"equipment_kind", "name: p\ndeny: {laws: [L]}\nscope: {equipment: [cameras]}\n",
+                "3: scope.equipment: 'cameras' is not an equipment kind (video-surveillance, "
+                "telecommunications)"},
+        BadCase{"in_force_date", "name: p\ndeny: {laws: [L]}\nscope: {in_force_from: 2023-02-30}\n",
+                "3: scope.in_force_from must be a date YYYY-MM-DD, got '2023-02-30'"},
+        BadCase{"reach_kind",
+                "name: p\ndeny: {laws: [L]}\nscope:\n  component_reach:\n    kinds: [wifi]\n",
+                "5: scope.component_reach.kinds: 'wifi' is not a component kind (image_sensor, "
+                "lens, memory, network_module, other, power, radio, secure_element, soc, "
+                "storage)"},
+        BadCase{"ruling_law_not_denied",
+                "name: p\ndeny: {laws: [L]}\nneeds_ruling:\n  - law: M\n    jurisdictions: [HK]\n"
+                "    question: q\n",
+                "4: needs_ruling: law 'M' is not in deny.laws, so a ruling on it would change "
+                "nothing"},
+        BadCase{"ruling_bad_country",
+                "name: p\ndeny: {laws: [L]}\nneeds_ruling:\n  - law: L\n    jurisdictions: [Hong Kong]\n"
+                "    question: q\n",
+                "5: needs_ruling jurisdictions: 'Hong Kong' is not an ISO 3166-1 alpha-2 code "
+                "(two capital letters)"},
+        BadCase{"ruling_without_question",
+                "name: p\ndeny: {laws: [L]}\nneeds_ruling:\n  - law: L\n    jurisdictions: [HK]\n",
+                "4: a needs_ruling entry needs law, jurisdictions and question"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(PolicyFileTest, MissingFileIsNotFound) {

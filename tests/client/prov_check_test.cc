@@ -456,8 +456,10 @@ TEST_F(ProvCheckTest, DemoDeliveryUnderBothReferencePolicies) {
         {"hikvision/NOVA-2024", {"REJECTED", {"DENIED_ORG"}}}}}};
   for (const auto& [policy, devices] : want) {
     const std::string html = dir_ + "/" + policy + ".html";
+    // A government site: inside NDAA s.889's uses for the three video makers.
     json d = Run({"delivery", "check", dir_ + "/policy-manifest.csv", "--buyer", "buyer-gov",
-                  "--policy", PROV_SOURCE_DIR "/policies/" + policy + ".yaml", "--html", html},
+                  "--policy", PROV_SOURCE_DIR "/policies/" + policy + ".yaml", "--purpose",
+                  "government-facility-security", "--html", html},
                  1);
     EXPECT_EQ(d["policy"]["name"], policy);
     ASSERT_EQ(d["devices"].size(), devices.size()) << policy;
@@ -498,7 +500,8 @@ TEST_F(ProvCheckTest, DemoDeliveryUnderBothReferencePolicies) {
   // An affiliate is explained through the common owner, whose holding in
   // Hikvision the server's evidence carries (the owner's records, either side).
   json lv = Run({"check", "--manufacturer", "lumen-vision", "--serial", "LV-2024", "--buyer",
-                 "buyer-gov", "--policy", PROV_SOURCE_DIR "/policies/ndaa-889.yaml"},
+                 "buyer-gov", "--policy", PROV_SOURCE_DIR "/policies/ndaa-889.yaml",
+                 "--purpose", "public-safety"},
                 1);
   bool affiliate = false;
   for (const auto& f : lv["findings"]) {

@@ -394,7 +394,8 @@ TEST_F(PolicyTest, RelabelledCameraIsJudgedByMakerAndBrand) {
   Judgement b = Judge(gb, "denied-maker", "NOVA-24");
   ASSERT_NE(Find(b, "DENIED_COUNTRY"), nullptr);
   EXPECT_EQ(Find(b, "DENIED_COUNTRY")->message,
-            "model NOVA sold under the brand of Org brand (GB): GB is a denied country");
+            "model NOVA sold under the brand of Org brand (GB): GB is a denied country (at "
+            "manufacture (2024-04-01) and now)");
 }
 
 TEST_F(PolicyTest, DeniedOrgAsMakerAndAsOwner) {
@@ -583,6 +584,254 @@ TEST_F(PolicyTest, CrossHoldingIsJudgedOnce) {
   ASSERT_NE(Find(j, "DENIED_LAW"), nullptr);
   EXPECT_NE(Find(j, "DENIED_LAW")->message.find("40 % owned by Org state-group"),
             std::string::npos);
+}
+
+// --- Real facts: dated facts, no-owner statements, rulings, scopes ---
+
+// The PolicyTest world plus orgs whose facts change over time:
+// - redomicile: CN until 2021-06-01 (dated), SG after (its record);
+// - lawco (KR record): bound by CN-NIL-2017 from 2017-06-28 (dated);
+// - widely (GB): no registrable owner >= 25 % from 2019 until 2024;
+// - hkco (HK): no ruling yet on CN-NIL-2017;
+// - radio-maker (TW) 100 % owned by soc-parent (CN, NIL), making a radio
+//   that the RADIO model of clean carries.
+// Each maker makes one model; devices are made on the days that matter.
+class FactsPolicyTest : public PolicyTest {
+ protected:
+  void SetUp() override {
+    PolicyTest::SetUp();
+    const int64_t t = Day(2020, 1, 1);
+    Auth(client::OrganizationRecord(t, "redomicile", "Org redomicile", "SG"));
+    redomicile_fact_ =
+        Auth(client::OrgCountryFact(t, "redomicile", "CN", Day(2001, 1, 1), Day(2021, 6, 1),
+                                    "registry extract"));
+    Auth(client::OrganizationRecord(t, "lawco", "Org lawco", "KR"));
+    law_fact_ = Auth(client::OrgLawFact(t, "lawco", "CN-NIL-2017", Day(2017, 6, 28), 0, "NIL art. 7"));
+    Auth(client::OrganizationRecord(t, "widely", "Org widely", "GB"));
+    statement_ = Auth(client::NoRegistrableOwnerRecord(t, "widely", 2500, Day(2019, 1, 1),
+                                                       Day(2024, 1, 1), "PSC register"));
+    Auth(client::OrganizationRecord(t, "hkco", "Org hkco", "HK"));
+    Auth(client::OrganizationRecord(t, "radio-maker", "Org radio-maker", "TW"));
+    for (const char* o : {"redomicile", "lawco", "hkco"}) {
+      Auth(client::NoRegistrableOwnerRecord(t, o, 2500, Day(2000, 1, 1), 0, "annual report"));
+    }
+    Auth(client::OwnershipRecord(t, "soc-parent", "radio-maker", 10000, false, Day(2010, 1, 1)));
+    uint8_t seed = 40;
+    for (const char* o : {"redomicile", "lawco", "widely", "hkco", "radio-maker"}) {
+      keys_.emplace(o, TestKey(seed++));
+      Auth(client::KeyEnrollmentRecord(t, keys_.at(o).public_key(), o,
+                                       {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}));
+      if (std::string(o) != "radio-maker") Model(o, "M", o, {});
+    }
+    Comp("radio-maker", "LTE-1", pb::COMPONENT_KIND_RADIO);
+    Model("clean", "RADIO", "clean", {{"clean", "CV-7"}, {"radio-maker", "LTE-1"}});
+    pb::Record telecom = client::DeviceModelRecord(Day(2020, 3, 1), "clean", "LTE-CAM", "clean",
+                                                   {client::Ref("clean", "CV-7")});
+    telecom.mutable_device_model()->add_equipment(pb::EQUIPMENT_KIND_TELECOMMUNICATIONS);
+    By("clean", telecom);
+    Dev("redomicile", "R-0531", "M", Day(2021, 5, 31));
+    Dev("redomicile", "R-0601", "M", Day(2021, 6, 1));  // the fact changes that very day
+    Dev("lawco", "L-0627", "M", Day(2017, 6, 27));
+    Dev("lawco", "L-0628", "M", Day(2017, 6, 28));
+    Dev("widely", "W-20", "M", Day(2020, 6, 1));
+    Dev("hkco", "H-24", "M", Day(2024, 1, 1));
+    Dev("clean", "RADIO-24", "RADIO", Day(2024, 3, 1));
+    Dev("clean", "RADIO-26", "RADIO", Day(2026, 1, 10));
+    Dev("clean", "LTE-24", "LTE-CAM", Day(2024, 3, 1));
+    testing::AppendIndexRoot(&leaves_);
+  }
+
+  // Appends records after everything (a new batch) and judges afresh.
+  void Later(const std::vector<pb::Record>& records) {
+    for (const auto& r : records) Auth(r);
+    testing::AppendIndexRoot(&leaves_);
+    ev_.reset();
+  }
+
+  Judgement JudgeFor(const Policy& p, const std::string& mfr, const std::string& serial,
+                     const std::string& purpose) {
+    auto fn = MakePolicyFn(std::make_shared<Policy>(p), kNow, purpose);
+    Judgement j = JudgeDevice(Evidence(), {mfr, serial, "buyer", "", ""}, fn);
+    ApplyRequired(p, false, &j);
+    return j;
+  }
+
+  static bool Cites(const Finding* f, uint64_t index) {
+    return f && std::find(f->indices.begin(), f->indices.end(), index) != f->indices.end();
+  }
+
+  uint64_t redomicile_fact_ = 0, law_fact_ = 0, statement_ = 0;
+};
+
+TEST_F(FactsPolicyTest, ACountryIsJudgedByThePeriodThatApplied) {
+  Policy p;
+  p.name = "countries";
+  p.denied_countries = {"CN"};
+  p.when = Policy::When::kManufacture;
+  Judgement before = Judge(p, "redomicile", "R-0531");
+  EXPECT_EQ(Problems(before), std::set<std::string>{"DENIED_COUNTRY"});
+  const Finding* f = Find(before, "DENIED_COUNTRY");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->message, "made by Org redomicile (CN from 2001-01-01 until 2021-06-01 (#" +
+                            std::to_string(redomicile_fact_) +
+                            ")): CN is a denied country (at manufacture (2021-05-31))");
+  EXPECT_TRUE(Cites(f, redomicile_fact_));
+  // valid_until is exclusive: a unit made on the day of the move is SG's.
+  Judgement on = Judge(p, "redomicile", "R-0601");
+  EXPECT_EQ(on.verdict, Verdict::kTrusted) << (on.findings.empty() ? "" : on.findings[0].message);
+  // Judged now as well, the earlier unit stays rejected by its manufacture.
+  p.when = Policy::When::kBoth;
+  EXPECT_EQ(Judge(p, "redomicile", "R-0531").verdict, Verdict::kRejected);
+  p.when = Policy::When::kNow;
+  EXPECT_EQ(Judge(p, "redomicile", "R-0531").verdict, Verdict::kTrusted);
+}
+
+TEST_F(FactsPolicyTest, ALawBindsFromItsDate) {
+  Policy p = LawPolicy();
+  p.when = Policy::When::kManufacture;
+  EXPECT_EQ(Judge(p, "lawco", "L-0627").verdict, Verdict::kTrusted);
+  Judgement j = Judge(p, "lawco", "L-0628");
+  EXPECT_EQ(Problems(j), std::set<std::string>{"DENIED_LAW"});
+  EXPECT_NE(Find(j, "DENIED_LAW")->message.find("subject to CN-NIL-2017 from 2017-06-28 on"),
+            std::string::npos);
+  EXPECT_TRUE(Cites(Find(j, "DENIED_LAW"), law_fact_));
+  // Judged now too, the day-before unit is caught by the law binding now.
+  p.when = Policy::When::kBoth;
+  Judgement both = Judge(p, "lawco", "L-0627");
+  EXPECT_EQ(Problems(both), std::set<std::string>{"DENIED_LAW"});
+  EXPECT_NE(Find(both, "DENIED_LAW")->message.find("(now)"), std::string::npos);
+}
+
+TEST_F(FactsPolicyTest, DatedStateOwnershipCountsForItsWindow) {
+  Later({client::OrgStateOwnedFact(Day(2025, 1, 1), "widely", true, Day(2020, 1, 1),
+                                   Day(2021, 1, 1), "privatised 2021")});
+  Policy p;
+  p.name = "state";
+  p.denied_countries = {"ZZ"};
+  p.state_owned_counts = true;
+  p.include_owners = false;  // the org's own flag is what is judged here
+  p.when = Policy::When::kManufacture;
+  Judgement j = Judge(p, "widely", "W-20");
+  EXPECT_EQ(Problems(j), std::set<std::string>{"STATE_OWNED_OWNER"});
+  EXPECT_NE(Find(j, "STATE_OWNED_OWNER")->message.find("state-owned from 2020-01-01 until 2021-01-01"),
+            std::string::npos);
+  p.when = Policy::When::kNow;
+  EXPECT_EQ(Judge(p, "widely", "W-20").verdict, Verdict::kTrusted);
+}
+
+TEST_F(FactsPolicyTest, NoRegistrableOwnerClearsOwnersForItsWindowOnly) {
+  Policy p = LawPolicy();
+  p.when = Policy::When::kManufacture;
+  Judgement made = Judge(p, "widely", "W-20");
+  EXPECT_EQ(made.verdict, Verdict::kTrusted);
+  const Finding* pass = Find(made, "POLICY_PASSED");
+  ASSERT_NE(pass, nullptr);
+  EXPECT_NE(pass->message.find("no registrable owner at or above 25 % from 2019-01-01 until "
+                               "2024-01-01 (#" + std::to_string(statement_) + ")"),
+            std::string::npos)
+      << pass->message;
+  EXPECT_TRUE(Cites(pass, statement_));
+  // The statement expired before now: owners now are unknown.
+  p.when = Policy::When::kBoth;
+  Judgement both = Judge(p, "widely", "W-20");
+  EXPECT_EQ(Problems(both), std::set<std::string>{"MISSING_OWNERSHIP_FACTS"});
+  EXPECT_NE(Find(both, "MISSING_OWNERSHIP_FACTS")->message.find("recorded in the ledger now,"),
+            std::string::npos)
+      << Find(both, "MISSING_OWNERSHIP_FACTS")->message;
+  // A policy counting owners from 10 % is not answered by a 25 % statement.
+  p.when = Policy::When::kManufacture;
+  p.control_threshold_bp = 1000;
+  Judgement strict = Judge(p, "widely", "W-20");
+  EXPECT_EQ(Problems(strict), std::set<std::string>{"MISSING_OWNERSHIP_FACTS"});
+  EXPECT_NE(Find(strict, "MISSING_OWNERSHIP_FACTS")->message.find("threshold is above"),
+            std::string::npos);
+}
+
+TEST_F(FactsPolicyTest, UnsettledJurisdictionNeedsARulingLoggedAfterTheDevice) {
+  Policy p = LawPolicy();
+  p.needs_ruling = {{"CN-NIL-2017", {"HK", "MO"}, "Does the NIL apply in Hong Kong?"}};
+  Judgement none = Judge(p, "hkco", "H-24");
+  EXPECT_EQ(none.verdict, Verdict::kUnverified);
+  EXPECT_EQ(Problems(none), std::set<std::string>{"NEEDS_RULING"});
+  const std::string msg = Find(none, "NEEDS_RULING")->message;
+  for (const char* part : {"Org hkco (HK)", "whether hkco (HK) is subject to CN-NIL-2017",
+                           "Does the NIL apply in Hong Kong?", "--org hkco --law CN-NIL-2017"}) {
+    EXPECT_NE(msg.find(part), std::string::npos) << part << " in " << msg;
+  }
+  // Without the policy's needs_ruling, an HK org is simply not subject.
+  EXPECT_EQ(Judge(LawPolicy(), "hkco", "H-24").verdict, Verdict::kTrusted);
+  // The authority rules that it is subject, after the device was made.
+  Later({client::RulingRecord(Day(2026, 2, 1), "hkco", "CN-NIL-2017", true, "Decision 1/2026")});
+  const uint64_t subject = leaves_.size() - 2;
+  Judgement ruled = Judge(p, "hkco", "H-24");
+  EXPECT_EQ(Problems(ruled), std::set<std::string>{"DENIED_LAW"});
+  EXPECT_NE(Find(ruled, "DENIED_LAW")->message.find("subject to CN-NIL-2017 by ruling #" +
+                                                    std::to_string(subject)),
+            std::string::npos);
+  EXPECT_TRUE(Cites(Find(ruled, "DENIED_LAW"), subject));
+  // A later ruling that it is not subject supersedes.
+  Later({client::RulingRecord(Day(2026, 3, 1), "hkco", "CN-NIL-2017", false, "Decision 2/2026")});
+  Judgement cleared = Judge(p, "hkco", "H-24");
+  EXPECT_EQ(cleared.verdict, Verdict::kTrusted);
+  EXPECT_NE(Find(cleared, "POLICY_PASSED")->message.find("not subject to CN-NIL-2017 by ruling"),
+            std::string::npos);
+}
+
+TEST_F(FactsPolicyTest, PurposesInAndOutOfScope) {
+  Policy p;
+  p.name = "s889";
+  p.denied_orgs = {"denied-maker", "soc-parent"};
+  p.org_purposes["denied-maker"] = {"public-safety", "national-security"};
+  // Not given: what the purpose-limited org would reject cannot be decided.
+  Judgement unknown = JudgeFor(p, "denied-maker", "NOVA-24", "");
+  EXPECT_EQ(Problems(unknown), std::set<std::string>{"PURPOSE_NEEDED"});
+  EXPECT_NE(Find(unknown, "PURPOSE_NEEDED")->message.find("denies denied-maker only for use for "
+                                                          "national-security, public-safety: give "
+                                                          "--purpose"),
+            std::string::npos);
+  EXPECT_EQ(Problems(JudgeFor(p, "denied-maker", "NOVA-24", "public-safety")),
+            std::set<std::string>{"DENIED_ORG"});
+  Judgement shop = JudgeFor(p, "denied-maker", "NOVA-24", "commercial");
+  EXPECT_EQ(shop.verdict, Verdict::kTrusted);
+  ASSERT_NE(Find(shop, "OUT_OF_SCOPE"), nullptr);
+  // An org denied for every use rejects whatever the purpose.
+  EXPECT_EQ(Problems(JudgeFor(p, "clean", "DOME-24", "commercial")),
+            std::set<std::string>{"DENIED_ORG"});
+  // A whole policy limited to some uses.
+  Policy law = LawPolicy();
+  law.purposes = {"government-facility-security"};
+  Judgement q = JudgeFor(law, "maker", "LV-24", "");
+  EXPECT_EQ(Problems(q), std::set<std::string>{"PURPOSE_NEEDED"});
+  EXPECT_EQ(JudgeFor(law, "maker", "LV-24", "government-facility-security").verdict,
+            Verdict::kRejected);
+  Judgement out = JudgeFor(law, "maker", "LV-24", "residential");
+  EXPECT_EQ(out.verdict, Verdict::kTrusted);
+  EXPECT_NE(Find(out, "OUT_OF_SCOPE"), nullptr);
+}
+
+TEST_F(FactsPolicyTest, EquipmentDatesAndComponentReach) {
+  Policy p = LawPolicy();
+  // RADIO-24 carries a radio of a CN-owned maker.
+  EXPECT_EQ(Problems(Judge(p, "clean", "RADIO-24")), std::set<std::string>{"DENIED_LAW"});
+  p.equipment = {pb::EQUIPMENT_KIND_TELECOMMUNICATIONS};
+  EXPECT_NE(Find(Judge(p, "clean", "RADIO-24"), "OUT_OF_SCOPE"), nullptr);
+  EXPECT_EQ(Judge(p, "clean", "RADIO-24").verdict, Verdict::kTrusted);
+  p.equipment.clear();
+  p.in_force_from = Day(2024, 3, 2);
+  EXPECT_NE(Find(Judge(p, "clean", "RADIO-24"), "NOT_IN_FORCE"), nullptr);
+  EXPECT_EQ(Judge(p, "clean", "RADIO-26").verdict, Verdict::kRejected);
+  p.in_force_from = 0;
+  // Components reached from 2025-12-26, radios only.
+  p.component_reach = {Day(2025, 12, 26), {pb::COMPONENT_KIND_RADIO}};
+  Judgement early = Judge(p, "clean", "RADIO-24");
+  EXPECT_EQ(early.verdict, Verdict::kTrusted);
+  EXPECT_NE(Find(early, "COMPONENTS_NOT_COVERED"), nullptr);
+  EXPECT_EQ(Problems(Judge(p, "clean", "RADIO-26")), std::set<std::string>{"DENIED_LAW"});
+  p.component_reach.kinds = {pb::COMPONENT_KIND_NETWORK_MODULE};
+  EXPECT_EQ(Judge(p, "clean", "RADIO-26").verdict, Verdict::kTrusted);
+  // DOME-24's SoC is not reached either (made before the reach).
+  p.component_reach.kinds.clear();
+  EXPECT_EQ(Judge(p, "clean", "DOME-24").verdict, Verdict::kTrusted);
 }
 
 }  // namespace

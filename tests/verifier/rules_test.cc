@@ -628,7 +628,121 @@ TEST_F(RulesTest, OwnershipAppendsItsIndexToBothOrgs) {
   EXPECT_EQ(Org(kOrion).latest_index(), kOrionOrgIdx);
   // Boundary values: stake 10000, a closed window.
   ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kBuyer, 10000, false, 5, 6))));
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kBuyer, 0, true, 0))));
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kBuyer, 0, true, 0))));
+}
+
+// --- Dated facts, no-registrable-owner statements, rulings ---
+
+constexpr int64_t kY2019 = 1546300800;  // 2019-01-01
+constexpr int64_t kY2021 = 1609459200;  // 2021-01-01
+constexpr int64_t kY2023 = 1672531200;  // 2023-01-01
+
+TEST_F(RulesTest, DatedFactsAreKeptPerTopicAndCorrectedBySameStart) {
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  const uint64_t country = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "SG", kY2019, 0, "filing"))));
+  // Adjacent windows of the same topic, and other topics over the same time.
+  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "HK", kY2019 - 86400, kY2019, "f"))));
+  ASSERT_TRUE(Accepted(Auth(client::OrgLawFact(kT, kAcme, "CN-NIL-2017", kY2019, 0, "f"))));
+  ASSERT_TRUE(Accepted(Auth(client::OrgStateOwnedFact(kT, kAcme, true, kY2019, 0, "f"))));
+  EXPECT_EQ(Org(kAcme).facts_size(), 4);
+  // A correction (same topic, same valid_from) closes the window in place.
+  const uint64_t fix = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "SG", kY2019, kY2021, "filing"))));
+  pb::OrgState os = Org(kAcme);
+  ASSERT_EQ(os.facts_size(), 4);
+  EXPECT_EQ(os.facts(0).index(), fix);
+  EXPECT_EQ(os.facts(0).fact().valid_until(), kY2021);
+  EXPECT_NE(fix, country);
+  EXPECT_EQ(os.record_indices(os.record_indices_size() - 1), fix);
+  // The window freed by the correction can now be taken.
+  EXPECT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "CN", kY2021, 0, "f"))));
+}
+
+TEST_F(RulesTest, OverlappingInvertedOrUnsourcedFactsAreRefused) {
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "SG", kY2019, kY2023, "f"))));
+  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2021, 0, "f")),
+                       Code::kFailedPrecondition, "FACT_OVERLAPS"));
+  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2023, kY2021, "f")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2023, kY2023, "f")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2023, 0, "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "Singapore", kY2023, 0, "f")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  pb::Record none = client::OrgCountryFact(kT, kAcme, "SG", kY2023, 0, "f");
+  none.mutable_org_fact()->clear_fact();
+  EXPECT_TRUE(Rejected(Auth(none), Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::OrgLawFact(kT, kAcme, "CN-NIL2017", kY2019, 0, "f")),
+                       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, "nobody", "SG", kY2019, 0, "f")),
+                       Code::kFailedPrecondition, "UNKNOWN_ORG"));
+  EXPECT_TRUE(Rejected(By(client::OrgCountryFact(kT, kAcme, "MY", kY2023, 0, "f"), auth0_),
+                       Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+  // A law is either undated (in the org's record) or dated, never both.
+  ASSERT_TRUE(Accepted(Auth(client::OrgLawFact(kT, kAcme, "CN-NIL-2017", kY2019, 0, "f"))));
+  EXPECT_TRUE(Rejected(
+      Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN", {"CN-NIL-2017"})),
+      Code::kFailedPrecondition, "FACT_OVERLAPS"));
+  ASSERT_TRUE(Accepted(
+      Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW", {"CN-NIL-2017"}))));
+  EXPECT_TRUE(Rejected(Auth(client::OrgLawFact(kT, kOrion, "CN-NIL-2017", kY2019, 0, "f")),
+                       Code::kFailedPrecondition, "FACT_OVERLAPS"));
+}
+
+TEST_F(RulesTest, StakesOfOnePairNeverOverlap) {
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 3000, false, kY2019, kY2021))));
+  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2019 + 1, 0)),
+                       Code::kFailedPrecondition, "OWNERSHIP_OVERLAPS"));
+  // Adjacent is fine, as is another owner over the same window.
+  EXPECT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2021, 0))));
+  EXPECT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kAcme, 1000, false, kY2019, 0))));
+  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2021, kY2019)),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_EQ(Org(kAcme).owners_size(), 3);
+}
+
+TEST_F(RulesTest, NoRegistrableOwnerStatementsAndStakesMustAgree) {
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 1000, false, kY2019, 0))));
+  // 10 % is below the statement's 25 %: consistent.
+  ASSERT_TRUE(Accepted(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2019, kY2023, "PSC"))));
+  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2021, 0, "PSC")),
+                       Code::kFailedPrecondition, "FACT_OVERLAPS"));
+  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 0, kY2023, 0, "PSC")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2023, 0, "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  // A stake at the threshold, or with control, inside the window contradicts it.
+  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kDist, kAcme, 2500, false, kY2021, 0)),
+                       Code::kFailedPrecondition, "CONTRADICTS_OWNERSHIP"));
+  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kDist, kAcme, 100, true, kY2021, 0)),
+                       Code::kFailedPrecondition, "CONTRADICTS_OWNERSHIP"));
+  // After the window it is fine; and a statement over it is then refused.
+  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kAcme, 6000, false, kY2023, 0))));
+  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2023, 0, "PSC")),
+                       Code::kFailedPrecondition, "CONTRADICTS_OWNERSHIP"));
+  EXPECT_EQ(Org(kAcme).no_owner_size(), 1);
+}
+
+TEST_F(RulesTest, RulingsNameARegisteredOrgAndLawAndSupersedeByLaw) {
+  EXPECT_TRUE(Rejected(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "decision 1")),
+                       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
+  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  EXPECT_TRUE(Rejected(Auth(client::RulingRecord(kT, "nobody", "CN-NIL-2017", true, "decision 1")),
+                       Code::kFailedPrecondition, "UNKNOWN_ORG"));
+  EXPECT_TRUE(Rejected(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "")),
+                       Code::kInvalidArgument, "INVALID_FIELD"));
+  EXPECT_TRUE(Rejected(By(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "d"), auth2_),
+                       Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+  ASSERT_TRUE(Accepted(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "decision 1"))));
+  const uint64_t second = next_index_;
+  ASSERT_TRUE(Accepted(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", false, "decision 2"))));
+  pb::OrgState os = Org(kAcme);
+  ASSERT_EQ(os.rulings_size(), 1);
+  EXPECT_FALSE(os.rulings(0).ruling().subject());
+  EXPECT_EQ(os.rulings(0).index(), second);
 }
 
 TEST_F(RulesTest, AuthorityCoSigningWithAnyTwoDistinctKeysIsAccepted) {
@@ -907,10 +1021,10 @@ TEST_F(RulesTest, UnknownFieldInsideASignatureIsMalformed) {
 
 TEST_F(RulesTest, UnknownFieldInRecordIsMalformed) {
   std::string bytes = Serialize(client::OrganizationRecord(kT, "new-org", "New", "FR"));
-  // An unknown scalar field, and an unknown record kind (field 30).
+  // An unknown scalar field, and an unknown record kind (field 40).
   EXPECT_TRUE(Rejected(SignBytes(bytes + VarintField(99, 1), {&auth0_, &auth1_}),
                        Code::kInvalidArgument, "MALFORMED_RECORD"));
-  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(30, ""), {&auth0_, &auth1_}),
+  EXPECT_TRUE(Rejected(SignBytes(VarintField(1, kT) + LenField(40, ""), {&auth0_, &auth1_}),
                        Code::kInvalidArgument, "MALFORMED_RECORD"));
   EXPECT_TRUE(Accepted(SignBytes(bytes, {&auth0_, &auth1_})));
 }
