@@ -40,8 +40,8 @@ class Problems {
 };
 
 // A field that must be a non-empty string when present.
-std::optional<std::string> OptString(const json& obj, const std::string& key,
-                                     const std::string& at, Problems& p) {
+std::optional<std::string> OptString(const json& obj, const std::string& key, const std::string& at,
+                                     Problems& p) {
   auto it = obj.find(key);
   if (it == obj.end()) return std::nullopt;
   if (!it->is_string()) {
@@ -149,13 +149,12 @@ Props ReadProperties(const json& obj, const std::string& at, Problems& p,
 
 // A property that may be given once: its (pointer, value), or nullopt.
 std::optional<std::pair<std::string, std::string>> Single(const Props& props,
-                                                          const std::string& name,
-                                                          Problems& p) {
+                                                          const std::string& name, Problems& p) {
   auto it = props.find(name);
   if (it == props.end()) return std::nullopt;
   if (it->second.size() > 1) {
-    p.Bad(it->second[1].first, Quote(name) + " is given again (first at " +
-                                   it->second[0].first + ")");
+    p.Bad(it->second[1].first,
+          Quote(name) + " is given again (first at " + it->second[0].first + ")");
   }
   return it->second[0];
 }
@@ -168,8 +167,9 @@ std::optional<std::string> MakerName(const json& c, const std::string& at, Probl
     if (!required) return std::nullopt;
     std::string why = "missing: name the maker (an organizationalEntity with a name)";
     if (auto s = c.find("supplier"); s != c.end() && s->is_object() && s->contains("name")) {
-      why += "; supplier is who supplied the part, not necessarily who made it, so it is "
-             "not read as the maker";
+      why +=
+          "; supplier is who supplied the part, not necessarily who made it, so it is "
+          "not read as the maker";
     }
     p.Bad(at + "/manufacturer", why);
     return std::nullopt;
@@ -205,10 +205,13 @@ std::string BomRef(const json& obj, const std::string& at, Problems& p,
 }
 
 const std::set<std::string>& ComponentProps() {
-  static const std::set<std::string> s = {
-      property::kQuantity,  property::kFunction,        property::kPartNumber,
-      property::kKind,      property::kCountryOfOrigin, property::kMakerOrg,
-      property::kAssemblyTestLocation};
+  static const std::set<std::string> s = {property::kQuantity,
+                                          property::kFunction,
+                                          property::kPartNumber,
+                                          property::kKind,
+                                          property::kCountryOfOrigin,
+                                          property::kMakerOrg,
+                                          property::kAssemblyTestLocation};
   return s;
 }
 
@@ -351,15 +354,14 @@ Bom Parse(std::string_view text, std::vector<Problem>* problems) {
   if (p.size() > 0) return bom;  // not a document we know how to read
 
   std::map<std::string, std::string> refs;  // bom-ref -> its pointer
-  std::string model_ref;
   auto meta = doc.find("metadata");
   const json* model = nullptr;
   if (meta == doc.end() || !meta->is_object()) {
-    p.Bad("/metadata", meta == doc.end() ? "missing (metadata.component is the device)"
-                                         : "must be an object");
+    p.Bad("/metadata",
+          meta == doc.end() ? "missing (metadata.component is the device)" : "must be an object");
   } else if (auto mc = meta->find("component"); mc == meta->end() || !mc->is_object()) {
-    p.Bad("/metadata/component", mc == meta->end() ? "missing (the device the BOM describes)"
-                                                   : "must be an object");
+    p.Bad("/metadata/component",
+          mc == meta->end() ? "missing (the device the BOM describes)" : "must be an object");
   } else {
     model = &*mc;
   }
@@ -371,7 +373,7 @@ Bom Parse(std::string_view text, std::vector<Problem>* problems) {
     } else if (*type != "device") {
       p.Bad(at + "/type", Quote(*type) + " is not \"device\": a hardware BOM describes a device");
     }
-    model_ref = BomRef(*model, at, p, &refs);
+    BomRef(*model, at, p, &refs);
     auto name = OptString(*model, "name", at, p);
     if (!name) {
       if (!model->contains("name")) p.Bad(at + "/name", "missing (the model id)");
@@ -454,7 +456,8 @@ Bom Parse(std::string_view text, std::vector<Problem>* problems) {
       }
       if (!refs.count(*ref)) p.Bad(at + "/ref", Quote(*ref) + " is no bom-ref of this BOM");
       auto [it, fresh] = dep_of.emplace(*ref, at);
-      if (!fresh) p.Bad(at + "/ref", Quote(*ref) + " already has its dependencies at " + it->second);
+      if (!fresh)
+        p.Bad(at + "/ref", Quote(*ref) + " already has its dependencies at " + it->second);
       auto on = d.find("dependsOn");
       if (on == d.end()) continue;
       if (!on->is_array()) {
@@ -507,7 +510,8 @@ std::string Joined(const std::vector<std::string>& v) {
 // Which fields of a DeviceModel differ (for a conflict message).
 std::string ModelDiff(const pb::DeviceModel& a, const pb::DeviceModel& b) {
   std::vector<std::string> diff;
-  if (a.brand_org() != b.brand_org()) diff.push_back("brand " + a.brand_org() + " vs " + b.brand_org());
+  if (a.brand_org() != b.brand_org())
+    diff.push_back("brand " + a.brand_org() + " vs " + b.brand_org());
   if (a.name() != b.name()) diff.push_back("name " + Quote(a.name()) + " vs " + Quote(b.name()));
   if (a.bom_size() != b.bom_size()) {
     diff.push_back(std::to_string(a.bom_size()) + " BOM lines vs " + std::to_string(b.bom_size()));
@@ -599,8 +603,8 @@ Plan PlanImport(const Bom& bom, const LedgerView& ledger, const ImportOptions& o
   for (const auto& v : bom.shown_model) m.add_shown_model(v);
 
   for (const Part& part : bom.parts) {
-    const std::string maker_at = part.maker_org.empty() ? part.pointer + "/manufacturer/name"
-                                                        : part.pointer + "/properties";
+    const std::string maker_at =
+        part.maker_org.empty() ? part.pointer + "/manufacturer/name" : part.pointer + "/properties";
     std::string maker = part.maker_name.empty() && part.maker_org.empty()
                             ? ""
                             : resolve(part.maker_name, part.maker_org, maker_at);
@@ -616,8 +620,8 @@ Plan PlanImport(const Bom& bom, const LedgerView& ledger, const ImportOptions& o
     auto reg = ledger.components.find(key);
     if (reg != ledger.components.end()) {
       const pb::Component& c = reg->second.record;
-      const std::string where = " (registered by " + maker + " at #" +
-                                std::to_string(reg->second.index) + ")";
+      const std::string where =
+          " (registered by " + maker + " at #" + std::to_string(reg->second.index) + ")";
       if (part.kind != pb::COMPONENT_KIND_UNSPECIFIED && part.kind != c.kind()) {
         p.Add(Kind::kLedgerConflict, part.pointer,
               "the BOM says " + name + " is a " + KindName(part.kind) + ", the ledger a " +
@@ -639,14 +643,14 @@ Plan PlanImport(const Bom& bom, const LedgerView& ledger, const ImportOptions& o
     }
     const size_t before = p.size();
     if (part.kind == pb::COMPONENT_KIND_UNSPECIFIED) {
-      p.Bad(part.pointer + "/properties",
-            "no kind for new component " + name + ": add {\"name\": \"" + property::kKind +
-                "\", \"value\": \"" + KindNames() + "\"}");
+      p.Bad(part.pointer + "/properties", "no kind for new component " + name +
+                                              ": add {\"name\": \"" + property::kKind +
+                                              "\", \"value\": \"" + KindNames() + "\"}");
     }
     if (part.country_of_origin.empty()) {
-      p.Bad(part.pointer + "/properties",
-            "no country of origin for new component " + name + ": add {\"name\": \"" +
-                property::kCountryOfOrigin + "\", \"value\": \"CC\"}");
+      p.Bad(part.pointer + "/properties", "no country of origin for new component " + name +
+                                              ": add {\"name\": \"" + property::kCountryOfOrigin +
+                                              "\", \"value\": \"CC\"}");
     }
     if (p.size() != before) continue;
     pb::Component c;
@@ -677,9 +681,9 @@ Plan PlanImport(const Bom& bom, const LedgerView& ledger, const ImportOptions& o
     const bool too_large = s.reason() == "RECORD_TOO_LARGE";
     p.Bad(too_large ? "/components" : "/metadata/component",
           "the log would refuse model " + o.org + "/" + m.model_id() + ": " + s.message() +
-              (too_large ? " (" + std::to_string(m.bom_size()) +
-                               " BOM lines do not fit in one record)"
-                         : ""));
+              (too_large
+                   ? " (" + std::to_string(m.bom_size()) + " BOM lines do not fit in one record)"
+                   : ""));
     return plan;
   }
   if (ledger.model) {
@@ -710,18 +714,19 @@ verifier::Result<std::string> Export(const ExportInput& in) {
   const pb::DeviceModel& m = in.model.record;
   const std::string model_ref = "model:" + m.manufacturer_org() + "/" + m.model_id();
 
-  ojson mprops = ojson::array({prop(property::kMakerOrg, m.manufacturer_org()),
-                             prop(property::kBrandOrg, m.brand_org())});
+  ojson mprops = ojson::array(
+      {prop(property::kMakerOrg, m.manufacturer_org()), prop(property::kBrandOrg, m.brand_org())});
   if (!m.name().empty()) mprops.push_back(prop(property::kModelName, m.name()));
-  for (const auto& v : m.shown_manufacturer()) mprops.push_back(prop(property::kShownManufacturer, v));
+  for (const auto& v : m.shown_manufacturer())
+    mprops.push_back(prop(property::kShownManufacturer, v));
   for (const auto& v : m.shown_model()) mprops.push_back(prop(property::kShownModel, v));
   mprops.push_back(prop(property::kLedgerLeafIndex, std::to_string(in.model.index)));
 
   ojson device = {{"type", "device"},
-                 {"bom-ref", model_ref},
-                 {"manufacturer", {{"name", org_name(m.manufacturer_org())}}},
-                 {"name", m.model_id()},
-                 {"properties", mprops}};
+                  {"bom-ref", model_ref},
+                  {"manufacturer", {{"name", org_name(m.manufacturer_org())}}},
+                  {"name", m.model_id()},
+                  {"properties", mprops}};
   if (!m.name().empty()) device["description"] = m.name();
 
   ojson components = ojson::array();
@@ -739,8 +744,8 @@ verifier::Result<std::string> Export(const ExportInput& in) {
     std::string bom_ref = "component:" + ref.maker_org() + "/" + ref.part_number();
     if (int n = ++uses[bom_ref]; n > 1) bom_ref += "#" + std::to_string(n);
     ojson props = ojson::array({prop(property::kMakerOrg, c.maker_org()),
-                              prop(property::kKind, KindName(c.kind())),
-                              prop(property::kCountryOfOrigin, c.country_of_origin())});
+                                prop(property::kKind, KindName(c.kind())),
+                                prop(property::kCountryOfOrigin, c.country_of_origin())});
     if (line.quantity() != 0) {
       props.push_back(prop(property::kQuantity, std::to_string(line.quantity())));
     }
@@ -750,9 +755,9 @@ verifier::Result<std::string> Export(const ExportInput& in) {
     }
     props.push_back(prop(property::kLedgerLeafIndex, std::to_string(it->second.index)));
     ojson comp = {{"type", "device"},
-                 {"bom-ref", bom_ref},
-                 {"manufacturer", {{"name", org_name(c.maker_org())}}},
-                 {"name", c.part_number()}};
+                  {"bom-ref", bom_ref},
+                  {"manufacturer", {{"name", org_name(c.maker_org())}}},
+                  {"name", c.part_number()}};
     if (!c.description().empty()) comp["description"] = c.description();
     comp["properties"] = props;
     components.push_back(comp);
@@ -771,11 +776,12 @@ verifier::Result<std::string> Export(const ExportInput& in) {
        {{"timestamp", in.timestamp},
         {"tools",
          {{"components",
-           ojson::array({{{"type", "application"}, {"name", "prov"}, {"version", in.tool_version}}})}}},
+           ojson::array(
+               {{{"type", "application"}, {"name", "prov"}, {"version", in.tool_version}}})}}},
         {"component", device},
         {"properties", ojson::array({prop(property::kLedgerOrigin, in.origin),
-                                    prop(property::kLedgerTreeSize, std::to_string(in.tree_size)),
-                                    prop(property::kLedgerRootHash, in.root_hex)})}}},
+                                     prop(property::kLedgerTreeSize, std::to_string(in.tree_size)),
+                                     prop(property::kLedgerRootHash, in.root_hex)})}}},
       {"components", components},
       {"dependencies", dependencies}};
   return doc.dump(2) + "\n";

@@ -46,26 +46,26 @@ struct Problem {
 
 // One hardware component (CycloneDX type `device`) as the BOM states it.
 struct Part {
-  std::string pointer;        // "/components/3"
-  std::string bom_ref;        // may be empty
-  std::string maker_name;     // manufacturer.name
-  std::string maker_org;      // property prov:manufacturer:orgId (may be empty)
-  std::string part_number;    // property prov:component:partNumber, else name
+  std::string pointer;      // "/components/3"
+  std::string bom_ref;      // may be empty
+  std::string maker_name;   // manufacturer.name
+  std::string maker_org;    // property prov:manufacturer:orgId (may be empty)
+  std::string part_number;  // property prov:component:partNumber, else name
   pb::ComponentKind kind = pb::COMPONENT_KIND_UNSPECIFIED;  // unstated
-  std::string country_of_origin;  // upper case; empty: unstated
+  std::string country_of_origin;                            // upper case; empty: unstated
   std::string description;
-  uint32_t quantity = 1;      // cdx:device:quantity
-  std::string function;       // cdx:device:function
+  uint32_t quantity = 1;               // cdx:device:quantity
+  std::string function;                // cdx:device:function
   std::string assembly_test_location;  // prov:bom:assemblyTestLocation
 };
 
 // The device a BOM describes (metadata.component) and its parts.
 struct Bom {
-  std::string model_name;     // metadata.component.name
-  std::string maker_name;     // its manufacturer.name (may be empty)
-  std::string maker_org;      // its prov:manufacturer:orgId (may be empty)
-  std::string brand;          // prov:model:brandOrg (org id or name; may be empty)
-  std::string marketing_name; // prov:model:name
+  std::string model_name;      // metadata.component.name
+  std::string maker_name;      // its manufacturer.name (may be empty)
+  std::string maker_org;       // its prov:manufacturer:orgId (may be empty)
+  std::string brand;           // prov:model:brandOrg (org id or name; may be empty)
+  std::string marketing_name;  // prov:model:name
   std::vector<std::string> shown_manufacturer, shown_model;
   std::vector<Part> parts;
   // Components that are not hardware (e.g. type firmware), "POINTER: why":
@@ -123,9 +123,9 @@ struct Plan {
     ComponentKey key;
     uint64_t index;  // where the ledger holds it
   };
-  std::vector<Known> registered;     // named by the BOM, already logged as it says
-  pb::DeviceModel model;             // the model the BOM describes
-  bool model_is_new = true;          // false: logged identically at model_index
+  std::vector<Known> registered;  // named by the BOM, already logged as it says
+  pb::DeviceModel model;          // the model the BOM describes
+  bool model_is_new = true;       // false: logged identically at model_index
   uint64_t model_index = 0;
 };
 
@@ -145,8 +145,8 @@ std::string ModelIdOf(const Bom& bom, const ImportOptions& o);
 
 struct ExportInput {
   Logged<pb::DeviceModel> model;
-  LedgerView ledger;          // orgs (for names) and every component the model names
-  std::string origin;         // the verified checkpoint the records were proven in
+  LedgerView ledger;   // orgs (for names) and every component the model names
+  std::string origin;  // the verified checkpoint the records were proven in
   uint64_t tree_size = 0;
   std::string root_hex;
   std::string serial_number;  // "urn:uuid:..." (RFC 4122)

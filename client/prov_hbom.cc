@@ -70,13 +70,13 @@ Result<pb::Record> ProvenRecord(Ledger& l, uint64_t index) {
 
 std::vector<hbom::RegisteredOrg> Orgs(const Ledger& l) {
   std::vector<hbom::RegisteredOrg> orgs;
-  l.report.state.ForEach(verifier::state_key::kOrgPrefix, [&](std::string_view,
-                                                              std::string_view value) {
-    pb::OrgState os;
-    if (!os.ParseFromArray(value.data(), static_cast<int>(value.size()))) return;
-    const auto& o = os.current();
-    orgs.push_back({o.org_id(), o.legal_name(), {o.aliases().begin(), o.aliases().end()}});
-  });
+  l.report.state.ForEach(
+      verifier::state_key::kOrgPrefix, [&](std::string_view, std::string_view value) {
+        pb::OrgState os;
+        if (!os.ParseFromArray(value.data(), static_cast<int>(value.size()))) return;
+        const auto& o = os.current();
+        orgs.push_back({o.org_id(), o.legal_name(), {o.aliases().begin(), o.aliases().end()}});
+      });
   return orgs;
 }
 
@@ -87,8 +87,7 @@ Status AddComponent(Ledger& l, const std::string& maker, const std::string& part
     return Status::Ok();
   }
   pb::ComponentState cs;
-  PROV_ASSIGN_OR_RETURN(bool found,
-                        LoadState(l, verifier::state_key::Component(maker, part), &cs));
+  PROV_ASSIGN_OR_RETURN(bool found, LoadState(l, verifier::state_key::Component(maker, part), &cs));
   if (!found) return Status::Ok();
   PROV_ASSIGN_OR_RETURN(pb::Record r, ProvenRecord(l, cs.index()));
   if (!r.has_component() || r.component().maker_org() != maker ||
@@ -117,9 +116,12 @@ std::string Located(const std::string& file, const hbom::Problem& p) {
 
 const char* KindName(hbom::Problem::Kind k) {
   switch (k) {
-    case hbom::Problem::Kind::kMalformed: return "malformed";
-    case hbom::Problem::Kind::kUnknownMaker: return "unknown_maker";
-    case hbom::Problem::Kind::kLedgerConflict: return "ledger_conflict";
+    case hbom::Problem::Kind::kMalformed:
+      return "malformed";
+    case hbom::Problem::Kind::kUnknownMaker:
+      return "unknown_maker";
+    case hbom::Problem::Kind::kLedgerConflict:
+      return "ledger_conflict";
   }
   return "";
 }
@@ -145,8 +147,11 @@ int ReportProblems(const std::string& file, const std::vector<hbom::Problem>& pr
                       {"message", p.message},
                       {"text", Located(file, p)}});
     }
-    std::cout << json{{"ok", false}, {"reason", reason},     {"message", summary},
-                      {"problems", list}, {"exit_code", rc}}
+    std::cout << json{{"ok", false},
+                      {"reason", reason},
+                      {"message", summary},
+                      {"problems", list},
+                      {"exit_code", rc}}
                      .dump()
               << "\n";
   } else {
@@ -156,9 +161,7 @@ int ReportProblems(const std::string& file, const std::vector<hbom::Problem>& pr
   return rc;
 }
 
-std::string ComponentName(const pb::Component& c) {
-  return c.maker_org() + "/" + c.part_number();
-}
+std::string ComponentName(const pb::Component& c) { return c.maker_org() + "/" + c.part_number(); }
 
 struct ImportOpts {
   std::string file, org, model_id, brand, out;
@@ -245,8 +248,7 @@ int ImportHbom(const ImportOpts& o) {
     }
     if (o.dry_run) {
       std::printf("dry run: nothing submitted; %s checked against the log at size %llu\n",
-                  o.file.c_str(),
-                  static_cast<unsigned long long>(ledger->head.checkpoint.size));
+                  o.file.c_str(), static_cast<unsigned long long>(ledger->head.checkpoint.size));
     }
     for (const auto& n : plan.new_components) {
       std::printf("  would log component %s (%s, %s)  %s\n", ComponentName(n.component).c_str(),
@@ -336,8 +338,7 @@ int ExportHbom(const ExportOpts& o) {
   in.model = *in.ledger.model;
   for (const auto& line : in.model.record.bom()) {
     const auto& ref = line.component();
-    if (Status s = AddComponent(*ledger, ref.maker_org(), ref.part_number(), &in.ledger);
-        !s.ok()) {
+    if (Status s = AddComponent(*ledger, ref.maker_org(), ref.part_number(), &in.ledger); !s.ok()) {
       return Report(s);
     }
   }
@@ -346,8 +347,8 @@ int ExportHbom(const ExportOpts& o) {
   if (!model_record.ok()) return Report(model_record.status());
   if (!model_record->has_device_model() ||
       model_record->device_model().SerializeAsString() != in.model.record.SerializeAsString()) {
-    return Report(verifier::DataLoss("BAD_STATE", "entry #" + std::to_string(in.model.index) +
-                                                      " is not the model's record"));
+    return Report(verifier::DataLoss(
+        "BAD_STATE", "entry #" + std::to_string(in.model.index) + " is not the model's record"));
   }
   const auto& cp = ledger->head.checkpoint;
   in.origin = cp.origin;
@@ -374,10 +375,11 @@ int ExportHbom(const ExportOpts& o) {
                      .dump()
               << "\n";
   } else {
-    std::printf("wrote %s: CycloneDX 1.6 BOM of %s/%s (%d components), from the log verified "
-                "at size %llu\n",
-                o.out.c_str(), o.org.c_str(), o.model_id.c_str(), in.model.record.bom_size(),
-                static_cast<unsigned long long>(cp.size));
+    std::printf(
+        "wrote %s: CycloneDX 1.6 BOM of %s/%s (%d components), from the log verified "
+        "at size %llu\n",
+        o.out.c_str(), o.org.c_str(), o.model_id.c_str(), in.model.record.bom_size(),
+        static_cast<unsigned long long>(cp.size));
   }
   return kOk;
 }
@@ -408,7 +410,8 @@ void AddHbomCommands(CLI::App& app) {
     auto* model = app.add_subcommand("model", "device models");
     model->require_subcommand(1);
     auto* sub = model->add_subcommand(
-        "export-hbom", "write a registered model's BOM as CycloneDX 1.6 JSON, from the verified log");
+        "export-hbom",
+        "write a registered model's BOM as CycloneDX 1.6 JSON, from the verified log");
     sub->add_option("--org", o->org, "manufacturer org id")->required();
     sub->add_option("--model-id", o->model_id, "model id")->required();
     sub->add_option("--out", o->out, "file to write (default: standard output)");
