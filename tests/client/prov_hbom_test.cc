@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -118,6 +119,11 @@ class ProvHbomTest : public ::testing::Test {
         "storage", "--country", "KR", "--key", dir_ + "/nordflash.key"});
   }
 
+  static std::vector<std::string> With(std::vector<std::string> args,
+                                       const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
   std::vector<std::string> Import(const std::string& file, std::vector<std::string> more = {}) {
     std::vector<std::string> args = {
         "manufacturer", "import-hbom", file, "--org", "acme-cam", "--key", dir_ + "/acme-cam.key"};
@@ -336,6 +342,47 @@ TEST_F(ProvHbomTest, RefusesADuplicateBomRef) {
     j.erase("dependencies");
   });
   Refused(file, 64, file + ": /components/4/bom-ref: \"net\" is already /components/2/bom-ref");
+}
+
+// The same export from provd's static tiles alone (prov --tiles-url): the
+// replay and each record's proof come from the files, and the BOM is the
+// one gRPC gives; a dry-run import over tiles finds nothing new.
+TEST_F(ProvHbomTest, ExportFromStaticTilesEqualsExportOverGrpc) {
+  ASSERT_EQ(Prov(Import(kCyclonedx + "/camera-ac100.cdx.json")).rc, 0);
+  ASSERT_EQ(provd_->Stop(SIGTERM), 0);
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger",
+                                      {"--tiles-dir", dir_ + "/tiles", "--http-listen",
+                                       "127.0.0.1:0", "--publish-interval-ms", "0"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  provd_ = std::move(p).value();
+  const uint64_t head = TreeSize();
+  auto tiles = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {PROV_PATH,  "--tiles-url", provd_->tiles_url(),  "--vkey",
+                                     vkey_file_, "--state-dir", dir_ + "/trust-tiles"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Exec(argv, dir_);
+  };
+  for (int i = 0; i < 200; ++i) {  // the publisher catches up with the head
+    Outcome c = tiles({"--json", "log", "checkpoint"});
+    json j = json::parse(c.out, nullptr, false);
+    if (c.rc == 0 && !j.is_discarded() && j["checkpoint"]["size"] == head) break;
+    usleep(50'000);
+  }
+  const std::vector<std::string> exp = {"model",    "export-hbom", "--org",
+                                        "acme-cam", "--model-id",  "AC-100"};
+  Outcome over_tiles = tiles(exp);
+  ASSERT_EQ(over_tiles.rc, 0) << Describe(over_tiles);
+  Outcome over_grpc = Prov(exp);
+  ASSERT_EQ(over_grpc.rc, 0) << Describe(over_grpc);
+  json a = json::parse(over_tiles.out), b = json::parse(over_grpc.out);
+  EXPECT_EQ(a["metadata"]["component"], b["metadata"]["component"]);
+  EXPECT_EQ(a["metadata"]["properties"], b["metadata"]["properties"]);
+  EXPECT_EQ(a["components"], b["components"]);
+  EXPECT_EQ(a["dependencies"], b["dependencies"]);
+  Spit(dir_ + "/from-tiles.cdx.json", over_tiles.out);
+  Outcome dry = tiles(With(Import(dir_ + "/from-tiles.cdx.json"), {"--dry-run"}));
+  EXPECT_EQ(dry.rc, 0) << Describe(dry);
+  EXPECT_NE(dry.out.find("nothing new"), std::string::npos) << Describe(dry);
 }
 
 TEST_F(ProvHbomTest, ExportOfAnUnknownModelIsAUsageError) {
