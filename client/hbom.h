@@ -41,7 +41,8 @@ struct Problem {
   // file that is not JSON, "LINE:COLUMN" (1-based) of the syntax error.
   std::string pointer;
   std::string message;
-  std::string ToString() const;  // "POINTER: message", or "LINE:COLUMN: message"
+  // "POINTER: message", "LINE:COLUMN: message", or "(document): message".
+  std::string ToString() const;
 };
 
 // One hardware component (CycloneDX type `device`) as the BOM states it.
