@@ -125,6 +125,15 @@ std::string RecordJson(const google::protobuf::Message& r);
 // Loads a signing key file (0600) given with --key.
 Result<verifier::SigningKey> LoadKey(const std::string& path);
 
+// Signs each record with every key file; writes them to `out` (FILE, or
+// FILE.1, FILE.2, ... for several) or, when `out` is empty, submits each and
+// proves its inclusion. Returns the exit code (prov_registry.cc).
+int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std::string>& key_files,
+                  const std::string& out);
+// Adds --key (required; repeatable when `cosignable`) and --out to `sub`.
+void SigningOptions(CLI::App* sub, std::vector<std::string>& keys, std::string& out,
+                    bool cosignable);
+
 // Subcommand groups.
 void AddKeyCommands(CLI::App& app);       // prov.cc: key
 void AddRecordCommands(CLI::App& app);    // prov.cc: record, submit
@@ -134,5 +143,7 @@ void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, delivery, bun
 void AddScanCommands(CLI::App& app);      // prov_scan.cc: scan
 void AddDirectoryCommands(CLI::App& app); // prov.cc: org list, law list
 void AddDiscoverCommands(CLI::App& app);  // prov_discover.cc: discover
+// prov_hbom.cc: manufacturer import-hbom, model export-hbom (after AddRegistryCommands)
+void AddHbomCommands(CLI::App& app);
 
 }  // namespace prov

@@ -679,6 +679,7 @@ int main(int argc, char** argv) {
   AddScanCommands(app);
   AddDirectoryCommands(app);
   AddDiscoverCommands(app);
+  AddHbomCommands(app);  // adds to `manufacturer`
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") break;

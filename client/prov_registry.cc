@@ -193,6 +193,8 @@ std::string PartFile(const std::string& out, size_t i, size_t n) {
   return n == 1 ? out : out + "." + std::to_string(i + 1);
 }
 
+}  // namespace
+
 // Signs each record with every key; writes them to --out (FILE, or FILE.1,
 // FILE.2, ... for several) or submits each and proves its inclusion.
 int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std::string>& key_files,
@@ -264,6 +266,8 @@ void SigningOptions(CLI::App* sub, std::vector<std::string>& keys, std::string& 
                   "write the signed record to FILE instead of submitting it (co-sign it "
                   "with `prov record cosign`, send it with `prov submit`)");
 }
+
+namespace {
 
 // --- transfer: split the serials over records that stay under the leaf limit ---
 
