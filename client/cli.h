@@ -139,6 +139,8 @@ void AddKeyCommands(CLI::App& app);       // prov.cc: key
 void AddRecordCommands(CLI::App& app);    // prov.cc: record, submit
 void AddLogCommands(CLI::App& app);       // prov.cc: log, audit
 void AddRegistryCommands(CLI::App& app);  // prov_registry.cc: authority, manufacturer, transfer, status
+void AddImportCommands(
+    CLI::App& app);  // prov_import.cc: authority import (after AddRegistryCommands)
 void AddCheckCommands(CLI::App& app);     // prov_check.cc: check, delivery, bundle
 void AddScanCommands(CLI::App& app);      // prov_scan.cc: scan
 void AddDirectoryCommands(CLI::App& app); // prov.cc: org list, law list

@@ -508,7 +508,7 @@ void AddKeyCommands(CLI::App& app) {
 void AddRecordCommands(CLI::App& app) {
   struct Opts {
     std::string out, in, json_file, key_file;
-    std::vector<std::string> keys, files;
+    std::vector<std::string> keys, files, ins, cosign_files;
   };
   auto o = std::make_shared<Opts>();
   auto* record = app.add_subcommand("record", "make and sign records");
@@ -518,11 +518,29 @@ void AddRecordCommands(CLI::App& app) {
   sign->add_option("--key", o->keys, "signing key file (repeatable)")->required();
   sign->add_option("--out", o->out, "signed record file")->required();
   OnRun(sign, [o] { return RecordSign(o->json_file, o->keys, o->out); });
-  auto* cosign = record->add_subcommand("cosign", "add a signature (authority threshold)");
-  cosign->add_option("--in", o->in, "signed record file")->required();
+  auto* cosign = record->add_subcommand(
+      "cosign", "add a signature to signed record files (authority threshold)");
+  cosign->add_option("--in", o->ins, "signed record file (repeatable)");
+  cosign->add_option("files", o->cosign_files, "more signed record files, e.g. DIR/*.rec");
   cosign->add_option("--key", o->key_file, "signing key file")->required();
-  cosign->add_option("--out", o->out, "output (default: overwrite --in)");
-  OnRun(cosign, [o] { return RecordCosign(o->in, o->key_file, o->out); });
+  cosign->add_option("--out", o->out, "output (default: overwrite the input; one input only)");
+  OnRun(cosign, [o] {
+    std::vector<std::string> files = o->ins;
+    files.insert(files.end(), o->cosign_files.begin(), o->cosign_files.end());
+    if (files.empty()) {
+      return Report(verifier::InvalidArgument("USAGE",
+                                              "give the signed record files to co-sign "
+                                              "(--in FILE, or FILE...)"));
+    }
+    if (!o->out.empty() && files.size() > 1) {
+      return Report(verifier::InvalidArgument(
+          "USAGE", "--out takes one input; with several, each file is co-signed in place"));
+    }
+    for (const auto& f : files) {
+      if (int rc = RecordCosign(f, o->key_file, o->out); rc != kOk) return rc;
+    }
+    return kOk;
+  });
   auto* show = record->add_subcommand("show", "check and print a signed record");
   show->add_option("--in", o->in, "signed record file")->required();
   OnRun(show, [o] { return RecordShow(o->in); });
@@ -675,6 +693,7 @@ int main(int argc, char** argv) {
   AddRecordCommands(app);
   AddLogCommands(app);
   AddRegistryCommands(app);
+  AddImportCommands(app);
   AddCheckCommands(app);
   AddScanCommands(app);
   AddDirectoryCommands(app);

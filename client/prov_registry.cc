@@ -8,25 +8,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 #include <tuple>
-#include <unordered_map>
 
 #include "client/cli.h"
 #include "client/csv_table.h"
 #include "client/oui_registry.h"
 #include "client/records.h"
+#include "client/submit_many.h"
 #include "verifier/rules.h"
 #include "verifier/x509.h"
 
@@ -80,6 +76,17 @@ Result<int64_t> ParseDate(const std::string& what, const std::string& text) {
     return bad();  // e.g. 2024-02-30
   }
   return static_cast<int64_t>(t);
+}
+
+// --from (required) and --until (optional; 0 = open) of a dated record.
+// An inverted window is left to the rulebook (INVALID_FIELD).
+Result<std::pair<int64_t, int64_t>> ParseWindow(const std::string& from, const std::string& until) {
+  PROV_ASSIGN_OR_RETURN(int64_t f, ParseDate("--from", from));
+  int64_t u = 0;
+  if (!until.empty()) {
+    PROV_ASSIGN_OR_RETURN(u, ParseDate("--until", until));
+  }
+  return std::pair{f, u};
 }
 
 Result<verifier::PublicKey> ParsePublicKey(const std::string& what, const std::string& hex) {
@@ -360,14 +367,6 @@ struct Problem {
 struct ImportRow {
   uint64_t line = 0;
   pb::Record record;
-  std::string leaf;  // the SignedRecord bytes sent (set by the writer)
-  // From the ack (set by the reader).
-  bool acked = false;
-  int code = 0;
-  std::string message;
-  uint64_t index = 0;
-  bool already_logged = false;
-  std::string note;
 };
 
 int Import(const std::string& org, const std::string& csv_file, const std::string& key_file,
@@ -448,171 +447,42 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
   if (!start_head.ok()) return Report(start_head.status());
 
   const bool show = !G().json && isatty(STDERR_FILENO);
-  Status fatal = Status::Ok();
-  uint64_t acked = 0;
-  if (!rows.empty()) {
-    std::unordered_map<uint64_t, size_t> by_line;
-    for (size_t i = 0; i < rows.size(); ++i) by_line[rows[i].line] = i;
-
-    ProgressBar bar(show, rows.size(), "rows");
-    std::mutex mu;
-    std::condition_variable cv;
-    int inflight = 0;
-    bool stop = false;
-    grpc::ClientContext ctx;
-    auto stream = (*c)->stub().SubmitStream(&ctx);
-    const verifier::SigningKey* signer = &*key;
-    std::thread writer([&] {
-      pb::SubmitRequest req;
-      for (auto& row : rows) {
-        {
-          std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return inflight < window || stop; });
-          if (stop) break;
-          ++inflight;
-        }
-        *req.mutable_record() = client::SignRecord(row.record, {signer});
-        row.leaf = req.record().SerializeAsString();
-        req.set_sequence(row.line);
-        if (!stream->Write(req)) break;
-      }
-      stream->WritesDone();
-    });
-    pb::StreamAck ack;
-    while (stream->Read(&ack)) {
-      auto it = by_line.find(ack.sequence());
-      if (it == by_line.end() || rows[it->second].acked) {
-        fatal = verifier::DataLoss("BAD_ACK", "the server acknowledged sequence " +
-                                                  std::to_string(ack.sequence()) +
-                                                  ", which was not sent or was already acknowledged");
-        ctx.TryCancel();
-        break;
-      }
-      ImportRow& row = rows[it->second];
-      row.acked = true;
-      row.code = ack.code();
-      row.message = ack.message();
-      row.index = ack.index();
-      row.already_logged = ack.already_logged();
-      row.note = ack.checkpoint().note();
-      ++acked;
-      bar.Update(acked);
-      {
-        std::lock_guard lock(mu);
-        --inflight;
-      }
-      cv.notify_one();
-    }
-    {
-      std::lock_guard lock(mu);
-      stop = true;
-    }
-    cv.notify_one();
-    writer.join();
-    grpc::Status st = stream->Finish();
-    bar.Finish(acked);
-    if (fatal.ok() && !st.ok()) fatal = client::FromGrpc(st);
-    if (fatal.ok() && acked != rows.size()) {
-      fatal = verifier::DataLoss("UNACKNOWLEDGED",
-                                 std::to_string(rows.size() - acked) +
-                                     " row(s) were not acknowledged by the server");
-    }
-  }
-
-  // Sort the acks out, verifying every checkpoint they carry.
-  uint64_t appended = 0, already = 0;
-  bool cannot_tell = false;
-  std::vector<size_t> landed;
-  std::map<std::string, verifier::Checkpoint> verified_notes;
-  std::optional<verifier::Checkpoint> newest_ack;
-  for (size_t i = 0; i < rows.size() && fatal.ok(); ++i) {
-    ImportRow& row = rows[i];
-    if (!row.acked) continue;
-    if (row.code != 0) {
-      Status e = client::FromGrpc(
-          grpc::Status(static_cast<grpc::StatusCode>(row.code), row.message));
-      if (!IsRefusal(e)) cannot_tell = true;
-      refused.push_back({row.line, e.reason(), e.message()});
-      continue;
-    }
-    auto vit = verified_notes.find(row.note);
-    if (vit == verified_notes.end()) {
-      auto v = (*c)->VerifyNote(row.note);
-      if (!v.ok()) {
-        fatal = Status(v.status().code(), v.status().reason(),
-                       "checkpoint in the ack of line " + std::to_string(row.line) + ": " +
-                           v.status().message());
-        break;
-      }
-      vit = verified_notes.emplace(row.note, v->checkpoint).first;
-      if (!newest_ack || v->checkpoint.size > newest_ack->size) newest_ack = v->checkpoint;
-    }
-    if (row.index >= vit->second.size) {
-      fatal = verifier::DataLoss("BAD_ACK", "line " + std::to_string(row.line) + ": index " +
-                                                std::to_string(row.index) +
-                                                " is outside its checkpoint of size " +
-                                                std::to_string(vit->second.size));
-      break;
-    }
-    (row.already_logged ? already : appended)++;
-    landed.push_back(i);
-  }
-
-  // Prove every landed row is in the latest checkpoint, which must extend
-  // both the trust store's head and every head the acks showed.
-  std::optional<client::VerifiedCheckpoint> head;
-  if (fatal.ok()) {
-    auto h = (*c)->GetCheckpoint();
-    if (!h.ok()) {
-      fatal = h.status();
-    } else {
-      head = *h;
-      if (newest_ack) {
-        if (newest_ack->size > head->checkpoint.size) {
-          fatal = verifier::DataLoss(
-              "ROLLBACK", "an ack showed a tree of size " + std::to_string(newest_ack->size) +
-                              " but the latest checkpoint has size " +
-                              std::to_string(head->checkpoint.size));
-        } else if (Status s = (*c)->ProveConsistency(*newest_ack, head->checkpoint); !s.ok()) {
-          fatal = verifier::DataLoss("FORK", "the acks' tree of size " +
-                                                 std::to_string(newest_ack->size) +
-                                                 " is not consistent with the latest: " +
-                                                 s.ToString());
-        }
-      }
-    }
-  }
-  if (fatal.ok() && !landed.empty()) {
-    ProgressBar bar(show, landed.size(), "proofs");
-    std::atomic<size_t> next{0}, done{0};
-    std::mutex mu;
-    std::vector<std::thread> pool;
-    const unsigned n = std::min<unsigned>(4, std::max<size_t>(1, landed.size() / 64 + 1));
-    for (unsigned t = 0; t < n; ++t) {
-      pool.emplace_back([&] {
-        for (size_t k; (k = next.fetch_add(1)) < landed.size();) {
-          const ImportRow& row = rows[landed[k]];
-          Status s = (*c)->ProveInclusion(row.index, row.leaf, *head);
-          if (!s.ok()) {
-            std::lock_guard lock(mu);
-            if (fatal.ok()) {
-              fatal = Status(s.code(), s.reason(),
-                             "inclusion of line " + std::to_string(row.line) + " (#" +
-                                 std::to_string(row.index) + "): " + s.message());
+  std::vector<client::Submission> items(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) items[i].sequence = rows[i].line;
+  ProgressBar acks(show, rows.size(), "rows"), proofs(show, rows.size(), "proofs");
+  bool proving = false;
+  const verifier::SigningKey* signer = &*key;
+  client::SubmitManyOptions options{
+      .window = window,
+      .make_leaf =
+          [&](size_t i) {
+            return client::SignRecord(rows[i].record, {signer}).SerializeAsString();
+          },
+      .on_ack = [&](uint64_t done) { acks.Update(done); },
+      .on_proof =
+          [&](uint64_t done) {
+            if (!proving) {
+              proving = true;
+              acks.Finish(rows.size());
             }
-            next = landed.size();
-          }
-          done.fetch_add(1);
-        }
-      });
-    }
-    while (done.load() < landed.size() && next.load() < landed.size()) {
-      bar.Update(done.load());
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    for (auto& t : pool) t.join();
-    bar.Finish(done.load());
+            proofs.Update(done);
+          }};
+  client::SubmitManyResult sent = client::SubmitMany(**c, items, options);
+  if (proving) {
+    proofs.Finish(sent.appended + sent.already_logged);
+  } else if (!rows.empty()) {
+    acks.Finish(rows.size());
   }
+  Status fatal = sent.fatal;
+  const uint64_t appended = sent.appended, already = sent.already_logged;
+  bool cannot_tell = false;
+  for (size_t i = 0; i < rows.size() && fatal.ok(); ++i) {
+    const Status& e = items[i].status;
+    if (e.ok()) continue;
+    if (!IsRefusal(e)) cannot_tell = true;
+    refused.push_back({rows[i].line, e.reason(), e.message()});
+  }
+  std::optional<client::VerifiedCheckpoint> head = sent.head;
   if (fatal.ok()) {
     if (Status s = SaveTrust(**c); !s.ok()) fatal = s;
   }
@@ -759,7 +629,7 @@ void AddRegistryCommands(CLI::App& app) {
   }
   {
     struct Opts {
-      std::string id, name, country, out;
+      std::string id, name, country, source, out;
       std::vector<std::string> laws, aliases, keys;
       bool state_owned = false;
     };
@@ -774,16 +644,18 @@ void AddRegistryCommands(CLI::App& app) {
                     "`prov authority law` registers one)");
     sub->add_flag("--state-owned", o->state_owned, "the org is state-owned");
     sub->add_option("--alias", o->aliases, "brand or trading name (repeatable)");
+    sub->add_option("--source", o->source, "where the facts come from (citation or URL)");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
-      return SignAndSubmit(client::OrganizationRecord(Now(), o->id, o->name, o->country, o->laws,
-                                                      o->state_owned, o->aliases),
-                           o->keys, o->out);
+      pb::Record r = client::OrganizationRecord(Now(), o->id, o->name, o->country, o->laws,
+                                                o->state_owned, o->aliases);
+      r.mutable_organization()->set_source(o->source);
+      return SignAndSubmit(r, o->keys, o->out);
     });
   }
   {
     struct Opts {
-      std::string owner, owned, from, until, out;
+      std::string owner, owned, from, until, source, out;
       uint32_t stake_bp = 0;
       bool control = false;
       std::vector<std::string> keys;
@@ -797,18 +669,106 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--from", o->from, "held since DATE (YYYY-MM-DD or unix seconds)")
         ->required();
     sub->add_option("--until", o->until, "held until DATE (default: still held)");
+    sub->add_option("--source", o->source, "where the stake is published (citation or URL)");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
-      auto from = ParseDate("--from", o->from);
-      if (!from.ok()) return Report(from.status());
-      int64_t until = 0;
-      if (!o->until.empty()) {
-        auto u = ParseDate("--until", o->until);
-        if (!u.ok()) return Report(u.status());
-        until = *u;
+      auto window = ParseWindow(o->from, o->until);
+      if (!window.ok()) return Report(window.status());
+      pb::Record r = client::OwnershipRecord(Now(), o->owner, o->owned, o->stake_bp, o->control,
+                                             window->first, window->second);
+      r.mutable_ownership()->set_source(o->source);
+      return SignAndSubmit(r, o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, country, law, state_owned, from, until, source, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand(
+        "fact",
+        "record a dated fact about an organisation for [--from, --until): its country, "
+        "a law that binds it, or whether it is state-owned (the same --org, fact and "
+        "--from again corrects it, e.g. to close its window)");
+    sub->add_option("--org", o->org, "org id")->required();
+    sub->add_option("--country", o->country, "where it is domiciled (ISO 3166-1 alpha-2)");
+    sub->add_option("--law", o->law,
+                    "a registered law that binds it in the window (not one its org record lists)");
+    sub->add_option("--state-owned", o->state_owned, "yes|no: whether it is state-owned")
+        ->check(CLI::IsMember({"yes", "no"}));
+    sub->add_option("--from", o->from, "true from DATE (YYYY-MM-DD or unix seconds)")->required();
+    sub->add_option("--until", o->until, "true until DATE (default: still true)");
+    sub->add_option("--source", o->source, "citation or URL (required)")->required();
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      const int given = !o->country.empty() + !o->law.empty() + !o->state_owned.empty();
+      if (given != 1) {
+        return Report(Usage("USAGE",
+                            "give exactly one of --country CC, --law CODE and "
+                            "--state-owned yes|no"));
       }
+      auto window = ParseWindow(o->from, o->until);
+      if (!window.ok()) return Report(window.status());
+      const auto [from, until] = *window;
+      pb::Record r = !o->country.empty()
+                         ? client::OrgCountryFact(Now(), o->org, o->country, from, until, o->source)
+                     : !o->law.empty()
+                         ? client::OrgLawFact(Now(), o->org, o->law, from, until, o->source)
+                         : client::OrgStateOwnedFact(Now(), o->org, o->state_owned == "yes", from,
+                                                     until, o->source);
+      return SignAndSubmit(r, o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, from, until, source, out;
+      uint32_t threshold_bp = 0;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand(
+        "no-owner",
+        "state that nobody holds --threshold-bp or more of an organisation (nor "
+        "controls it) in [--from, --until), e.g. a \"no registrable person\" entry");
+    sub->add_option("--org", o->org, "org id")->required();
+    sub->add_option("--threshold-bp", o->threshold_bp, "basis points, 1..10000 (2500 = 25 %)")
+        ->required();
+    sub->add_option("--from", o->from, "true from DATE (YYYY-MM-DD or unix seconds)")->required();
+    sub->add_option("--until", o->until, "true until DATE (default: until further notice)");
+    sub->add_option("--source", o->source, "the register entry or report (required)")->required();
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      auto window = ParseWindow(o->from, o->until);
+      if (!window.ok()) return Report(window.status());
       return SignAndSubmit(
-          client::OwnershipRecord(Now(), o->owner, o->owned, o->stake_bp, o->control, *from, until),
+          client::NoRegistrableOwnerRecord(Now(), o->org, o->threshold_bp, window->first,
+                                           window->second, o->source),
+          o->keys, o->out);
+    });
+  }
+  {
+    struct Opts {
+      std::string org, law, subject, source, reasoning, out;
+      std::vector<std::string> keys;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand(
+        "ruling",
+        "rule whether an organisation is subject to a law where published guidance "
+        "does not settle it (a later ruling for the same --org and --law supersedes)");
+    sub->add_option("--org", o->org, "org id")->required();
+    sub->add_option("--law", o->law, "a registered law code")->required();
+    sub->add_option("--subject", o->subject, "yes|no: the org is subject to the law")
+        ->required()
+        ->check(CLI::IsMember({"yes", "no"}));
+    sub->add_option("--source", o->source, "the decision, with its reference (required)")
+        ->required();
+    sub->add_option("--reasoning", o->reasoning, "why");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      return SignAndSubmit(
+          client::RulingRecord(Now(), o->org, o->law, o->subject == "yes", o->source, o->reasoning),
           o->keys, o->out);
     });
   }
@@ -915,8 +875,9 @@ void AddRegistryCommands(CLI::App& app) {
   {
     struct Opts {
       std::string org, model, brand, name, out;
-      std::vector<std::string> components, keys, shown_manufacturer, shown_model;
+      std::vector<std::string> components, keys, shown_manufacturer, shown_model, equipment;
     };
+    static const auto equipment = EnumNames(pb::EquipmentKind_descriptor(), "EQUIPMENT_KIND_");
     auto o = std::make_shared<Opts>();
     auto* sub = mfr->add_subcommand("model", "register a device model and its bill of materials");
     sub->add_option("--org", o->org, "manufacturer org id (the real OEM)")->required();
@@ -930,6 +891,10 @@ void AddRegistryCommands(CLI::App& app) {
                     "what the firmware reports as ONVIF Manufacturer, e.g. AXIS (repeatable)");
     sub->add_option("--shown-model", o->shown_model,
                     "what the firmware reports as ONVIF Model (repeatable)");
+    sub->add_option("--equipment", o->equipment,
+                    Join(Keys(equipment), "|") +
+                        ": what kind of equipment it is (repeatable; default: video-surveillance)")
+        ->check(CLI::IsMember(Keys(equipment)));
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
       pb::Record r = client::DeviceModelRecord(Now(), o->org, o->model,
@@ -937,6 +902,9 @@ void AddRegistryCommands(CLI::App& app) {
       if (!o->name.empty()) r.mutable_device_model()->set_name(o->name);
       for (const auto& v : o->shown_manufacturer) r.mutable_device_model()->add_shown_manufacturer(v);
       for (const auto& v : o->shown_model) r.mutable_device_model()->add_shown_model(v);
+      for (const auto& e : o->equipment) {
+        r.mutable_device_model()->add_equipment(static_cast<pb::EquipmentKind>(equipment.at(e)));
+      }
       for (const auto& spec : o->components) {
         auto line = ParseBomLine(spec);
         if (!line.ok()) return Report(line.status());
