@@ -537,7 +537,7 @@ say "   an affiliate, explained (the state group holding 40 % of this maker also
 expect 1 "$PROV" check --manufacturer lumen-vision --serial LV-2024 --buyer buyer-gov \
   --policy policies/ndaa-889.yaml --purpose public-safety
 say "   a policy with a typo (CN-NIL2017) is refused, never silently passes everything:"
-sed 's/\[CN-NIL-2017\]/[CN-NIL2017]/' policies/uk-sensitive-site.yaml >"$W/typo-policy.yaml"
+sed 's/CN-NIL-2017/CN-NIL2017/g' policies/uk-sensitive-site.yaml >"$W/typo-policy.yaml"
 expect 64 "$PROV" check --manufacturer acme-cam --serial CLEAN-2024 --buyer buyer-gov \
   --policy "$W/typo-policy.yaml"
 say "   the HTML reports render in headless Chromium:"
