@@ -196,11 +196,14 @@ struct Denial {
   std::vector<uint64_t> indices;  // the facts and rulings behind it
 };
 
+// Org states parsed from one evidence's state, kept while it is judged.
+using OrgCache = std::map<std::string, std::optional<pb::OrgState>, std::less<>>;
+
 class Evaluator {
  public:
   Evaluator(const Policy& p, const VerifiedEvidence& ev, const Judgement& j, int64_t now,
-            OwnershipGraph* graph, const std::string& purpose)
-      : p_(p), ev_(ev), j_(j), now_(now), graph_(graph), purpose_(purpose) {}
+            OwnershipGraph* graph, const std::string& purpose, OrgCache* orgs)
+      : p_(p), ev_(ev), j_(j), now_(now), graph_(graph), purpose_(purpose), orgs_(*orgs) {}
 
   std::vector<Finding> Run() {
     if (!j_.registered) return {};
@@ -713,7 +716,7 @@ class Evaluator {
   const int64_t now_;
   OwnershipGraph* graph_;
   const std::string& purpose_;
-  std::map<std::string, std::optional<pb::OrgState>> orgs_;
+  OrgCache& orgs_;
   bool model_loaded_ = false;
   std::optional<pb::ModelState> model_;
   std::vector<Finding> out_;
@@ -724,7 +727,8 @@ class Evaluator {
 std::vector<Finding> EvaluatePolicy(const Policy& policy, const VerifiedEvidence& ev,
                                     const Judgement& j, int64_t now, OwnershipGraph* graph,
                                     const std::string& purpose) {
-  return Evaluator(policy, ev, j, now, graph, purpose).Run();
+  OrgCache orgs;
+  return Evaluator(policy, ev, j, now, graph, purpose, &orgs).Run();
 }
 
 void ApplyRequired(const Policy& policy, bool attested, Judgement* j) {
@@ -781,23 +785,26 @@ void ApplyNoPolicy(bool attested, Judgement* j) {
 }
 
 PolicyFn MakePolicyFn(std::shared_ptr<const Policy> policy, int64_t now, std::string purpose) {
-  // One ownership graph per evidence, kept while the same evidence is judged.
+  // One ownership graph and one cache of parsed org states per evidence, kept
+  // while the same evidence is judged.
   struct Cache {
     const VerifiedEvidence* ev = nullptr;
     Hash root{};
     size_t records = 0;
     std::unique_ptr<OwnershipGraph> graph;
+    OrgCache orgs;
   };
   auto cache = std::make_shared<Cache>();
   return [policy, now, cache, purpose](const VerifiedEvidence& ev, const Judgement& j) {
     if (cache->ev != &ev || cache->root != ev.checkpoint.root ||
         cache->records != ev.records.size()) {
       cache->graph = std::make_unique<OwnershipGraph>(ev);
+      cache->orgs.clear();
       cache->ev = &ev;
       cache->root = ev.checkpoint.root;
       cache->records = ev.records.size();
     }
-    return EvaluatePolicy(*policy, ev, j, now, cache->graph.get(), purpose);
+    return Evaluator(*policy, ev, j, now, cache->graph.get(), purpose, &cache->orgs).Run();
   };
 }
 
