@@ -545,6 +545,31 @@ bash scripts/render-check.sh "$W/delivery-uk.html"
 bash scripts/render-check.sh "$W/delivery-ndaa.html"
 echo "  open $W/delivery-uk.html and $W/delivery-ndaa.html in a browser"
 
+step "7. Real facts: the starter registry of sourced public facts (data/registry/starter.yaml)"
+say "   a dry run shows what would be logged (nothing is ever logged from a file that fails it):"
+"$PROV" authority import data/registry/starter.yaml --dry-run "${AUTH[@]}" | tail -n 4
+"$PROV" authority import data/registry/starter.yaml "${AUTH[@]}" | tail -n 2
+say "   importing it again logs nothing:"
+"$PROV" authority import data/registry/starter.yaml "${AUTH[@]}" | tail -n 1
+say "   Lorex units: FLIR's until Feb 2018, Dahua's until Nov 2022, then Taiwan's Skywatch:"
+"$PROV" key generate --out "$K/lorex.key" >/dev/null 2>&1
+"$PROV" authority enroll --key-file "$K/lorex.key" --org lorex --role manufacturer,custodian "${AUTH[@]}"
+"$PROV" manufacturer model --org lorex --model-id LNR-1 --key "$K/lorex.key"
+for made in 2015-06-01 2020-06-01 2024-06-01; do
+  "$PROV" key generate --out "$K/lorex-$made.key" >/dev/null 2>&1
+  "$PROV" manufacturer device --org lorex --serial "LOREX-${made%%-*}" --model-id LNR-1 \
+    --device-key "$("$PROV" key show "$K/lorex-$made.key")" --manufactured "$made" --key "$K/lorex.key"
+  "$PROV" transfer --manufacturer lorex --serial "LOREX-${made%%-*}" --from lorex --to buyer-gov \
+    --key "$K/lorex.key"
+done
+say "   under NDAA s.889 for a public-safety site, the unit made while Dahua owned Lorex is rejected:"
+expect 0 "$PROV" check --manufacturer lorex --serial LOREX-2015 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --purpose public-safety
+expect 1 "$PROV" check --manufacturer lorex --serial LOREX-2020 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --purpose public-safety
+expect 0 "$PROV" check --manufacturer lorex --serial LOREX-2024 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --purpose public-safety
+
 step "8. Load: provbench streams pre-signed device records into a fresh ledger"
 "$BUILD/tools/provbench" --provd "$PROVD" --prov "$PROV" --data-dir "$W/bench" --records "${QUICKSTART_BENCH_RECORDS:-20000}"
 
