@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "tests/client/prov_fixture.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
 
@@ -35,63 +36,17 @@ using verifier::Status;
 constexpr char kOrigin[] = "hbom.example/log";
 const std::string kCyclonedx = std::string(PROV_SOURCE_DIR) + "/tests/testdata/cyclonedx";
 
-class ProvHbomTest : public ::testing::Test {
+class ProvHbomTest : public testexec::ProvLedgerTest {
  protected:
   void SetUp() override {
-    verifier::InitCrypto();
-    setenv("PROV_PLAINTEXT", "1", 1);
-    char tmpl[] = "/tmp/prov-hbom-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    gov_ = KeyFile("gov");
-    auto vkey = tools::InitLedger(PROVD_PATH, dir_ + "/ledger", kOrigin,
-                                  {{"gov", keys_.at("gov").public_key()}}, 1);
-    ASSERT_TRUE(vkey.ok()) << vkey.status().ToString();
-    vkey_file_ = dir_ + "/log.vkey";
-    Spit(vkey_file_, *vkey + "\n");
-    auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger");
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    provd_ = std::move(p).value();
+    ASSERT_NO_FATAL_FAILURE(StartLedger("prov-hbom", kOrigin, {"gov"}, 1));
+    gov_ = dir_ + "/gov.key";
     RegisterMakers();
   }
 
-  void TearDown() override {
-    if (provd_) {
-      EXPECT_EQ(provd_->Stop(SIGTERM), 0) << "provd did not exit cleanly";
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string KeyFile(const std::string& name) {
-    auto key = SigningKey::Generate();
-    std::string path = dir_ + "/" + name + ".key";
-    Status s = verifier::WriteKeyFile(path, key);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    keys_.emplace(name, key);
-    return path;
-  }
-
-  Outcome Prov(std::vector<std::string> args, bool json_out = false) {
-    std::vector<std::string> argv = {PROV_PATH,  "--server",    provd_->target(), "--vkey",
-                                     vkey_file_, "--state-dir", dir_ + "/trust"};
-    if (json_out) argv.push_back("--json");
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Exec(argv, dir_);
-  }
-  json ProvJson(std::vector<std::string> args, int want_rc = 0) {
-    Outcome r = Prov(std::move(args), true);
-    EXPECT_EQ(r.rc, want_rc) << Describe(r);
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << Describe(r);
-    return j;
-  }
   void Ok(std::vector<std::string> args) {
     Outcome r = Prov(std::move(args));
     ASSERT_EQ(r.rc, 0) << Describe(r);
-  }
-  uint64_t TreeSize() {
-    return ProvJson({"log", "checkpoint"})["checkpoint"].value("size", uint64_t{0});
   }
 
   // The makers of the camera fixture; each other maker registers its part.
@@ -156,9 +111,7 @@ class ProvHbomTest : public ::testing::Test {
     EXPECT_EQ(TreeSize(), before) << "a refused BOM logged something";
   }
 
-  std::string dir_, vkey_file_, gov_;
-  std::map<std::string, SigningKey> keys_;
-  std::unique_ptr<tools::ProvdProcess> provd_;
+  std::string gov_;
 };
 
 std::string Property(const json& props, const std::string& name) {
@@ -355,6 +308,7 @@ TEST_F(ProvHbomTest, ExportFromStaticTilesEqualsExportOverGrpc) {
                                        "127.0.0.1:0", "--publish-interval-ms", "0"});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   provd_ = std::move(p).value();
+  server_ = provd_->target();
   const uint64_t head = TreeSize();
   auto tiles = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {PROV_PATH,  "--tiles-url", provd_->tiles_url(),  "--vkey",

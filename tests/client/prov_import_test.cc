@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/client/exec.h"
+#include "tests/client/prov_fixture.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
 
@@ -59,67 +60,19 @@ rulings:
   - {org: hikvision, law: US-NDAA-889, subject: true, source: "FCC covered list", reasoning: "named"}
 )yaml";
 
-class ProvImportTest : public ::testing::Test {
+class ProvImportTest : public testexec::ProvLedgerTest {
  protected:
   void SetUp() override {
-    verifier::InitCrypto();
-    setenv("PROV_PLAINTEXT", "1", 1);
-    char tmpl[] = "/tmp/prov-import-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    gov_a_ = KeyFile("gov-a");
-    gov_b_ = KeyFile("gov-b");
-    auto vkey = tools::InitLedger(
-        PROVD_PATH, dir_ + "/ledger", kOrigin,
-        {{"gov-a", keys_.at("gov-a").public_key()}, {"gov-b", keys_.at("gov-b").public_key()}}, 2);
-    ASSERT_TRUE(vkey.ok()) << vkey.status().ToString();
-    vkey_file_ = dir_ + "/log.vkey";
-    Spit(vkey_file_, *vkey + "\n");
-    auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger");
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    provd_ = std::move(p).value();
+    ASSERT_NO_FATAL_FAILURE(StartLedger("prov-import", kOrigin, {"gov-a", "gov-b"}, 2));
+    gov_a_ = dir_ + "/gov-a.key";
+    gov_b_ = dir_ + "/gov-b.key";
     registry_ = dir_ + "/registry.yaml";
     Spit(registry_, kRegistry);
   }
 
-  void TearDown() override {
-    if (provd_) {
-      EXPECT_EQ(provd_->Stop(SIGTERM), 0) << "provd did not exit cleanly";
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string KeyFile(const std::string& name) {
-    auto key = SigningKey::Generate();
-    std::string path = dir_ + "/" + name + ".key";
-    Status s = verifier::WriteKeyFile(path, key);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    keys_.emplace(name, key);
-    return path;
-  }
-
-  Outcome Prov(std::vector<std::string> args, bool json_out = false) {
-    std::vector<std::string> argv = {PROV_PATH,  "--server",    provd_->target(), "--vkey",
-                                     vkey_file_, "--state-dir", dir_ + "/trust"};
-    if (json_out) argv.push_back("--json");
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Exec(argv, dir_);
-  }
-  json ProvJson(std::vector<std::string> args, int want_rc = 0) {
-    Outcome r = Prov(std::move(args), true);
-    EXPECT_EQ(r.rc, want_rc) << Describe(r);
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << Describe(r);
-    return j;
-  }
   std::vector<std::string> Both(std::vector<std::string> args) {
     args.insert(args.end(), {"--key", gov_a_, "--key", gov_b_});
     return args;
-  }
-  uint64_t TreeSize() {
-    json j = ProvJson({"log", "checkpoint"});
-    return j["checkpoint"].value("size", uint64_t{0});
   }
   // Record kind -> count, from a full audit (replay through the rulebook).
   std::map<std::string, uint64_t> Kinds() {
@@ -151,9 +104,7 @@ class ProvImportTest : public ::testing::Test {
     EXPECT_EQ(TreeSize(), before) << Describe(r);
   }
 
-  std::string dir_, vkey_file_, gov_a_, gov_b_, registry_;
-  std::map<std::string, SigningKey> keys_;
-  std::unique_ptr<tools::ProvdProcess> provd_;
+  std::string gov_a_, gov_b_, registry_;
 };
 
 TEST_F(ProvImportTest, ImportsAFileOnceAndTheSecondTimeLogsNothing) {

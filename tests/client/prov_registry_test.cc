@@ -21,6 +21,7 @@
 
 #include "tests/client/exec.h"
 #include "tests/client/index_layout.h"
+#include "tests/client/prov_fixture.h"
 #include "tools/provd_process.h"
 #include "verifier/crypto.h"
 
@@ -39,64 +40,17 @@ constexpr char kOrigin[] = "cli.example/log";
 
 std::string Hex(const SigningKey& k) { return verifier::HexEncode(k.public_key()); }
 
-class ProvCliTest : public ::testing::Test {
+class ProvCliTest : public testexec::ProvLedgerTest {
  protected:
   void SetUp() override {
-    verifier::InitCrypto();
-    setenv("PROV_PLAINTEXT", "1", 1);  // every prov here talks to loopback servers
-    char tmpl[] = "/tmp/prov-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    gov_a_ = KeyFile("gov-a");
-    gov_b_ = KeyFile("gov-b");
-    auto vkey = tools::InitLedger(PROVD_PATH, dir_ + "/ledger", kOrigin,
-                                  {{"gov-a", keys_.at("gov-a").public_key()},
-                                   {"gov-b", keys_.at("gov-b").public_key()}},
-                                  2);
-    ASSERT_TRUE(vkey.ok()) << vkey.status().ToString();
-    vkey_file_ = dir_ + "/log.vkey";
-    Spit(vkey_file_, *vkey + "\n");
-    auto p = tools::ProvdProcess::Start(PROVD_PATH, dir_ + "/ledger");
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    provd_ = std::move(p).value();
-    server_ = provd_->target();
+    ASSERT_NO_FATAL_FAILURE(StartLedger("prov-cli", kOrigin, {"gov-a", "gov-b"}, 2));
+    gov_a_ = dir_ + "/gov-a.key";
+    gov_b_ = dir_ + "/gov-b.key";
   }
 
-  void TearDown() override {
-    if (provd_) {
-      EXPECT_EQ(provd_->Stop(SIGTERM), 0) << "provd did not exit cleanly";
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  // A new signing key saved as DIR/NAME.key (0600); returns the path.
-  std::string KeyFile(const std::string& name) {
-    auto key = SigningKey::Generate();
-    std::string path = dir_ + "/" + name + ".key";
-    Status s = verifier::WriteKeyFile(path, key);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    keys_.emplace(name, key);
-    return path;
-  }
   std::string Pub(const std::string& name) { return Hex(keys_.at(name)); }
   std::string DevicePub() { return Hex(SigningKey::Generate()); }
 
-  // prov with the test's server, pinned key and trust store.
-  Outcome Prov(std::vector<std::string> args, bool json_out = false) {
-    std::vector<std::string> argv = {PROV_PATH, "--server", server_, "--vkey", vkey_file_,
-                                     "--state-dir", state_dir_.empty() ? dir_ + "/trust" : state_dir_};
-    if (json_out) argv.push_back("--json");
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Exec(argv, dir_);
-  }
-  json ProvJson(std::vector<std::string> args, int want_rc = 0) {
-    Outcome r = Prov(std::move(args), true);
-    EXPECT_EQ(r.rc, want_rc) << Describe(r);
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << Describe(r);
-    return j;
-  }
   void Ok(std::vector<std::string> args) {
     Outcome r = Prov(std::move(args));
     EXPECT_EQ(r.rc, 0) << Describe(r);
@@ -104,10 +58,6 @@ class ProvCliTest : public ::testing::Test {
     EXPECT_NE(r.out.find("verified)"), std::string::npos) << Describe(r);
   }
 
-  uint64_t TreeSize() {
-    json j = ProvJson({"log", "checkpoint"});
-    return j["checkpoint"].value("size", uint64_t{0});
-  }
   // The signed records in the log (neither the genesis nor the log's index
   // roots), by `prov audit`, which also requires the head to end with an
   // index root.
@@ -148,9 +98,7 @@ class ProvCliTest : public ::testing::Test {
     Ok({"manufacturer", "model", "--org", "acme-cam", "--model-id", "AC-100", "--key", acme_});
   }
 
-  std::string dir_, vkey_file_, state_dir_, server_, gov_a_, gov_b_, acme_, dist_;
-  std::map<std::string, SigningKey> keys_;
-  std::unique_ptr<tools::ProvdProcess> provd_;
+  std::string gov_a_, gov_b_, acme_, dist_;
 };
 
 TEST_F(ProvCliTest, RegistersTheWholeStory) {
