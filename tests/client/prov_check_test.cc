@@ -685,6 +685,41 @@ json FindingOf(const json& device, const std::string& code) {
   return json();
 }
 
+// --purpose: an unknown use, or one without a policy, is refused before
+// anything is fetched (exit 64 BAD_PURPOSE); a known one reaches the verdict.
+TEST_F(ProvCheckTest, PurposeIsAKnownUseGivenWithAPolicy) {
+  Spit(dir_ + "/m.csv", "manufacturer,serial,model\nacme," + Serial(1) + ",CAM\n");
+  const std::string uk = PROV_SOURCE_DIR "/policies/uk-sensitive-site.yaml";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer"},
+           {"delivery", "check", dir_ + "/m.csv", "--buyer", "buyer"}}) {
+    auto with = [&](std::vector<std::string> more) {
+      std::vector<std::string> a = args;
+      a.insert(a.end(), more.begin(), more.end());
+      return a;
+    };
+    Outcome typo = Prov(with({"--policy", uk, "--purpose", "public-safty"}));
+    EXPECT_EQ(typo.rc, 64) << Describe(typo);
+    EXPECT_NE(typo.out.find("BAD_PURPOSE"), std::string::npos) << Describe(typo);
+    EXPECT_NE(typo.out.find("--purpose 'public-safty' is not a purpose (public-safety, "
+                            "government-facility-security, critical-infrastructure-security, "
+                            "national-security, commercial, residential, other) (did you mean "
+                            "'public-safety'?)"),
+              std::string::npos)
+        << Describe(typo);
+    Outcome bare = Prov(with({"--purpose", "public-safety"}));
+    EXPECT_EQ(bare.rc, 64) << Describe(bare);
+    EXPECT_NE(bare.out.find("--purpose needs --policy"), std::string::npos) << Describe(bare);
+  }
+  // The UK rule names no uses: a purpose changes nothing, and is echoed.
+  Ok(Auth({"authority", "ownership", "--owner", "dist", "--owned", "acme", "--stake-bp", "1000",
+           "--from", "2020-01-01"}));
+  json j = Run({"check", "--manufacturer", "acme", "--serial", Serial(1), "--buyer", "buyer",
+                "--policy", uk, "--purpose", "residential"},
+               0);
+  EXPECT_EQ(j["policy"]["purpose"], "residential") << j.dump(2);
+}
+
 TEST_F(ProvCheckTest, APolicyNamingAnUnknownLawOrOrgIsRefusedWithTheNearestId) {
   Ok(Auth({"authority", "org", "--id", "hikvision", "--name", "Hikvision", "--country", "CN",
            "--law", "CN-NIL-2017"}));
