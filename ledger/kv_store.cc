@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include "ledger/coding.h"
@@ -30,11 +31,15 @@ Status MemoryKvStore::Scan(
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
   std::shared_lock lock(mu_);
   for (auto it = map_.lower_bound(prefix);
-       it != map_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
-       ++it) {
+       it != map_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix; ++it) {
     if (!fn(it->first, it->second)) break;
   }
   return Status::Ok();
+}
+
+verifier::Status KvStore::CreateCheckpoint(const std::string& dir) const {
+  return verifier::Status(verifier::Code::kUnimplemented, "NO_CHECKPOINT",
+                          "this store cannot make a checkpoint at " + dir);
 }
 
 void MemoryKvStore::Poke(const std::string& key, std::string value) {
@@ -57,8 +62,8 @@ class RocksKvStore final : public KvStore {
   }
 
   Result<bool> Get(std::string_view key, std::string* value) const override {
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()),
-                                 value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), value);
     if (s.IsNotFound()) return false;
     PROV_RETURN_IF_ERROR(FromRocks(s, "read"));
     return true;
@@ -71,8 +76,7 @@ class RocksKvStore final : public KvStore {
   }
 
   Status Scan(std::string_view prefix,
-              const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override {
+              const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
@@ -92,6 +96,18 @@ class RocksKvStore final : public KvStore {
     db_->GetIntProperty("rocksdb.total-sst-files-size", &sst);
     db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &wal);
     return sst + wal;
+  }
+
+  Status CreateCheckpoint(const std::string& dir) const override {
+    rocksdb::Checkpoint* raw = nullptr;
+    if (Status s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"); !s.ok()) {
+      return s;
+    }
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: flush the memtable first, so the copy is mostly
+    // hard links; the WAL written since is copied up to a batch boundary.
+    return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                     "checkpoint into " + dir);
   }
 
  private:
@@ -120,8 +136,8 @@ Result<std::unique_ptr<KvStore>> OpenRocksKvStore(const std::string& path, bool 
   rocksdb::Status s = rocksdb::DB::Open(opts, path, &raw);
   if (!s.ok()) {
     if (!create && s.IsInvalidArgument()) {
-      return verifier::NotFound("NO_LEDGER", "no ledger database at " + path +
-                                                 " (run `provd init` first)");
+      return verifier::NotFound("NO_LEDGER",
+                                "no ledger database at " + path + " (run `provd init` first)");
     }
     return FromRocks(s, "open " + path);
   }

@@ -47,15 +47,20 @@ class KvStore {
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
   // Bytes on disk (0 for memory).
   virtual uint64_t ApproximateDiskBytes() const { return 0; }
+  // A consistent copy of the whole store at `dir` (which must not exist),
+  // taken between two Writes while others go on: RocksDB hard-links its
+  // immutable files there (copies across file systems) and copies the rest.
+  // UNIMPLEMENTED for stores that are not on disk.
+  virtual verifier::Status CreateCheckpoint(const std::string& dir) const;
 };
 
 class MemoryKvStore final : public KvStore {
  public:
   Result<bool> Get(std::string_view key, std::string* value) const override;
   verifier::Status Write(const KvBatch& batch) override;
-  verifier::Status Scan(std::string_view prefix,
-                        const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override;
+  verifier::Status Scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   // Test hook: overwrite a value without any checks (corruption tests).
   void Poke(const std::string& key, std::string value);
 

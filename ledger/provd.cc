@@ -1,7 +1,11 @@
 // provd: the provenance ledger server.
 //   provd init  --data-dir DIR --origin NAME --authority NAME=PUBHEX... --threshold N
 //   provd serve --data-dir DIR --listen HOST:PORT [--tiles-dir DIR [--http-listen HOST:PORT]]
-// The data directory holds db/ (RocksDB), log.key (0600) and log.vkey.
+//   provd backup --data-dir DIR --to BACKUP_DIR      (online or offline)
+//   provd restore --from BACKUP_DIR --data-dir DIR [--force]
+// The data directory holds db/ (RocksDB), log.key (0600) and log.vkey; while
+// serving, also admin.sock (0600), through which `provd backup` asks for a
+// consistent checkpoint.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -16,14 +20,16 @@
 #include <thread>
 
 #include "client/records.h"
+#include "ledger/admin_socket.h"
+#include "ledger/backup.h"
 #include "ledger/ledger.h"
 #include "ledger/service.h"
 #include "ledger/tile_http.h"
+#include "ledger/tile_publisher.h"
+#include "ledger/verify_store.h"
+#include "transport/credentials.h"
 #include "verifier/tlog_policy.h"
 #include "witness/cosigner.h"
-#include "ledger/tile_publisher.h"
-#include "transport/credentials.h"
-#include "ledger/verify_store.h"
 
 namespace {
 
@@ -40,6 +46,15 @@ std::string VkeyPath(const std::string& dir) { return dir + "/log.vkey"; }
 int Fail(const Status& s) {
   spdlog::error("{}", s.ToString());
   return 1;
+}
+
+// The exit code of a failed backup or restore: 3 when the data does not
+// verify (DATA_LOSS, as `provd verify`), 1 for every refusal.
+int BackupExitCode(const Status& s) { return s.code() == verifier::Code::kDataLoss ? 3 : 1; }
+
+int FailBackup(const Status& s) {
+  spdlog::error("{}", s.ToString());
+  return BackupExitCode(s);
 }
 
 int Init(const std::string& dir, const std::string& origin,
@@ -82,9 +97,9 @@ struct ServeOptions {
   int64_t checkpoint_refresh = 60;
   transport::TlsFiles tls;
   bool writes_need_client_cert = false;
-  std::string tiles_dir;     // publish C2SP tlog-tiles there (docs/tiles.md)
-  std::string http_listen;   // serve tiles_dir over plain HTTP
-  bool http_public = false;  // allow a non-loopback http_listen
+  std::string tiles_dir;       // publish C2SP tlog-tiles there (docs/tiles.md)
+  std::string http_listen;     // serve tiles_dir over plain HTTP
+  bool http_public = false;    // allow a non-loopback http_listen
   std::string witness_policy;  // tlog-policy: witnesses to send checkpoints to
   int64_t witness_timeout_ms = 3000;
   int64_t publish_interval_ms = 500;
@@ -153,6 +168,10 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     return 3;
   }
   std::unique_ptr<ledger::Ledger> ledger = std::move(opened).value();
+  // `provd backup` asks this process for checkpoints: it holds the database.
+  auto started_admin = ledger::AdminSocket::Start(ledger::DataDirAdminSocket(dir), &ledger->kv());
+  if (!started_admin.ok()) return Fail(started_admin.status());
+  std::unique_ptr<ledger::AdminSocket> admin = std::move(started_admin).value();
 
   // Static tiles: a publisher thread behind the sequencer, and optionally an
   // HTTP server for the directory.
@@ -186,8 +205,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
           std::move(witnesses).value(),
           [l](uint64_t a, uint64_t b) { return l->ConsistencyHashes(a, &b); },
           std::chrono::milliseconds(std::max<int64_t>(1, o.witness_timeout_ms)));
-      hook = [c = cosigner.get()](const std::string& note,
-                                  uint64_t size) -> Result<std::string> {
+      hook = [c = cosigner.get()](const std::string& note, uint64_t size) -> Result<std::string> {
         std::vector<witness::Cosigner::Outcome> outcomes;
         std::string cosigned = c->Cosign(note, size, &outcomes);
         for (const auto& out : outcomes) {
@@ -242,8 +260,10 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   std::printf("provd: serving %s (size %llu) on %s:%d\n", ledger->origin().c_str(),
               static_cast<unsigned long long>(ckpt->size()), host.c_str(), port);
   spdlog::info("transport: {}", o.tls.cert.empty() ? "plaintext (loopback only)"
-                                : o.writes_need_client_cert ? "TLS; writes need a client certificate"
-                                : o.tls.ca.empty() ? "TLS" : "TLS; client certificates verified");
+                                : o.writes_need_client_cert
+                                    ? "TLS; writes need a client certificate"
+                                : o.tls.ca.empty() ? "TLS"
+                                                   : "TLS; client certificates verified");
   std::fflush(stdout);
   spdlog::info("log key {}", ledger->verifier_key());
 
@@ -256,6 +276,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   });
   server->Wait();
   waiter.join();
+  admin.reset();  // the backup in progress finishes first
   http.reset();
   tiles.reset();     // after the round in progress
   cosigner.reset();  // no witness request reads the ledger after this
@@ -269,9 +290,8 @@ int Verify(const std::string& dir) {
   if (!key.ok()) return Fail(key.status());
   auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/false);
   if (!kv.ok()) return Fail(kv.status());
-  auto report = ledger::VerifyStore(**kv, key->public_key(), [](uint64_t n) {
-    spdlog::info("verified {} entries", n);
-  });
+  auto report = ledger::VerifyStore(**kv, key->public_key(),
+                                    [](uint64_t n) { spdlog::info("verified {} entries", n); });
   if (!report.ok()) {
     spdlog::critical("{}", report.status().ToString());
     return 3;
@@ -280,6 +300,41 @@ int Verify(const std::string& dir) {
               static_cast<unsigned long long>(report->size),
               verifier::HexEncode(report->root).c_str(),
               static_cast<unsigned long long>(report->state_entries));
+  return 0;
+}
+
+int Backup(const std::string& dir, const std::string& to) {
+  auto live = ledger::DatabaseInUse(ledger::DataDirDb(dir));
+  if (!live.ok()) return FailBackup(live.status());
+  std::unique_ptr<ledger::KvStore> kv;  // offline: this process holds the database
+  auto checkpoint = [&](const std::string& db) -> Status {
+    if (*live) return ledger::RequestCheckpoint(ledger::DataDirAdminSocket(dir), db);
+    auto opened = ledger::OpenRocksKvStore(ledger::DataDirDb(dir), /*create=*/false);
+    if (!opened.ok()) return opened.status();
+    kv = std::move(opened).value();
+    return kv->CreateCheckpoint(db);
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto info = ledger::MakeBackup(dir, to, checkpoint);
+  if (!info.ok()) return FailBackup(info.status());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("backup: %s size %llu root %s in %s (%s, %.2f s)\n", info->origin.c_str(),
+              static_cast<unsigned long long>(info->size), verifier::HexEncode(info->root).c_str(),
+              to.c_str(), *live ? "online, from the running provd" : "offline", secs);
+  return 0;
+}
+
+int Restore(const std::string& from, const std::string& dir, bool force) {
+  auto start = std::chrono::steady_clock::now();
+  auto report =
+      ledger::Restore(from, dir, force, [](uint64_t n) { spdlog::info("verified {} entries", n); });
+  if (!report.ok()) return FailBackup(report.status());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "restored: %llu entries, root %s, %llu state entries match a full replay, into %s "
+      "(%.2f s)\n",
+      static_cast<unsigned long long>(report->size), verifier::HexEncode(report->root).c_str(),
+      static_cast<unsigned long long>(report->state_entries), dir.c_str(), secs);
   return 0;
 }
 
@@ -308,8 +363,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", so.listen, "HOST:PORT (port 0 picks a free one)")
       ->default_val(so.listen);
   serve->add_option("--max-batch", so.max_batch, "records per commit")->default_val(4096);
-  serve->add_option("--checkpoint-refresh", so.checkpoint_refresh,
-                    "seconds after which an idle head is re-signed with a fresh Timestamp line")
+  serve
+      ->add_option("--checkpoint-refresh", so.checkpoint_refresh,
+                   "seconds after which an idle head is re-signed with a fresh Timestamp line")
       ->default_val(60);
   serve->add_option("--tls-cert", so.tls.cert, "PEM server certificate chain (TLS)");
   serve->add_option("--tls-key", so.tls.key, "PEM private key of --tls-cert");
@@ -322,16 +378,19 @@ int main(int argc, char** argv) {
                     "publish the log there as C2SP tlog-tiles static files (docs/tiles.md)");
   serve->add_option("--http-listen", so.http_listen,
                     "HOST:PORT: serve --tiles-dir over plain HTTP (port 0 picks a free one)");
-  serve->add_option("--publish-interval-ms", so.publish_interval_ms,
-                    "with --tiles-dir: at most one published head per interval (under load each "
-                    "then covers many commits; an idle log's new head is published at once)")
+  serve
+      ->add_option("--publish-interval-ms", so.publish_interval_ms,
+                   "with --tiles-dir: at most one published head per interval (under load each "
+                   "then covers many commits; an idle log's new head is published at once)")
       ->default_val(so.publish_interval_ms);
-  serve->add_option("--witness-policy", so.witness_policy,
-                    "C2SP tlog-policy file: send each published checkpoint to its witnesses "
-                    "(those with a URL) and publish it with their cosignatures (needs --tiles-dir)");
-  serve->add_option("--witness-timeout-ms", so.witness_timeout_ms,
-                    "how long a checkpoint waits for its witnesses before it is published "
-                    "with the cosignatures gathered")
+  serve->add_option(
+      "--witness-policy", so.witness_policy,
+      "C2SP tlog-policy file: send each published checkpoint to its witnesses "
+      "(those with a URL) and publish it with their cosignatures (needs --tiles-dir)");
+  serve
+      ->add_option("--witness-timeout-ms", so.witness_timeout_ms,
+                   "how long a checkpoint waits for its witnesses before it is published "
+                   "with the cosignatures gathered")
       ->default_val(so.witness_timeout_ms);
   serve->add_flag("--http-public", so.http_public,
                   "allow a non-loopback --http-listen (plain HTTP; prefer nginx or a CDN)");
@@ -339,6 +398,21 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand(
       "verify", "offline full check: re-hash and replay every leaf, compare tree and state");
   verify->add_option("--data-dir", dir, "directory made by `provd init`")->required();
+
+  std::string to, from;
+  bool force = false;
+  auto* backup = app.add_subcommand(
+      "backup", "consistent copy of the ledger (also while provd serves it): db, log key, vkey");
+  backup->add_option("--data-dir", dir, "directory made by `provd init`")->required();
+  backup->add_option("--to", to, "new (or empty) directory for the backup, outside --data-dir")
+      ->required();
+  auto* restore = app.add_subcommand(
+      "restore", "restore a backup into a data directory, then verify it as `provd verify` does");
+  restore->add_option("--from", from, "directory made by `provd backup`")->required();
+  restore->add_option("--data-dir", dir, "directory to restore into (missing or empty)")
+      ->required();
+  restore->add_flag("--force", force,
+                    "replace a non-empty --data-dir (never one a provd is serving)");
 
   try {
     app.parse(argc, argv);
@@ -348,5 +422,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
   if (*init) return Init(dir, origin, authorities, threshold);
   if (*verify) return Verify(dir);
+  if (*backup) return Backup(dir, to);
+  if (*restore) return Restore(from, dir, force);
   return Serve(dir, so);
 }
