@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -422,6 +423,11 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
   if (*init) return Init(dir, origin, authorities, threshold);
   if (*verify) return Verify(dir);
+  if (*backup || *restore) {
+    // The result line on stdout, every diagnostic on stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("provd-stderr"));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
+  }
   if (*backup) return Backup(dir, to);
   if (*restore) return Restore(from, dir, force);
   return Serve(dir, so);
