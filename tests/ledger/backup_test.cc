@@ -330,4 +330,36 @@ TEST_F(BackupTest, ABackupThatDoesNotVerifyLeavesNothingBehind) {
   EXPECT_TRUE(EntriesContaining(dir_, ".other.").empty());
 }
 
+// The published tiles are ahead of a restored ledger: provd refuses to serve
+// them rather than publish another history over them.
+TEST_F(BackupTest, ARestoredLedgerBehindItsPublishedTilesIsNotServed) {
+  const std::string backup = dir_ + "/backup";
+  ASSERT_EQ(Provd({"backup", "--data-dir", live_, "--to", backup}).rc, 0);
+  const std::string tiles = dir_ + "/tiles";
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, live_, {"--tiles-dir", tiles});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  live_provd_ = std::move(p).value();
+  auto c = Connect(*live_provd_);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->GetCheckpoint().ok());
+  Records(*c, 0);
+  const std::string size_line = "\n" + std::to_string(c->latest()->checkpoint.size) + "\n";
+  for (int i = 0;
+       i < 200 && testexec::Slurp(tiles + "/checkpoint").find(size_line) == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(testexec::Slurp(tiles + "/checkpoint").find(size_line), std::string::npos);
+  EXPECT_EQ(live_provd_->Stop(SIGTERM), 0);
+  live_provd_.reset();
+
+  const std::string restored = dir_ + "/restored";
+  ASSERT_EQ(Provd({"restore", "--from", backup, "--data-dir", restored}).rc, 0);
+  auto refused = tools::ProvdProcess::Start(PROVD_PATH, restored, {"--tiles-dir", tiles});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(testexec::Slurp(restored + "/provd.log").find("TILES_AHEAD_OF_LEDGER"),
+            std::string::npos)
+      << testexec::Slurp(restored + "/provd.log");
+}
+
 }  // namespace
