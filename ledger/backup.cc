@@ -220,7 +220,8 @@ Result<StoreReport> Restore(const std::string& backup, const std::string& data_d
     return verifier::FailedPrecondition(
         "LEDGER_LIVE", "a provd holds " + DataDirDb(data_dir) + " open; stop it first");
   }
-  const bool exists = fs::exists(data_dir);
+  std::error_code exists_ec;
+  const bool exists = fs::exists(data_dir, exists_ec);
   if (!EmptyOrMissing(data_dir) && !force) {
     return verifier::AlreadyExists(
         "DATA_DIR_NOT_EMPTY",
