@@ -171,8 +171,14 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   std::unique_ptr<ledger::Ledger> ledger = std::move(opened).value();
   // `provd backup` asks this process for checkpoints: it holds the database.
   auto started_admin = ledger::AdminSocket::Start(ledger::DataDirAdminSocket(dir), &ledger->kv());
-  if (!started_admin.ok()) return Fail(started_admin.status());
-  std::unique_ptr<ledger::AdminSocket> admin = std::move(started_admin).value();
+  std::unique_ptr<ledger::AdminSocket> admin;
+  if (started_admin.ok()) {
+    admin = std::move(started_admin).value();
+  } else if (started_admin.status().reason() == "SOCKET_PATH_TOO_LONG") {
+    spdlog::warn("no online backups: {}", started_admin.status().ToString());
+  } else {
+    return Fail(started_admin.status());
+  }
 
   // Static tiles: a publisher thread behind the sequencer, and optionally an
   // HTTP server for the directory.
