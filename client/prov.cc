@@ -10,7 +10,7 @@
 #include <iostream>
 
 #include "client/cli.h"
-#include "client/records.h"
+#include "records/records.h"
 #include "client/witness_policy.h"
 #include "proto/state.pb.h"
 #include "verifier/merkle.h"
@@ -72,7 +72,7 @@ int RecordSign(const std::string& json_file, const std::vector<std::string>& key
   }
   std::vector<const verifier::SigningKey*> ptrs;
   for (const auto& k : loaded) ptrs.push_back(&k);
-  auto signed_record = client::SignRecord(record, ptrs);
+  auto signed_record = records::SignRecord(record, ptrs);
   if (Status s = WriteFile(out, signed_record.SerializeAsString()); !s.ok()) return Report(s);
   std::fprintf(stderr, "prov: signed %s with %zu key(s) -> %s\n",
                verifier::RecordKindName(record).c_str(), keys.size(), out.c_str());

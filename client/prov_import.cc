@@ -14,7 +14,7 @@
 #include <set>
 
 #include "client/cli.h"
-#include "client/records.h"
+#include "records/records.h"
 #include "client/registry_file.h"
 #include "client/submit_many.h"
 #include "proto/state.pb.h"
@@ -153,7 +153,7 @@ int ImportRegistry(const ImportOptions& o) {
   for (const auto& k : keys) ptrs.push_back(&k);
   std::vector<std::string> leaves;
   for (const auto& p : records) {
-    leaves.push_back(client::SignRecord(p.record, ptrs).SerializeAsString());
+    leaves.push_back(records::SignRecord(p.record, ptrs).SerializeAsString());
   }
 
   if (!o.out.empty()) {

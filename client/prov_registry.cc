@@ -21,7 +21,7 @@
 #include "client/cli.h"
 #include "client/csv_table.h"
 #include "client/oui_registry.h"
-#include "client/records.h"
+#include "records/records.h"
 #include "client/submit_many.h"
 #include "verifier/rules.h"
 #include "verifier/x509.h"
@@ -174,7 +174,7 @@ Result<pb::BomLine> ParseBomLine(const std::string& spec) {
   if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {
     return bad("expected MAKER/PART");
   }
-  *line.mutable_component() = client::Ref(rest.substr(0, slash), rest.substr(slash + 1));
+  *line.mutable_component() = records::Ref(rest.substr(0, slash), rest.substr(slash + 1));
   return line;
 }
 
@@ -210,7 +210,7 @@ int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std:
   if (!keys.ok()) return Report(keys.status());
   auto ptrs = Ptrs(*keys);
   std::vector<pb::SignedRecord> signed_records;
-  for (const auto& r : records) signed_records.push_back(client::SignRecord(r, ptrs));
+  for (const auto& r : records) signed_records.push_back(records::SignRecord(r, ptrs));
 
   if (!out.empty()) {
     for (size_t i = 0; i < records.size(); ++i) {
@@ -295,14 +295,14 @@ std::vector<pb::Record> TransferRecords(int64_t now, const std::string& mfr,
   // the record itself 4 bytes of envelope; keep a margin for length growth.
   const size_t budget = verifier::kMaxSignedRecordBytes - 102 * nkeys - 64;
   std::vector<pb::Record> out;
-  pb::Record cur = client::TransferRecord(now, mfr, {}, from, to, reference);
+  pb::Record cur = records::TransferRecord(now, mfr, {}, from, to, reference);
   const size_t base = cur.ByteSizeLong() + 8;
   size_t size = base;
   for (const auto& s : serials) {
     size_t add = 1 + VarintSize(s.size()) + s.size();
     if (cur.transfer().serials_size() > 0 && size + add > budget) {
       out.push_back(std::move(cur));
-      cur = client::TransferRecord(now, mfr, {}, from, to, reference);
+      cur = records::TransferRecord(now, mfr, {}, from, to, reference);
       size = base;
     }
     cur.mutable_transfer()->add_serials(s);
@@ -429,7 +429,7 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
       }
       ImportRow row;
       row.line = line_no;
-      row.record = client::DeviceRecord(now, org, fields[0], fields[1], *dev_key, *made,
+      row.record = records::DeviceRecord(now, org, fields[0], fields[1], *dev_key, *made,
                                         fields[4]);
       rows.push_back(std::move(row));
     }
@@ -456,7 +456,7 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
       .window = window,
       .make_leaf =
           [&](size_t i) {
-            return client::SignRecord(rows[i].record, {signer}).SerializeAsString();
+            return records::SignRecord(rows[i].record, {signer}).SerializeAsString();
           },
       .on_ack = [&](uint64_t done) { acks.Update(done); },
       .on_proof =
@@ -587,7 +587,7 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
       return SignAndSubmit(
-          client::LawRecord(Now(), o->code, o->name, o->jurisdiction, o->source), o->keys,
+          records::LawRecord(Now(), o->code, o->name, o->jurisdiction, o->source), o->keys,
           o->out);
     });
   }
@@ -623,7 +623,7 @@ void AddRegistryCommands(CLI::App& app) {
                      *a ? ((*a)->registry + " " + (*a)->prefix + " of " + (*a)->organization).c_str()
                         : "not assigned");
       }
-      return SignAndSubmit(client::MacBlockRecord(Now(), o->org, prefix, o->source), o->keys,
+      return SignAndSubmit(records::MacBlockRecord(Now(), o->org, prefix, o->source), o->keys,
                            o->out);
     });
   }
@@ -647,7 +647,7 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--source", o->source, "where the facts come from (citation or URL)");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
-      pb::Record r = client::OrganizationRecord(Now(), o->id, o->name, o->country, o->laws,
+      pb::Record r = records::OrganizationRecord(Now(), o->id, o->name, o->country, o->laws,
                                                 o->state_owned, o->aliases);
       r.mutable_organization()->set_source(o->source);
       return SignAndSubmit(r, o->keys, o->out);
@@ -674,7 +674,7 @@ void AddRegistryCommands(CLI::App& app) {
     OnRun(sub, [o] {
       auto window = ParseWindow(o->from, o->until);
       if (!window.ok()) return Report(window.status());
-      pb::Record r = client::OwnershipRecord(Now(), o->owner, o->owned, o->stake_bp, o->control,
+      pb::Record r = records::OwnershipRecord(Now(), o->owner, o->owned, o->stake_bp, o->control,
                                              window->first, window->second);
       r.mutable_ownership()->set_source(o->source);
       return SignAndSubmit(r, o->keys, o->out);
@@ -712,10 +712,10 @@ void AddRegistryCommands(CLI::App& app) {
       if (!window.ok()) return Report(window.status());
       const auto [from, until] = *window;
       pb::Record r = !o->country.empty()
-                         ? client::OrgCountryFact(Now(), o->org, o->country, from, until, o->source)
+                         ? records::OrgCountryFact(Now(), o->org, o->country, from, until, o->source)
                      : !o->law.empty()
-                         ? client::OrgLawFact(Now(), o->org, o->law, from, until, o->source)
-                         : client::OrgStateOwnedFact(Now(), o->org, o->state_owned == "yes", from,
+                         ? records::OrgLawFact(Now(), o->org, o->law, from, until, o->source)
+                         : records::OrgStateOwnedFact(Now(), o->org, o->state_owned == "yes", from,
                                                      until, o->source);
       return SignAndSubmit(r, o->keys, o->out);
     });
@@ -742,7 +742,7 @@ void AddRegistryCommands(CLI::App& app) {
       auto window = ParseWindow(o->from, o->until);
       if (!window.ok()) return Report(window.status());
       return SignAndSubmit(
-          client::NoRegistrableOwnerRecord(Now(), o->org, o->threshold_bp, window->first,
+          records::NoRegistrableOwnerRecord(Now(), o->org, o->threshold_bp, window->first,
                                            window->second, o->source),
           o->keys, o->out);
     });
@@ -768,7 +768,7 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
       return SignAndSubmit(
-          client::RulingRecord(Now(), o->org, o->law, o->subject == "yes", o->source, o->reasoning),
+          records::RulingRecord(Now(), o->org, o->law, o->subject == "yes", o->source, o->reasoning),
           o->keys, o->out);
     });
   }
@@ -812,7 +812,7 @@ void AddRegistryCommands(CLI::App& app) {
                                             : pb::ROLE_CUSTODIAN;
         if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
       }
-      return SignAndSubmit(client::KeyEnrollmentRecord(Now(), *key, o->org, roles, nb, na),
+      return SignAndSubmit(records::KeyEnrollmentRecord(Now(), *key, o->org, roles, nb, na),
                            o->keys, o->out);
     });
   }
@@ -840,7 +840,7 @@ void AddRegistryCommands(CLI::App& app) {
         if (!t.ok()) return Report(t.status());
         effective = *t;
       }
-      return SignAndSubmit(client::KeyRevocationRecord(now, *key, effective, o->reason), o->keys,
+      return SignAndSubmit(records::KeyRevocationRecord(now, *key, effective, o->reason), o->keys,
                            o->out);
     });
   }
@@ -868,7 +868,7 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
       auto kind = static_cast<pb::ComponentKind>(kinds.at(o->kind));
-      return SignAndSubmit(client::ComponentRecord(Now(), o->org, o->part, kind, o->country),
+      return SignAndSubmit(records::ComponentRecord(Now(), o->org, o->part, kind, o->country),
                            o->keys, o->out);
     });
   }
@@ -897,7 +897,7 @@ void AddRegistryCommands(CLI::App& app) {
         ->check(CLI::IsMember(Keys(equipment)));
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
-      pb::Record r = client::DeviceModelRecord(Now(), o->org, o->model,
+      pb::Record r = records::DeviceModelRecord(Now(), o->org, o->model,
                                                o->brand.empty() ? o->org : o->brand, {});
       if (!o->name.empty()) r.mutable_device_model()->set_name(o->name);
       for (const auto& v : o->shown_manufacturer) r.mutable_device_model()->add_shown_manufacturer(v);
@@ -948,7 +948,7 @@ void AddRegistryCommands(CLI::App& app) {
                      verifier::HexEncode(digest).c_str());
       }
       return SignAndSubmit(
-          client::FirmwareReleaseRecord(Now(), o->org, o->model, o->version, digest), o->keys,
+          records::FirmwareReleaseRecord(Now(), o->org, o->model, o->version, digest), o->keys,
           o->out);
     });
   }
@@ -966,7 +966,7 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
       return SignAndSubmit(
-          client::FirmwareRevocationRecord(Now(), o->org, o->model, o->version, o->reason),
+          records::FirmwareRevocationRecord(Now(), o->org, o->model, o->version, o->reason),
           o->keys, o->out);
     });
   }
@@ -1021,7 +1021,7 @@ void AddRegistryCommands(CLI::App& app) {
           o->serial_from == "hardware-module-name" ? pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME
           : o->serial_from == "subject-pattern"    ? pb::SERIAL_SOURCE_SUBJECT_PATTERN
                                                    : pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER;
-      pb::Record r = client::DeviceIdentityCaRecord(Now(), o->org, o->ca_id, ders, source,
+      pb::Record r = records::DeviceIdentityCaRecord(Now(), o->org, o->ca_id, ders, source,
                                                     o->normalize, o->algorithms, nb, na);
       r.mutable_device_identity_ca()->set_serial_attribute(o->serial_attribute);
       r.mutable_device_identity_ca()->set_serial_pattern(o->serial_pattern);
@@ -1044,7 +1044,7 @@ void AddRegistryCommands(CLI::App& app) {
     OnRun(sub, [o] {
       auto t = ParseDate("--effective", o->effective);
       if (!t.ok()) return Report(t.status());
-      return SignAndSubmit(client::DeviceIdentityCaRevocationRecord(Now(), o->org, o->ca_id, *t,
+      return SignAndSubmit(records::DeviceIdentityCaRevocationRecord(Now(), o->org, o->ca_id, *t,
                                                                     o->reason),
                            o->keys, o->out);
     });
@@ -1089,7 +1089,7 @@ void AddRegistryCommands(CLI::App& app) {
       auto made = ParseDate("--manufactured", o->manufactured);
       if (!made.ok()) return Report(made.status());
       pb::Record r =
-          client::DeviceRecord(Now(), o->org, o->serial, o->model, dev, *made, o->country);
+          records::DeviceRecord(Now(), o->org, o->serial, o->model, dev, *made, o->country);
       auto* d = r.mutable_device();
       if (o->device_key.empty()) d->clear_device_public_key();
       if (!o->identity_cert.empty()) {
@@ -1182,7 +1182,7 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
       auto cond = static_cast<pb::DeviceCondition>(conditions.at(o->condition));
-      return SignAndSubmit(client::DeviceStatusRecord(Now(), o->mfr, o->serial, cond, o->note),
+      return SignAndSubmit(records::DeviceStatusRecord(Now(), o->mfr, o->serial, cond, o->note),
                            o->keys, o->out);
     });
   }

@@ -14,7 +14,7 @@
 #include "client/camera_scan.h"
 #include "client/cli.h"
 #include "client/device_scan.h"
-#include "client/records.h"
+#include "records/records.h"
 #include "client/verdicts.h"
 #include "verifier/camera.h"
 #include "verifier/rules.h"
@@ -242,7 +242,7 @@ Status Commission(const ScanOpts& o, CameraVerdict* v) {
   c->set_checkpoint_root(std::string(verifier::AsStringView(cp.root)));
   c->set_scanned_at(std::time(nullptr));
   PROV_ASSIGN_OR_RETURN(auto key, verifier::ReadKeyFile(o.installer_key));
-  const pb::SignedRecord signed_record = client::SignRecord(r, {&key});
+  const pb::SignedRecord signed_record = records::SignRecord(r, {&key});
   if (!o.commission_out.empty()) {
     PROV_RETURN_IF_ERROR(WriteFile(o.commission_out, signed_record.SerializeAsString()));
     v->commissioning = {{"site", o.commission}, {"file", o.commission_out}};

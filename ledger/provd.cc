@@ -20,7 +20,7 @@
 #include <fstream>
 #include <thread>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "ledger/admin_socket.h"
 #include "ledger/backup.h"
 #include "ledger/ledger.h"
@@ -82,7 +82,7 @@ int Init(const std::string& dir, const std::string& origin,
   if (Status s = verifier::WriteKeyFile(KeyPath(dir), log_key); !s.ok()) return Fail(s);
   auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/true);
   if (!kv.ok()) return Fail(kv.status());
-  auto genesis = client::GenesisRecord(origin, keys, threshold);
+  auto genesis = records::GenesisRecord(origin, keys, threshold);
   if (Status s = ledger::Ledger::Init(kv->get(), log_key, genesis); !s.ok()) return Fail(s);
   std::string vkey = verifier::FormatVerifierKey(origin, log_key.public_key());
   std::ofstream(VkeyPath(dir)) << vkey << "\n";

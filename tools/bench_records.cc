@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "client/records.h"
+#include "records/records.h"
 
 namespace tools {
 
@@ -25,20 +25,20 @@ Status Setup(client::LedgerClient& ledger, const verifier::SigningKey& authority
   for (size_t m = 0; m < mfr_keys.size(); ++m) {
     const std::string org = MfrId(static_cast<int>(m));
     std::vector<pb::Record> records = {
-        client::OrganizationRecord(now, org, "Bench Manufacturer " + std::to_string(m), "GB"),
-        client::KeyEnrollmentRecord(now, mfr_keys[m].public_key(), org,
+        records::OrganizationRecord(now, org, "Bench Manufacturer " + std::to_string(m), "GB"),
+        records::KeyEnrollmentRecord(now, mfr_keys[m].public_key(), org,
                                     {pb::ROLE_MANUFACTURER}),
     };
     for (const auto& r : records) {
-      auto res = ledger.Submit(client::SignRecord(r, {&authority}));
+      auto res = ledger.Submit(records::SignRecord(r, {&authority}));
       if (!res.ok()) return res.status();
     }
     records = {
-        client::ComponentRecord(now, org, "SOC-1", pb::COMPONENT_KIND_SOC, "GB"),
-        client::DeviceModelRecord(now, org, "CAM-1", org, {client::Ref(org, "SOC-1")}),
+        records::ComponentRecord(now, org, "SOC-1", pb::COMPONENT_KIND_SOC, "GB"),
+        records::DeviceModelRecord(now, org, "CAM-1", org, {records::Ref(org, "SOC-1")}),
     };
     for (const auto& r : records) {
-      auto res = ledger.Submit(client::SignRecord(r, {&mfr_keys[m]}));
+      auto res = ledger.Submit(records::SignRecord(r, {&mfr_keys[m]}));
       if (!res.ok()) return res.status();
     }
   }
@@ -58,9 +58,9 @@ std::vector<std::string> PreSign(uint64_t n, const std::vector<verifier::Signing
         char serial[32];
         std::snprintf(serial, sizeof serial, "SN%010llu", static_cast<unsigned long long>(i));
         auto device_key = SeededKey("provbench-device-" + std::to_string(i));
-        auto record = client::DeviceRecord(now, MfrId(static_cast<int>(m)), serial, "CAM-1",
+        auto record = records::DeviceRecord(now, MfrId(static_cast<int>(m)), serial, "CAM-1",
                                            device_key.public_key(), now - 86400, "GB");
-        leaves[i] = client::SignRecordBytes(record, {&mfr_keys[m]});
+        leaves[i] = records::SignRecordBytes(record, {&mfr_keys[m]});
       }
     });
   }

@@ -11,7 +11,7 @@
 #include <map>
 #include <memory>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "ledger/kv_store.h"
 #include "ledger/tree.h"
 #include "verifier/crypto.h"
@@ -34,8 +34,8 @@ verifier::SigningKey Key(uint8_t b) {
 std::string DeviceLeaf() {
   auto mfr = Key(1);
   auto device = Key(2);
-  return client::SignRecordBytes(
-      client::DeviceRecord(1'700'000'000, "acme", "SN-0000000001", "CAM-1", device.public_key(),
+  return records::SignRecordBytes(
+      records::DeviceRecord(1'700'000'000, "acme", "SN-0000000001", "CAM-1", device.public_key(),
                            1'690'000'000, "GB"),
       {&mfr});
 }
@@ -271,23 +271,23 @@ class Delivery {
   Delivery() {
     verifier::InitCrypto();
     auto auth = Key(2);
-    Apply(client::SignRecordBytes(
-        client::GenesisRecord("bench/log", {{"a", auth.public_key()}}, 1), {}));
+    Apply(records::SignRecordBytes(
+        records::GenesisRecord("bench/log", {{"a", auth.public_key()}}, 1), {}));
     const int64_t t = 1'500'000'000;
     auto org = [&](const std::string& id, const std::string& cc, bool law) {
-      Apply(client::SignRecordBytes(
-          client::OrganizationRecord(t, id, "Org " + id, cc,
+      Apply(records::SignRecordBytes(
+          records::OrganizationRecord(t, id, "Org " + id, cc,
                                      law ? std::vector<std::string>{"CN-NIL-2017"}
                                          : std::vector<std::string>{}),
           {&auth}));
     };
-    Apply(client::SignRecordBytes(
-        client::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law", "CN", ""), {&auth}));
+    Apply(records::SignRecordBytes(
+        records::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law", "CN", ""), {&auth}));
     for (int h = 0; h < kHolders; ++h) org("h" + std::to_string(h), h % 7 == 0 ? "CN" : "GB", h % 7 == 0);
     for (int m = 0; m < kMakers; ++m) org("m" + std::to_string(m), "SG", false);
     auto own = [&](const std::string& a, const std::string& b, uint32_t bp, int64_t from,
                    int64_t until) {
-      Apply(client::SignRecordBytes(client::OwnershipRecord(t, a, b, bp, false, from, until),
+      Apply(records::SignRecordBytes(records::OwnershipRecord(t, a, b, bp, false, from, until),
                                     {&auth}));
     };
     const int64_t year = 365 * 86400;
@@ -306,43 +306,43 @@ class Delivery {
     // from HK. 50 orgs, about 110 facts.
     for (int h = 0; h < kHolders; ++h) {
       const std::string id = "h" + std::to_string(h);
-      auto fact = [&](pb::Record r) { Apply(client::SignRecordBytes(r, {&auth})); };
-      fact(client::OrgCountryFact(t, id, h % 4 == 0 ? "HK" : "CN", t, t + 3 * 365 * 86400, "s"));
+      auto fact = [&](pb::Record r) { Apply(records::SignRecordBytes(r, {&auth})); };
+      fact(records::OrgCountryFact(t, id, h % 4 == 0 ? "HK" : "CN", t, t + 3 * 365 * 86400, "s"));
       if (h % 7 != 0 && h % 5 == 0) {
-        fact(client::OrgLawFact(t, id, "CN-NIL-2017", t + 2 * 365 * 86400, 0, "s"));
+        fact(records::OrgLawFact(t, id, "CN-NIL-2017", t + 2 * 365 * 86400, 0, "s"));
       }
       if (h % 3 == 0) {
-        fact(client::OrgStateOwnedFact(t, id, true, t + 365 * 86400, t + 4 * 365 * 86400, "s"));
+        fact(records::OrgStateOwnedFact(t, id, true, t + 365 * 86400, t + 4 * 365 * 86400, "s"));
       }
     }
     for (int m = 0; m < kMakers; ++m) {
-      Apply(client::SignRecordBytes(client::OrgCountryFact(t, "m" + std::to_string(m), "HK", 0,
+      Apply(records::SignRecordBytes(records::OrgCountryFact(t, "m" + std::to_string(m), "HK", 0,
                                                            t + 365 * 86400, "s"),
                                     {&auth}));
     }
     for (int m = 0; m < kMakers; ++m) {
       keys_.push_back(Key(static_cast<uint8_t>(10 + m)));
       const std::string id = "m" + std::to_string(m);
-      Apply(client::SignRecordBytes(
-          client::KeyEnrollmentRecord(t, keys_[m].public_key(), id,
+      Apply(records::SignRecordBytes(
+          records::KeyEnrollmentRecord(t, keys_[m].public_key(), id,
                                       {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}),
           {&auth}));
-      Apply(client::SignRecordBytes(
-          client::ComponentRecord(t, id, "P" + id, pb::COMPONENT_KIND_SOC, "SG"), {&keys_[m]}));
+      Apply(records::SignRecordBytes(
+          records::ComponentRecord(t, id, "P" + id, pb::COMPONENT_KIND_SOC, "SG"), {&keys_[m]}));
     }
     for (int m = 0; m < kMakers; ++m) {
       const std::string id = "m" + std::to_string(m), next = "m" + std::to_string((m + 1) % kMakers);
-      Apply(client::SignRecordBytes(
-          client::DeviceModelRecord(t, id, "CAM", id,
-                                    {client::Ref(id, "P" + id), client::Ref(next, "P" + next)}),
+      Apply(records::SignRecordBytes(
+          records::DeviceModelRecord(t, id, "CAM", id,
+                                    {records::Ref(id, "P" + id), records::Ref(next, "P" + next)}),
           {&keys_[m]}));
     }
     for (int d = 0; d < kDevices; ++d) {
       const int m = d % kMakers;
       const std::string serial = "SN-" + std::to_string(d);
       const int64_t made = t + (d * 7919 % 3650) * 86400;
-      Apply(client::SignRecordBytes(
-          client::DeviceRecord(made, "m" + std::to_string(m), serial, "CAM",
+      Apply(records::SignRecordBytes(
+          records::DeviceRecord(made, "m" + std::to_string(m), serial, "CAM",
                                DeviceKey(d), made),
           {&keys_[m]}));
       queries_.push_back({"m" + std::to_string(m), serial, "", "", ""});

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "client/ledger_client.h"
-#include "client/records.h"
+#include "records/records.h"
 #include "tools/bench_records.h"
 #include "tools/provd_process.h"
 #include "tools/tls_options.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "verifier/rules.h"
 
 namespace client {
@@ -92,14 +92,14 @@ std::string Err(const std::string& text) {
 class Ledger {
  public:
   Ledger() : key_(verifier::SigningKey::Generate()) {
-    Append(GenesisRecord("test.example/log", {{"gov", key_.public_key()}}, 1));
+    Append(records::GenesisRecord("test.example/log", {{"gov", key_.public_key()}}, 1));
   }
   // Returns the record's index.
   uint64_t Append(const pb::Record& r) {
     verifier::StateOverlay overlay(&state_);
     std::vector<const verifier::SigningKey*> keys;
     if (!r.has_genesis()) keys.push_back(&key_);
-    Status s = verifier::ApplyRecord(overlay, SignRecordBytes(r, keys), size_);
+    Status s = verifier::ApplyRecord(overlay, records::SignRecordBytes(r, keys), size_);
     EXPECT_TRUE(s.ok()) << s.ToString();
     state_.Apply(overlay);
     return size_++;
@@ -357,10 +357,10 @@ TEST(RegistryFileTest, PlansInDependencyOrderAndIsIdempotent) {
 
 TEST(RegistryFileTest, ChangedEntriesSupersedeOrCorrectTheLedgers) {
   Ledger ledger;
-  ledger.Append(OrganizationRecord(1, "acme", "Acme", "GB"));
-  const uint64_t fact = ledger.Append(OrgCountryFact(1, "acme", "CN", k2001, 0, "old"));
-  const uint64_t ruling_law = ledger.Append(LawRecord(1, "L", "A law", "GB", "x"));
-  const uint64_t ruling = ledger.Append(RulingRecord(1, "acme", "L", true, "first"));
+  ledger.Append(records::OrganizationRecord(1, "acme", "Acme", "GB"));
+  const uint64_t fact = ledger.Append(records::OrgCountryFact(1, "acme", "CN", k2001, 0, "old"));
+  const uint64_t ruling_law = ledger.Append(records::LawRecord(1, "L", "A law", "GB", "x"));
+  const uint64_t ruling = ledger.Append(records::RulingRecord(1, "acme", "L", true, "first"));
   (void)ruling_law;
   // The file closes the CN window in 2020 and opens GB from then (listed
   // first, logged after the correction that makes room for it), renames
@@ -392,13 +392,13 @@ TEST(RegistryFileTest, ChangedEntriesSupersedeOrCorrectTheLedgers) {
 
 TEST(RegistryFileTest, RefusesWhatTheLedgerContradicts) {
   Ledger ledger;
-  ledger.Append(LawRecord(1, "L", "A law", "GB", "x"));
-  ledger.Append(OrganizationRecord(1, "acme", "Acme", "GB"));
-  ledger.Append(OrganizationRecord(1, "bound", "Bound", "GB", {"L"}));
-  ledger.Append(OrganizationRecord(1, "owner", "Owner", "GB"));
-  const uint64_t fact = ledger.Append(OrgCountryFact(1, "acme", "CN", k2001, 0, "old"));
-  const uint64_t none = ledger.Append(NoRegistrableOwnerRecord(1, "acme", 2500, k2020, 0, "psc"));
-  pb::Record stake = OwnershipRecord(1, "owner", "bound", 5000, false, k2001, 0);
+  ledger.Append(records::LawRecord(1, "L", "A law", "GB", "x"));
+  ledger.Append(records::OrganizationRecord(1, "acme", "Acme", "GB"));
+  ledger.Append(records::OrganizationRecord(1, "bound", "Bound", "GB", {"L"}));
+  ledger.Append(records::OrganizationRecord(1, "owner", "Owner", "GB"));
+  const uint64_t fact = ledger.Append(records::OrgCountryFact(1, "acme", "CN", k2001, 0, "old"));
+  const uint64_t none = ledger.Append(records::NoRegistrableOwnerRecord(1, "acme", 2500, k2020, 0, "psc"));
+  pb::Record stake = records::OwnershipRecord(1, "owner", "bound", 5000, false, k2001, 0);
   const uint64_t stake_index = ledger.Append(stake);
   const std::string h = kHeader;
 

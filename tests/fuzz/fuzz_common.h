@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "verifier/crypto.h"
 #include "verifier/note.h"
 #include "verifier/rules.h"
@@ -58,26 +58,26 @@ inline std::vector<BaseRecord> BaseRecords() {
   namespace pb = provenance::v1;
   const int64_t t = 1'700'000'000;
   return {
-      {client::GenesisRecord(kOrigin, {{"a", AuthKey().public_key()}}, 1), 0},
-      {client::OrganizationRecord(t, "acme", "Acme", "GB"), kAuth},
-      {client::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law", "CN", ""), kAuth},
-      {client::OrganizationRecord(t, "group", "Group", "CN", {"CN-NIL-2017"}, true), kAuth},
-      {client::OrganizationRecord(t, "buyer", "Buyer", "GB"), kAuth},
-      {client::OwnershipRecord(t, "group", "acme", 4000, false, t - 1000), kAuth},
-      {client::KeyEnrollmentRecord(t, MakerKey().public_key(), "acme",
+      {records::GenesisRecord(kOrigin, {{"a", AuthKey().public_key()}}, 1), 0},
+      {records::OrganizationRecord(t, "acme", "Acme", "GB"), kAuth},
+      {records::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law", "CN", ""), kAuth},
+      {records::OrganizationRecord(t, "group", "Group", "CN", {"CN-NIL-2017"}, true), kAuth},
+      {records::OrganizationRecord(t, "buyer", "Buyer", "GB"), kAuth},
+      {records::OwnershipRecord(t, "group", "acme", 4000, false, t - 1000), kAuth},
+      {records::KeyEnrollmentRecord(t, MakerKey().public_key(), "acme",
                                    {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}),
        kAuth},
-      {client::ComponentRecord(t, "acme", "SOC", pb::COMPONENT_KIND_SOC, "GB"), kMaker},
-      {client::DeviceModelRecord(t, "acme", "CAM", "acme", {client::Ref("acme", "SOC")}), kMaker},
-      {client::DeviceRecord(t, "acme", "SN-1", "CAM", DeviceKey().public_key(), t - 10), kMaker},
-      {client::TransferRecord(t + 1, "acme", {"SN-1"}, "acme", "buyer", "PO-1"), kMaker},
+      {records::ComponentRecord(t, "acme", "SOC", pb::COMPONENT_KIND_SOC, "GB"), kMaker},
+      {records::DeviceModelRecord(t, "acme", "CAM", "acme", {records::Ref("acme", "SOC")}), kMaker},
+      {records::DeviceRecord(t, "acme", "SN-1", "CAM", DeviceKey().public_key(), t - 10), kMaker},
+      {records::TransferRecord(t + 1, "acme", {"SN-1"}, "acme", "buyer", "PO-1"), kMaker},
   };
 }
 
 // BaseRecords(), signed: the leaves of the log.
 inline std::vector<std::string> BaseLeaves() {
   std::vector<std::string> leaves;
-  for (const auto& b : BaseRecords()) leaves.push_back(client::SignRecordBytes(b.record, SignerKeys(b.signers)));
+  for (const auto& b : BaseRecords()) leaves.push_back(records::SignRecordBytes(b.record, SignerKeys(b.signers)));
   return leaves;
 }
 

@@ -10,6 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   provenance::v1::Record record;
   if (!record.ParseFromArray(data + 1, static_cast<int>(size - 1))) return 0;
   (void)fuzz::BaseState();  // InitCrypto before signing
-  fuzz::ApplyToBase(client::SignRecordBytes(record, fuzz::SignerKeys(data[0])));
+  fuzz::ApplyToBase(records::SignRecordBytes(record, fuzz::SignerKeys(data[0])));
   return 0;
 }

@@ -36,13 +36,13 @@ int main(int argc, char** argv) {
     namespace pb = provenance::v1;
     const int64_t t = 1'700'000'100;
     auto records = fuzz::BaseRecords();
-    records.push_back({client::DeviceRecord(t, "acme", "SN-2", "CAM", fuzz::Key(5).public_key(), t - 10), fuzz::kMaker});
-    records.push_back({client::FirmwareReleaseRecord(t, "acme", "CAM", "1.0", verifier::Sha256(std::string_view("fw"))), fuzz::kMaker});
-    records.push_back({client::FirmwareRevocationRecord(t, "acme", "CAM", "1.0", "bug"), fuzz::kMaker});
-    records.push_back({client::DeviceStatusRecord(t, "acme", "SN-1", pb::DEVICE_CONDITION_STOLEN, "lost"), fuzz::kMaker});
-    records.push_back({client::TransferRecord(t, "acme", {"SN-1"}, "buyer", "acme"), fuzz::kMaker});
-    records.push_back({client::KeyRevocationRecord(t, fuzz::MakerKey().public_key(), t), fuzz::kAuth});
-    records.push_back({client::OwnershipRecord(t, "acme", "group", 1000, true, t, t + 100), fuzz::kAuth});
+    records.push_back({records::DeviceRecord(t, "acme", "SN-2", "CAM", fuzz::Key(5).public_key(), t - 10), fuzz::kMaker});
+    records.push_back({records::FirmwareReleaseRecord(t, "acme", "CAM", "1.0", verifier::Sha256(std::string_view("fw"))), fuzz::kMaker});
+    records.push_back({records::FirmwareRevocationRecord(t, "acme", "CAM", "1.0", "bug"), fuzz::kMaker});
+    records.push_back({records::DeviceStatusRecord(t, "acme", "SN-1", pb::DEVICE_CONDITION_STOLEN, "lost"), fuzz::kMaker});
+    records.push_back({records::TransferRecord(t, "acme", {"SN-1"}, "buyer", "acme"), fuzz::kMaker});
+    records.push_back({records::KeyRevocationRecord(t, fuzz::MakerKey().public_key(), t), fuzz::kAuth});
+    records.push_back({records::OwnershipRecord(t, "acme", "group", 1000, true, t, t + 100), fuzz::kAuth});
     for (size_t i = 0; i < records.size(); ++i) {
       Write(dir, "rules", "record" + std::to_string(i),
             std::string(1, static_cast<char>(records[i].signers)) + records[i].record.SerializeAsString());

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "client/ledger_client.h"
-#include "client/records.h"
+#include "records/records.h"
 #include "tests/client/index_layout.h"
 #include "tools/provd_process.h"
 #include "verifier/merkle.h"
@@ -100,7 +100,7 @@ class ProvdTest : public ::testing::Test {
   }
 
   pb::SignedRecord Sign(const pb::Record& r, std::vector<const SigningKey*> keys) {
-    return client::SignRecord(r, keys);
+    return records::SignRecord(r, keys);
   }
   pb::SignedRecord Auth(const pb::Record& r) { return Sign(r, {&auth0_, &auth1_}); }
 
@@ -163,28 +163,28 @@ class ProvdTest : public ::testing::Test {
 
   // Organisations, keys, a component and a model: the world devices live in.
   void BuildWorld() {
-    Append(Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "GB")));
-    Append(Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")));
-    Append(Auth(client::OrganizationRecord(kT, kBuyer, "Buyer Government Dept", "GB")));
-    Append(Auth(client::OwnershipRecord(kT, kDist, kAcme, 3000, false, kT - 86400)));
-    Append(Auth(client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme,
+    Append(Auth(records::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "GB")));
+    Append(Auth(records::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")));
+    Append(Auth(records::OrganizationRecord(kT, kBuyer, "Buyer Government Dept", "GB")));
+    Append(Auth(records::OwnershipRecord(kT, kDist, kAcme, 3000, false, kT - 86400)));
+    Append(Auth(records::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme,
                                             {pb::ROLE_MANUFACTURER})));
-    Append(Auth(client::KeyEnrollmentRecord(kT, acme_cust_.public_key(), kAcme,
+    Append(Auth(records::KeyEnrollmentRecord(kT, acme_cust_.public_key(), kAcme,
                                             {pb::ROLE_CUSTODIAN})));
-    Append(Auth(client::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist,
+    Append(Auth(records::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist,
                                             {pb::ROLE_CUSTODIAN})));
-    Append(Auth(client::KeyEnrollmentRecord(kT, buyer_cust_.public_key(), kBuyer,
+    Append(Auth(records::KeyEnrollmentRecord(kT, buyer_cust_.public_key(), kBuyer,
                                             {pb::ROLE_CUSTODIAN})));
-    Append(Sign(client::ComponentRecord(kT, kAcme, "SOC-1", pb::COMPONENT_KIND_SOC, "GB"),
+    Append(Sign(records::ComponentRecord(kT, kAcme, "SOC-1", pb::COMPONENT_KIND_SOC, "GB"),
                 {&acme_mfr_}));
-    Append(Sign(client::DeviceModelRecord(kT, kAcme, "CAM-1", kAcme, {client::Ref(kAcme, "SOC-1")}),
+    Append(Sign(records::DeviceModelRecord(kT, kAcme, "CAM-1", kAcme, {records::Ref(kAcme, "SOC-1")}),
                 {&acme_mfr_}));
-    Append(Sign(client::FirmwareReleaseRecord(kT, kAcme, "CAM-1", "1.0.0",
+    Append(Sign(records::FirmwareReleaseRecord(kT, kAcme, "CAM-1", "1.0.0",
                                               verifier::Sha256("firmware 1.0.0")),
                 {&acme_mfr_}));
   }
   pb::SignedRecord Device(uint64_t i, const SigningKey* by = nullptr) {
-    return Sign(client::DeviceRecord(kT, kAcme, Serial(i), "CAM-1", DeviceKey(i).public_key(),
+    return Sign(records::DeviceRecord(kT, kAcme, Serial(i), "CAM-1", DeviceKey(i).public_key(),
                                      kT - 3600, "GB"),
                 {by ? by : &acme_mfr_});
   }
@@ -203,7 +203,7 @@ TEST_F(ProvdTest, SubmitsAWorkflowAndProvesEveryEntry) {
   const uint64_t d1 = Append(Device(1));
   Append(Device(2));
   const uint64_t t = Append(Sign(
-      client::TransferRecord(kT + 10, kAcme, {Serial(1), Serial(2)}, kAcme, kDist, "PO-1"),
+      records::TransferRecord(kT + 10, kAcme, {Serial(1), Serial(2)}, kAcme, kDist, "PO-1"),
       {&acme_cust_}));
   // One record per commit: each lands where the head ends, then its index root.
   EXPECT_EQ(t, testlog::SizeAfterSingleCommits(2, d1));
@@ -317,7 +317,7 @@ TEST_F(ProvdTest, RestartContinuesWithTheSameRootAndAConsistentTree) {
   EXPECT_EQ(after->checkpoint.root, before->checkpoint.root);
 
   // The rulebook state survived: the same serial is still taken.
-  ExpectRefused(Sign(client::DeviceRecord(kT, kAcme, Serial(3), "CAM-1",
+  ExpectRefused(Sign(records::DeviceRecord(kT, kAcme, Serial(3), "CAM-1",
                                           DeviceKey(1000).public_key(), kT - 3600),
                      {&acme_mfr_}),
                 grpc::StatusCode::ALREADY_EXISTS, "DUPLICATE_SERIAL");
@@ -350,7 +350,7 @@ TEST_F(ProvdTest, EveryBadRecordIsRefusedPreciselyAndAppendsNothing) {
   ExpectRefused(bad_sig, C::INVALID_ARGUMENT, "BAD_SIGNATURE");
   ExpectRefused(Device(3, &stranger_), C::PERMISSION_DENIED, "UNKNOWN_SIGNER");
   ExpectRefused(Device(3, &acme_cust_), C::PERMISSION_DENIED, "WRONG_ROLE");
-  ExpectRefused(Sign(client::OrganizationRecord(kT, "evil", "Evil", "GB"), {&auth0_}),
+  ExpectRefused(Sign(records::OrganizationRecord(kT, "evil", "Evil", "GB"), {&auth0_}),
                 C::PERMISSION_DENIED, "INSUFFICIENT_SIGNATURES");
   pb::SignedRecord unsigned_rec = Device(3);
   unsigned_rec.clear_signatures();
@@ -361,18 +361,18 @@ TEST_F(ProvdTest, EveryBadRecordIsRefusedPreciselyAndAppendsNothing) {
   garbage.set_record("\xff\xff\xff not a protobuf");
   pb::Record no_kind;
   no_kind.set_issued_at(kT);
-  ExpectRefused(client::SignRecord(no_kind, {&acme_mfr_}), C::INVALID_ARGUMENT,
+  ExpectRefused(records::SignRecord(no_kind, {&acme_mfr_}), C::INVALID_ARGUMENT,
                 "UNKNOWN_RECORD_KIND");
   *garbage.add_signatures() = Device(3).signatures(0);
   ExpectRefused(garbage, C::INVALID_ARGUMENT, "MALFORMED_RECORD");
-  ExpectRefused(Sign(client::OrganizationRecord(kT, "big", std::string(70000, 'x'), "GB"),
+  ExpectRefused(Sign(records::OrganizationRecord(kT, "big", std::string(70000, 'x'), "GB"),
                      {&auth0_, &auth1_}),
                 C::INVALID_ARGUMENT, "RECORD_TOO_LARGE");
   {
     // Over the server's 256 KiB message limit: refused by gRPC itself.
     const uint64_t before = Size();
     grpc::Status s = RawSubmit(Sign(
-        client::OrganizationRecord(kT, "huge", std::string(300000, 'x'), "GB"), {&auth0_}));
+        records::OrganizationRecord(kT, "huge", std::string(300000, 'x'), "GB"), {&auth0_}));
     EXPECT_EQ(s.error_code(), C::RESOURCE_EXHAUSTED) << s.error_message();
     EXPECT_EQ(Size(), before);
   }
@@ -385,34 +385,34 @@ TEST_F(ProvdTest, EveryBadRecordIsRefusedPreciselyAndAppendsNothing) {
   }
 
   // Uniqueness and references.
-  ExpectRefused(Sign(client::DeviceRecord(kT, kAcme, Serial(1), "CAM-1",
+  ExpectRefused(Sign(records::DeviceRecord(kT, kAcme, Serial(1), "CAM-1",
                                           DeviceKey(77).public_key(), kT - 3600),
                      {&acme_mfr_}),
                 C::ALREADY_EXISTS, "DUPLICATE_SERIAL");
-  ExpectRefused(Sign(client::DeviceRecord(kT, kAcme, Serial(78), "CAM-1",
+  ExpectRefused(Sign(records::DeviceRecord(kT, kAcme, Serial(78), "CAM-1",
                                           DeviceKey(1).public_key(), kT - 3600),
                      {&acme_mfr_}),
                 C::ALREADY_EXISTS, "DUPLICATE_DEVICE_KEY");
-  ExpectRefused(Sign(client::DeviceRecord(kT, kAcme, Serial(79), "NO-SUCH-MODEL",
+  ExpectRefused(Sign(records::DeviceRecord(kT, kAcme, Serial(79), "NO-SUCH-MODEL",
                                           DeviceKey(79).public_key(), kT - 3600),
                      {&acme_mfr_}),
                 C::FAILED_PRECONDITION, "DANGLING_REFERENCE");
-  ExpectRefused(Sign(client::DeviceModelRecord(kT, kAcme, "CAM-2", kAcme,
-                                               {client::Ref(kAcme, "NO-SUCH-PART")}),
+  ExpectRefused(Sign(records::DeviceModelRecord(kT, kAcme, "CAM-2", kAcme,
+                                               {records::Ref(kAcme, "NO-SUCH-PART")}),
                      {&acme_mfr_}),
                 C::FAILED_PRECONDITION, "DANGLING_REFERENCE");
 
   // Custody: only the current custodian transfers.
-  ExpectRefused(Sign(client::TransferRecord(kT + 10, kAcme, {Serial(1)}, kDist, kBuyer),
+  ExpectRefused(Sign(records::TransferRecord(kT + 10, kAcme, {Serial(1)}, kDist, kBuyer),
                      {&dist_cust_}),
                 C::PERMISSION_DENIED, "NOT_CUSTODIAN");
-  ExpectRefused(Sign(client::TransferRecord(kT + 10, kAcme, {Serial(404)}, kAcme, kDist),
+  ExpectRefused(Sign(records::TransferRecord(kT + 10, kAcme, {Serial(404)}, kAcme, kDist),
                      {&acme_cust_}),
                 C::FAILED_PRECONDITION, "UNKNOWN_DEVICE");
 
   // A revoked key signs nothing after its revocation.
-  Append(Auth(client::KeyRevocationRecord(kT + 100, acme_mfr_.public_key(), kT + 100, "leaked")));
-  ExpectRefused(Sign(client::DeviceRecord(kT + 200, kAcme, Serial(5), "CAM-1",
+  Append(Auth(records::KeyRevocationRecord(kT + 100, acme_mfr_.public_key(), kT + 100, "leaked")));
+  ExpectRefused(Sign(records::DeviceRecord(kT + 200, kAcme, Serial(5), "CAM-1",
                                           DeviceKey(5).public_key(), kT),
                      {&acme_mfr_}),
                 C::PERMISSION_DENIED, "REVOKED_KEY");
@@ -460,14 +460,14 @@ TEST_F(ProvdTest, EveryBadRecordIsRefusedPreciselyAndAppendsNothing) {
   }
   // Still serving, and still appending.
   EXPECT_EQ(Size(), size);
-  EXPECT_EQ(Append(Auth(client::OrganizationRecord(kT, "late-org", "Late Org", "GB"))), size);
+  EXPECT_EQ(Append(Auth(records::OrganizationRecord(kT, "late-org", "Late Org", "GB"))), size);
 }
 
 TEST_F(ProvdTest, DeviceEvidenceProvesEverythingAVerifierNeeds) {
   ASSERT_NO_FATAL_FAILURE(BuildWorld());
   const uint64_t dev = Append(Device(1));
   const uint64_t xfer = Append(Sign(
-      client::TransferRecord(kT + 10, kAcme, {Serial(1)}, kAcme, kDist, "PO-7"), {&acme_cust_}));
+      records::TransferRecord(kT + 10, kAcme, {Serial(1)}, kAcme, kDist, "PO-7"), {&acme_cust_}));
   const uint64_t other = Append(Device(2));  // another device's record must not be in the evidence
 
   pb::GetDeviceEvidenceRequest req;
@@ -531,7 +531,7 @@ TEST_F(ProvdTest, WatchCheckpointsStreamsNewHeads) {
   pb::WatchCheckpointsRequest req;
   req.set_after_size(size);
   auto watch = client_->stub().WatchCheckpoints(&ctx, req);
-  Append(Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "GB")));
+  Append(Auth(records::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "GB")));
   pb::SignedCheckpoint c;
   ASSERT_TRUE(watch->Read(&c));
   EXPECT_EQ(c.size(), testlog::SizeAfterCommit(size));

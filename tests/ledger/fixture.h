@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "ledger/coding.h"
 #include "ledger/kv_store.h"
 #include "proto/records.pb.h"
@@ -143,34 +143,34 @@ struct World {
   SigningKey dist_cust = KeyFromByte(13);
 
   pb::Record Genesis() const {
-    return client::GenesisRecord(kOrigin,
+    return records::GenesisRecord(kOrigin,
                                  {{"auth-0", auth0.public_key()},
                                   {"auth-1", auth1.public_key()},
                                   {"auth-2", auth2.public_key()}},
                                  2);
   }
   std::string Auth(const pb::Record& r) const {
-    return client::SignRecordBytes(r, {&auth0, &auth1});
+    return records::SignRecordBytes(r, {&auth0, &auth1});
   }
   static std::string By(const pb::Record& r, const SigningKey& key) {
-    return client::SignRecordBytes(r, {&key});
+    return records::SignRecordBytes(r, {&key});
   }
 
   // Organisations, ownership and key enrolments (kAcmeOrg..kDistCustKey).
   std::vector<std::string> Orgs() const {
     return {
-        Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),
-        Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),
-        Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),
-        Auth(client::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),
-        Auth(client::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),
-        Auth(client::KeyEnrollmentRecord(kT, acme_mfr.public_key(), kAcme,
+        Auth(records::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN")),
+        Auth(records::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW")),
+        Auth(records::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB")),
+        Auth(records::OrganizationRecord(kT, kHolding, "Acme Holding", "CN")),
+        Auth(records::OwnershipRecord(kT, kHolding, kAcme, 10000, true, kT - 1000)),
+        Auth(records::KeyEnrollmentRecord(kT, acme_mfr.public_key(), kAcme,
                                          {pb::ROLE_MANUFACTURER})),
-        Auth(client::KeyEnrollmentRecord(kT, acme_cust.public_key(), kAcme,
+        Auth(records::KeyEnrollmentRecord(kT, acme_cust.public_key(), kAcme,
                                          {pb::ROLE_CUSTODIAN})),
-        Auth(client::KeyEnrollmentRecord(kT, orion_mfr.public_key(), kOrion,
+        Auth(records::KeyEnrollmentRecord(kT, orion_mfr.public_key(), kOrion,
                                          {pb::ROLE_MANUFACTURER})),
-        Auth(client::KeyEnrollmentRecord(kT, dist_cust.public_key(), kDist,
+        Auth(records::KeyEnrollmentRecord(kT, dist_cust.public_key(), kDist,
                                          {pb::ROLE_CUSTODIAN})),
     };
   }
@@ -178,11 +178,11 @@ struct World {
   // firmware 1.0.0 (kSocComponent..kFirmware100).
   std::vector<std::string> Catalog() const {
     return {
-        By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
+        By(records::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
            orion_mfr),
-        By(client::DeviceModelRecord(kT, kAcme, "C100", kAcme, {client::Ref(kOrion, "OM-SOC-1")}),
+        By(records::DeviceModelRecord(kT, kAcme, "C100", kAcme, {records::Ref(kOrion, "OM-SOC-1")}),
            acme_mfr),
-        By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0",
+        By(records::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0",
                                          verifier::Sha256(std::string_view("fw 1.0.0"))),
            acme_mfr),
     };
@@ -190,13 +190,13 @@ struct World {
 
   static std::string Serial(uint32_t i) { return "SN-" + std::to_string(i); }
   std::string Device(uint32_t i) const {
-    return By(client::DeviceRecord(kT, kAcme, Serial(i), "C100", DeviceKey(i).public_key(),
+    return By(records::DeviceRecord(kT, kAcme, Serial(i), "C100", DeviceKey(i).public_key(),
                                    kT - 86400, "VN"),
               acme_mfr);
   }
   std::string Transfer(uint32_t i, const std::string& from, const std::string& to,
                        const SigningKey& key) const {
-    return By(client::TransferRecord(kT, kAcme, {Serial(i)}, from, to, "PO-1"), key);
+    return By(records::TransferRecord(kT, kAcme, {Serial(i)}, from, to, "PO-1"), key);
   }
 
   // Every fixture leaf after the genesis, in submission order (SetupLeaf).

@@ -268,7 +268,7 @@ TEST_F(LedgerTest, InitRefusesAnExistingLedgerAndANonGenesisLeafZero) {
 
   MemoryKvStore fresh;
   verifier::Status s = Ledger::Init(&fresh, w_.log_key,
-                                    client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"));
+                                    records::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"));
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_EQ(s.reason(), "NO_GENESIS");
   EXPECT_TRUE(fresh.Scan("", [](auto, auto) { return false; }).ok());
@@ -418,7 +418,7 @@ TEST_F(LedgerTest, RejectedRecordsChangeNothing) {
   const uint64_t device = Append(w_.Device(1));
 
   // Same serial, another device key.
-  EXPECT_TRUE(Rejected(World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
+  EXPECT_TRUE(Rejected(World::By(records::DeviceRecord(kT, kAcme, "SN-1", "C100",
                                                       ledger_test::DeviceKey(999).public_key(), kT),
                                  w_.acme_mfr),
                        Code::kAlreadyExists, "DUPLICATE_SERIAL"));
@@ -431,7 +431,7 @@ TEST_F(LedgerTest, RejectedRecordsChangeNothing) {
   EXPECT_TRUE(Rejected(std::string("\xff\xff\xff garbage", 12), Code::kInvalidArgument,
                        "MALFORMED_RECORD"));
   // Signed by a key that is not enrolled for the manufacturer.
-  EXPECT_TRUE(Rejected(World::By(client::DeviceRecord(kT, kAcme, "SN-X", "C100",
+  EXPECT_TRUE(Rejected(World::By(records::DeviceRecord(kT, kAcme, "SN-X", "C100",
                                                       ledger_test::DeviceKey(998).public_key(), kT),
                                  w_.orion_mfr),
                        Code::kPermissionDenied, "WRONG_ROLE"));
@@ -452,7 +452,7 @@ TEST_F(LedgerTest, RejectionsInsideABatchDoNotDisturbTheOthers) {
   // Queue a burst: valid, duplicate serial of the first, valid, valid.
   std::vector<std::string> leaves{
       w_.Device(1),
-      World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
+      World::By(records::DeviceRecord(kT, kAcme, "SN-1", "C100",
                                      ledger_test::DeviceKey(500).public_key(), kT),
                 w_.acme_mfr),
       w_.Device(2), w_.Transfer(1, kAcme, kDist, w_.acme_cust)};
@@ -896,9 +896,9 @@ TEST_F(EvidenceTest, AnUnregisteredDeviceComesWithAProofOfItsEmptyHistory) {
 
 TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
   // A law, and an org subject to it that no device here depends on.
-  const uint64_t law = Append(w_.Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", "")));
+  const uint64_t law = Append(w_.Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", "")));
   const uint64_t hik = Append(w_.Auth(
-      client::OrganizationRecord(kT, "hikvision", "Hikvision", "CN", {"CN-NIL-2017"})));
+      records::OrganizationRecord(kT, "hikvision", "Hikvision", "CN", {"CN-NIL-2017"})));
   pb::DeviceRef sn1;
   sn1.set_manufacturer_org(kAcme);
   sn1.set_serial("SN-1");
@@ -927,7 +927,7 @@ TEST_F(EvidenceTest, NamedOrgsAndLawsAreAddedAndUnknownOnesComeWithHints) {
 }
 
 TEST_F(EvidenceTest, DeviceEvidenceCarriesItsMakersMacBlocks) {
-  const uint64_t block = Append(w_.Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE")));
+  const uint64_t block = Append(w_.Auth(records::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE")));
   auto ev = ledger_->DeviceEvidence(kAcme, "SN-1");
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
   std::vector<uint64_t> idx = CheckEvidence(*ev);  // replays in evidence-subset mode
@@ -1009,7 +1009,7 @@ TEST_F(LedgerTest, ReopenKeepsTreeStateAndLeafIndex) {
   // The leaf index, the rulebook state and the tree all carry on.
   Ack again = ledger_->SubmitAndWait(w_.Device(1));
   EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device);
-  EXPECT_TRUE(Rejected(World::By(client::DeviceRecord(kT, kAcme, "SN-1", "C100",
+  EXPECT_TRUE(Rejected(World::By(records::DeviceRecord(kT, kAcme, "SN-1", "C100",
                                                       ledger_test::DeviceKey(77).public_key(), kT),
                                  w_.acme_mfr),
                        Code::kAlreadyExists, "DUPLICATE_SERIAL"));
@@ -1038,7 +1038,7 @@ TEST_F(LedgerTest, ReopenRebuildsTheSameIndex) {
   }
   // And it goes on from there: a new batch's root is the index of all.
   const uint64_t status = Append(World::By(
-      client::DeviceStatusRecord(kT + 5, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN), w_.acme_mfr));
+      records::DeviceStatusRecord(kT + 5, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN), w_.acme_mfr));
   auto later = ledger_->DeviceEvidence(kAcme, "SN-1");
   ASSERT_TRUE(later.ok()) << later.status().ToString();
   EXPECT_TRUE(ProvenComplete(*later, sn1));
@@ -1200,7 +1200,7 @@ TEST(LedgerRocksTest, PersistsAcrossARealReopen) {
   Ack again = (*l)->SubmitAndWait(w.Device(1));
   EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device);
   Ack dup = (*l)->SubmitAndWait(World::By(
-      client::DeviceRecord(kT, kAcme, "SN-1", "C100", ledger_test::DeviceKey(5).public_key(), kT),
+      records::DeviceRecord(kT, kAcme, "SN-1", "C100", ledger_test::DeviceKey(5).public_key(), kT),
       w.acme_mfr));
   EXPECT_EQ(dup.status.reason(), "DUPLICATE_SERIAL");
   Ack next = (*l)->SubmitAndWait(w.Device(2));

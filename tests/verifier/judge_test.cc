@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
 #include "tests/verifier/evidence_builder.h"
@@ -34,22 +34,22 @@ class JudgeTest : public ::testing::Test {
   void SetUp() override {
     InitCrypto();
     vkey_ = *ParseVerifierKey(FormatVerifierKey(kOrigin, log_key_.public_key()));
-    Add(client::SignRecordBytes(client::GenesisRecord(kOrigin, {{"a", auth_.public_key()}}, 1), {}));
+    Add(records::SignRecordBytes(records::GenesisRecord(kOrigin, {{"a", auth_.public_key()}}, 1), {}));
     for (const char* org : {"acme", "dist", "buyer", "other"}) {
-      Add(Auth(client::OrganizationRecord(kT, org, org, "GB")));
+      Add(Auth(records::OrganizationRecord(kT, org, org, "GB")));
     }
-    Add(Auth(client::KeyEnrollmentRecord(kT, acme_.public_key(), "acme",
+    Add(Auth(records::KeyEnrollmentRecord(kT, acme_.public_key(), "acme",
                                          {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN})));
-    Add(Auth(client::KeyEnrollmentRecord(kT, dist_.public_key(), "dist", {pb::ROLE_CUSTODIAN})));
-    Add(By(acme_, client::ComponentRecord(kT, "acme", "SOC", pb::COMPONENT_KIND_SOC, "GB")));
-    Add(By(acme_, client::DeviceModelRecord(kT, "acme", "CAM", "acme", {client::Ref("acme", "SOC")})));
-    firmware_ = Add(By(acme_, client::FirmwareReleaseRecord(kT, "acme", "CAM", "1.0", Sha256("fw"))));
+    Add(Auth(records::KeyEnrollmentRecord(kT, dist_.public_key(), "dist", {pb::ROLE_CUSTODIAN})));
+    Add(By(acme_, records::ComponentRecord(kT, "acme", "SOC", pb::COMPONENT_KIND_SOC, "GB")));
+    Add(By(acme_, records::DeviceModelRecord(kT, "acme", "CAM", "acme", {records::Ref("acme", "SOC")})));
+    firmware_ = Add(By(acme_, records::FirmwareReleaseRecord(kT, "acme", "CAM", "1.0", Sha256("fw"))));
     dev1_ = Add(Device("SN-1", 1));
     dev2_ = Add(Device("SN-2", 2));
     // One transfer of both serials: evidence for SN-1 alone must still replay.
-    xfer_ = Add(By(acme_, client::TransferRecord(kT + 1, "acme", {"SN-1", "SN-2"}, "acme", "dist")));
-    Add(By(dist_, client::TransferRecord(kT + 2, "acme", {"SN-1"}, "dist", "buyer", "PO-1")));
-    xfer_other_ = Add(By(dist_, client::TransferRecord(kT + 2, "acme", {"SN-2"}, "dist", "other")));
+    xfer_ = Add(By(acme_, records::TransferRecord(kT + 1, "acme", {"SN-1", "SN-2"}, "acme", "dist")));
+    Add(By(dist_, records::TransferRecord(kT + 2, "acme", {"SN-1"}, "dist", "buyer", "PO-1")));
+    xfer_other_ = Add(By(dist_, records::TransferRecord(kT + 2, "acme", {"SN-2"}, "dist", "other")));
     Seal();
   }
 
@@ -62,10 +62,10 @@ class JudgeTest : public ::testing::Test {
     index_roots_.push_back(testing::AppendIndexRoot(&leaves_));
     return index_roots_.back();
   }
-  std::string Auth(const pb::Record& r) { return client::SignRecordBytes(r, {&auth_}); }
-  std::string By(const SigningKey& k, const pb::Record& r) { return client::SignRecordBytes(r, {&k}); }
+  std::string Auth(const pb::Record& r) { return records::SignRecordBytes(r, {&auth_}); }
+  std::string By(const SigningKey& k, const pb::Record& r) { return records::SignRecordBytes(r, {&k}); }
   std::string Device(const std::string& serial, uint8_t key) {
-    return By(acme_, client::DeviceRecord(kT, "acme", serial, "CAM", Key(100 + key).public_key(),
+    return By(acme_, records::DeviceRecord(kT, "acme", serial, "CAM", Key(100 + key).public_key(),
                                           kT - 10));
   }
 
@@ -219,9 +219,9 @@ TEST_F(JudgeTest, ChecksNotMadeAreFindingsAndCustodyIsRequiredByDefault) {
 
 TEST_F(JudgeTest, StatusAndLaterRevokedSignerReject) {
   std::vector<uint64_t> idx = Sn1Indices();
-  Add(By(acme_, client::DeviceStatusRecord(kT + 5, "acme", "SN-1", pb::DEVICE_CONDITION_STOLEN)));
+  Add(By(acme_, records::DeviceStatusRecord(kT + 5, "acme", "SN-1", pb::DEVICE_CONDITION_STOLEN)));
   // The manufacturer key is revoked, effective before the device was issued.
-  Add(Auth(client::KeyRevocationRecord(kT + 6, acme_.public_key(), kT - 100, "leaked")));
+  Add(Auth(records::KeyRevocationRecord(kT + 6, acme_.public_key(), kT - 100, "leaked")));
   idx.push_back(leaves_.size() - 2);
   idx.push_back(leaves_.size() - 1);
   Seal();
@@ -256,7 +256,7 @@ TEST_F(JudgeTest, FirmwareReleasedUnknownAndRevoked) {
   EXPECT_EQ(unknown[0].code, "FIRMWARE_UNKNOWN");
 
   std::vector<uint64_t> idx = Sn1Indices();
-  idx.push_back(Add(By(acme_, client::FirmwareRevocationRecord(kT + 9, "acme", "CAM", "1.0", "bad"))));
+  idx.push_back(Add(By(acme_, records::FirmwareRevocationRecord(kT + 9, "acme", "CAM", "1.0", "bad"))));
   Seal();
   auto later = VerifyEvidence(Evidence(idx), vkey_, &cache_);
   ASSERT_TRUE(later.ok());

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "tests/verifier/evidence_builder.h"
 #include "tests/verifier/test_log.h"
 
@@ -45,7 +45,7 @@ VerifiedEvidence GraphEvidence(const std::vector<Stake>& stakes) {
   uint64_t index = 1;
   for (const Stake& s : stakes) {
     auto rec = std::make_shared<PreparedRecord>();
-    rec->record = client::OwnershipRecord(0, s.owner, s.owned, s.bp, s.control, s.from, s.until);
+    rec->record = records::OwnershipRecord(0, s.owner, s.owned, s.bp, s.control, s.from, s.until);
     ev.records.emplace(index++, std::move(rec));
   }
   return ev;
@@ -164,14 +164,14 @@ class PolicyTest : public ::testing::Test {
   void SetUp() override {
     InitCrypto();
     vkey_ = *ParseVerifierKey(FormatVerifierKey(kOrigin, log_key_.public_key()));
-    Add(client::SignRecordBytes(
-        client::GenesisRecord(kOrigin, {{"a", auth_.public_key()}}, 1), {}));
+    Add(records::SignRecordBytes(
+        records::GenesisRecord(kOrigin, {{"a", auth_.public_key()}}, 1), {}));
     const int64_t t = Day(2020, 1, 1);
     auto org = [&](const char* id, const char* country, std::vector<std::string> laws = {},
                    bool state = false) {
-      Auth(client::OrganizationRecord(t, id, std::string("Org ") + id, country, laws, state));
+      Auth(records::OrganizationRecord(t, id, std::string("Org ") + id, country, laws, state));
     };
-    Auth(client::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law (2017)", "CN", ""));
+    Auth(records::LawRecord(t, "CN-NIL-2017", "PRC National Intelligence Law (2017)", "CN", ""));
     org("state-group", "CN", {"CN-NIL-2017"}, true);
     org("maker", "SG");
     org("kestrel", "SG");
@@ -188,7 +188,7 @@ class PolicyTest : public ::testing::Test {
     org("other", "GB");
     auto own = [&](const char* owner, const char* owned, uint32_t bp, int64_t from,
                    int64_t until = 0) {
-      return Auth(client::OwnershipRecord(t, owner, owned, bp, false, from, until));
+      return Auth(records::OwnershipRecord(t, owner, owned, bp, false, from, until));
     };
     lv_stake_ = own("state-group", "maker", 4000, Day(2018, 1, 1));
     own("maker", "kestrel", 3000, Day(2019, 1, 1));
@@ -203,7 +203,7 @@ class PolicyTest : public ::testing::Test {
     uint8_t seed = 10;
     for (const char* o : {"clean", "maker", "denied-maker", "soc-maker", "sensor", "mem"}) {
       keys_.emplace(o, TestKey(seed++));
-      Auth(client::KeyEnrollmentRecord(t, keys_.at(o).public_key(), o,
+      Auth(records::KeyEnrollmentRecord(t, keys_.at(o).public_key(), o,
                                        {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}));
     }
     Comp("soc-maker", "PX-3", pb::COMPONENT_KIND_SOC);
@@ -230,25 +230,25 @@ class PolicyTest : public ::testing::Test {
     leaves_.push_back(std::move(leaf));
     return leaves_.size() - 1;
   }
-  uint64_t Auth(const pb::Record& r) { return Add(client::SignRecordBytes(r, {&auth_})); }
+  uint64_t Auth(const pb::Record& r) { return Add(records::SignRecordBytes(r, {&auth_})); }
   uint64_t By(const std::string& org, const pb::Record& r) {
-    return Add(client::SignRecordBytes(r, {&keys_.at(org)}));
+    return Add(records::SignRecordBytes(r, {&keys_.at(org)}));
   }
   void Comp(const std::string& org, const std::string& part, pb::ComponentKind kind) {
-    By(org, client::ComponentRecord(Day(2020, 2, 1), org, part, kind, "XX"));
+    By(org, records::ComponentRecord(Day(2020, 2, 1), org, part, kind, "XX"));
   }
   void Model(const std::string& org, const std::string& id, const std::string& brand,
              const std::vector<std::pair<std::string, std::string>>& parts) {
     std::vector<pb::ComponentRef> refs;
-    for (const auto& [maker, part] : parts) refs.push_back(client::Ref(maker, part));
-    By(org, client::DeviceModelRecord(Day(2020, 3, 1), org, id, brand, refs));
+    for (const auto& [maker, part] : parts) refs.push_back(records::Ref(maker, part));
+    By(org, records::DeviceModelRecord(Day(2020, 3, 1), org, id, brand, refs));
   }
   void Dev(const std::string& org, const std::string& serial, const std::string& model,
            int64_t made) {
-    By(org, client::DeviceRecord(made, org, serial, model,
+    By(org, records::DeviceRecord(made, org, serial, model,
                                  TestKey(static_cast<uint8_t>(100 + leaves_.size())).public_key(),
                                  made));
-    By(org, client::TransferRecord(made + 1, org, {serial}, org, "buyer", "PO-1"));
+    By(org, records::TransferRecord(made + 1, org, {serial}, org, "buyer", "PO-1"));
     devices_.push_back(subject::Device(org, serial));
   }
 
@@ -601,32 +601,32 @@ class FactsPolicyTest : public PolicyTest {
   void SetUp() override {
     PolicyTest::SetUp();
     const int64_t t = Day(2020, 1, 1);
-    Auth(client::OrganizationRecord(t, "redomicile", "Org redomicile", "SG"));
+    Auth(records::OrganizationRecord(t, "redomicile", "Org redomicile", "SG"));
     redomicile_fact_ =
-        Auth(client::OrgCountryFact(t, "redomicile", "CN", Day(2001, 1, 1), Day(2021, 6, 1),
+        Auth(records::OrgCountryFact(t, "redomicile", "CN", Day(2001, 1, 1), Day(2021, 6, 1),
                                     "registry extract"));
-    Auth(client::OrganizationRecord(t, "lawco", "Org lawco", "KR"));
-    law_fact_ = Auth(client::OrgLawFact(t, "lawco", "CN-NIL-2017", Day(2017, 6, 28), 0, "NIL art. 7"));
-    Auth(client::OrganizationRecord(t, "widely", "Org widely", "GB"));
-    statement_ = Auth(client::NoRegistrableOwnerRecord(t, "widely", 2500, Day(2019, 1, 1),
+    Auth(records::OrganizationRecord(t, "lawco", "Org lawco", "KR"));
+    law_fact_ = Auth(records::OrgLawFact(t, "lawco", "CN-NIL-2017", Day(2017, 6, 28), 0, "NIL art. 7"));
+    Auth(records::OrganizationRecord(t, "widely", "Org widely", "GB"));
+    statement_ = Auth(records::NoRegistrableOwnerRecord(t, "widely", 2500, Day(2019, 1, 1),
                                                        Day(2024, 1, 1), "PSC register"));
-    Auth(client::OrganizationRecord(t, "hkco", "Org hkco", "HK"));
-    Auth(client::OrganizationRecord(t, "radio-maker", "Org radio-maker", "TW"));
+    Auth(records::OrganizationRecord(t, "hkco", "Org hkco", "HK"));
+    Auth(records::OrganizationRecord(t, "radio-maker", "Org radio-maker", "TW"));
     for (const char* o : {"redomicile", "lawco", "hkco"}) {
-      Auth(client::NoRegistrableOwnerRecord(t, o, 2500, Day(2000, 1, 1), 0, "annual report"));
+      Auth(records::NoRegistrableOwnerRecord(t, o, 2500, Day(2000, 1, 1), 0, "annual report"));
     }
-    Auth(client::OwnershipRecord(t, "soc-parent", "radio-maker", 10000, false, Day(2010, 1, 1)));
+    Auth(records::OwnershipRecord(t, "soc-parent", "radio-maker", 10000, false, Day(2010, 1, 1)));
     uint8_t seed = 40;
     for (const char* o : {"redomicile", "lawco", "widely", "hkco", "radio-maker"}) {
       keys_.emplace(o, TestKey(seed++));
-      Auth(client::KeyEnrollmentRecord(t, keys_.at(o).public_key(), o,
+      Auth(records::KeyEnrollmentRecord(t, keys_.at(o).public_key(), o,
                                        {pb::ROLE_MANUFACTURER, pb::ROLE_CUSTODIAN}));
       if (std::string(o) != "radio-maker") Model(o, "M", o, {});
     }
     Comp("radio-maker", "LTE-1", pb::COMPONENT_KIND_RADIO);
     Model("clean", "RADIO", "clean", {{"clean", "CV-7"}, {"radio-maker", "LTE-1"}});
-    pb::Record telecom = client::DeviceModelRecord(Day(2020, 3, 1), "clean", "LTE-CAM", "clean",
-                                                   {client::Ref("clean", "CV-7")});
+    pb::Record telecom = records::DeviceModelRecord(Day(2020, 3, 1), "clean", "LTE-CAM", "clean",
+                                                   {records::Ref("clean", "CV-7")});
     telecom.mutable_device_model()->add_equipment(pb::EQUIPMENT_KIND_TELECOMMUNICATIONS);
     By("clean", telecom);
     Dev("redomicile", "R-0531", "M", Day(2021, 5, 31));
@@ -703,7 +703,7 @@ TEST_F(FactsPolicyTest, ALawBindsFromItsDate) {
 }
 
 TEST_F(FactsPolicyTest, DatedStateOwnershipCountsForItsWindow) {
-  Later({client::OrgStateOwnedFact(Day(2025, 1, 1), "widely", true, Day(2020, 1, 1),
+  Later({records::OrgStateOwnedFact(Day(2025, 1, 1), "widely", true, Day(2020, 1, 1),
                                    Day(2021, 1, 1), "privatised 2021")});
   Policy p;
   p.name = "state";
@@ -761,7 +761,7 @@ TEST_F(FactsPolicyTest, UnsettledJurisdictionNeedsARulingLoggedAfterTheDevice) {
   // Without the policy's needs_ruling, an HK org is simply not subject.
   EXPECT_EQ(Judge(LawPolicy(), "hkco", "H-24").verdict, Verdict::kTrusted);
   // The authority rules that it is subject, after the device was made.
-  Later({client::RulingRecord(Day(2026, 2, 1), "hkco", "CN-NIL-2017", true, "Decision 1/2026")});
+  Later({records::RulingRecord(Day(2026, 2, 1), "hkco", "CN-NIL-2017", true, "Decision 1/2026")});
   const uint64_t subject = leaves_.size() - 2;
   Judgement ruled = Judge(p, "hkco", "H-24");
   EXPECT_EQ(Problems(ruled), std::set<std::string>{"DENIED_LAW"});
@@ -770,7 +770,7 @@ TEST_F(FactsPolicyTest, UnsettledJurisdictionNeedsARulingLoggedAfterTheDevice) {
             std::string::npos);
   EXPECT_TRUE(Cites(Find(ruled, "DENIED_LAW"), subject));
   // A later ruling that it is not subject supersedes.
-  Later({client::RulingRecord(Day(2026, 3, 1), "hkco", "CN-NIL-2017", false, "Decision 2/2026")});
+  Later({records::RulingRecord(Day(2026, 3, 1), "hkco", "CN-NIL-2017", false, "Decision 2/2026")});
   Judgement cleared = Judge(p, "hkco", "H-24");
   EXPECT_EQ(cleared.verdict, Verdict::kTrusted);
   EXPECT_NE(Find(cleared, "POLICY_PASSED")->message.find("not subject to CN-NIL-2017 by ruling"),

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "proto/records.pb.h"
 #include "proto/state.pb.h"
 #include "verifier/crypto.h"
@@ -112,27 +112,27 @@ class RulesTest : public ::testing::Test {
   void SetUp() override {
     InitCrypto();
     ASSERT_TRUE(
-        Accepted(client::SignRecordBytes(client::GenesisRecord("ledger.example/cams",
+        Accepted(records::SignRecordBytes(records::GenesisRecord("ledger.example/cams",
                                                                {{"auth-0", auth0_.public_key()},
                                                                 {"auth-1", auth1_.public_key()},
                                                                 {"auth-2", auth2_.public_key()}},
                                                                2),
                                          {})));
-    ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"))));
-    ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW"))));
-    ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB"))));
+    ASSERT_TRUE(Accepted(Auth(records::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN"))));
+    ASSERT_TRUE(Accepted(Auth(records::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW"))));
+    ASSERT_TRUE(Accepted(Auth(records::OrganizationRecord(kT, kDist, "Dist Co Ltd", "GB"))));
     ASSERT_TRUE(
-        Accepted(Auth(client::OrganizationRecord(kT, kBuyer, "Buyer Government Dept", "GB"))));
+        Accepted(Auth(records::OrganizationRecord(kT, kBuyer, "Buyer Government Dept", "GB"))));
     ASSERT_TRUE(Accepted(Auth(
-        client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme, {pb::ROLE_MANUFACTURER}))));
+        records::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme, {pb::ROLE_MANUFACTURER}))));
     ASSERT_TRUE(Accepted(Auth(
-        client::KeyEnrollmentRecord(kT, acme_cust_.public_key(), kAcme, {pb::ROLE_CUSTODIAN}))));
-    ASSERT_TRUE(Accepted(Auth(client::KeyEnrollmentRecord(kT, orion_mfr_.public_key(), kOrion,
+        records::KeyEnrollmentRecord(kT, acme_cust_.public_key(), kAcme, {pb::ROLE_CUSTODIAN}))));
+    ASSERT_TRUE(Accepted(Auth(records::KeyEnrollmentRecord(kT, orion_mfr_.public_key(), kOrion,
                                                           {pb::ROLE_MANUFACTURER}))));
     ASSERT_TRUE(Accepted(Auth(
-        client::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist, {pb::ROLE_CUSTODIAN}))));
+        records::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist, {pb::ROLE_CUSTODIAN}))));
     ASSERT_TRUE(Accepted(Auth(
-        client::KeyEnrollmentRecord(kT, buyer_cust_.public_key(), kBuyer, {pb::ROLE_CUSTODIAN}))));
+        records::KeyEnrollmentRecord(kT, buyer_cust_.public_key(), kBuyer, {pb::ROLE_CUSTODIAN}))));
     ASSERT_EQ(next_index_, kFixtureSize);
   }
 
@@ -178,9 +178,9 @@ class RulesTest : public ::testing::Test {
   }
 
   // Signed by two of the three authority keys (the threshold).
-  std::string Auth(const pb::Record& r) { return client::SignRecordBytes(r, {&auth0_, &auth1_}); }
+  std::string Auth(const pb::Record& r) { return records::SignRecordBytes(r, {&auth0_, &auth1_}); }
   std::string By(const pb::Record& r, const SigningKey& key) {
-    return client::SignRecordBytes(r, {&key});
+    return records::SignRecordBytes(r, {&key});
   }
 
   template <typename M>
@@ -206,15 +206,15 @@ class RulesTest : public ::testing::Test {
   void RegisterCatalog() {
     catalog_start_ = next_index_;
     ASSERT_TRUE(
-        Accepted(By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
+        Accepted(By(records::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_SOC, "TW"),
                     orion_mfr_)));
     ASSERT_TRUE(Accepted(
-        By(client::DeviceModelRecord(kT, kAcme, "C100", kAcme, {client::Ref(kOrion, "OM-SOC-1")}),
+        By(records::DeviceModelRecord(kT, kAcme, "C100", kAcme, {records::Ref(kOrion, "OM-SOC-1")}),
            acme_mfr_)));
     ASSERT_TRUE(Accepted(By(
-        client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("fw 1.0.0")), acme_mfr_)));
+        records::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("fw 1.0.0")), acme_mfr_)));
     for (int i = 1; i <= 3; ++i) {
-      ASSERT_TRUE(Accepted(By(client::DeviceRecord(kT, kAcme, "SN-" + std::to_string(i), "C100",
+      ASSERT_TRUE(Accepted(By(records::DeviceRecord(kT, kAcme, "SN-" + std::to_string(i), "C100",
                                                    DeviceKey(i).public_key(), kT - 86400, "VN"),
                               acme_mfr_)));
     }
@@ -224,7 +224,7 @@ class RulesTest : public ::testing::Test {
 
   std::string Transfer(const std::vector<std::string>& serials, const std::string& from,
                        const std::string& to, const SigningKey& key) {
-    return By(client::TransferRecord(kT, kAcme, serials, from, to, "PO-1"), key);
+    return By(records::TransferRecord(kT, kAcme, serials, from, to, "PO-1"), key);
   }
 
   MemoryState state_;
@@ -276,7 +276,7 @@ TEST_F(RulesTest, FixtureStateHoldsGenesisOrgsAndKeys) {
 }
 
 TEST_F(RulesTest, PrepareRecordReportsLeafHashAndSigners) {
-  std::string leaf = Auth(client::OrganizationRecord(kT, "new-org", "New Org", "FR"));
+  std::string leaf = Auth(records::OrganizationRecord(kT, "new-org", "New Org", "FR"));
   Result<PreparedRecord> p = PrepareRecord(leaf);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->leaf, leaf);
@@ -294,9 +294,9 @@ TEST_F(RulesTest, PrepareRecordReportsLeafHashAndSigners) {
 
 TEST_F(RulesTest, LawIsRegisteredByTheAuthoritiesAndSupersededByCode) {
   const uint64_t first = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "National Intelligence Law", "CN",
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT, "CN-NIL-2017", "National Intelligence Law", "CN",
                                               "https://example.org/nil"))));
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT + 1, "CN-NIL-2017",
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT + 1, "CN-NIL-2017",
                                               "PRC National Intelligence Law (2017)", "CN", ""))));
   auto law = Read<pb::LawState>(state_key::Law("CN-NIL-2017"));
   EXPECT_EQ(law.current().name(), "PRC National Intelligence Law (2017)");
@@ -306,28 +306,28 @@ TEST_F(RulesTest, LawIsRegisteredByTheAuthoritiesAndSupersededByCode) {
 }
 
 TEST_F(RulesTest, LawNeedsTheAuthorityThresholdAndAValidCode) {
-  EXPECT_TRUE(Rejected(By(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""), auth0_),
+  EXPECT_TRUE(Rejected(By(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""), auth0_),
                        Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
-  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "-NIL", "NIL", "CN", "")),
+  EXPECT_TRUE(Rejected(Auth(records::LawRecord(kT, "-NIL", "NIL", "CN", "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "CN NIL", "NIL", "CN", "")),
+  EXPECT_TRUE(Rejected(Auth(records::LawRecord(kT, "CN NIL", "NIL", "CN", "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "China", "")),
+  EXPECT_TRUE(Rejected(Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "China", "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::LawRecord(kT, "CN-NIL-2017", "", "CN", "")),
+  EXPECT_TRUE(Rejected(Auth(records::LawRecord(kT, "CN-NIL-2017", "", "CN", "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
   EXPECT_FALSE(Has(state_key::Law("CN-NIL-2017")));
 }
 
 TEST_F(RulesTest, OrganizationNamingAnUnregisteredLawIsDanglingReference) {
   // "CN-NIL2017" for "CN-NIL-2017": a typo must not create a law nobody denies.
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
   EXPECT_TRUE(Rejected(
-      Auth(client::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL2017"})),
+      Auth(records::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL2017"})),
       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
   EXPECT_FALSE(Has(state_key::Org("typo-org")));
   EXPECT_TRUE(
-      Accepted(Auth(client::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL-2017"}))));
+      Accepted(Auth(records::OrganizationRecord(kT, "typo-org", "Typo Org", "CN", {"CN-NIL-2017"}))));
 }
 
 // The real Axis device-ID root and intermediate (../shared/testdata/x509),
@@ -348,7 +348,7 @@ TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
   auto ca = [&](const std::string& id, std::vector<std::string> certs,
                 std::vector<std::string> algs = {"ECDSA P-256"},
                 pb::SerialSource src = pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER) {
-    return client::DeviceIdentityCaRecord(kT, kAcme, id, certs, src, true, algs);
+    return records::DeviceIdentityCaRecord(kT, kAcme, id, certs, src, true, algs);
   };
   const uint64_t at = next_index_;
   ASSERT_TRUE(Accepted(By(ca("dome-line", {root, inter}), acme_mfr_)));
@@ -363,7 +363,7 @@ TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
   EXPECT_TRUE(Accepted(By(ca("root-only", {root}), acme_mfr_)));
   EXPECT_TRUE(Rejected(By(ca("dome-line", {root}), acme_mfr_), Code::kAlreadyExists,
                        "DUPLICATE_CA"));
-  EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRecord(kT, kOrion, "copy", {root, inter},
+  EXPECT_TRUE(Rejected(By(records::DeviceIdentityCaRecord(kT, kOrion, "copy", {root, inter},
                                                         pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER,
                                                         true, {"ECDSA P-256"}),
                           orion_mfr_),
@@ -407,18 +407,18 @@ TEST_F(RulesTest, DeviceIdentityCaIsAMakersCheckedChainOfCas) {
   EXPECT_TRUE(Rejected(By(ca("other", {root}), orion_mfr_), Code::kPermissionDenied,
                        "WRONG_ROLE"));
   // Revocation, by the maker (or the authorities), once.
-  EXPECT_TRUE(Accepted(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "dome-line",
+  EXPECT_TRUE(Accepted(By(records::DeviceIdentityCaRevocationRecord(kT, kAcme, "dome-line",
                                                                    kT - 100, "key leaked"),
                           acme_mfr_)));
   st = Read<pb::IdentityCaState>(state_key::IdentityCa(kAcme, "dome-line"));
   EXPECT_TRUE(st.revoked());
   EXPECT_EQ(st.revoked_effective(), kT - 100);
-  EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "dome-line", kT, ""),
+  EXPECT_TRUE(Rejected(By(records::DeviceIdentityCaRevocationRecord(kT, kAcme, "dome-line", kT, ""),
                           acme_mfr_),
                        Code::kAlreadyExists, "ALREADY_REVOKED"));
   EXPECT_TRUE(Accepted(Auth(
-      client::DeviceIdentityCaRevocationRecord(kT, kAcme, "root-only", kT, "by the authority"))));
-  EXPECT_TRUE(Rejected(By(client::DeviceIdentityCaRevocationRecord(kT, kAcme, "nope", kT, ""),
+      records::DeviceIdentityCaRevocationRecord(kT, kAcme, "root-only", kT, "by the authority"))));
+  EXPECT_TRUE(Rejected(By(records::DeviceIdentityCaRevocationRecord(kT, kAcme, "nope", kT, ""),
                           acme_mfr_),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
 }
@@ -475,7 +475,7 @@ TEST_F(RulesTest, DeviceIdentityIsAKeyAPinnedCertificateOrARegisteredCa) {
   TestIdentityCa ca;
   ASSERT_FALSE(ca.leaf1.empty());
   auto device = [&](const std::string& serial) {
-    pb::Record r = client::DeviceRecord(kT, kAcme, serial, "C100", DeviceKey(1).public_key(), kT);
+    pb::Record r = records::DeviceRecord(kT, kAcme, serial, "C100", DeviceKey(1).public_key(), kT);
     r.mutable_device()->clear_device_public_key();
     return r;
   };
@@ -508,7 +508,7 @@ TEST_F(RulesTest, DeviceIdentityIsAKeyAPinnedCertificateOrARegisteredCa) {
   r = device("CAM-0002");
   r.mutable_device()->set_identity_ca_id("acme-devid");
   EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kFailedPrecondition, "DANGLING_REFERENCE"));
-  ASSERT_TRUE(Accepted(By(client::DeviceIdentityCaRecord(kT, kAcme, "acme-devid", {ca.root},
+  ASSERT_TRUE(Accepted(By(records::DeviceIdentityCaRecord(kT, kAcme, "acme-devid", {ca.root},
                                                         pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER,
                                                         true, {"ECDSA P-256"}),
                           acme_mfr_)));
@@ -526,7 +526,7 @@ TEST_F(RulesTest, ACommissioningIsSignedByAnInstallerOfARegisteredDevice) {
   RegisterCatalog();
   const SigningKey fitter = KeyFromByte(77);
   ASSERT_TRUE(Accepted(Auth(
-      client::KeyEnrollmentRecord(kT, fitter.public_key(), kAcme, {pb::ROLE_INSTALLER}))));
+      records::KeyEnrollmentRecord(kT, fitter.public_key(), kAcme, {pb::ROLE_INSTALLER}))));
   auto commissioning = [&](const std::string& serial, uint64_t checkpoint_size) {
     pb::Record r;
     r.set_issued_at(kT);
@@ -563,30 +563,30 @@ TEST_F(RulesTest, ACommissioningIsSignedByAnInstallerOfARegisteredDevice) {
 
 TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
   const uint64_t first = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE MA-L"))));
-  EXPECT_TRUE(Accepted(Auth(client::MacBlockRecord(kT + 1, kAcme, "ACCC8E", "re-vetted"))))
+  ASSERT_TRUE(Accepted(Auth(records::MacBlockRecord(kT, kAcme, "ACCC8E", "IEEE MA-L"))));
+  EXPECT_TRUE(Accepted(Auth(records::MacBlockRecord(kT + 1, kAcme, "ACCC8E", "re-vetted"))))
       << "the same org may re-vet its block";
   const pb::OrgState acme = Org(kAcme);
   const auto& idx = acme.record_indices();
   EXPECT_NE(std::find(idx.begin(), idx.end(), first), idx.end()) << "evidence of the org carries it";
   // A block inside, or equal to, another org's block.
-  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E", "")),
+  EXPECT_TRUE(Rejected(Auth(records::MacBlockRecord(kT, kOrion, "ACCC8E", "")),
                        Code::kAlreadyExists, "MAC_BLOCK_TAKEN"));
-  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E1", "")),
+  EXPECT_TRUE(Rejected(Auth(records::MacBlockRecord(kT, kOrion, "ACCC8E1", "")),
                        Code::kAlreadyExists, "MAC_BLOCK_TAKEN"));
-  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, "ACCC8E12F", "")),
+  EXPECT_TRUE(Rejected(Auth(records::MacBlockRecord(kT, kOrion, "ACCC8E12F", "")),
                        Code::kAlreadyExists, "MAC_BLOCK_TAKEN"));
   // Syntax, signers, references.
   for (const char* bad : {"accc8e", "ACCC8", "ACCC8E12", "ACCC8G", "AC:CC:8E", ""}) {
-    EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, kOrion, bad, "")),
+    EXPECT_TRUE(Rejected(Auth(records::MacBlockRecord(kT, kOrion, bad, "")),
                          Code::kInvalidArgument, "INVALID_FIELD"))
         << bad;
   }
-  EXPECT_TRUE(Rejected(By(client::MacBlockRecord(kT, kOrion, "4447CC", ""), auth0_),
+  EXPECT_TRUE(Rejected(By(records::MacBlockRecord(kT, kOrion, "4447CC", ""), auth0_),
                        Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
-  EXPECT_TRUE(Rejected(Auth(client::MacBlockRecord(kT, "nobody", "4447CC", "")),
+  EXPECT_TRUE(Rejected(Auth(records::MacBlockRecord(kT, "nobody", "4447CC", "")),
                        Code::kFailedPrecondition, "UNKNOWN_ORG"));
-  ASSERT_TRUE(Accepted(Auth(client::MacBlockRecord(kT, kOrion, "4447CC", ""))));
+  ASSERT_TRUE(Accepted(Auth(records::MacBlockRecord(kT, kOrion, "4447CC", ""))));
   // Lookups: any separators, the most specific block first.
   auto axis = MacBlockOf(state_, "ac:cc:8e:99:c9:15");
   ASSERT_TRUE(axis.ok() && axis->has_value());
@@ -600,10 +600,10 @@ TEST_F(RulesTest, MacBlocksAreVettedByTheAuthoritiesAndNeverInsideAnotherOrgs) {
 }
 
 TEST_F(RulesTest, OrganizationReRegisteredSupersedesEarlierVersion) {
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
   uint64_t idx = next_index_;
   ASSERT_TRUE(Accepted(
-      Auth(client::OrganizationRecord(kT + 10, kAcme, "Acme Camera Holdings", "CN", {"CN-NIL-2017"},
+      Auth(records::OrganizationRecord(kT + 10, kAcme, "Acme Camera Holdings", "CN", {"CN-NIL-2017"},
                                       true, {"AcmeVision", "ClearSight"}))));
   auto acme = Org(kAcme);
   EXPECT_EQ(acme.current().legal_name(), "Acme Camera Holdings");
@@ -618,7 +618,7 @@ TEST_F(RulesTest, OrganizationReRegisteredSupersedesEarlierVersion) {
 
 TEST_F(RulesTest, OwnershipAppendsItsIndexToBothOrgs) {
   uint64_t idx = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 5100, true, kT - 1000))));
+  ASSERT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kOrion, kAcme, 5100, true, kT - 1000))));
   EXPECT_EQ(Vec(Org(kOrion).record_indices()),
             (std::vector<uint64_t>{kOrionOrgIdx, kOrionMfrKeyIdx, idx}));
   EXPECT_EQ(Vec(Org(kAcme).record_indices()),
@@ -627,8 +627,8 @@ TEST_F(RulesTest, OwnershipAppendsItsIndexToBothOrgs) {
   EXPECT_EQ(Org(kAcme).latest_index(), kAcmeOrgIdx);
   EXPECT_EQ(Org(kOrion).latest_index(), kOrionOrgIdx);
   // Boundary values: stake 10000, a closed window.
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kBuyer, 10000, false, 5, 6))));
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kBuyer, 0, true, 0))));
+  ASSERT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kDist, kBuyer, 10000, false, 5, 6))));
+  ASSERT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kOrion, kBuyer, 0, true, 0))));
 }
 
 // --- Dated facts, no-registrable-owner statements, rulings ---
@@ -638,17 +638,17 @@ constexpr int64_t kY2021 = 1609459200;  // 2021-01-01
 constexpr int64_t kY2023 = 1672531200;  // 2023-01-01
 
 TEST_F(RulesTest, DatedFactsAreKeptPerTopicAndCorrectedBySameStart) {
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
   const uint64_t country = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "SG", kY2019, 0, "filing"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgCountryFact(kT, kAcme, "SG", kY2019, 0, "filing"))));
   // Adjacent windows of the same topic, and other topics over the same time.
-  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "HK", kY2019 - 86400, kY2019, "f"))));
-  ASSERT_TRUE(Accepted(Auth(client::OrgLawFact(kT, kAcme, "CN-NIL-2017", kY2019, 0, "f"))));
-  ASSERT_TRUE(Accepted(Auth(client::OrgStateOwnedFact(kT, kAcme, true, kY2019, 0, "f"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgCountryFact(kT, kAcme, "HK", kY2019 - 86400, kY2019, "f"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgLawFact(kT, kAcme, "CN-NIL-2017", kY2019, 0, "f"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgStateOwnedFact(kT, kAcme, true, kY2019, 0, "f"))));
   EXPECT_EQ(Org(kAcme).facts_size(), 4);
   // A correction (same topic, same valid_from) closes the window in place.
   const uint64_t fix = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "SG", kY2019, kY2021, "filing"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgCountryFact(kT, kAcme, "SG", kY2019, kY2021, "filing"))));
   pb::OrgState os = Org(kAcme);
   ASSERT_EQ(os.facts_size(), 4);
   EXPECT_EQ(os.facts(0).index(), fix);
@@ -656,89 +656,89 @@ TEST_F(RulesTest, DatedFactsAreKeptPerTopicAndCorrectedBySameStart) {
   EXPECT_NE(fix, country);
   EXPECT_EQ(os.record_indices(os.record_indices_size() - 1), fix);
   // The window freed by the correction can now be taken.
-  EXPECT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "CN", kY2021, 0, "f"))));
+  EXPECT_TRUE(Accepted(Auth(records::OrgCountryFact(kT, kAcme, "CN", kY2021, 0, "f"))));
 }
 
 TEST_F(RulesTest, OverlappingInvertedOrUnsourcedFactsAreRefused) {
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
-  ASSERT_TRUE(Accepted(Auth(client::OrgCountryFact(kT, kAcme, "SG", kY2019, kY2023, "f"))));
-  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2021, 0, "f")),
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgCountryFact(kT, kAcme, "SG", kY2019, kY2023, "f"))));
+  EXPECT_TRUE(Rejected(Auth(records::OrgCountryFact(kT, kAcme, "MY", kY2021, 0, "f")),
                        Code::kFailedPrecondition, "FACT_OVERLAPS"));
-  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2023, kY2021, "f")),
+  EXPECT_TRUE(Rejected(Auth(records::OrgCountryFact(kT, kAcme, "MY", kY2023, kY2021, "f")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2023, kY2023, "f")),
+  EXPECT_TRUE(Rejected(Auth(records::OrgCountryFact(kT, kAcme, "MY", kY2023, kY2023, "f")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "MY", kY2023, 0, "")),
+  EXPECT_TRUE(Rejected(Auth(records::OrgCountryFact(kT, kAcme, "MY", kY2023, 0, "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, kAcme, "Singapore", kY2023, 0, "f")),
+  EXPECT_TRUE(Rejected(Auth(records::OrgCountryFact(kT, kAcme, "Singapore", kY2023, 0, "f")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  pb::Record none = client::OrgCountryFact(kT, kAcme, "SG", kY2023, 0, "f");
+  pb::Record none = records::OrgCountryFact(kT, kAcme, "SG", kY2023, 0, "f");
   none.mutable_org_fact()->clear_fact();
   EXPECT_TRUE(Rejected(Auth(none), Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::OrgLawFact(kT, kAcme, "CN-NIL2017", kY2019, 0, "f")),
+  EXPECT_TRUE(Rejected(Auth(records::OrgLawFact(kT, kAcme, "CN-NIL2017", kY2019, 0, "f")),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
-  EXPECT_TRUE(Rejected(Auth(client::OrgCountryFact(kT, "nobody", "SG", kY2019, 0, "f")),
+  EXPECT_TRUE(Rejected(Auth(records::OrgCountryFact(kT, "nobody", "SG", kY2019, 0, "f")),
                        Code::kFailedPrecondition, "UNKNOWN_ORG"));
-  EXPECT_TRUE(Rejected(By(client::OrgCountryFact(kT, kAcme, "MY", kY2023, 0, "f"), auth0_),
+  EXPECT_TRUE(Rejected(By(records::OrgCountryFact(kT, kAcme, "MY", kY2023, 0, "f"), auth0_),
                        Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
   // A law is either undated (in the org's record) or dated, never both.
-  ASSERT_TRUE(Accepted(Auth(client::OrgLawFact(kT, kAcme, "CN-NIL-2017", kY2019, 0, "f"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrgLawFact(kT, kAcme, "CN-NIL-2017", kY2019, 0, "f"))));
   EXPECT_TRUE(Rejected(
-      Auth(client::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN", {"CN-NIL-2017"})),
+      Auth(records::OrganizationRecord(kT, kAcme, "Acme Camera Co.", "CN", {"CN-NIL-2017"})),
       Code::kFailedPrecondition, "FACT_OVERLAPS"));
   ASSERT_TRUE(Accepted(
-      Auth(client::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW", {"CN-NIL-2017"}))));
-  EXPECT_TRUE(Rejected(Auth(client::OrgLawFact(kT, kOrion, "CN-NIL-2017", kY2019, 0, "f")),
+      Auth(records::OrganizationRecord(kT, kOrion, "Orion Microsystems", "TW", {"CN-NIL-2017"}))));
+  EXPECT_TRUE(Rejected(Auth(records::OrgLawFact(kT, kOrion, "CN-NIL-2017", kY2019, 0, "f")),
                        Code::kFailedPrecondition, "FACT_OVERLAPS"));
 }
 
 TEST_F(RulesTest, StakesOfOnePairNeverOverlap) {
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 3000, false, kY2019, kY2021))));
-  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2019 + 1, 0)),
+  ASSERT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kOrion, kAcme, 3000, false, kY2019, kY2021))));
+  EXPECT_TRUE(Rejected(Auth(records::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2019 + 1, 0)),
                        Code::kFailedPrecondition, "OWNERSHIP_OVERLAPS"));
   // Adjacent is fine, as is another owner over the same window.
-  EXPECT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2021, 0))));
-  EXPECT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kAcme, 1000, false, kY2019, 0))));
-  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2021, kY2019)),
+  EXPECT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2021, 0))));
+  EXPECT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kDist, kAcme, 1000, false, kY2019, 0))));
+  EXPECT_TRUE(Rejected(Auth(records::OwnershipRecord(kT, kOrion, kAcme, 4000, false, kY2021, kY2019)),
                        Code::kInvalidArgument, "INVALID_FIELD"));
   EXPECT_EQ(Org(kAcme).owners_size(), 3);
 }
 
 TEST_F(RulesTest, NoRegistrableOwnerStatementsAndStakesMustAgree) {
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kOrion, kAcme, 1000, false, kY2019, 0))));
+  ASSERT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kOrion, kAcme, 1000, false, kY2019, 0))));
   // 10 % is below the statement's 25 %: consistent.
-  ASSERT_TRUE(Accepted(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2019, kY2023, "PSC"))));
-  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2021, 0, "PSC")),
+  ASSERT_TRUE(Accepted(Auth(records::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2019, kY2023, "PSC"))));
+  EXPECT_TRUE(Rejected(Auth(records::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2021, 0, "PSC")),
                        Code::kFailedPrecondition, "FACT_OVERLAPS"));
-  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 0, kY2023, 0, "PSC")),
+  EXPECT_TRUE(Rejected(Auth(records::NoRegistrableOwnerRecord(kT, kAcme, 0, kY2023, 0, "PSC")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2023, 0, "")),
+  EXPECT_TRUE(Rejected(Auth(records::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2023, 0, "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
   // A stake at the threshold, or with control, inside the window contradicts it.
-  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kDist, kAcme, 2500, false, kY2021, 0)),
+  EXPECT_TRUE(Rejected(Auth(records::OwnershipRecord(kT, kDist, kAcme, 2500, false, kY2021, 0)),
                        Code::kFailedPrecondition, "CONTRADICTS_OWNERSHIP"));
-  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kDist, kAcme, 100, true, kY2021, 0)),
+  EXPECT_TRUE(Rejected(Auth(records::OwnershipRecord(kT, kDist, kAcme, 100, true, kY2021, 0)),
                        Code::kFailedPrecondition, "CONTRADICTS_OWNERSHIP"));
   // After the window it is fine; and a statement over it is then refused.
-  ASSERT_TRUE(Accepted(Auth(client::OwnershipRecord(kT, kDist, kAcme, 6000, false, kY2023, 0))));
-  EXPECT_TRUE(Rejected(Auth(client::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2023, 0, "PSC")),
+  ASSERT_TRUE(Accepted(Auth(records::OwnershipRecord(kT, kDist, kAcme, 6000, false, kY2023, 0))));
+  EXPECT_TRUE(Rejected(Auth(records::NoRegistrableOwnerRecord(kT, kAcme, 2500, kY2023, 0, "PSC")),
                        Code::kFailedPrecondition, "CONTRADICTS_OWNERSHIP"));
   EXPECT_EQ(Org(kAcme).no_owner_size(), 1);
 }
 
 TEST_F(RulesTest, RulingsNameARegisteredOrgAndLawAndSupersedeByLaw) {
-  EXPECT_TRUE(Rejected(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "decision 1")),
+  EXPECT_TRUE(Rejected(Auth(records::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "decision 1")),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
-  ASSERT_TRUE(Accepted(Auth(client::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
-  EXPECT_TRUE(Rejected(Auth(client::RulingRecord(kT, "nobody", "CN-NIL-2017", true, "decision 1")),
+  ASSERT_TRUE(Accepted(Auth(records::LawRecord(kT, "CN-NIL-2017", "NIL", "CN", ""))));
+  EXPECT_TRUE(Rejected(Auth(records::RulingRecord(kT, "nobody", "CN-NIL-2017", true, "decision 1")),
                        Code::kFailedPrecondition, "UNKNOWN_ORG"));
-  EXPECT_TRUE(Rejected(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "")),
+  EXPECT_TRUE(Rejected(Auth(records::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "")),
                        Code::kInvalidArgument, "INVALID_FIELD"));
-  EXPECT_TRUE(Rejected(By(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "d"), auth2_),
+  EXPECT_TRUE(Rejected(By(records::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "d"), auth2_),
                        Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
-  ASSERT_TRUE(Accepted(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "decision 1"))));
+  ASSERT_TRUE(Accepted(Auth(records::RulingRecord(kT, kAcme, "CN-NIL-2017", true, "decision 1"))));
   const uint64_t second = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::RulingRecord(kT, kAcme, "CN-NIL-2017", false, "decision 2"))));
+  ASSERT_TRUE(Accepted(Auth(records::RulingRecord(kT, kAcme, "CN-NIL-2017", false, "decision 2"))));
   pb::OrgState os = Org(kAcme);
   ASSERT_EQ(os.rulings_size(), 1);
   EXPECT_FALSE(os.rulings(0).ruling().subject());
@@ -746,7 +746,7 @@ TEST_F(RulesTest, RulingsNameARegisteredOrgAndLawAndSupersedeByLaw) {
 }
 
 TEST_F(RulesTest, AuthorityCoSigningWithAnyTwoDistinctKeysIsAccepted) {
-  pb::Record r = client::OrganizationRecord(kT, "cosigned", "Co-Signed Ltd", "DE");
+  pb::Record r = records::OrganizationRecord(kT, "cosigned", "Co-Signed Ltd", "DE");
   std::string bytes = Serialize(r);
   const SigningKey* first[] = {&auth2_};
   pb::SignedRecord sr = SignRecord(bytes, first);
@@ -756,17 +756,17 @@ TEST_F(RulesTest, AuthorityCoSigningWithAnyTwoDistinctKeysIsAccepted) {
 
   // All three authorities is more than enough.
   ASSERT_TRUE(Accepted(
-      client::SignRecordBytes(client::OrganizationRecord(kT, "all-three", "Three Ltd", "DE"),
+      records::SignRecordBytes(records::OrganizationRecord(kT, "all-three", "Three Ltd", "DE"),
                               {&auth0_, &auth1_, &auth2_})));
   // Signature order does not matter.
-  ASSERT_TRUE(Accepted(client::SignRecordBytes(
-      client::OrganizationRecord(kT, "reversed", "Reversed Ltd", "DE"), {&auth2_, &auth1_})));
+  ASSERT_TRUE(Accepted(records::SignRecordBytes(
+      records::OrganizationRecord(kT, "reversed", "Reversed Ltd", "DE"), {&auth2_, &auth1_})));
 }
 
 TEST_F(RulesTest, KeyEnrollmentRecordsKeyStateAndOrgIndex) {
   SigningKey k = KeyFromByte(40);
   uint64_t idx = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::KeyEnrollmentRecord(
+  ASSERT_TRUE(Accepted(Auth(records::KeyEnrollmentRecord(
       kT, k.public_key(), kDist, {pb::ROLE_CUSTODIAN, pb::ROLE_MANUFACTURER}, kT - 5, kT + 5))));
   auto ks = Read<pb::KeyState>(state_key::Key(KeyId(k.public_key())));
   EXPECT_EQ(ks.enrollment().public_key(), Str(k.public_key()));
@@ -781,7 +781,7 @@ TEST_F(RulesTest, KeyEnrollmentRecordsKeyStateAndOrgIndex) {
 TEST_F(RulesTest, KeyRevocationMarksKeyAndAppendsOrgIndex) {
   uint64_t idx = next_index_;
   ASSERT_TRUE(Accepted(
-      Auth(client::KeyRevocationRecord(kT + 50, dist_cust_.public_key(), kT + 40, "lost"))));
+      Auth(records::KeyRevocationRecord(kT + 50, dist_cust_.public_key(), kT + 40, "lost"))));
   auto ks = Read<pb::KeyState>(state_key::Key(KeyId(dist_cust_.public_key())));
   EXPECT_TRUE(ks.revoked());
   EXPECT_EQ(ks.revoked_effective(), kT + 40);
@@ -819,7 +819,7 @@ TEST_F(RulesTest, CatalogRecordsAreAcceptedAndStored) {
   }
 
   // A model whose brand is another org (an OEM making for a brand), with no BOM.
-  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kAcme, "D200", kDist, {}), acme_mfr_)));
+  ASSERT_TRUE(Accepted(By(records::DeviceModelRecord(kT, kAcme, "D200", kDist, {}), acme_mfr_)));
   EXPECT_EQ(Read<pb::ModelState>(state_key::Model(kAcme, "D200")).model().brand_org(), kDist);
 }
 
@@ -827,7 +827,7 @@ TEST_F(RulesTest, FirmwareRevocationMarksReleaseAndAppendsModelIndex) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   uint64_t idx = next_index_;
   ASSERT_TRUE(Accepted(By(
-      client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0", "CVE-2024-0001"), acme_mfr_)));
+      records::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0", "CVE-2024-0001"), acme_mfr_)));
   auto fw = Read<pb::FirmwareState>(state_key::Firmware(kAcme, "C100", "1.0.0"));
   EXPECT_TRUE(fw.revoked());
   EXPECT_EQ(fw.revoked_index(), idx);
@@ -869,7 +869,7 @@ TEST_F(RulesTest, DeviceStatusByCustodianIsAccepted) {
   ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kAcme, kDist, acme_cust_)));
   uint64_t s = next_index_;
   ASSERT_TRUE(Accepted(
-      By(client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN, "truck theft"),
+      By(records::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN, "truck theft"),
          dist_cust_)));
   auto d = Dev(kAcme, "SN-1");
   EXPECT_EQ(d.condition(), pb::DEVICE_CONDITION_STOLEN);
@@ -882,10 +882,10 @@ TEST_F(RulesTest, DeviceStatusByManufacturerAfterTransferIsAccepted) {
   ASSERT_TRUE(Accepted(Transfer({"SN-1"}, kAcme, kDist, acme_cust_)));
   // Any key of the manufacturer, whatever its role.
   ASSERT_TRUE(Accepted(
-      By(client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_RECALLED), acme_mfr_)));
+      By(records::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_RECALLED), acme_mfr_)));
   EXPECT_EQ(Dev(kAcme, "SN-1").condition(), pb::DEVICE_CONDITION_RECALLED);
   ASSERT_TRUE(Accepted(
-      By(client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_ACTIVE), acme_cust_)));
+      By(records::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_ACTIVE), acme_cust_)));
   EXPECT_EQ(Dev(kAcme, "SN-1").condition(), pb::DEVICE_CONDITION_ACTIVE);
   EXPECT_EQ(Dev(kAcme, "SN-1").record_indices_size(), 4);
 }
@@ -893,10 +893,10 @@ TEST_F(RulesTest, DeviceStatusByManufacturerAfterTransferIsAccepted) {
 TEST_F(RulesTest, DeviceStatusByAuthorityThresholdIsAccepted) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   ASSERT_TRUE(Accepted(Auth(
-      client::DeviceStatusRecord(kT, kAcme, "SN-2", pb::DEVICE_CONDITION_COMPROMISED, "CVE"))));
+      records::DeviceStatusRecord(kT, kAcme, "SN-2", pb::DEVICE_CONDITION_COMPROMISED, "CVE"))));
   EXPECT_EQ(Dev(kAcme, "SN-2").condition(), pb::DEVICE_CONDITION_COMPROMISED);
   ASSERT_TRUE(Accepted(
-      Auth(client::DeviceStatusRecord(kT, kAcme, "SN-2", pb::DEVICE_CONDITION_DECOMMISSIONED))));
+      Auth(records::DeviceStatusRecord(kT, kAcme, "SN-2", pb::DEVICE_CONDITION_DECOMMISSIONED))));
   EXPECT_EQ(Dev(kAcme, "SN-2").condition(), pb::DEVICE_CONDITION_DECOMMISSIONED);
 }
 
@@ -904,15 +904,15 @@ TEST_F(RulesTest, SameIdentitiesUnderAnotherMakerAreAccepted) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   // Same part number, other maker.
   ASSERT_TRUE(Accepted(By(
-      client::ComponentRecord(kT, kAcme, "OM-SOC-1", pb::COMPONENT_KIND_OTHER, "CN"), acme_mfr_)));
+      records::ComponentRecord(kT, kAcme, "OM-SOC-1", pb::COMPONENT_KIND_OTHER, "CN"), acme_mfr_)));
   // Same model id, other manufacturer.
-  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kOrion, "C100", kOrion, {}), orion_mfr_)));
+  ASSERT_TRUE(Accepted(By(records::DeviceModelRecord(kT, kOrion, "C100", kOrion, {}), orion_mfr_)));
   // Same firmware version, other manufacturer.
   ASSERT_TRUE(Accepted(
-      By(client::FirmwareReleaseRecord(kT, kOrion, "C100", "1.0.0", Sha256("x")), orion_mfr_)));
+      By(records::FirmwareReleaseRecord(kT, kOrion, "C100", "1.0.0", Sha256("x")), orion_mfr_)));
   // Same serial, other manufacturer.
   ASSERT_TRUE(
-      Accepted(By(client::DeviceRecord(kT, kOrion, "SN-1", "C100", DeviceKey(9).public_key(), kT),
+      Accepted(By(records::DeviceRecord(kT, kOrion, "SN-1", "C100", DeviceKey(9).public_key(), kT),
                   orion_mfr_)));
   EXPECT_EQ(Dev(kOrion, "SN-1").custodian_org(), kOrion);
   EXPECT_EQ(Dev(kAcme, "SN-1").device_public_key(), Str(DeviceKey(1).public_key()));
@@ -920,10 +920,10 @@ TEST_F(RulesTest, SameIdentitiesUnderAnotherMakerAreAccepted) {
 
 TEST_F(RulesTest, KeyIsValidFromNotBeforeUntilJustBeforeNotAfter) {
   SigningKey k = KeyFromByte(41);
-  ASSERT_TRUE(Accepted(Auth(client::KeyEnrollmentRecord(
+  ASSERT_TRUE(Accepted(Auth(records::KeyEnrollmentRecord(
       kT, k.public_key(), kOrion, {pb::ROLE_MANUFACTURER}, kT + 100, kT + 200))));
   auto comp = [&](int64_t t, const std::string& part) {
-    return By(client::ComponentRecord(t, kOrion, part, pb::COMPONENT_KIND_LENS, "JP"), k);
+    return By(records::ComponentRecord(t, kOrion, part, pb::COMPONENT_KIND_LENS, "JP"), k);
   };
   EXPECT_TRUE(Rejected(comp(kT + 99, "P1"), Code::kPermissionDenied, "KEY_NOT_YET_VALID"));
   EXPECT_TRUE(Accepted(comp(kT + 100, "P2")));
@@ -937,18 +937,18 @@ TEST_F(RulesTest, ApplyingIntoABatchOverlayKeepsEarlierWritesOnRejection) {
   // commit; a rejected record must not disturb the records before it.
   StateOverlay batch(&state_);
   ASSERT_TRUE(
-      ApplyRecord(batch, Auth(client::OrganizationRecord(kT, "batch-org", "B", "NL")), next_index_)
+      ApplyRecord(batch, Auth(records::OrganizationRecord(kT, "batch-org", "B", "NL")), next_index_)
           .ok());
   SigningKey k = KeyFromByte(42);
   ASSERT_TRUE(ApplyRecord(batch,
-                          Auth(client::KeyEnrollmentRecord(kT, k.public_key(), "batch-org",
+                          Auth(records::KeyEnrollmentRecord(kT, k.public_key(), "batch-org",
                                                            {pb::ROLE_MANUFACTURER})),
                           next_index_ + 1)
                   .ok());
   auto before = batch.writes();
   Status s = ApplyRecord(
       batch,
-      Auth(client::KeyEnrollmentRecord(kT, k.public_key(), "batch-org", {pb::ROLE_CUSTODIAN})),
+      Auth(records::KeyEnrollmentRecord(kT, k.public_key(), "batch-org", {pb::ROLE_CUSTODIAN})),
       next_index_ + 2);
   EXPECT_EQ(s.reason(), "KEY_ALREADY_ENROLLED");
   EXPECT_EQ(batch.writes(), before);
@@ -956,7 +956,7 @@ TEST_F(RulesTest, ApplyingIntoABatchOverlayKeepsEarlierWritesOnRejection) {
   ASSERT_TRUE(
       ApplyRecord(
           batch,
-          By(client::ComponentRecord(kT, "batch-org", "B-1", pb::COMPONENT_KIND_RADIO, "NL"), k),
+          By(records::ComponentRecord(kT, "batch-org", "B-1", pb::COMPONENT_KIND_RADIO, "NL"), k),
           next_index_ + 2)
           .ok());
   EXPECT_FALSE(Has(state_key::Org("batch-org")));  // nothing reached the base yet
@@ -967,21 +967,21 @@ TEST_F(RulesTest, ApplyingIntoABatchOverlayKeepsEarlierWritesOnRejection) {
 }
 
 TEST_F(RulesTest, RecordKindNamesAreHumanReadable) {
-  EXPECT_EQ(RecordKindName(client::GenesisRecord("o", {}, 1)), "genesis");
-  EXPECT_EQ(RecordKindName(client::OrganizationRecord(kT, "a", "A", "GB")), "organization");
-  EXPECT_EQ(RecordKindName(client::OwnershipRecord(kT, "a", "b", 1, false, 0)), "ownership");
-  EXPECT_EQ(RecordKindName(client::KeyEnrollmentRecord(kT, {}, "a", {})), "key enrollment");
-  EXPECT_EQ(RecordKindName(client::KeyRevocationRecord(kT, {}, 0)), "key revocation");
-  EXPECT_EQ(RecordKindName(client::ComponentRecord(kT, "a", "p", pb::COMPONENT_KIND_SOC, "GB")),
+  EXPECT_EQ(RecordKindName(records::GenesisRecord("o", {}, 1)), "genesis");
+  EXPECT_EQ(RecordKindName(records::OrganizationRecord(kT, "a", "A", "GB")), "organization");
+  EXPECT_EQ(RecordKindName(records::OwnershipRecord(kT, "a", "b", 1, false, 0)), "ownership");
+  EXPECT_EQ(RecordKindName(records::KeyEnrollmentRecord(kT, {}, "a", {})), "key enrollment");
+  EXPECT_EQ(RecordKindName(records::KeyRevocationRecord(kT, {}, 0)), "key revocation");
+  EXPECT_EQ(RecordKindName(records::ComponentRecord(kT, "a", "p", pb::COMPONENT_KIND_SOC, "GB")),
             "component");
-  EXPECT_EQ(RecordKindName(client::DeviceModelRecord(kT, "a", "m", "a", {})), "device model");
-  EXPECT_EQ(RecordKindName(client::FirmwareReleaseRecord(kT, "a", "m", "v", {})),
+  EXPECT_EQ(RecordKindName(records::DeviceModelRecord(kT, "a", "m", "a", {})), "device model");
+  EXPECT_EQ(RecordKindName(records::FirmwareReleaseRecord(kT, "a", "m", "v", {})),
             "firmware release");
-  EXPECT_EQ(RecordKindName(client::FirmwareRevocationRecord(kT, "a", "m", "v")),
+  EXPECT_EQ(RecordKindName(records::FirmwareRevocationRecord(kT, "a", "m", "v")),
             "firmware revocation");
-  EXPECT_EQ(RecordKindName(client::DeviceRecord(kT, "a", "s", "m", {}, 0)), "device");
-  EXPECT_EQ(RecordKindName(client::TransferRecord(kT, "a", {"s"}, "a", "b")), "transfer");
-  EXPECT_EQ(RecordKindName(client::DeviceStatusRecord(kT, "a", "s", pb::DEVICE_CONDITION_STOLEN)),
+  EXPECT_EQ(RecordKindName(records::DeviceRecord(kT, "a", "s", "m", {}, 0)), "device");
+  EXPECT_EQ(RecordKindName(records::TransferRecord(kT, "a", {"s"}, "a", "b")), "transfer");
+  EXPECT_EQ(RecordKindName(records::DeviceStatusRecord(kT, "a", "s", pb::DEVICE_CONDITION_STOLEN)),
             "device status");
   EXPECT_EQ(RecordKindName(pb::Record()), "unknown");
 }
@@ -1007,20 +1007,20 @@ TEST_F(RulesTest, RecordBytesThatAreNotARecordAreMalformed) {
 }
 
 TEST_F(RulesTest, UnknownFieldInSignedRecordIsMalformed) {
-  std::string leaf = Auth(client::OrganizationRecord(kT, "new-org", "New", "FR"));
+  std::string leaf = Auth(records::OrganizationRecord(kT, "new-org", "New", "FR"));
   EXPECT_TRUE(Rejected(leaf + VarintField(3, 1), Code::kInvalidArgument, "MALFORMED_RECORD"));
   EXPECT_TRUE(Accepted(leaf));  // the same leaf without it is fine
 }
 
 TEST_F(RulesTest, UnknownFieldInsideASignatureIsMalformed) {
-  pb::SignedRecord sr = client::SignRecord(client::OrganizationRecord(kT, "new-org", "New", "FR"),
+  pb::SignedRecord sr = records::SignRecord(records::OrganizationRecord(kT, "new-org", "New", "FR"),
                                            {&auth0_, &auth1_});
   Unknown(sr.mutable_signatures(1))->AddVarint(7, 1);
   EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kInvalidArgument, "MALFORMED_RECORD"));
 }
 
 TEST_F(RulesTest, UnknownFieldInRecordIsMalformed) {
-  std::string bytes = Serialize(client::OrganizationRecord(kT, "new-org", "New", "FR"));
+  std::string bytes = Serialize(records::OrganizationRecord(kT, "new-org", "New", "FR"));
   // An unknown scalar field, and an unknown record kind (field 40).
   EXPECT_TRUE(Rejected(SignBytes(bytes + VarintField(99, 1), {&auth0_, &auth1_}),
                        Code::kInvalidArgument, "MALFORMED_RECORD"));
@@ -1031,30 +1031,30 @@ TEST_F(RulesTest, UnknownFieldInRecordIsMalformed) {
 
 TEST_F(RulesTest, UnknownFieldNestedInRecordIsMalformed) {
   // Inside the record kind.
-  pb::Record r = client::OrganizationRecord(kT, "new-org", "New", "FR");
+  pb::Record r = records::OrganizationRecord(kT, "new-org", "New", "FR");
   Unknown(r.mutable_organization())->AddVarint(40, 7);
   EXPECT_TRUE(Rejected(Auth(r), Code::kInvalidArgument, "MALFORMED_RECORD"));
 
   // Two levels down: a BOM line's component reference.
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   pb::Record m =
-      client::DeviceModelRecord(kT, kAcme, "C200", kAcme, {client::Ref(kOrion, "OM-SOC-1")});
+      records::DeviceModelRecord(kT, kAcme, "C200", kAcme, {records::Ref(kOrion, "OM-SOC-1")});
   Unknown(m.mutable_device_model()->mutable_bom(0)->mutable_component())
       ->AddLengthDelimited(9, "x");
   EXPECT_TRUE(Rejected(By(m, acme_mfr_), Code::kInvalidArgument, "MALFORMED_RECORD"));
 
   // In a genesis authority key.
-  pb::Record g = client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1);
+  pb::Record g = records::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1);
   Unknown(g.mutable_genesis()->mutable_authority_keys(0))->AddFixed32(5, 1);
   MemoryState fresh;
   StateOverlay overlay(&fresh);
-  Status s = ApplyRecord(overlay, client::SignRecordBytes(g, {}), 0);
+  Status s = ApplyRecord(overlay, records::SignRecordBytes(g, {}), 0);
   EXPECT_EQ(s.reason(), "MALFORMED_RECORD");
   EXPECT_TRUE(overlay.writes().empty());
 }
 
 TEST_F(RulesTest, FieldsOutOfOrderAreMalformed) {
-  pb::Record r = client::OrganizationRecord(kT, "new-org", "New", "FR");
+  pb::Record r = records::OrganizationRecord(kT, "new-org", "New", "FR");
   std::string org = r.organization().SerializeAsString();
   std::string in_order = VarintField(1, kT) + LenField(11, org);
   ASSERT_EQ(in_order, Serialize(r));
@@ -1070,7 +1070,7 @@ TEST_F(RulesTest, FieldsOutOfOrderAreMalformed) {
 
 TEST_F(RulesTest, ExplicitlyEncodedDefaultValueIsMalformed) {
   std::string org =
-      client::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
+      records::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
   // state_owned = false written out.
   EXPECT_TRUE(Rejected(
       SignBytes(VarintField(1, kT) + LenField(11, org + VarintField(6, 0)), {&auth0_, &auth1_}),
@@ -1082,9 +1082,9 @@ TEST_F(RulesTest, ExplicitlyEncodedDefaultValueIsMalformed) {
                        Code::kInvalidArgument, "MALFORMED_RECORD"));
   // A genesis with issued_at = 0 written out.
   std::string genesis =
-      client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1).genesis().SerializeAsString();
+      records::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1).genesis().SerializeAsString();
   Result<PreparedRecord> p = PrepareRecord(
-      client::SignRecordBytes(client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1), {}));
+      records::SignRecordBytes(records::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1), {}));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   pb::SignedRecord explicit_zero;
   explicit_zero.set_record(VarintField(1, 0) + LenField(10, genesis));
@@ -1100,7 +1100,7 @@ TEST_F(RulesTest, ExplicitlyEncodedDefaultValueIsMalformed) {
 TEST_F(RulesTest, NonMinimalVarintIsMalformed) {
   // issued_at with a redundant continuation byte.
   std::string org =
-      client::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
+      records::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
   std::string v = Varint(kT);
   v.back() = static_cast<char>(v.back() | 0x80);
   v.push_back('\0');
@@ -1122,9 +1122,9 @@ TEST_F(RulesTest, UnpackedRepeatedRolesAreMalformed) {
 
 TEST_F(RulesTest, TwoRecordKindsInOneRecordAreMalformed) {
   std::string org =
-      client::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
+      records::OrganizationRecord(kT, "new-org", "New", "FR").organization().SerializeAsString();
   std::string own =
-      client::OwnershipRecord(kT, kAcme, kDist, 100, false, 0).ownership().SerializeAsString();
+      records::OwnershipRecord(kT, kAcme, kDist, 100, false, 0).ownership().SerializeAsString();
   EXPECT_TRUE(Rejected(
       SignBytes(VarintField(1, kT) + LenField(11, org) + LenField(12, own), {&auth0_, &auth1_}),
       Code::kInvalidArgument, "MALFORMED_RECORD"));
@@ -1143,12 +1143,12 @@ TEST_F(RulesTest, InvalidUtf8InAStringFieldIsMalformed) {
                        Code::kInvalidArgument, "MALFORMED_RECORD"));
   // Non-ASCII UTF-8 is fine.
   EXPECT_TRUE(Accepted(
-      By(client::DeviceRecord(kT, kAcme, "SN-\u00e9", "C100", DeviceKey(8).public_key(), kT),
+      By(records::DeviceRecord(kT, kAcme, "SN-\u00e9", "C100", DeviceKey(8).public_key(), kT),
          acme_mfr_)));
 }
 
 TEST_F(RulesTest, SignatureWithWrongKeyOrSignatureSizeIsMalformed) {
-  pb::SignedRecord sr = client::SignRecord(client::OrganizationRecord(kT, "new-org", "New", "FR"),
+  pb::SignedRecord sr = records::SignRecord(records::OrganizationRecord(kT, "new-org", "New", "FR"),
                                            {&auth0_, &auth1_});
   pb::SignedRecord short_key = sr;
   short_key.mutable_signatures(0)->mutable_public_key()->pop_back();
@@ -1162,10 +1162,10 @@ TEST_F(RulesTest, SignatureWithWrongKeyOrSignatureSizeIsMalformed) {
 }
 
 TEST_F(RulesTest, SignedGenesisIsMalformed) {
-  pb::Record g = client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1);
+  pb::Record g = records::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1);
   MemoryState fresh;
   StateOverlay overlay(&fresh);
-  Status s = ApplyRecord(overlay, client::SignRecordBytes(g, {&auth0_}), 0);
+  Status s = ApplyRecord(overlay, records::SignRecordBytes(g, {&auth0_}), 0);
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_EQ(s.reason(), "MALFORMED_RECORD");
   EXPECT_TRUE(overlay.writes().empty());
@@ -1174,8 +1174,8 @@ TEST_F(RulesTest, SignedGenesisIsMalformed) {
 // Returns an authority-signed organization leaf padded with aliases to
 // exactly `size` bytes.
 std::string PaddedOrganizationLeaf(size_t size, const SigningKey& a, const SigningKey& b) {
-  pb::Record r = client::OrganizationRecord(kT, "padded-org", "Padded Ltd", "GB");
-  auto leaf = [&] { return client::SignRecordBytes(r, {&a, &b}); };
+  pb::Record r = records::OrganizationRecord(kT, "padded-org", "Padded Ltd", "GB");
+  auto leaf = [&] { return records::SignRecordBytes(r, {&a, &b}); };
   // Each 128-byte alias adds 131 bytes; stop with 120..250 bytes to go.
   size_t overhead = leaf().size() - r.ByteSizeLong();
   while (r.ByteSizeLong() + overhead + 250 < size) {
@@ -1229,13 +1229,13 @@ std::vector<BadFieldCase> BadFieldCases() {
     cases.push_back({std::move(name), std::move(r), std::move(part)});
   };
   auto org = [](const std::string& id, const std::string& name, const std::string& country) {
-    return client::OrganizationRecord(kT, id, name, country);
+    return records::OrganizationRecord(kT, id, name, country);
   };
   PublicKey pk = KeyFromByte(44).public_key();
 
   // Common to every kind but genesis.
-  add("issued_at zero", client::OrganizationRecord(0, "x", "X", "GB"), "issued_at");
-  add("issued_at negative", client::OrganizationRecord(-5, "x", "X", "GB"), "issued_at");
+  add("issued_at zero", records::OrganizationRecord(0, "x", "X", "GB"), "issued_at");
+  add("issued_at negative", records::OrganizationRecord(-5, "x", "X", "GB"), "issued_at");
 
   // Organization.
   add("org id uppercase", org("Acme-Cam", "X", "GB"), "org_id");
@@ -1255,55 +1255,55 @@ std::vector<BadFieldCase> BadFieldCases() {
   add("country empty", org("x", "X", ""), "country");
   add("country digits", org("x", "X", "12"), "country");
   add("alias with control character",
-      client::OrganizationRecord(kT, "x", "X", "GB", {}, false, {"ok", "bad\t"}), "alias");
-  add("alias empty", client::OrganizationRecord(kT, "x", "X", "GB", {}, false, {""}), "alias");
+      records::OrganizationRecord(kT, "x", "X", "GB", {}, false, {"ok", "bad\t"}), "alias");
+  add("alias empty", records::OrganizationRecord(kT, "x", "X", "GB", {}, false, {""}), "alias");
   add("law with control character",
-      client::OrganizationRecord(kT, "x", "X", "GB", {std::string("CN\0NIL", 6)}), "law");
+      records::OrganizationRecord(kT, "x", "X", "GB", {std::string("CN\0NIL", 6)}), "law");
 
   // Ownership.
-  add("owner org bad", client::OwnershipRecord(kT, "Bad", "x", 1, false, 0), "owner_org");
-  add("owned org bad", client::OwnershipRecord(kT, "x", "", 1, false, 0), "owned_org");
-  add("owns itself", client::OwnershipRecord(kT, "x", "x", 1, false, 0), "own itself");
-  add("stake over 10000", client::OwnershipRecord(kT, "x", "y", 10001, false, 0), "stake_bp");
-  add("valid_until equal to valid_from", client::OwnershipRecord(kT, "x", "y", 1, false, 10, 10),
+  add("owner org bad", records::OwnershipRecord(kT, "Bad", "x", 1, false, 0), "owner_org");
+  add("owned org bad", records::OwnershipRecord(kT, "x", "", 1, false, 0), "owned_org");
+  add("owns itself", records::OwnershipRecord(kT, "x", "x", 1, false, 0), "own itself");
+  add("stake over 10000", records::OwnershipRecord(kT, "x", "y", 10001, false, 0), "stake_bp");
+  add("valid_until equal to valid_from", records::OwnershipRecord(kT, "x", "y", 1, false, 10, 10),
       "valid_until");
-  add("valid_until before valid_from", client::OwnershipRecord(kT, "x", "y", 1, false, 10, 9),
+  add("valid_until before valid_from", records::OwnershipRecord(kT, "x", "y", 1, false, 10, 9),
       "valid_until");
 
   // Key enrollment.
   {
-    pb::Record r = client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN});
+    pb::Record r = records::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN});
     r.mutable_key_enrollment()->mutable_public_key()->pop_back();
     add("public key 31 bytes", r, "public_key");
     r.mutable_key_enrollment()->mutable_public_key()->append("ab");
     add("public key 33 bytes", r, "public_key");
   }
-  add("enrollment org bad", client::KeyEnrollmentRecord(kT, pk, "X", {pb::ROLE_CUSTODIAN}),
+  add("enrollment org bad", records::KeyEnrollmentRecord(kT, pk, "X", {pb::ROLE_CUSTODIAN}),
       "org_id");
-  add("no roles", client::KeyEnrollmentRecord(kT, pk, "x", {}), "role");
-  add("role unspecified", client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_UNSPECIFIED}),
+  add("no roles", records::KeyEnrollmentRecord(kT, pk, "x", {}), "role");
+  add("role unspecified", records::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_UNSPECIFIED}),
       "unknown role 0");
   add("role unknown value",
-      client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN, static_cast<pb::Role>(7)}),
+      records::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN, static_cast<pb::Role>(7)}),
       "unknown role 7");
   add("not_after equal to not_before",
-      client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN}, 100, 100), "not_after");
+      records::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN}, 100, 100), "not_after");
   add("not_after before not_before",
-      client::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN}, 100, 50), "not_after");
+      records::KeyEnrollmentRecord(kT, pk, "x", {pb::ROLE_CUSTODIAN}, 100, 50), "not_after");
 
   // Key revocation.
   {
-    pb::Record r = client::KeyRevocationRecord(kT, pk, kT);
+    pb::Record r = records::KeyRevocationRecord(kT, pk, kT);
     r.mutable_key_revocation()->mutable_key_id()->pop_back();
     add("key id 31 bytes", r, "key_id");
   }
-  add("revocation reason too long", client::KeyRevocationRecord(kT, pk, kT, std::string(1025, 'r')),
+  add("revocation reason too long", records::KeyRevocationRecord(kT, pk, kT, std::string(1025, 'r')),
       "reason");
 
   // Component.
   auto comp = [](const std::string& maker, const std::string& part, pb::ComponentKind kind,
                  const std::string& country) {
-    return client::ComponentRecord(kT, maker, part, kind, country);
+    return records::ComponentRecord(kT, maker, part, kind, country);
   };
   add("component maker bad", comp("X", "p", pb::COMPONENT_KIND_SOC, "GB"), "maker_org");
   add("part number empty", comp("x", "", pb::COMPONENT_KIND_SOC, "GB"), "part_number");
@@ -1322,69 +1322,69 @@ std::vector<BadFieldCase> BadFieldCases() {
   }
 
   // Device model.
-  add("model manufacturer bad", client::DeviceModelRecord(kT, "", "m", "x", {}),
+  add("model manufacturer bad", records::DeviceModelRecord(kT, "", "m", "x", {}),
       "manufacturer_org");
-  add("model id empty", client::DeviceModelRecord(kT, "x", "", "x", {}), "model_id");
-  add("brand org bad", client::DeviceModelRecord(kT, "x", "m", "Brand", {}), "brand_org");
-  add("bom maker bad", client::DeviceModelRecord(kT, "x", "m", "x", {client::Ref("Y", "p")}),
+  add("model id empty", records::DeviceModelRecord(kT, "x", "", "x", {}), "model_id");
+  add("brand org bad", records::DeviceModelRecord(kT, "x", "m", "Brand", {}), "brand_org");
+  add("bom maker bad", records::DeviceModelRecord(kT, "x", "m", "x", {records::Ref("Y", "p")}),
       "component maker_org");
-  add("bom part empty", client::DeviceModelRecord(kT, "x", "m", "x", {client::Ref("y", "")}),
+  add("bom part empty", records::DeviceModelRecord(kT, "x", "m", "x", {records::Ref("y", "")}),
       "component part_number");
   {
-    pb::Record r = client::DeviceModelRecord(kT, "x", "m", "x", {client::Ref("y", "p")});
+    pb::Record r = records::DeviceModelRecord(kT, "x", "m", "x", {records::Ref("y", "p")});
     r.mutable_device_model()->mutable_bom(0)->set_assembly_test_location("tw");
     add("bom assembly location bad", r, "assembly_test_location");
   }
   {
-    pb::Record r = client::DeviceModelRecord(kT, "x", "m", "x", {});
+    pb::Record r = records::DeviceModelRecord(kT, "x", "m", "x", {});
     r.mutable_device_model()->add_bom()->set_quantity(1);  // no component reference
     add("bom line without component", r, "component maker_org");
   }
 
   // Firmware.
   Hash h = Sha256("fw");
-  add("firmware manufacturer bad", client::FirmwareReleaseRecord(kT, "X", "m", "1", h),
+  add("firmware manufacturer bad", records::FirmwareReleaseRecord(kT, "X", "m", "1", h),
       "manufacturer_org");
-  add("firmware model empty", client::FirmwareReleaseRecord(kT, "x", "", "1", h), "model_id");
-  add("firmware version empty", client::FirmwareReleaseRecord(kT, "x", "m", "", h), "version");
+  add("firmware model empty", records::FirmwareReleaseRecord(kT, "x", "", "1", h), "model_id");
+  add("firmware version empty", records::FirmwareReleaseRecord(kT, "x", "m", "", h), "version");
   {
-    pb::Record r = client::FirmwareReleaseRecord(kT, "x", "m", "1", h);
+    pb::Record r = records::FirmwareReleaseRecord(kT, "x", "m", "1", h);
     r.mutable_firmware_release()->mutable_sha256()->pop_back();
     add("firmware sha256 31 bytes", r, "sha256");
     r.mutable_firmware_release()->clear_sha256();
     add("firmware sha256 missing", r, "sha256");
   }
-  add("firmware revocation manufacturer bad", client::FirmwareRevocationRecord(kT, "", "m", "1"),
+  add("firmware revocation manufacturer bad", records::FirmwareRevocationRecord(kT, "", "m", "1"),
       "manufacturer_org");
-  add("firmware revocation model bad", client::FirmwareRevocationRecord(kT, "x", "m\x1b", "1"),
+  add("firmware revocation model bad", records::FirmwareRevocationRecord(kT, "x", "m\x1b", "1"),
       "model_id");
   add("firmware revocation version with control character",
-      client::FirmwareRevocationRecord(kT, "x", "m", "1.0\r"), "version");
+      records::FirmwareRevocationRecord(kT, "x", "m", "1.0\r"), "version");
 
   // Device.
   PublicKey dk = KeyFromByte(45).public_key();
-  add("device manufacturer bad", client::DeviceRecord(kT, "X", "s", "m", dk, kT),
+  add("device manufacturer bad", records::DeviceRecord(kT, "X", "s", "m", dk, kT),
       "manufacturer_org");
-  add("serial empty", client::DeviceRecord(kT, "x", "", "m", dk, kT), "serial");
-  add("serial with NUL", client::DeviceRecord(kT, "x", std::string("s\0t", 3), "m", dk, kT),
+  add("serial empty", records::DeviceRecord(kT, "x", "", "m", dk, kT), "serial");
+  add("serial with NUL", records::DeviceRecord(kT, "x", std::string("s\0t", 3), "m", dk, kT),
       "serial");
-  add("serial 129 bytes", client::DeviceRecord(kT, "x", std::string(129, 's'), "m", dk, kT),
+  add("serial 129 bytes", records::DeviceRecord(kT, "x", std::string(129, 's'), "m", dk, kT),
       "serial");
-  add("device model empty", client::DeviceRecord(kT, "x", "s", "", dk, kT), "model_id");
+  add("device model empty", records::DeviceRecord(kT, "x", "s", "", dk, kT), "model_id");
   {
-    pb::Record r = client::DeviceRecord(kT, "x", "s", "m", dk, kT);
+    pb::Record r = records::DeviceRecord(kT, "x", "s", "m", dk, kT);
     r.mutable_device()->mutable_device_public_key()->append("!");
     add("device key 33 bytes", r, "device_public_key");
     r.mutable_device()->clear_device_public_key();
     add("device key missing", r, "device_public_key");
   }
-  add("assembly country bad", client::DeviceRecord(kT, "x", "s", "m", dk, kT, "G"),
+  add("assembly country bad", records::DeviceRecord(kT, "x", "s", "m", dk, kT, "G"),
       "assembly_country");
 
   // Transfer.
   auto transfer = [](std::vector<std::string> serials, const std::string& from,
                      const std::string& to) {
-    return client::TransferRecord(kT, "x", serials, from, to);
+    return records::TransferRecord(kT, "x", serials, from, to);
   };
   add("transfer with no serials", transfer({}, "a", "b"), "at least one serial");
   add("transfer with duplicate serial", transfer({"s1", "s2", "s1"}, "a", "b"), "listed twice");
@@ -1393,36 +1393,36 @@ std::vector<BadFieldCase> BadFieldCases() {
   add("transfer serial with control character", transfer({"s\x02"}, "a", "b"), "serial");
   add("transfer from bad", transfer({"s1"}, "A", "b"), "from_org");
   add("transfer to bad", transfer({"s1"}, "a", "b c"), "to_org");
-  add("transfer manufacturer bad", client::TransferRecord(kT, "", {"s1"}, "a", "b"),
+  add("transfer manufacturer bad", records::TransferRecord(kT, "", {"s1"}, "a", "b"),
       "manufacturer_org");
   add("transfer reference too long",
-      client::TransferRecord(kT, "x", {"s1"}, "a", "b", std::string(257, 'r')), "reference");
+      records::TransferRecord(kT, "x", {"s1"}, "a", "b", std::string(257, 'r')), "reference");
 
   // Device status.
-  auto status = [](pb::DeviceCondition c) { return client::DeviceStatusRecord(kT, "x", "s", c); };
+  auto status = [](pb::DeviceCondition c) { return records::DeviceStatusRecord(kT, "x", "s", c); };
   add("condition unspecified", status(pb::DEVICE_CONDITION_UNSPECIFIED), "condition");
   add("condition unknown value", status(static_cast<pb::DeviceCondition>(9)), "condition");
-  add("status serial bad", client::DeviceStatusRecord(kT, "x", "", pb::DEVICE_CONDITION_STOLEN),
+  add("status serial bad", records::DeviceStatusRecord(kT, "x", "", pb::DEVICE_CONDITION_STOLEN),
       "serial");
   add("status manufacturer bad",
-      client::DeviceStatusRecord(kT, "X", "s", pb::DEVICE_CONDITION_STOLEN), "manufacturer_org");
+      records::DeviceStatusRecord(kT, "X", "s", pb::DEVICE_CONDITION_STOLEN), "manufacturer_org");
   add("status note too long",
-      client::DeviceStatusRecord(kT, "x", "s", pb::DEVICE_CONDITION_STOLEN, std::string(1025, 'n')),
+      records::DeviceStatusRecord(kT, "x", "s", pb::DEVICE_CONDITION_STOLEN, std::string(1025, 'n')),
       "note");
 
   // Genesis (checked statelessly, so at any index).
   PublicKey a = KeyFromByte(46).public_key(), b = KeyFromByte(47).public_key(),
             c = KeyFromByte(48).public_key();
-  add("genesis threshold zero", client::GenesisRecord("o", {{"a", a}, {"b", b}, {"c", c}}, 0),
+  add("genesis threshold zero", records::GenesisRecord("o", {{"a", a}, {"b", b}, {"c", c}}, 0),
       "threshold");
   add("genesis threshold above key count",
-      client::GenesisRecord("o", {{"a", a}, {"b", b}, {"c", c}}, 4), "threshold");
-  add("genesis without keys", client::GenesisRecord("o", {}, 1), "authority keys");
-  add("genesis key listed twice", client::GenesisRecord("o", {{"a", a}, {"b", a}}, 1), "twice");
-  add("genesis origin empty", client::GenesisRecord("", {{"a", a}}, 1), "origin");
-  add("genesis key name empty", client::GenesisRecord("o", {{"", a}}, 1), "authority key name");
+      records::GenesisRecord("o", {{"a", a}, {"b", b}, {"c", c}}, 4), "threshold");
+  add("genesis without keys", records::GenesisRecord("o", {}, 1), "authority keys");
+  add("genesis key listed twice", records::GenesisRecord("o", {{"a", a}, {"b", a}}, 1), "twice");
+  add("genesis origin empty", records::GenesisRecord("", {{"a", a}}, 1), "origin");
+  add("genesis key name empty", records::GenesisRecord("o", {{"", a}}, 1), "authority key name");
   {
-    pb::Record r = client::GenesisRecord("o", {{"a", a}}, 1);
+    pb::Record r = records::GenesisRecord("o", {{"a", a}}, 1);
     r.mutable_genesis()->mutable_authority_keys(0)->mutable_public_key()->pop_back();
     add("genesis key 31 bytes", r, "authority public_key");
   }
@@ -1435,7 +1435,7 @@ TEST_F(RulesTest, EachFieldSyntaxViolationIsInvalidField) {
     // Genesis records must be unsigned; everything else gets the authority
     // threshold (field syntax is checked before any signature).
     std::string leaf =
-        c.record.has_genesis() ? client::SignRecordBytes(c.record, {}) : Auth(c.record);
+        c.record.has_genesis() ? records::SignRecordBytes(c.record, {}) : Auth(c.record);
     EXPECT_TRUE(Rejected(leaf, Code::kInvalidArgument, "INVALID_FIELD"));
     Result<PreparedRecord> p = PrepareRecord(leaf);
     ASSERT_FALSE(p.ok());
@@ -1447,8 +1447,8 @@ TEST_F(RulesTest, GenesisThresholdMayEqualTheKeyCount) {
   MemoryState fresh;
   StateOverlay overlay(&fresh);
   ASSERT_TRUE(ApplyRecord(overlay,
-                          client::SignRecordBytes(
-                              client::GenesisRecord(
+                          records::SignRecordBytes(
+                              records::GenesisRecord(
                                   "o", {{"a", auth0_.public_key()}, {"b", auth1_.public_key()}}, 2),
                               {}),
                           0)
@@ -1457,13 +1457,13 @@ TEST_F(RulesTest, GenesisThresholdMayEqualTheKeyCount) {
 
 TEST_F(RulesTest, BoundaryFieldValuesAreAccepted) {
   ASSERT_TRUE(Accepted(
-      Auth(client::OrganizationRecord(kT, std::string(64, 'z'), std::string(128, 'L'), "ZZ"))));
-  ASSERT_TRUE(Accepted(Auth(client::OrganizationRecord(kT, "0a.b-c", "N", "AA"))));
+      Auth(records::OrganizationRecord(kT, std::string(64, 'z'), std::string(128, 'L'), "ZZ"))));
+  ASSERT_TRUE(Accepted(Auth(records::OrganizationRecord(kT, "0a.b-c", "N", "AA"))));
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
-  ASSERT_TRUE(Accepted(By(client::DeviceRecord(kT, kAcme, std::string(128, 's'), "C100",
+  ASSERT_TRUE(Accepted(By(records::DeviceRecord(kT, kAcme, std::string(128, 's'), "C100",
                                                DeviceKey(7).public_key(), 0, ""),
                           acme_mfr_)));
-  ASSERT_TRUE(Accepted(By(client::TransferRecord(kT, kAcme, {std::string(128, 's')}, kAcme, kDist,
+  ASSERT_TRUE(Accepted(By(records::TransferRecord(kT, kAcme, {std::string(128, 's')}, kAcme, kDist,
                                                  std::string(256, 'r')),
                           acme_cust_)));
 }
@@ -1478,7 +1478,7 @@ TEST_F(RulesTest, RecordWithoutKindIsUnknownRecordKind) {
 // Signatures: UNSIGNED, TOO_MANY_SIGNATURES, DUPLICATE_SIGNER, BAD_SIGNATURE
 
 TEST_F(RulesTest, UnsignedRecordIsRejected) {
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(client::OrganizationRecord(kT, "x", "X", "GB"), {}),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(records::OrganizationRecord(kT, "x", "X", "GB"), {}),
                        Code::kPermissionDenied, "UNSIGNED"));
 }
 
@@ -1488,48 +1488,48 @@ TEST_F(RulesTest, SeventeenSignaturesAreTooMany) {
   std::vector<const SigningKey*> keys = {&auth0_, &auth1_};
   for (const auto& k : extra) keys.push_back(&k);
   ASSERT_EQ(keys.size(), kMaxSignatures + 1);
-  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
+  pb::Record r = records::OrganizationRecord(kT, "x", "X", "GB");
   EXPECT_TRUE(
-      Rejected(client::SignRecordBytes(r, keys), Code::kInvalidArgument, "TOO_MANY_SIGNATURES"));
+      Rejected(records::SignRecordBytes(r, keys), Code::kInvalidArgument, "TOO_MANY_SIGNATURES"));
 
   // Sixteen pass the stateless checks; the extra keys are then unknown.
   keys.pop_back();
-  Result<PreparedRecord> p = PrepareRecord(client::SignRecordBytes(r, keys));
+  Result<PreparedRecord> p = PrepareRecord(records::SignRecordBytes(r, keys));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->signers.size(), kMaxSignatures);
   EXPECT_TRUE(
-      Rejected(client::SignRecordBytes(r, keys), Code::kPermissionDenied, "UNKNOWN_SIGNER"));
+      Rejected(records::SignRecordBytes(r, keys), Code::kPermissionDenied, "UNKNOWN_SIGNER"));
 }
 
 TEST_F(RulesTest, SameKeySigningTwiceIsDuplicateSigner) {
-  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(r, {&auth0_, &auth0_}), Code::kInvalidArgument,
+  pb::Record r = records::OrganizationRecord(kT, "x", "X", "GB");
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(r, {&auth0_, &auth0_}), Code::kInvalidArgument,
                        "DUPLICATE_SIGNER"));
   // Also when the threshold is otherwise met.
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(r, {&auth0_, &auth1_, &auth0_}),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(r, {&auth0_, &auth1_, &auth0_}),
                        Code::kInvalidArgument, "DUPLICATE_SIGNER"));
   // A duplicate with a garbage second signature is still a duplicate.
-  pb::SignedRecord sr = client::SignRecord(r, {&auth0_, &auth1_});
+  pb::SignedRecord sr = records::SignRecord(r, {&auth0_, &auth1_});
   *sr.add_signatures() = sr.signatures(0);
   sr.mutable_signatures(2)->mutable_signature()->assign(64, 'x');
   EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kInvalidArgument, "DUPLICATE_SIGNER"));
 }
 
 TEST_F(RulesTest, SignatureOverDifferentBytesIsBadSignature) {
-  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
-  pb::SignedRecord sr = client::SignRecord(r, {&auth0_, &auth1_});
+  pb::Record r = records::OrganizationRecord(kT, "x", "X", "GB");
+  pb::SignedRecord sr = records::SignRecord(r, {&auth0_, &auth1_});
   pb::SignedRecord other =
-      client::SignRecord(client::OrganizationRecord(kT, "y", "Y", "GB"), {&auth0_, &auth1_});
+      records::SignRecord(records::OrganizationRecord(kT, "y", "Y", "GB"), {&auth0_, &auth1_});
   *sr.mutable_signatures(1) = other.signatures(1);
   EXPECT_TRUE(Rejected(sr.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
 
   // The record bytes changed after signing.
-  pb::SignedRecord changed = client::SignRecord(r, {&auth0_, &auth1_});
-  changed.set_record(Serialize(client::OrganizationRecord(kT, "x", "X", "FR")));
+  pb::SignedRecord changed = records::SignRecord(r, {&auth0_, &auth1_});
+  changed.set_record(Serialize(records::OrganizationRecord(kT, "x", "X", "FR")));
   EXPECT_TRUE(Rejected(changed.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
 
   // A raw signature over the record bytes without the DSSE PAE.
-  pb::SignedRecord raw = client::SignRecord(r, {&auth0_});
+  pb::SignedRecord raw = records::SignRecord(r, {&auth0_});
   auto sig = auth0_.Sign(AsBytes(raw.record()));
   raw.mutable_signatures(0)->set_signature(Str(sig));
   EXPECT_TRUE(Rejected(raw.SerializeAsString(), Code::kInvalidArgument, "BAD_SIGNATURE"));
@@ -1537,7 +1537,7 @@ TEST_F(RulesTest, SignatureOverDifferentBytesIsBadSignature) {
 
 TEST_F(RulesTest, FlippedSignatureBitIsBadSignature) {
   pb::SignedRecord sr =
-      client::SignRecord(client::OrganizationRecord(kT, "x", "X", "GB"), {&auth0_, &auth1_});
+      records::SignRecord(records::OrganizationRecord(kT, "x", "X", "GB"), {&auth0_, &auth1_});
   for (size_t byte : {size_t{0}, size_t{31}, size_t{63}}) {
     pb::SignedRecord flipped = sr;
     std::string* s = flipped.mutable_signatures(1)->mutable_signature();
@@ -1558,7 +1558,7 @@ TEST_F(RulesTest, FlippedSignatureBitIsBadSignature) {
 TEST_F(RulesTest, LeafZeroThatIsNotGenesisIsNoGenesis) {
   MemoryState fresh;
   StateOverlay overlay(&fresh);
-  Status s = ApplyRecord(overlay, Auth(client::OrganizationRecord(kT, "x", "X", "GB")), 0);
+  Status s = ApplyRecord(overlay, Auth(records::OrganizationRecord(kT, "x", "X", "GB")), 0);
   EXPECT_EQ(s.code(), Code::kFailedPrecondition);
   EXPECT_EQ(s.reason(), "NO_GENESIS");
   EXPECT_TRUE(overlay.writes().empty());
@@ -1567,21 +1567,21 @@ TEST_F(RulesTest, LeafZeroThatIsNotGenesisIsNoGenesis) {
 TEST_F(RulesTest, LaterLeafOverAStateWithoutGenesisIsNoGenesis) {
   MemoryState fresh;
   StateOverlay overlay(&fresh);
-  Status s = ApplyRecord(overlay, Auth(client::OrganizationRecord(kT, "x", "X", "GB")), 1);
+  Status s = ApplyRecord(overlay, Auth(records::OrganizationRecord(kT, "x", "X", "GB")), 1);
   EXPECT_EQ(s.code(), Code::kFailedPrecondition);
   EXPECT_EQ(s.reason(), "NO_GENESIS");
   // Not even a genesis record may start a log at leaf 1.
   s = ApplyRecord(
       overlay,
-      client::SignRecordBytes(client::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1), {}), 1);
+      records::SignRecordBytes(records::GenesisRecord("o", {{"a", auth0_.public_key()}}, 1), {}), 1);
   EXPECT_EQ(s.reason(), "NO_GENESIS");
   EXPECT_TRUE(overlay.writes().empty());
 }
 
 TEST_F(RulesTest, SecondGenesisIsGenesisNotFirst) {
   EXPECT_TRUE(
-      Rejected(client::SignRecordBytes(
-                   client::GenesisRecord("other", {{"evil", stranger_.public_key()}}, 1), {}),
+      Rejected(records::SignRecordBytes(
+                   records::GenesisRecord("other", {{"evil", stranger_.public_key()}}, 1), {}),
                Code::kFailedPrecondition, "GENESIS_NOT_FIRST"));
   EXPECT_EQ(Read<pb::Genesis>(state_key::Genesis()).origin(), "ledger.example/cams");
 }
@@ -1592,22 +1592,22 @@ TEST_F(RulesTest, SecondGenesisIsGenesisNotFirst) {
 
 TEST_F(RulesTest, RecordSignedByUnenrolledKeyIsUnknownSigner) {
   EXPECT_TRUE(Rejected(
-      By(client::ComponentRecord(kT, kOrion, "P", pb::COMPONENT_KIND_SOC, "TW"), stranger_),
+      By(records::ComponentRecord(kT, kOrion, "P", pb::COMPONENT_KIND_SOC, "TW"), stranger_),
       Code::kPermissionDenied, "UNKNOWN_SIGNER"));
   // One unknown co-signer spoils an otherwise sufficient authority record.
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(client::OrganizationRecord(kT, "x", "X", "GB"),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(records::OrganizationRecord(kT, "x", "X", "GB"),
                                                {&auth0_, &auth1_, &stranger_}),
                        Code::kPermissionDenied, "UNKNOWN_SIGNER"));
 }
 
 TEST_F(RulesTest, RevokedKeySignsNothingMore) {
   auto comp = [&](int64_t t, const std::string& part) {
-    return By(client::ComponentRecord(t, kAcme, part, pb::COMPONENT_KIND_SOC, "CN"), acme_mfr_);
+    return By(records::ComponentRecord(t, kAcme, part, pb::COMPONENT_KIND_SOC, "CN"), acme_mfr_);
   };
   ASSERT_TRUE(Accepted(comp(kT, "before-revocation")));
   uint64_t rev = next_index_;
   ASSERT_TRUE(Accepted(
-      Auth(client::KeyRevocationRecord(kT + 100, acme_mfr_.public_key(), kT + 100, "key leaked"))));
+      Auth(records::KeyRevocationRecord(kT + 100, acme_mfr_.public_key(), kT + 100, "key leaked"))));
   Status s = Append(comp(kT + 200, "after"));
   EXPECT_EQ(s.reason(), "REVOKED_KEY");
   EXPECT_NE(s.message().find("#" + std::to_string(rev)), std::string::npos) << s.message();
@@ -1619,24 +1619,24 @@ TEST_F(RulesTest, RevokedKeySignsNothingMore) {
   // A new manufacturer key for acme does.
   SigningKey fresh = KeyFromByte(50);
   ASSERT_TRUE(Accepted(
-      Auth(client::KeyEnrollmentRecord(kT, fresh.public_key(), kAcme, {pb::ROLE_MANUFACTURER}))));
+      Auth(records::KeyEnrollmentRecord(kT, fresh.public_key(), kAcme, {pb::ROLE_MANUFACTURER}))));
   EXPECT_TRUE(Accepted(
-      By(client::ComponentRecord(kT + 200, kAcme, "after", pb::COMPONENT_KIND_SOC, "CN"), fresh)));
+      By(records::ComponentRecord(kT + 200, kAcme, "after", pb::COMPONENT_KIND_SOC, "CN"), fresh)));
 }
 
 TEST_F(RulesTest, AuthorityRecordSignedByOrgKeyIsWrongRole) {
-  pb::Record r = client::OrganizationRecord(kT, "x", "X", "GB");
+  pb::Record r = records::OrganizationRecord(kT, "x", "X", "GB");
   EXPECT_TRUE(Rejected(By(r, acme_mfr_), Code::kPermissionDenied, "WRONG_ROLE"));
   // Only authority keys: a threshold plus an org key is still wrong.
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(r, {&auth0_, &auth1_, &acme_mfr_}),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(r, {&auth0_, &auth1_, &acme_mfr_}),
                        Code::kPermissionDenied, "WRONG_ROLE"));
-  EXPECT_TRUE(Rejected(By(client::OwnershipRecord(kT, kAcme, kDist, 100, false, 0), dist_cust_),
+  EXPECT_TRUE(Rejected(By(records::OwnershipRecord(kT, kAcme, kDist, 100, false, 0), dist_cust_),
                        Code::kPermissionDenied, "WRONG_ROLE"));
   EXPECT_TRUE(Rejected(
-      By(client::KeyEnrollmentRecord(kT, stranger_.public_key(), kAcme, {pb::ROLE_MANUFACTURER}),
+      By(records::KeyEnrollmentRecord(kT, stranger_.public_key(), kAcme, {pb::ROLE_MANUFACTURER}),
          acme_mfr_),
       Code::kPermissionDenied, "WRONG_ROLE"));
-  EXPECT_TRUE(Rejected(By(client::KeyRevocationRecord(kT, acme_cust_.public_key(), kT), acme_mfr_),
+  EXPECT_TRUE(Rejected(By(records::KeyRevocationRecord(kT, acme_cust_.public_key(), kT), acme_mfr_),
                        Code::kPermissionDenied, "WRONG_ROLE"));
 }
 
@@ -1644,31 +1644,31 @@ TEST_F(RulesTest, MakerRecordSignedByAnotherOrgsKeyIsWrongRole) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   // orion's manufacturer key cannot speak for acme, nor acme's for orion.
   EXPECT_TRUE(Rejected(
-      By(client::ComponentRecord(kT, kOrion, "P2", pb::COMPONENT_KIND_SOC, "TW"), acme_mfr_),
+      By(records::ComponentRecord(kT, kOrion, "P2", pb::COMPONENT_KIND_SOC, "TW"), acme_mfr_),
       Code::kPermissionDenied, "WRONG_ROLE"));
-  EXPECT_TRUE(Rejected(By(client::DeviceModelRecord(kT, kAcme, "C300", kAcme, {}), orion_mfr_),
+  EXPECT_TRUE(Rejected(By(records::DeviceModelRecord(kT, kAcme, "C300", kAcme, {}), orion_mfr_),
                        Code::kPermissionDenied, "WRONG_ROLE"));
   EXPECT_TRUE(
-      Rejected(By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "2.0", Sha256("2")), orion_mfr_),
+      Rejected(By(records::FirmwareReleaseRecord(kT, kAcme, "C100", "2.0", Sha256("2")), orion_mfr_),
                Code::kPermissionDenied, "WRONG_ROLE"));
-  EXPECT_TRUE(Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0"), orion_mfr_),
+  EXPECT_TRUE(Rejected(By(records::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0"), orion_mfr_),
                        Code::kPermissionDenied, "WRONG_ROLE"));
   EXPECT_TRUE(
-      Rejected(By(client::DeviceRecord(kT, kAcme, "SN-9", "C100", DeviceKey(9).public_key(), kT),
+      Rejected(By(records::DeviceRecord(kT, kAcme, "SN-9", "C100", DeviceKey(9).public_key(), kT),
                   orion_mfr_),
                Code::kPermissionDenied, "WRONG_ROLE"));
   // The authorities do not register a maker's catalogue either.
   EXPECT_TRUE(
-      Rejected(Auth(client::ComponentRecord(kT, kOrion, "P2", pb::COMPONENT_KIND_SOC, "TW")),
+      Rejected(Auth(records::ComponentRecord(kT, kOrion, "P2", pb::COMPONENT_KIND_SOC, "TW")),
                Code::kPermissionDenied, "WRONG_ROLE"));
 }
 
 TEST_F(RulesTest, CustodianOnlyKeyRegisteringADeviceIsWrongRole) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
-  pb::Record d = client::DeviceRecord(kT, kAcme, "SN-9", "C100", DeviceKey(9).public_key(), kT);
+  pb::Record d = records::DeviceRecord(kT, kAcme, "SN-9", "C100", DeviceKey(9).public_key(), kT);
   EXPECT_TRUE(Rejected(By(d, acme_cust_), Code::kPermissionDenied, "WRONG_ROLE"));
   EXPECT_TRUE(Rejected(
-      By(client::ComponentRecord(kT, kAcme, "P", pb::COMPONENT_KIND_SOC, "CN"), acme_cust_),
+      By(records::ComponentRecord(kT, kAcme, "P", pb::COMPONENT_KIND_SOC, "CN"), acme_cust_),
       Code::kPermissionDenied, "WRONG_ROLE"));
   EXPECT_TRUE(Accepted(By(d, acme_mfr_)));
 }
@@ -1681,14 +1681,14 @@ TEST_F(RulesTest, ManufacturerOnlyKeySigningATransferIsWrongRole) {
   EXPECT_TRUE(Rejected(Transfer({"SN-1"}, kAcme, kDist, dist_cust_), Code::kPermissionDenied,
                        "WRONG_ROLE"));
   // The authorities cannot move custody.
-  EXPECT_TRUE(Rejected(Auth(client::TransferRecord(kT, kAcme, {"SN-1"}, kAcme, kDist)),
+  EXPECT_TRUE(Rejected(Auth(records::TransferRecord(kT, kAcme, {"SN-1"}, kAcme, kDist)),
                        Code::kPermissionDenied, "WRONG_ROLE"));
   EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
 }
 
 TEST_F(RulesTest, DeviceStatusByUnrelatedOrgIsWrongRole) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
-  pb::Record st = client::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN);
+  pb::Record st = records::DeviceStatusRecord(kT, kAcme, "SN-1", pb::DEVICE_CONDITION_STOLEN);
   EXPECT_TRUE(Rejected(By(st, orion_mfr_), Code::kPermissionDenied, "WRONG_ROLE"));
   // A future custodian, before the transfer.
   EXPECT_TRUE(Rejected(By(st, buyer_cust_), Code::kPermissionDenied, "WRONG_ROLE"));
@@ -1705,10 +1705,10 @@ TEST_F(RulesTest, DeviceStatusByUnrelatedOrgIsWrongRole) {
 TEST_F(RulesTest, OneAuthoritySignatureOfThresholdTwoIsInsufficient) {
   PublicKey k = KeyFromByte(51).public_key();
   std::vector<pb::Record> records = {
-      client::OrganizationRecord(kT, "x", "X", "GB"),
-      client::OwnershipRecord(kT, kAcme, kDist, 100, false, 0),
-      client::KeyEnrollmentRecord(kT, k, kAcme, {pb::ROLE_CUSTODIAN}),
-      client::KeyRevocationRecord(kT, acme_cust_.public_key(), kT),
+      records::OrganizationRecord(kT, "x", "X", "GB"),
+      records::OwnershipRecord(kT, kAcme, kDist, 100, false, 0),
+      records::KeyEnrollmentRecord(kT, k, kAcme, {pb::ROLE_CUSTODIAN}),
+      records::KeyRevocationRecord(kT, acme_cust_.public_key(), kT),
   };
   for (const auto& r : records) {
     SCOPED_TRACE(RecordKindName(r));
@@ -1723,15 +1723,15 @@ TEST_F(RulesTest, OneAuthoritySignatureOfThresholdTwoIsInsufficient) {
 // DANGLING_REFERENCE
 
 TEST_F(RulesTest, OwnershipNamingAnUnregisteredOrgIsUnknownOrg) {
-  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, kAcme, "ghost-co", 100, false, 0)),
+  EXPECT_TRUE(Rejected(Auth(records::OwnershipRecord(kT, kAcme, "ghost-co", 100, false, 0)),
                        Code::kFailedPrecondition, "UNKNOWN_ORG"));
-  EXPECT_TRUE(Rejected(Auth(client::OwnershipRecord(kT, "ghost-co", kAcme, 100, false, 0)),
+  EXPECT_TRUE(Rejected(Auth(records::OwnershipRecord(kT, "ghost-co", kAcme, 100, false, 0)),
                        Code::kFailedPrecondition, "UNKNOWN_ORG"));
   EXPECT_EQ(Org(kAcme).record_indices_size(), 3);
 }
 
 TEST_F(RulesTest, KeyEnrollmentForUnknownOrgIsUnknownOrg) {
-  EXPECT_TRUE(Rejected(Auth(client::KeyEnrollmentRecord(kT, stranger_.public_key(), "ghost-co",
+  EXPECT_TRUE(Rejected(Auth(records::KeyEnrollmentRecord(kT, stranger_.public_key(), "ghost-co",
                                                         {pb::ROLE_CUSTODIAN})),
                        Code::kFailedPrecondition, "UNKNOWN_ORG"));
   EXPECT_FALSE(Has(state_key::Key(KeyId(stranger_.public_key()))));
@@ -1739,7 +1739,7 @@ TEST_F(RulesTest, KeyEnrollmentForUnknownOrgIsUnknownOrg) {
 
 TEST_F(RulesTest, ModelWithUnknownBrandIsUnknownOrg) {
   EXPECT_TRUE(
-      Rejected(By(client::DeviceModelRecord(kT, kAcme, "C100", "ghost-brand", {}), acme_mfr_),
+      Rejected(By(records::DeviceModelRecord(kT, kAcme, "C100", "ghost-brand", {}), acme_mfr_),
                Code::kFailedPrecondition, "UNKNOWN_ORG"));
 }
 
@@ -1751,10 +1751,10 @@ TEST_F(RulesTest, TransferToUnknownOrgIsUnknownOrg) {
 }
 
 TEST_F(RulesTest, RevokingANeverEnrolledKeyIsUnknownKey) {
-  EXPECT_TRUE(Rejected(Auth(client::KeyRevocationRecord(kT, stranger_.public_key(), kT)),
+  EXPECT_TRUE(Rejected(Auth(records::KeyRevocationRecord(kT, stranger_.public_key(), kT)),
                        Code::kFailedPrecondition, "UNKNOWN_KEY"));
   // Authority keys are not enrolled keys; the rulebook cannot revoke them.
-  EXPECT_TRUE(Rejected(Auth(client::KeyRevocationRecord(kT, auth2_.public_key(), kT)),
+  EXPECT_TRUE(Rejected(Auth(records::KeyRevocationRecord(kT, auth2_.public_key(), kT)),
                        Code::kFailedPrecondition, "UNKNOWN_KEY"));
 }
 
@@ -1768,30 +1768,30 @@ TEST_F(RulesTest, TransferOfUnregisteredSerialIsUnknownDevice) {
   EXPECT_EQ(Dev(kAcme, "SN-1").custodian_org(), kAcme);
   EXPECT_EQ(Dev(kAcme, "SN-1").record_indices_size(), 1);
   // The serial exists, but under another manufacturer.
-  EXPECT_TRUE(Rejected(By(client::TransferRecord(kT, kOrion, {"SN-1"}, kAcme, kDist), acme_cust_),
+  EXPECT_TRUE(Rejected(By(records::TransferRecord(kT, kOrion, {"SN-1"}, kAcme, kDist), acme_cust_),
                        Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
 }
 
 TEST_F(RulesTest, StatusForUnknownDeviceIsUnknownDevice) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   EXPECT_TRUE(Rejected(
-      By(client::DeviceStatusRecord(kT, kAcme, "SN-404", pb::DEVICE_CONDITION_STOLEN), acme_mfr_),
+      By(records::DeviceStatusRecord(kT, kAcme, "SN-404", pb::DEVICE_CONDITION_STOLEN), acme_mfr_),
       Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
   EXPECT_TRUE(
-      Rejected(Auth(client::DeviceStatusRecord(kT, kOrion, "SN-1", pb::DEVICE_CONDITION_STOLEN)),
+      Rejected(Auth(records::DeviceStatusRecord(kT, kOrion, "SN-1", pb::DEVICE_CONDITION_STOLEN)),
                Code::kFailedPrecondition, "UNKNOWN_DEVICE"));
 }
 
 TEST_F(RulesTest, ModelWithUnregisteredComponentIsDanglingReference) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
-  EXPECT_TRUE(Rejected(By(client::DeviceModelRecord(kT, kAcme, "C200", kAcme,
-                                                    {client::Ref(kOrion, "OM-SOC-1"),
-                                                     client::Ref(kOrion, "OM-SENSOR-9")}),
+  EXPECT_TRUE(Rejected(By(records::DeviceModelRecord(kT, kAcme, "C200", kAcme,
+                                                    {records::Ref(kOrion, "OM-SOC-1"),
+                                                     records::Ref(kOrion, "OM-SENSOR-9")}),
                           acme_mfr_),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
   // The part exists, but from another maker.
   EXPECT_TRUE(Rejected(
-      By(client::DeviceModelRecord(kT, kAcme, "C200", kAcme, {client::Ref(kAcme, "OM-SOC-1")}),
+      By(records::DeviceModelRecord(kT, kAcme, "C200", kAcme, {records::Ref(kAcme, "OM-SOC-1")}),
          acme_mfr_),
       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
   EXPECT_FALSE(Has(state_key::Model(kAcme, "C200")));
@@ -1800,27 +1800,27 @@ TEST_F(RulesTest, ModelWithUnregisteredComponentIsDanglingReference) {
 TEST_F(RulesTest, FirmwareForUnregisteredModelIsDanglingReference) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   EXPECT_TRUE(Rejected(
-      By(client::FirmwareReleaseRecord(kT, kAcme, "C999", "1.0.0", Sha256("x")), acme_mfr_),
+      By(records::FirmwareReleaseRecord(kT, kAcme, "C999", "1.0.0", Sha256("x")), acme_mfr_),
       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
-  EXPECT_TRUE(Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C999", "1.0.0"), acme_mfr_),
+  EXPECT_TRUE(Rejected(By(records::FirmwareRevocationRecord(kT, kAcme, "C999", "1.0.0"), acme_mfr_),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
 }
 
 TEST_F(RulesTest, DeviceWithUnknownModelIsDanglingReference) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   EXPECT_TRUE(Rejected(
-      By(client::DeviceRecord(kT, kAcme, "SN-9", "C999", DeviceKey(9).public_key(), kT), acme_mfr_),
+      By(records::DeviceRecord(kT, kAcme, "SN-9", "C999", DeviceKey(9).public_key(), kT), acme_mfr_),
       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
   // A model of another manufacturer does not count.
-  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kOrion, "O1", kOrion, {}), orion_mfr_)));
+  ASSERT_TRUE(Accepted(By(records::DeviceModelRecord(kT, kOrion, "O1", kOrion, {}), orion_mfr_)));
   EXPECT_TRUE(Rejected(
-      By(client::DeviceRecord(kT, kAcme, "SN-9", "O1", DeviceKey(9).public_key(), kT), acme_mfr_),
+      By(records::DeviceRecord(kT, kAcme, "SN-9", "O1", DeviceKey(9).public_key(), kT), acme_mfr_),
       Code::kFailedPrecondition, "DANGLING_REFERENCE"));
 }
 
 TEST_F(RulesTest, RevokingNeverReleasedFirmwareIsDanglingReference) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
-  EXPECT_TRUE(Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "9.9.9"), acme_mfr_),
+  EXPECT_TRUE(Rejected(By(records::FirmwareRevocationRecord(kT, kAcme, "C100", "9.9.9"), acme_mfr_),
                        Code::kFailedPrecondition, "DANGLING_REFERENCE"));
   EXPECT_FALSE(Has(state_key::Firmware(kAcme, "C100", "9.9.9")));
 }
@@ -1831,31 +1831,31 @@ TEST_F(RulesTest, RevokingNeverReleasedFirmwareIsDanglingReference) {
 TEST_F(RulesTest, EnrollingAnEnrolledKeyAgainIsKeyAlreadyEnrolled) {
   // For the same org, for another org, with other roles.
   EXPECT_TRUE(Rejected(
-      Auth(client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme, {pb::ROLE_MANUFACTURER})),
+      Auth(records::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kAcme, {pb::ROLE_MANUFACTURER})),
       Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
   EXPECT_TRUE(Rejected(
-      Auth(client::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kDist, {pb::ROLE_CUSTODIAN})),
+      Auth(records::KeyEnrollmentRecord(kT, acme_mfr_.public_key(), kDist, {pb::ROLE_CUSTODIAN})),
       Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
   EXPECT_EQ(Read<pb::KeyState>(state_key::Key(KeyId(acme_mfr_.public_key()))).enrollment().org_id(),
             kAcme);
   // A revoked key cannot be brought back by enrolling it again.
-  ASSERT_TRUE(Accepted(Auth(client::KeyRevocationRecord(kT, dist_cust_.public_key(), kT))));
+  ASSERT_TRUE(Accepted(Auth(records::KeyRevocationRecord(kT, dist_cust_.public_key(), kT))));
   EXPECT_TRUE(Rejected(
-      Auth(client::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist, {pb::ROLE_CUSTODIAN})),
+      Auth(records::KeyEnrollmentRecord(kT, dist_cust_.public_key(), kDist, {pb::ROLE_CUSTODIAN})),
       Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
 }
 
 TEST_F(RulesTest, EnrollingAnAuthorityKeyIsKeyAlreadyEnrolled) {
   EXPECT_TRUE(Rejected(
-      Auth(client::KeyEnrollmentRecord(kT, auth2_.public_key(), kAcme, {pb::ROLE_MANUFACTURER})),
+      Auth(records::KeyEnrollmentRecord(kT, auth2_.public_key(), kAcme, {pb::ROLE_MANUFACTURER})),
       Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
   EXPECT_FALSE(Has(state_key::Key(KeyId(auth2_.public_key()))));
 }
 
 TEST_F(RulesTest, RevokingAKeyTwiceIsAlreadyRevoked) {
   uint64_t first = next_index_;
-  ASSERT_TRUE(Accepted(Auth(client::KeyRevocationRecord(kT, acme_cust_.public_key(), kT))));
-  EXPECT_TRUE(Rejected(Auth(client::KeyRevocationRecord(kT + 1, acme_cust_.public_key(), kT + 1)),
+  ASSERT_TRUE(Accepted(Auth(records::KeyRevocationRecord(kT, acme_cust_.public_key(), kT))));
+  EXPECT_TRUE(Rejected(Auth(records::KeyRevocationRecord(kT + 1, acme_cust_.public_key(), kT + 1)),
                        Code::kAlreadyExists, "ALREADY_REVOKED"));
   auto ks = Read<pb::KeyState>(state_key::Key(KeyId(acme_cust_.public_key())));
   EXPECT_EQ(ks.revoked_index(), first);
@@ -1865,20 +1865,20 @@ TEST_F(RulesTest, RevokingAKeyTwiceIsAlreadyRevoked) {
 TEST_F(RulesTest, RevokingFirmwareTwiceIsAlreadyRevoked) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   ASSERT_TRUE(
-      Accepted(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0"), acme_mfr_)));
+      Accepted(By(records::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0"), acme_mfr_)));
   EXPECT_TRUE(
-      Rejected(By(client::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0", "again"), acme_mfr_),
+      Rejected(By(records::FirmwareRevocationRecord(kT, kAcme, "C100", "1.0.0", "again"), acme_mfr_),
                Code::kAlreadyExists, "ALREADY_REVOKED"));
   // Re-releasing a revoked version is a duplicate, not a reinstatement.
   EXPECT_TRUE(Rejected(
-      By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("fw 1.0.0")), acme_mfr_),
+      By(records::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("fw 1.0.0")), acme_mfr_),
       Code::kAlreadyExists, "DUPLICATE_FIRMWARE"));
 }
 
 TEST_F(RulesTest, RegisteringAComponentTwiceIsDuplicateComponent) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   EXPECT_TRUE(
-      Rejected(By(client::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_MEMORY, "US"),
+      Rejected(By(records::ComponentRecord(kT, kOrion, "OM-SOC-1", pb::COMPONENT_KIND_MEMORY, "US"),
                   orion_mfr_),
                Code::kAlreadyExists, "DUPLICATE_COMPONENT"));
   EXPECT_EQ(Read<pb::ComponentState>(state_key::Component(kOrion, "OM-SOC-1")).index(),
@@ -1887,7 +1887,7 @@ TEST_F(RulesTest, RegisteringAComponentTwiceIsDuplicateComponent) {
 
 TEST_F(RulesTest, RegisteringAModelTwiceIsDuplicateModel) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
-  EXPECT_TRUE(Rejected(By(client::DeviceModelRecord(kT, kAcme, "C100", kDist, {}), acme_mfr_),
+  EXPECT_TRUE(Rejected(By(records::DeviceModelRecord(kT, kAcme, "C100", kDist, {}), acme_mfr_),
                        Code::kAlreadyExists, "DUPLICATE_MODEL"));
   EXPECT_EQ(Read<pb::ModelState>(state_key::Model(kAcme, "C100")).model().brand_org(), kAcme);
 }
@@ -1895,7 +1895,7 @@ TEST_F(RulesTest, RegisteringAModelTwiceIsDuplicateModel) {
 TEST_F(RulesTest, ReleasingAFirmwareVersionTwiceIsDuplicateFirmware) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   EXPECT_TRUE(
-      Rejected(By(client::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("other image")),
+      Rejected(By(records::FirmwareReleaseRecord(kT, kAcme, "C100", "1.0.0", Sha256("other image")),
                   acme_mfr_),
                Code::kAlreadyExists, "DUPLICATE_FIRMWARE"));
   EXPECT_EQ(Read<pb::FirmwareState>(state_key::Firmware(kAcme, "C100", "1.0.0")).sha256(),
@@ -1906,31 +1906,31 @@ TEST_F(RulesTest, ReleasingAFirmwareVersionTwiceIsDuplicateFirmware) {
 TEST_F(RulesTest, RegisteringASerialTwiceIsDuplicateSerial) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   EXPECT_TRUE(Rejected(
-      By(client::DeviceRecord(kT, kAcme, "SN-1", "C100", DeviceKey(9).public_key(), kT), acme_mfr_),
+      By(records::DeviceRecord(kT, kAcme, "SN-1", "C100", DeviceKey(9).public_key(), kT), acme_mfr_),
       Code::kAlreadyExists, "DUPLICATE_SERIAL"));
   EXPECT_EQ(Dev(kAcme, "SN-1").device_public_key(), Str(DeviceKey(1).public_key()));
   // The same serial under another manufacturer is another device.
-  ASSERT_TRUE(Accepted(By(client::DeviceModelRecord(kT, kOrion, "O1", kOrion, {}), orion_mfr_)));
+  ASSERT_TRUE(Accepted(By(records::DeviceModelRecord(kT, kOrion, "O1", kOrion, {}), orion_mfr_)));
   EXPECT_TRUE(Accepted(By(
-      client::DeviceRecord(kT, kOrion, "SN-1", "O1", DeviceKey(9).public_key(), kT), orion_mfr_)));
+      records::DeviceRecord(kT, kOrion, "SN-1", "O1", DeviceKey(9).public_key(), kT), orion_mfr_)));
 }
 
 TEST_F(RulesTest, ReusingADeviceKeyIsDuplicateDeviceKey) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   // SN-1 holds DeviceKey(1): a second serial with the same key is a clone.
   EXPECT_TRUE(Rejected(
-      By(client::DeviceRecord(kT, kAcme, "SN-CLONE", "C100", DeviceKey(1).public_key(), kT),
+      By(records::DeviceRecord(kT, kAcme, "SN-CLONE", "C100", DeviceKey(1).public_key(), kT),
          acme_mfr_),
       Code::kAlreadyExists, "DUPLICATE_DEVICE_KEY"));
   EXPECT_TRUE(Accepted(By(
-      client::DeviceRecord(kT, kAcme, "SN-CLONE", "C100", DeviceKey(7).public_key(), kT),
+      records::DeviceRecord(kT, kAcme, "SN-CLONE", "C100", DeviceKey(7).public_key(), kT),
       acme_mfr_)));
 }
 
 TEST_F(RulesTest, NonCanonicalEnvelopeIsMalformed) {
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
   std::string leaf =
-      By(client::DeviceRecord(kT, kAcme, "SN-ENV", "C100", DeviceKey(6).public_key(), kT),
+      By(records::DeviceRecord(kT, kAcme, "SN-ENV", "C100", DeviceKey(6).public_key(), kT),
          acme_mfr_);
   pb::SignedRecord sr;
   ASSERT_TRUE(sr.ParseFromString(leaf));
@@ -1995,7 +1995,7 @@ TEST_F(RulesTest, CorruptStateEntryIsDataLoss) {
   EXPECT_EQ(r.status().reason(), "CORRUPT_STATE");
 
   StateOverlay overlay(&corrupt);
-  Status s = ApplyRecord(overlay, Auth(client::OwnershipRecord(kT, kAcme, kDist, 1, false, 0)),
+  Status s = ApplyRecord(overlay, Auth(records::OwnershipRecord(kT, kAcme, kDist, 1, false, 0)),
                          next_index_);
   EXPECT_EQ(s.reason(), "CORRUPT_STATE");
   EXPECT_TRUE(overlay.writes().empty());
@@ -2006,13 +2006,13 @@ TEST_F(RulesTest, StorageErrorsAreReturnedNotIgnored) {
   FailingState keys_fail(&state_, "k/");
   StateOverlay o1(&keys_fail);
   Status s = ApplyRecord(
-      o1, By(client::ComponentRecord(kT, kOrion, "P", pb::COMPONENT_KIND_SOC, "TW"), orion_mfr_),
+      o1, By(records::ComponentRecord(kT, kOrion, "P", pb::COMPONENT_KIND_SOC, "TW"), orion_mfr_),
       next_index_);
   EXPECT_EQ(s.reason(), "STORAGE_ERROR");
   // Genesis lookup fails.
   FailingState genesis_fail(&state_, "g/");
   StateOverlay o2(&genesis_fail);
-  s = ApplyRecord(o2, Auth(client::OrganizationRecord(kT, "x", "X", "GB")), next_index_);
+  s = ApplyRecord(o2, Auth(records::OrganizationRecord(kT, "x", "X", "GB")), next_index_);
   EXPECT_EQ(s.reason(), "STORAGE_ERROR");
   // Device lookup fails mid-transfer.
   ASSERT_NO_FATAL_FAILURE(RegisterCatalog());
@@ -2045,18 +2045,18 @@ pb::Record IndexRootRecord(const std::string& origin, uint64_t covered) {
 
 TEST_F(RulesTest, AnIndexRootStandsOnlyWhereItSaysForThisLog) {
   const uint64_t here = next_index_;
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(IndexRootRecord("other.example/log", here), {}),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(IndexRootRecord("other.example/log", here), {}),
                        Code::kFailedPrecondition, "INDEX_ROOT_FOREIGN"));
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(IndexRootRecord("ledger.example/cams", here + 1), {}),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(IndexRootRecord("ledger.example/cams", here + 1), {}),
                        Code::kFailedPrecondition, "INDEX_ROOT_MISPLACED"));
   // Signed: malformed (only the log writes them, unsigned).
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {&auth0_}),
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {&auth0_}),
                        Code::kInvalidArgument, "MALFORMED_RECORD"));
   pb::Record short_root = IndexRootRecord("ledger.example/cams", here);
   short_root.mutable_index_root()->set_root("short");
-  EXPECT_TRUE(Rejected(client::SignRecordBytes(short_root, {}), Code::kInvalidArgument,
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(short_root, {}), Code::kInvalidArgument,
                        "INVALID_FIELD"));
-  EXPECT_TRUE(Accepted(client::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {})));
+  EXPECT_TRUE(Accepted(records::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {})));
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "client/records.h"
+#include "records/records.h"
 #include "proto/ledger.pb.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"

@@ -384,14 +384,14 @@ class ReplayTamperTest : public ::testing::Test {
   }
   // A device record signed by a key that is enrolled nowhere.
   std::string RogueDevice() const {
-    return World::By(client::DeviceRecord(ledger_test::kT, ledger_test::kAcme, "SN-rogue", "C100",
+    return World::By(records::DeviceRecord(ledger_test::kT, ledger_test::kAcme, "SN-rogue", "C100",
                                           ledger_test::DeviceKey(999).public_key(),
                                           ledger_test::kT - 86400, "VN"),
                      ledger_test::KeyFromByte(77));
   }
   // An organisation record signed by the authority threshold (2 of 3).
   std::string LateOrg(const std::string& id = "late-org") const {
-    return world_.Auth(client::OrganizationRecord(ledger_test::kT, id, "Late", "FR"));
+    return world_.Auth(records::OrganizationRecord(ledger_test::kT, id, "Late", "FR"));
   }
   // What the rulebook says of leaf `index` after leaves [0, index).
   verifier::Status RulebookVerdict(uint64_t index) const {

@@ -1,5 +1,6 @@
 // Builders for records: fill a provenance::v1::Record, serialize it once
-// (canonically), and sign the exact bytes. Used by `prov`, tools and tests.
+// (canonically), and sign the exact bytes. Used by provd (the genesis),
+// `prov`, tools and tests; below both the server and the client.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include "proto/records.pb.h"
 #include "verifier/crypto.h"
 
-namespace client {
+namespace records {
 
 namespace pb = provenance::v1;
 
@@ -88,4 +89,4 @@ pb::Record DeviceStatusRecord(int64_t issued_at, const std::string& manufacturer
 
 pb::ComponentRef Ref(const std::string& maker, const std::string& part_number);
 
-}  // namespace client
+}  // namespace records

@@ -1,8 +1,8 @@
-#include "client/records.h"
+#include "records/records.h"
 
 #include "verifier/rules.h"
 
-namespace client {
+namespace records {
 
 using verifier::AsStringView;
 
@@ -318,4 +318,4 @@ pb::ComponentRef Ref(const std::string& maker, const std::string& part_number) {
   return r;
 }
 
-}  // namespace client
+}  // namespace records
