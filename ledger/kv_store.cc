@@ -93,6 +93,11 @@ class RocksKvStore final : public KvStore {
     db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &wal);
     return sst + wal;
   }
+  std::optional<uint64_t> IntProperty(const std::string& name) const override {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(name, &v)) return std::nullopt;
+    return v;
+  }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <shared_mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,12 @@ class KvStore {
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
   // Bytes on disk (0 for memory).
   virtual uint64_t ApproximateDiskBytes() const { return 0; }
+  // A RocksDB integer property (e.g. "rocksdb.estimate-live-data-size");
+  // nullopt if unknown or not RocksDB. Thread-safe.
+  virtual std::optional<uint64_t> IntProperty(const std::string& name) const {
+    (void)name;
+    return std::nullopt;
+  }
 };
 
 class MemoryKvStore final : public KvStore {

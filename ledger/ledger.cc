@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ledger/coding.h"
+#include "ledger/metrics.h"
 #include "proto/state.pb.h"
 #include "verifier/suggest.h"
 
@@ -233,6 +234,7 @@ void Ledger::SequencerLoop() {
 }
 
 void Ledger::CommitBatch(std::vector<Pending>& batch) {
+  const auto started = std::chrono::steady_clock::now();
   const uint64_t old_size = writer_->size();
   uint64_t next = old_size;
   verifier::StateOverlay state(&state_);
@@ -306,6 +308,19 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     Publish(ckpt);
   } else {
     ckpt = Checkpoint();
+  }
+  if (Metrics* m = options_.metrics) {
+    uint64_t appended = 0;
+    for (const Done& d : done) {
+      if (d.already_logged) {
+        m->RecordDuplicate();
+      } else {
+        ++appended;
+      }
+    }
+    m->RecordBatch(batch.size(), appended,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                       .count());
   }
   for (const Done& d : done) {
     batch[d.slot].promise.set_value({Status::Ok(), d.index, d.already_logged, ckpt});

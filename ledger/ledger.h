@@ -28,6 +28,8 @@ namespace ledger {
 
 namespace pb = provenance::v1;
 
+class Metrics;
+
 struct LedgerOptions {
   size_t max_batch = 4096;           // records per commit
   size_t max_queue = 65536;          // queued records before Submit blocks
@@ -37,6 +39,9 @@ struct LedgerOptions {
   // `Timestamp:` line) once it is this old, so that a checkpoint's signed
   // time says how fresh it is (offline bundles are judged by it).
   std::chrono::seconds checkpoint_refresh{60};
+  // Optional (nullptr: none); told of every committed batch by the
+  // sequencer (atomic adds only). Must outlive the Ledger.
+  Metrics* metrics = nullptr;
 };
 
 // A sequenced record's answer.

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "ledger/ledger.h"
+#include "ledger/metrics.h"
 #include "proto/ledger.grpc.pb.h"
 
 namespace ledger {
@@ -19,6 +20,9 @@ struct ServiceOptions {
   // Submit and SubmitStream need a verified client certificate (mTLS);
   // reads stay open to everyone.
   bool writes_need_client_cert = false;
+  // Optional (nullptr: none): rejections by reason, proofs and evidence
+  // served. Must outlive the service.
+  Metrics* metrics = nullptr;
 };
 
 class LedgerService final : public pb::Ledger::Service {
@@ -56,6 +60,12 @@ class LedgerService final : public pb::Ledger::Service {
 
  private:
   Ledger* ledger_;
+  // Counts a refused submission (if metrics are on); returns `s` as grpc.
+  grpc::Status Refused(const verifier::Status& s);
+  // Counts an answered proof/evidence RPC (if metrics are on and `s` is OK).
+  grpc::Status Proof(const char* rpc, grpc::Status s);
+  grpc::Status Evidence(const char* rpc, grpc::Status s);
+
   ServiceOptions options_;
   std::atomic<bool> stopping_{false};
 };

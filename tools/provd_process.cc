@@ -120,6 +120,8 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
       p->target_ = m[1];
       static const std::regex kTiles(R"(provd: tiles on (http://\S+:\d+))");
       if (std::regex_search(text, m, kTiles)) p->tiles_url_ = m[1];
+      static const std::regex kMetrics(R"(provd: metrics on (http://\S+:\d+/metrics))");
+      if (std::regex_search(text, m, kMetrics)) p->metrics_url_ = m[1];
       return p;
     }
     int wstatus = 0;
