@@ -68,7 +68,8 @@ class AtomicHistogram {
 class Metrics {
  public:
   // Label values outside [A-Za-z0-9_.:-]{1,64}, or past kMaxLabelValues
-  // distinct ones per metric, are counted as "OTHER".
+  // distinct ones per metric, are counted as "OTHER" (so a metric has at
+  // most kMaxLabelValues + 1 series).
   static constexpr size_t kMaxLabelValues = 64;
 
   Metrics();
