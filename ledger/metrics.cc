@@ -136,7 +136,7 @@ Metrics::Metrics()
       witness_answers_(&prometheus::BuildCounter()
                             .Name("provd_witness_answers_total")
                             .Help("Witnesses' answers to checkpoints: outcome \"cosigned\" or "
-                                  "the reason of the failure (e.g. DEADLINE_EXCEEDED)")
+                                  "the reason of the failure (e.g. WITNESS_TIMEOUT)")
                             .Register(*registry_)),
       batch_records_(BatchBounds()),
       commit_seconds_(CommitBounds()),

@@ -88,7 +88,8 @@ class Metrics {
   // A proof or evidence RPC answered OK; `rpc` is the method name.
   void RecordProof(std::string_view rpc);
   void RecordEvidence(std::string_view rpc);
-  // One witness's answer to a checkpoint: outcome "cosigned" or its reason.
+  // One witness's answer to a checkpoint: outcome "cosigned" or its reason
+  // (e.g. WITNESS_TIMEOUT).
   void RecordWitnessAnswer(std::string_view witness, std::string_view outcome);
 
   // Scrape-time sources; each is optional. `tree_size` and `published_size`
