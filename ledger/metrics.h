@@ -46,7 +46,9 @@ namespace ledger {
 class KvStore;
 
 // A histogram whose Observe is a few relaxed atomic adds (no lock). Bounds
-// are upper bucket limits, ascending; +Inf is implicit.
+// are upper bucket limits, ascending; +Inf is implicit. A read concurrent
+// with Observe may see a bucket count without its sum (or the reverse); the
+// count is always the sum of the buckets, so _count == the +Inf bucket.
 class AtomicHistogram {
  public:
   explicit AtomicHistogram(std::vector<double> bounds);
