@@ -30,8 +30,7 @@ Status MemoryKvStore::Scan(
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
   std::shared_lock lock(mu_);
   for (auto it = map_.lower_bound(prefix);
-       it != map_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
-       ++it) {
+       it != map_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix; ++it) {
     if (!fn(it->first, it->second)) break;
   }
   return Status::Ok();
@@ -57,8 +56,8 @@ class RocksKvStore final : public KvStore {
   }
 
   Result<bool> Get(std::string_view key, std::string* value) const override {
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()),
-                                 value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), value);
     if (s.IsNotFound()) return false;
     PROV_RETURN_IF_ERROR(FromRocks(s, "read"));
     return true;
@@ -71,8 +70,7 @@ class RocksKvStore final : public KvStore {
   }
 
   Status Scan(std::string_view prefix,
-              const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override {
+              const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
@@ -125,8 +123,8 @@ Result<std::unique_ptr<KvStore>> OpenRocksKvStore(const std::string& path, bool 
   rocksdb::Status s = rocksdb::DB::Open(opts, path, &raw);
   if (!s.ok()) {
     if (!create && s.IsInvalidArgument()) {
-      return verifier::NotFound("NO_LEDGER", "no ledger database at " + path +
-                                                 " (run `provd init` first)");
+      return verifier::NotFound("NO_LEDGER",
+                                "no ledger database at " + path + " (run `provd init` first)");
     }
     return FromRocks(s, "open " + path);
   }

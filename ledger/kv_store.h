@@ -6,8 +6,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,9 +60,9 @@ class MemoryKvStore final : public KvStore {
  public:
   Result<bool> Get(std::string_view key, std::string* value) const override;
   verifier::Status Write(const KvBatch& batch) override;
-  verifier::Status Scan(std::string_view prefix,
-                        const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override;
+  verifier::Status Scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   // Test hook: overwrite a value without any checks (corruption tests).
   void Poke(const std::string& key, std::string value);
 

@@ -22,11 +22,11 @@
 #include "ledger/metrics.h"
 #include "ledger/service.h"
 #include "ledger/tile_http.h"
+#include "ledger/tile_publisher.h"
+#include "ledger/verify_store.h"
+#include "transport/credentials.h"
 #include "verifier/tlog_policy.h"
 #include "witness/cosigner.h"
-#include "ledger/tile_publisher.h"
-#include "transport/credentials.h"
-#include "ledger/verify_store.h"
 
 namespace {
 
@@ -85,9 +85,9 @@ struct ServeOptions {
   int64_t checkpoint_refresh = 60;
   transport::TlsFiles tls;
   bool writes_need_client_cert = false;
-  std::string tiles_dir;     // publish C2SP tlog-tiles there (docs/tiles.md)
-  std::string http_listen;   // serve tiles_dir over plain HTTP
-  bool http_public = false;  // allow a non-loopback http_listen
+  std::string tiles_dir;       // publish C2SP tlog-tiles there (docs/tiles.md)
+  std::string http_listen;     // serve tiles_dir over plain HTTP
+  bool http_public = false;    // allow a non-loopback http_listen
   std::string witness_policy;  // tlog-policy: witnesses to send checkpoints to
   int64_t witness_timeout_ms = 3000;
   int64_t publish_interval_ms = 500;
@@ -169,8 +169,8 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     metrics->SetTreeSize([l] { return l->Checkpoint()->size(); },
                          [l] { return l->Head(/*published=*/true)->size(); });
     metrics->SetKvStore(&ledger->kv());
-    auto started = ledger::MetricsHttpServer::Start(metrics.get(), o.metrics_listen,
-                                                    o.metrics_public);
+    auto started =
+        ledger::MetricsHttpServer::Start(metrics.get(), o.metrics_listen, o.metrics_public);
     if (!started.ok()) return Fail(started.status());
     metrics_http = std::move(started).value();
   }
@@ -212,7 +212,8 @@ int Serve(const std::string& dir, const ServeOptions& o) {
         std::vector<witness::Cosigner::Outcome> outcomes;
         std::string cosigned = c->Cosign(note, size, &outcomes);
         for (const auto& out : outcomes) {
-          if (m) m->RecordWitnessAnswer(out.witness, out.status.ok() ? "cosigned" : out.status.reason());
+          if (m)
+            m->RecordWitnessAnswer(out.witness, out.status.ok() ? "cosigned" : out.status.reason());
           if (!out.status.ok()) {
             spdlog::warn("witness {} did not cosign size {}: {}", out.witness, size,
                          out.status.ToString());
@@ -269,8 +270,10 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   std::printf("provd: serving %s (size %llu) on %s:%d\n", ledger->origin().c_str(),
               static_cast<unsigned long long>(ckpt->size()), host.c_str(), port);
   spdlog::info("transport: {}", o.tls.cert.empty() ? "plaintext (loopback only)"
-                                : o.writes_need_client_cert ? "TLS; writes need a client certificate"
-                                : o.tls.ca.empty() ? "TLS" : "TLS; client certificates verified");
+                                : o.writes_need_client_cert
+                                    ? "TLS; writes need a client certificate"
+                                : o.tls.ca.empty() ? "TLS"
+                                                   : "TLS; client certificates verified");
   std::fflush(stdout);
   spdlog::info("log key {}", ledger->verifier_key());
 
@@ -297,9 +300,8 @@ int Verify(const std::string& dir) {
   if (!key.ok()) return Fail(key.status());
   auto kv = ledger::OpenRocksKvStore(DbPath(dir), /*create=*/false);
   if (!kv.ok()) return Fail(kv.status());
-  auto report = ledger::VerifyStore(**kv, key->public_key(), [](uint64_t n) {
-    spdlog::info("verified {} entries", n);
-  });
+  auto report = ledger::VerifyStore(**kv, key->public_key(),
+                                    [](uint64_t n) { spdlog::info("verified {} entries", n); });
   if (!report.ok()) {
     spdlog::critical("{}", report.status().ToString());
     return 3;
@@ -336,8 +338,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", so.listen, "HOST:PORT (port 0 picks a free one)")
       ->default_val(so.listen);
   serve->add_option("--max-batch", so.max_batch, "records per commit")->default_val(4096);
-  serve->add_option("--checkpoint-refresh", so.checkpoint_refresh,
-                    "seconds after which an idle head is re-signed with a fresh Timestamp line")
+  serve
+      ->add_option("--checkpoint-refresh", so.checkpoint_refresh,
+                   "seconds after which an idle head is re-signed with a fresh Timestamp line")
       ->default_val(60);
   serve->add_option("--tls-cert", so.tls.cert, "PEM server certificate chain (TLS)");
   serve->add_option("--tls-key", so.tls.key, "PEM private key of --tls-cert");
@@ -350,16 +353,19 @@ int main(int argc, char** argv) {
                     "publish the log there as C2SP tlog-tiles static files (docs/tiles.md)");
   serve->add_option("--http-listen", so.http_listen,
                     "HOST:PORT: serve --tiles-dir over plain HTTP (port 0 picks a free one)");
-  serve->add_option("--publish-interval-ms", so.publish_interval_ms,
-                    "with --tiles-dir: at most one published head per interval (under load each "
-                    "then covers many commits; an idle log's new head is published at once)")
+  serve
+      ->add_option("--publish-interval-ms", so.publish_interval_ms,
+                   "with --tiles-dir: at most one published head per interval (under load each "
+                   "then covers many commits; an idle log's new head is published at once)")
       ->default_val(so.publish_interval_ms);
-  serve->add_option("--witness-policy", so.witness_policy,
-                    "C2SP tlog-policy file: send each published checkpoint to its witnesses "
-                    "(those with a URL) and publish it with their cosignatures (needs --tiles-dir)");
-  serve->add_option("--witness-timeout-ms", so.witness_timeout_ms,
-                    "how long a checkpoint waits for its witnesses before it is published "
-                    "with the cosignatures gathered")
+  serve->add_option(
+      "--witness-policy", so.witness_policy,
+      "C2SP tlog-policy file: send each published checkpoint to its witnesses "
+      "(those with a URL) and publish it with their cosignatures (needs --tiles-dir)");
+  serve
+      ->add_option("--witness-timeout-ms", so.witness_timeout_ms,
+                   "how long a checkpoint waits for its witnesses before it is published "
+                   "with the cosignatures gathered")
       ->default_val(so.witness_timeout_ms);
   serve->add_flag("--http-public", so.http_public,
                   "allow a non-loopback --http-listen (plain HTTP; prefer nginx or a CDN)");

@@ -1,11 +1,11 @@
 #include "ledger/service.h"
 
-#include "transport/credentials.h"
-
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "transport/credentials.h"
 
 namespace ledger {
 
@@ -34,9 +34,9 @@ std::future<Ack> Prepare(Ledger* ledger, const pb::SubmitRequest& req) {
 }
 
 Status NoClientCert() {
-  return verifier::Unauthenticated(
-      "CLIENT_CERT_REQUIRED", "this ledger accepts records only over mutual TLS: present a "
-                              "client certificate issued by its client CA");
+  return verifier::Unauthenticated("CLIENT_CERT_REQUIRED",
+                                   "this ledger accepts records only over mutual TLS: present a "
+                                   "client certificate issued by its client CA");
 }
 
 }  // namespace
@@ -80,8 +80,8 @@ grpc::Status LedgerService::SubmitStream(
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<uint64_t, std::future<Ack>>> inflight;  // GUARDED_BY(mu)
-  bool reading_done = false;                                    // GUARDED_BY(mu)
-  bool writer_failed = false;                                   // GUARDED_BY(mu)
+  bool reading_done = false;                                   // GUARDED_BY(mu)
+  bool writer_failed = false;                                  // GUARDED_BY(mu)
 
   // Acks go out in request order from this thread.
   std::thread writer([&] {
@@ -194,8 +194,9 @@ grpc::Status LedgerService::GetDeviceEvidence(grpc::ServerContext*,
   return Evidence("GetDeviceEvidence", grpc::Status::OK);
 }
 
-grpc::Status LedgerService::GetOrganizationEvidence(
-    grpc::ServerContext*, const pb::GetOrganizationEvidenceRequest* req, pb::Evidence* resp) {
+grpc::Status LedgerService::GetOrganizationEvidence(grpc::ServerContext*,
+                                                    const pb::GetOrganizationEvidenceRequest* req,
+                                                    pb::Evidence* resp) {
   auto ev = ledger_->OrganizationEvidence(req->org_id());
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
@@ -204,13 +205,11 @@ grpc::Status LedgerService::GetOrganizationEvidence(
 
 grpc::Status LedgerService::GetEvidence(grpc::ServerContext*, const pb::GetEvidenceRequest* req,
                                         pb::Evidence* resp) {
-  auto ev = ledger_->DevicesEvidence({req->devices().begin(), req->devices().end()},
-                                     {req->orgs().begin(), req->orgs().end()},
-                                     {req->laws().begin(), req->laws().end()},
-                                     {req->certificate_issuers().begin(),
-                                      req->certificate_issuers().end()},
-                                     {req->mac_addresses().begin(), req->mac_addresses().end()},
-                                     req->witnessed());
+  auto ev = ledger_->DevicesEvidence(
+      {req->devices().begin(), req->devices().end()}, {req->orgs().begin(), req->orgs().end()},
+      {req->laws().begin(), req->laws().end()},
+      {req->certificate_issuers().begin(), req->certificate_issuers().end()},
+      {req->mac_addresses().begin(), req->mac_addresses().end()}, req->witnessed());
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
   return Evidence("GetEvidence", grpc::Status::OK);

@@ -30,19 +30,16 @@ class LedgerService final : public pb::Ledger::Service {
   explicit LedgerService(Ledger* ledger, ServiceOptions options = {})
       : ledger_(ledger), options_(options) {}
 
-  grpc::Status Submit(grpc::ServerContext*, const pb::SubmitRequest*,
-                      pb::SubmitResponse*) override;
-  grpc::Status SubmitStream(
-      grpc::ServerContext*,
-      grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>*) override;
+  grpc::Status Submit(grpc::ServerContext*, const pb::SubmitRequest*, pb::SubmitResponse*) override;
+  grpc::Status SubmitStream(grpc::ServerContext*,
+                            grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>*) override;
   grpc::Status GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
                              pb::SignedCheckpoint*) override;
   grpc::Status GetEntries(grpc::ServerContext*, const pb::GetEntriesRequest*,
                           pb::GetEntriesResponse*) override;
   grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::GetInclusionProofRequest*,
                                  pb::GetInclusionProofResponse*) override;
-  grpc::Status GetConsistencyProof(grpc::ServerContext*,
-                                   const pb::GetConsistencyProofRequest*,
+  grpc::Status GetConsistencyProof(grpc::ServerContext*, const pb::GetConsistencyProofRequest*,
                                    pb::GetConsistencyProofResponse*) override;
   grpc::Status GetDeviceEvidence(grpc::ServerContext*, const pb::GetDeviceEvidenceRequest*,
                                  pb::Evidence*) override;
