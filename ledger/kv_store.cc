@@ -97,6 +97,11 @@ class RocksKvStore final : public KvStore {
     db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &wal);
     return sst + wal;
   }
+  std::optional<uint64_t> IntProperty(const std::string& name) const override {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(name, &v)) return std::nullopt;
+    return v;
+  }
 
   Status CreateCheckpoint(const std::string& dir) const override {
     rocksdb::Checkpoint* raw = nullptr;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -52,6 +53,12 @@ class KvStore {
   // immutable files there (copies across file systems) and copies the rest.
   // UNIMPLEMENTED for stores that are not on disk.
   virtual verifier::Status CreateCheckpoint(const std::string& dir) const;
+  // A RocksDB integer property (e.g. "rocksdb.estimate-live-data-size");
+  // nullopt if unknown or not RocksDB. Thread-safe.
+  virtual std::optional<uint64_t> IntProperty(const std::string& name) const {
+    (void)name;
+    return std::nullopt;
+  }
 };
 
 class MemoryKvStore final : public KvStore {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ledger/coding.h"
+#include "ledger/metrics.h"
 #include "proto/state.pb.h"
 #include "verifier/suggest.h"
 
@@ -44,8 +45,7 @@ void Sort(std::vector<uint64_t>* v) {
 
 }  // namespace
 
-Status Ledger::Init(KvStore* kv, const verifier::SigningKey& log_key,
-                    const pb::Record& genesis) {
+Status Ledger::Init(KvStore* kv, const verifier::SigningKey& log_key, const pb::Record& genesis) {
   std::string existing;
   PROV_ASSIGN_OR_RETURN(bool exists, kv->Get(coding::kLatestCheckpointKey, &existing));
   if (exists) return verifier::AlreadyExists("LEDGER_EXISTS", "a ledger already exists here");
@@ -84,13 +84,8 @@ Status Ledger::Init(KvStore* kv, const verifier::SigningKey& log_key,
   return kv->Write(batch);
 }
 
-Ledger::Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key,
-               LedgerOptions options)
-    : kv_(std::move(kv)),
-      log_key_(key),
-      options_(options),
-      reader_(kv_.get()),
-      state_(kv_.get()) {}
+Ledger::Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key, LedgerOptions options)
+    : kv_(std::move(kv)), log_key_(key), options_(options), reader_(kv_.get()), state_(kv_.get()) {}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
                                              const verifier::SigningKey& log_key,
@@ -101,9 +96,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   PROV_ASSIGN_OR_RETURN(auto verifier_key, verifier::ParseVerifierKey(vkey));
   auto checkpoint = verifier::VerifyCheckpoint(note, verifier_key, origin);
   if (!checkpoint.ok()) {
-    return verifier::DataLoss("BAD_CHECKPOINT",
-                              "latest checkpoint does not verify with the log key: " +
-                                  checkpoint.status().ToString());
+    return verifier::DataLoss(
+        "BAD_CHECKPOINT",
+        "latest checkpoint does not verify with the log key: " + checkpoint.status().ToString());
   }
   std::unique_ptr<Ledger> l(new Ledger(std::move(kv), log_key, options));
   l->origin_ = origin;
@@ -115,22 +110,20 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   auto root = l->reader_.RootAt(size);
   if (!root.ok()) return root.status();
   if (!verifier::ConstantTimeEqual(*root, checkpoint->root)) {
-    return verifier::DataLoss("TREE_CORRUPT",
-                              "stored tree root at size " + std::to_string(size) +
-                                  " differs from the signed checkpoint");
+    return verifier::DataLoss("TREE_CORRUPT", "stored tree root at size " + std::to_string(size) +
+                                                  " differs from the signed checkpoint");
   }
   PROV_ASSIGN_OR_RETURN(std::string last, l->GetLeaf(size - 1));
   PROV_ASSIGN_OR_RETURN(Hash last_hash, l->reader_.SubtreeHash(size - 1, size));
   if (verifier::LeafHash(verifier::AsBytes(last)) != last_hash) {
-    return verifier::DataLoss("TREE_CORRUPT", "leaf " + std::to_string(size - 1) +
-                                                  " does not match its tree hash");
+    return verifier::DataLoss("TREE_CORRUPT",
+                              "leaf " + std::to_string(size - 1) + " does not match its tree hash");
   }
   std::string extra;
   PROV_ASSIGN_OR_RETURN(bool beyond, l->kv_->Get(coding::LeafKey(size), &extra));
   if (beyond) {
     return verifier::DataLoss("TREE_CORRUPT",
-                              "a leaf exists beyond the checkpointed size " +
-                                  std::to_string(size));
+                              "a leaf exists beyond the checkpointed size " + std::to_string(size));
   }
   PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(l->reader_, l->kv_.get(), size));
   l->writer_ = std::make_unique<TreeWriter>(std::move(writer));
@@ -140,8 +133,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   pb::Record last_record;
   if (!verifier::ParseLeafRecord(last, &last_record) || !last_record.has_index_root()) {
     return verifier::FailedPrecondition(
-        "LEDGER_WITHOUT_INDEX", "the head's last leaf is not an index root: this ledger predates "
-                                "the verifiable index (docs/index.md); create a new one");
+        "LEDGER_WITHOUT_INDEX",
+        "the head's last leaf is not an index root: this ledger predates "
+        "the verifiable index (docs/index.md); create a new one");
   }
   if (Status loaded = l->index_.Load(*l->kv_); !loaded.ok()) {
     if (loaded.code() != verifier::Code::kDataLoss) return loaded;  // storage error
@@ -151,9 +145,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   const Hash index_root = l->index_.current().Root();
   if (last_record.index_root().root() != verifier::AsStringView(index_root) ||
       last_record.index_root().subjects() != l->index_.current().size()) {
-    return verifier::DataLoss("INDEX_CORRUPT",
-                              "the stored subject histories do not give the index root logged at #" +
-                                  std::to_string(size - 1));
+    return verifier::DataLoss(
+        "INDEX_CORRUPT", "the stored subject histories do not give the index root logged at #" +
+                             std::to_string(size - 1));
   }
   l->index_.Adopt(size, l->index_.current(), size);
 
@@ -180,9 +174,9 @@ std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
   Pending p{std::move(record), {}};
   std::future<Ack> f = p.promise.get_future();
   if (p.record.record.has_index_root()) {
-    p.promise.set_value(Ack{verifier::PermissionDenied(
-                                "LOG_RECORD", "index roots are written by the log itself"),
-                            0, false, nullptr});
+    p.promise.set_value(
+        Ack{verifier::PermissionDenied("LOG_RECORD", "index roots are written by the log itself"),
+            0, false, nullptr});
     return f;
   }
   {
@@ -190,7 +184,8 @@ std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
     queue_space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < options_.max_queue; });
     if (stopping_) {
       p.promise.set_value(
-          Ack{Status(verifier::Code::kUnavailable, "SHUTTING_DOWN", "the ledger is stopping"), 0, false, nullptr});
+          Ack{Status(verifier::Code::kUnavailable, "SHUTTING_DOWN", "the ledger is stopping"), 0,
+              false, nullptr});
       return f;
     }
     queue_.push_back(std::move(p));
@@ -211,9 +206,8 @@ void Ledger::SequencerLoop() {
   for (;;) {
     {
       std::unique_lock lock(queue_mu_);
-      const bool work = queue_cv_.wait_for(lock, options_.checkpoint_refresh, [&] {
-        return stopping_ || !queue_.empty();
-      });
+      const bool work = queue_cv_.wait_for(lock, options_.checkpoint_refresh,
+                                           [&] { return stopping_ || !queue_.empty(); });
       if (!work) {
         lock.unlock();
         RefreshCheckpoint();
@@ -233,6 +227,7 @@ void Ledger::SequencerLoop() {
 }
 
 void Ledger::CommitBatch(std::vector<Pending>& batch) {
+  const auto started = std::chrono::steady_clock::now();
   const uint64_t old_size = writer_->size();
   uint64_t next = old_size;
   verifier::StateOverlay state(&state_);
@@ -306,6 +301,19 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     Publish(ckpt);
   } else {
     ckpt = Checkpoint();
+  }
+  if (Metrics* m = options_.metrics) {
+    uint64_t appended = 0;
+    for (const Done& d : done) {
+      if (d.already_logged) {
+        m->RecordDuplicate();
+      } else {
+        ++appended;
+      }
+    }
+    m->RecordBatch(
+        batch.size(), appended,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
   for (const Done& d : done) {
     batch[d.slot].promise.set_value({Status::Ok(), d.index, d.already_logged, ckpt});
@@ -436,15 +444,14 @@ Result<uint64_t> Ledger::FindLeaf(const Hash& leaf_hash) const {
 Result<std::vector<pb::LogEntry>> Ledger::GetEntries(uint64_t start, uint64_t end) const {
   uint64_t size = Checkpoint()->size();
   if (start >= end || end > size) {
-    return verifier::OutOfRange("BAD_RANGE", "entries [" + std::to_string(start) + ", " +
-                                                 std::to_string(end) +
-                                                 ") are not within the tree of size " +
-                                                 std::to_string(size));
+    return verifier::OutOfRange("BAD_RANGE",
+                                "entries [" + std::to_string(start) + ", " + std::to_string(end) +
+                                    ") are not within the tree of size " + std::to_string(size));
   }
   if (end - start > options_.max_entries_per_read) {
-    return verifier::OutOfRange("RANGE_TOO_LARGE",
-                                "at most " + std::to_string(options_.max_entries_per_read) +
-                                    " entries per request");
+    return verifier::OutOfRange(
+        "RANGE_TOO_LARGE",
+        "at most " + std::to_string(options_.max_entries_per_read) + " entries per request");
   }
   std::vector<pb::LogEntry> out;
   size_t bytes = 0;
@@ -464,9 +471,9 @@ Result<pb::InclusionProof> Ledger::InclusionProof(uint64_t index, uint64_t tree_
   uint64_t size = Checkpoint()->size();
   if (tree_size == 0) tree_size = size;
   if (tree_size > size) {
-    return verifier::OutOfRange("TREE_SIZE_TOO_LARGE",
-                                "tree size " + std::to_string(tree_size) +
-                                    " exceeds the latest checkpoint " + std::to_string(size));
+    return verifier::OutOfRange("TREE_SIZE_TOO_LARGE", "tree size " + std::to_string(tree_size) +
+                                                           " exceeds the latest checkpoint " +
+                                                           std::to_string(size));
   }
   PROV_ASSIGN_OR_RETURN(auto hashes, reader_.InclusionProof(index, tree_size));
   pb::InclusionProof p;
@@ -480,9 +487,9 @@ Result<std::vector<Hash>> Ledger::ConsistencyHashes(uint64_t first, uint64_t* se
   uint64_t size = Checkpoint()->size();
   if (*second == 0) *second = size;
   if (*second > size) {
-    return verifier::OutOfRange("TREE_SIZE_TOO_LARGE",
-                                "tree size " + std::to_string(*second) +
-                                    " exceeds the latest checkpoint " + std::to_string(size));
+    return verifier::OutOfRange("TREE_SIZE_TOO_LARGE", "tree size " + std::to_string(*second) +
+                                                           " exceeds the latest checkpoint " +
+                                                           std::to_string(size));
   }
   return reader_.ConsistencyProof(first, *second);
 }
@@ -505,9 +512,9 @@ Status Ledger::AddSignerKeys(const std::string& leaf, std::vector<uint64_t>* out
     pb::KeyState ks;
     PROV_ASSIGN_OR_RETURN(
         bool found,
-        verifier::GetMessage(state_, verifier::state_key::Key(
-                                         verifier::KeyId(verifier::AsBytes(sig.public_key()))),
-                             &ks));
+        verifier::GetMessage(
+            state_, verifier::state_key::Key(verifier::KeyId(verifier::AsBytes(sig.public_key()))),
+            &ks));
     if (!found) continue;  // an authority key: in genesis
     out->push_back(ks.enrolled_index());
     if (ks.revoked()) out->push_back(ks.revoked_index());
@@ -543,8 +550,9 @@ Status Ledger::AddOrgClosure(const std::string& org_id, std::vector<uint64_t>* o
         // A holding of this org: the held org's current record names it
         // (a policy judging affiliates describes it).
         pb::OrgState held;
-        PROV_ASSIGN_OR_RETURN(bool have, verifier::GetMessage(
-                                             state_, verifier::state_key::Org(r.ownership().owned_org()), &held));
+        PROV_ASSIGN_OR_RETURN(
+            bool have, verifier::GetMessage(
+                           state_, verifier::state_key::Org(r.ownership().owned_org()), &held));
         if (have) out->push_back(held.latest_index());
       }
     }
@@ -559,8 +567,8 @@ Result<pb::Evidence> Ledger::DeviceEvidence(const std::string& manufacturer,
   ref.set_serial(serial);
   PROV_ASSIGN_OR_RETURN(pb::Evidence ev, DevicesEvidence({ref}));
   if (ev.unknown_devices_size() > 0) {
-    return verifier::NotFound("UNKNOWN_DEVICE", "device " + manufacturer + "/" + serial +
-                                                    " is not registered");
+    return verifier::NotFound("UNKNOWN_DEVICE",
+                              "device " + manufacturer + "/" + serial + " is not registered");
   }
   return ev;
 }
@@ -596,12 +604,10 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
                                              const std::vector<std::string>& certificate_issuers,
                                              const std::vector<std::string>& mac_addresses,
                                              bool witnessed) const {
-  if (certificate_issuers.size() > kMaxEvidenceIssuers ||
-      mac_addresses.size() > kMaxEvidenceMacs) {
+  if (certificate_issuers.size() > kMaxEvidenceIssuers || mac_addresses.size() > kMaxEvidenceMacs) {
     return verifier::OutOfRange("TOO_MANY_IDENTIFIERS",
                                 "at most " + std::to_string(kMaxEvidenceIssuers) +
-                                    " certificate issuers and " +
-                                    std::to_string(kMaxEvidenceMacs) +
+                                    " certificate issuers and " + std::to_string(kMaxEvidenceMacs) +
                                     " MAC addresses per evidence request");
   }
   if (devices.size() > kMaxEvidenceDevices || want_orgs.size() > kMaxEvidenceDevices ||
@@ -609,7 +615,8 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
     return verifier::OutOfRange("TOO_MANY_DEVICES",
                                 "at most " + std::to_string(kMaxEvidenceDevices) +
                                     " devices (and as many orgs and laws) per evidence request, "
-                                    "got " + std::to_string(devices.size()));
+                                    "got " +
+                                    std::to_string(devices.size()));
   }
   std::vector<uint64_t> indices{0};
   std::vector<std::string> orgs;
@@ -617,7 +624,8 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   std::vector<pb::UnknownId> unknown_ids;
   // What the evidence proves complete, and what that relies on.
   std::vector<verifier::Subject> roots;
-  for (const auto& d : devices) roots.push_back(verifier::subject::Device(d.manufacturer_org(), d.serial()));
+  for (const auto& d : devices)
+    roots.push_back(verifier::subject::Device(d.manufacturer_org(), d.serial()));
   for (const auto& id : want_orgs) roots.push_back(verifier::subject::Org(id));
   for (const auto& code : want_laws) roots.push_back(verifier::subject::Law(code));
   // Every vetted MAC block: a scan (online, or later from a bundle of this
@@ -662,8 +670,9 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   for (const auto& d : devices) {
     pb::DeviceState ds;
     PROV_ASSIGN_OR_RETURN(
-        bool found, verifier::GetMessage(
-                        state_, verifier::state_key::Device(d.manufacturer_org(), d.serial()), &ds));
+        bool found,
+        verifier::GetMessage(state_, verifier::state_key::Device(d.manufacturer_org(), d.serial()),
+                             &ds));
     if (!found) {
       unknown.push_back(d);
       continue;
@@ -722,24 +731,23 @@ verifier::Status Ledger::CheckSignersKnown(const pb::SignedRecord& record) const
   for (const auto& sig : record.signatures()) {
     if (sig.public_key().size() != 32) continue;  // malformed: PrepareRecord says so precisely
     const bool authority =
-        have_genesis && std::any_of(genesis.authority_keys().begin(),
-                                    genesis.authority_keys().end(), [&](const auto& a) {
-                                      return a.public_key() == sig.public_key();
-                                    });
+        have_genesis &&
+        std::any_of(genesis.authority_keys().begin(), genesis.authority_keys().end(),
+                    [&](const auto& a) { return a.public_key() == sig.public_key(); });
     if (authority) continue;
     std::string unused;
-    PROV_ASSIGN_OR_RETURN(bool enrolled,
-                          state_.Get(verifier::state_key::Key(verifier::KeyId(
-                                         verifier::AsBytes(sig.public_key()))),
-                                     &unused));
+    PROV_ASSIGN_OR_RETURN(
+        bool enrolled,
+        state_.Get(verifier::state_key::Key(verifier::KeyId(verifier::AsBytes(sig.public_key()))),
+                   &unused));
     if (!enrolled) {
       return verifier::PermissionDenied(
-          "UNKNOWN_SIGNER", "key " +
-                                verifier::HexEncode(
-                                    verifier::KeyId(verifier::AsBytes(sig.public_key())))
-                                    .substr(0, 16) +
-                                " is not enrolled in this ledger (refused before any signature "
-                                "check)");
+          "UNKNOWN_SIGNER",
+          "key " +
+              verifier::HexEncode(verifier::KeyId(verifier::AsBytes(sig.public_key())))
+                  .substr(0, 16) +
+              " is not enrolled in this ledger (refused before any signature "
+              "check)");
     }
   }
   return verifier::Status::Ok();
@@ -793,9 +801,9 @@ Status Ledger::ProveComplete(uint64_t size, const std::vector<verifier::Subject>
                              size_t* bytes) const {
   auto tree = index_.At(size);
   if (!tree) {
-    return Status(verifier::Code::kUnavailable, "CHECKPOINT_PENDING",
-                  "the index of the head of size " + std::to_string(size) +
-                      " is no longer kept; retry");
+    return Status(
+        verifier::Code::kUnavailable, "CHECKPOINT_PENDING",
+        "the index of the head of size " + std::to_string(size) + " is no longer kept; retry");
   }
   const uint64_t covered = size - 1;  // the head's last leaf: its index root
   indices->push_back(covered);
@@ -828,7 +836,8 @@ Status Ledger::ProveComplete(uint64_t size, const std::vector<verifier::Subject>
             PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
             Parsed x;
             if (!verifier::ParseLeafRecord(leaf, &x.record, &x.signers)) {
-              return verifier::DataLoss("CORRUPT_LEAF", "leaf " + std::to_string(i) + " does not parse");
+              return verifier::DataLoss("CORRUPT_LEAF",
+                                        "leaf " + std::to_string(i) + " does not parse");
             }
             it = parsed.emplace(i, std::move(x)).first;
           }

@@ -28,15 +28,20 @@ namespace ledger {
 
 namespace pb = provenance::v1;
 
+class Metrics;
+
 struct LedgerOptions {
-  size_t max_batch = 4096;           // records per commit
-  size_t max_queue = 65536;          // queued records before Submit blocks
+  size_t max_batch = 4096;   // records per commit
+  size_t max_queue = 65536;  // queued records before Submit blocks
   uint64_t max_entries_per_read = 1000;
-  size_t max_read_bytes = 3 << 20;   // per GetEntries/evidence response
+  size_t max_read_bytes = 3 << 20;  // per GetEntries/evidence response
   // While idle, the head is re-signed (same size and root, a new
   // `Timestamp:` line) once it is this old, so that a checkpoint's signed
   // time says how fresh it is (offline bundles are judged by it).
   std::chrono::seconds checkpoint_refresh{60};
+  // Optional (nullptr: none); told of every committed batch by the
+  // sequencer (atomic adds only). Must outlive the Ledger.
+  Metrics* metrics = nullptr;
 };
 
 // A sequenced record's answer.
@@ -83,8 +88,7 @@ class Ledger {
   // Blocks until Head(published) is larger than `after_size` or `deadline`
   // (a ledger that has published no head waits for a signed one).
   std::shared_ptr<const pb::SignedCheckpoint> WaitForHead(
-      bool published, uint64_t after_size,
-      std::chrono::steady_clock::time_point deadline) const;
+      bool published, uint64_t after_size, std::chrono::steady_clock::time_point deadline) const;
   // A checkpoint note as published (the log's signature, maybe cosignatures):
   // it must verify with the log key and match the stored tree; an older one
   // than the current published head is ignored.
@@ -101,8 +105,7 @@ class Ledger {
   // The proof's hashes; `*second` 0 means the latest checkpoint's size (and
   // is set to it).
   Result<std::vector<Hash>> ConsistencyHashes(uint64_t first, uint64_t* second) const;
-  Result<pb::GetConsistencyProofResponse> ConsistencyProof(uint64_t first,
-                                                           uint64_t second) const;
+  Result<pb::GetConsistencyProofResponse> ConsistencyProof(uint64_t first, uint64_t second) const;
   // Evidence for a set of devices, proven against one checkpoint: every
   // record a verifier needs to judge them (see docs/formats.md). Devices that
   // are not registered are listed in `unknown_devices`. `orgs` (with their
@@ -117,7 +120,7 @@ class Ledger {
                                        const std::vector<std::string>& laws = {},
                                        const std::vector<std::string>& certificate_issuers = {},
                                        const std::vector<std::string>& mac_addresses = {},
-                                      bool witnessed = false) const;
+                                       bool witnessed = false) const;
   Result<pb::Evidence> DeviceEvidence(const std::string& manufacturer,
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;
@@ -145,8 +148,7 @@ class Ledger {
     bool already_logged;
   };
 
-  Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key,
-         LedgerOptions options);
+  Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key, LedgerOptions options);
   void SequencerLoop();
   void CommitBatch(std::vector<Pending>& batch);
   void AppendLeaf(KvBatch* kv, const verifier::PreparedRecord& rec, uint64_t index);
@@ -154,8 +156,7 @@ class Ledger {
   // back to `old_size`.
   void FailBatch(std::vector<Pending>& batch, const std::vector<Done>& done, uint64_t old_size,
                  const verifier::Status& why);
-  std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size,
-                                                             const Hash& root) const;
+  std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size, const Hash& root) const;
   void Publish(std::shared_ptr<const pb::SignedCheckpoint> c);
   // Sequencer thread, while idle: re-signs the head if it is older than
   // options_.checkpoint_refresh.
@@ -198,10 +199,10 @@ class Ledger {
   SubjectIndex index_;  // versions readable from any thread
 
   mutable std::mutex queue_mu_;
-  std::condition_variable queue_cv_;       // sequencer waits for work
-  std::condition_variable queue_space_cv_; // submitters wait for room
-  std::deque<Pending> queue_;              // GUARDED_BY(queue_mu_)
-  bool stopping_ = false;                  // GUARDED_BY(queue_mu_)
+  std::condition_variable queue_cv_;        // sequencer waits for work
+  std::condition_variable queue_space_cv_;  // submitters wait for room
+  std::deque<Pending> queue_;               // GUARDED_BY(queue_mu_)
+  bool stopping_ = false;                   // GUARDED_BY(queue_mu_)
 
   mutable std::mutex ckpt_mu_;
   mutable std::condition_variable ckpt_cv_;

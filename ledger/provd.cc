@@ -1,6 +1,7 @@
 // provd: the provenance ledger server.
 //   provd init  --data-dir DIR --origin NAME --authority NAME=PUBHEX... --threshold N
 //   provd serve --data-dir DIR --listen HOST:PORT [--tiles-dir DIR [--http-listen HOST:PORT]]
+//               [--metrics-listen HOST:PORT] [--log-format text|json]
 //   provd backup --data-dir DIR --to BACKUP_DIR      (online or offline)
 //   provd restore --from BACKUP_DIR --data-dir DIR [--force]
 // The data directory holds db/ (RocksDB), log.key (0600) and log.vkey; while
@@ -20,14 +21,16 @@
 #include <fstream>
 #include <thread>
 
-#include "records/records.h"
 #include "ledger/admin_socket.h"
 #include "ledger/backup.h"
+#include "ledger/json_log.h"
 #include "ledger/ledger.h"
+#include "ledger/metrics.h"
 #include "ledger/service.h"
 #include "ledger/tile_http.h"
 #include "ledger/tile_publisher.h"
 #include "ledger/verify_store.h"
+#include "records/records.h"
 #include "transport/credentials.h"
 #include "verifier/tlog_policy.h"
 #include "witness/cosigner.h"
@@ -104,6 +107,9 @@ struct ServeOptions {
   std::string witness_policy;  // tlog-policy: witnesses to send checkpoints to
   int64_t witness_timeout_ms = 3000;
   int64_t publish_interval_ms = 500;
+  std::string metrics_listen;   // serve GET /metrics there (off when empty)
+  bool metrics_public = false;  // allow a non-loopback metrics_listen
+  std::string log_format = "text";
 };
 
 // The witnesses of a C2SP tlog-policy file that provd sends its checkpoints
@@ -160,7 +166,11 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     return Fail(verifier::InvalidArgument(
         "BAD_FLAGS", "--witness-policy needs --tiles-dir (witnesses cosign published heads)"));
   }
+  // Metrics: only with --metrics-listen (nothing is counted otherwise).
+  std::unique_ptr<ledger::Metrics> metrics;
+  if (!o.metrics_listen.empty()) metrics = std::make_unique<ledger::Metrics>();
   ledger::LedgerOptions options;
+  options.metrics = metrics.get();
   options.max_batch = o.max_batch;
   options.checkpoint_refresh = std::chrono::seconds(std::max<int64_t>(1, o.checkpoint_refresh));
   auto opened = ledger::Ledger::Open(std::move(kv).value(), *key, options);
@@ -178,6 +188,17 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     spdlog::warn("no online backups: {}", started_admin.status().ToString());
   } else {
     return Fail(started_admin.status());
+  }
+  std::unique_ptr<ledger::MetricsHttpServer> metrics_http;  // stopped before `ledger` goes
+  if (metrics) {
+    const ledger::Ledger* l = ledger.get();
+    metrics->SetTreeSize([l] { return l->Checkpoint()->size(); },
+                         [l] { return l->Head(/*published=*/true)->size(); });
+    metrics->SetKvStore(&ledger->kv());
+    auto started =
+        ledger::MetricsHttpServer::Start(metrics.get(), o.metrics_listen, o.metrics_public);
+    if (!started.ok()) return Fail(started.status());
+    metrics_http = std::move(started).value();
   }
 
   // Static tiles: a publisher thread behind the sequencer, and optionally an
@@ -212,10 +233,13 @@ int Serve(const std::string& dir, const ServeOptions& o) {
           std::move(witnesses).value(),
           [l](uint64_t a, uint64_t b) { return l->ConsistencyHashes(a, &b); },
           std::chrono::milliseconds(std::max<int64_t>(1, o.witness_timeout_ms)));
-      hook = [c = cosigner.get()](const std::string& note, uint64_t size) -> Result<std::string> {
+      hook = [c = cosigner.get(), m = metrics.get()](const std::string& note,
+                                                     uint64_t size) -> Result<std::string> {
         std::vector<witness::Cosigner::Outcome> outcomes;
         std::string cosigned = c->Cosign(note, size, &outcomes);
         for (const auto& out : outcomes) {
+          if (m)
+            m->RecordWitnessAnswer(out.witness, out.status.ok() ? "cosigned" : out.status.reason());
           if (!out.status.ok()) {
             spdlog::warn("witness {} did not cosign size {}: {}", out.witness, size,
                          out.status.ToString());
@@ -239,6 +263,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   }
   ledger::ServiceOptions service_options;
   service_options.writes_need_client_cert = o.writes_need_client_cert;
+  service_options.metrics = metrics.get();
   ledger::LedgerService service(ledger.get(), service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -263,6 +288,10 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     // Before the "serving" line, which scripts wait for.
     std::printf("provd: tiles on http://%s:%d\n", http->host().c_str(), http->port());
   }
+  if (metrics_http) {
+    std::printf("provd: metrics on http://%s:%d/metrics\n", metrics_http->host().c_str(),
+                metrics_http->port());
+  }
   // Scripts and tests read this line for the port.
   std::printf("provd: serving %s (size %llu) on %s:%d\n", ledger->origin().c_str(),
               static_cast<unsigned long long>(ckpt->size()), host.c_str(), port);
@@ -284,6 +313,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   server->Wait();
   waiter.join();
   admin.reset();  // the backup in progress finishes first
+  metrics_http.reset();
   http.reset();
   tiles.reset();     // after the round in progress
   cosigner.reset();  // no witness request reads the ledger after this
@@ -401,6 +431,14 @@ int main(int argc, char** argv) {
       ->default_val(so.witness_timeout_ms);
   serve->add_flag("--http-public", so.http_public,
                   "allow a non-loopback --http-listen (plain HTTP; prefer nginx or a CDN)");
+  serve->add_option("--metrics-listen", so.metrics_listen,
+                    "HOST:PORT: serve Prometheus metrics at http://HOST:PORT/metrics (loopback "
+                    "only unless --metrics-public; off by default)");
+  serve->add_flag("--metrics-public", so.metrics_public,
+                  "allow a non-loopback --metrics-listen (plain HTTP, no authentication)");
+  serve->add_option("--log-format", so.log_format, "log lines as text or json (one object a line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->default_val(so.log_format);
 
   auto* verify = app.add_subcommand(
       "verify", "offline full check: re-hash and replay every leaf, compare tree and state");
@@ -427,6 +465,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
+  if (*serve && so.log_format == "json") ledger::UseJsonLogLines();
   if (*init) return Init(dir, origin, authorities, threshold);
   if (*verify) return Verify(dir);
   if (*backup || *restore) {

@@ -1,11 +1,11 @@
 #include "ledger/service.h"
 
-#include "transport/credentials.h"
-
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "transport/credentials.h"
 
 namespace ledger {
 
@@ -33,24 +33,39 @@ std::future<Ack> Prepare(Ledger* ledger, const pb::SubmitRequest& req) {
   return ledger->Submit(std::move(prepared).value());
 }
 
-grpc::Status NoClientCert() {
-  return ToGrpcStatus(verifier::Unauthenticated(
-      "CLIENT_CERT_REQUIRED", "this ledger accepts records only over mutual TLS: present a "
-                              "client certificate issued by its client CA"));
+Status NoClientCert() {
+  return verifier::Unauthenticated("CLIENT_CERT_REQUIRED",
+                                   "this ledger accepts records only over mutual TLS: present a "
+                                   "client certificate issued by its client CA");
 }
 
 }  // namespace
 
+grpc::Status LedgerService::Refused(const Status& s) {
+  if (options_.metrics && !s.ok()) options_.metrics->RecordRejection(s.reason());
+  return ToGrpcStatus(s);
+}
+
+grpc::Status LedgerService::Proof(const char* rpc, grpc::Status s) {
+  if (options_.metrics && s.ok()) options_.metrics->RecordProof(rpc);
+  return s;
+}
+
+grpc::Status LedgerService::Evidence(const char* rpc, grpc::Status s) {
+  if (options_.metrics && s.ok()) options_.metrics->RecordEvidence(rpc);
+  return s;
+}
+
 grpc::Status LedgerService::Submit(grpc::ServerContext* ctx, const pb::SubmitRequest* req,
                                    pb::SubmitResponse* resp) {
   if (options_.writes_need_client_cert && !transport::PeerHasClientCert(*ctx)) {
-    return NoClientCert();
+    return Refused(NoClientCert());
   }
   if (!req->has_record()) {
-    return ToGrpcStatus(verifier::InvalidArgument("MALFORMED_RECORD", "request has no record"));
+    return Refused(verifier::InvalidArgument("MALFORMED_RECORD", "request has no record"));
   }
   Ack ack = Prepare(ledger_, *req).get();
-  if (!ack.status.ok()) return ToGrpcStatus(ack.status);
+  if (!ack.status.ok()) return Refused(ack.status);
   resp->set_index(ack.index);
   resp->set_already_logged(ack.already_logged);
   *resp->mutable_checkpoint() = *ack.checkpoint;
@@ -60,13 +75,13 @@ grpc::Status LedgerService::Submit(grpc::ServerContext* ctx, const pb::SubmitReq
 grpc::Status LedgerService::SubmitStream(
     grpc::ServerContext* ctx, grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>* stream) {
   if (options_.writes_need_client_cert && !transport::PeerHasClientCert(*ctx)) {
-    return NoClientCert();
+    return Refused(NoClientCert());
   }
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<uint64_t, std::future<Ack>>> inflight;  // GUARDED_BY(mu)
-  bool reading_done = false;                                    // GUARDED_BY(mu)
-  bool writer_failed = false;                                   // GUARDED_BY(mu)
+  bool reading_done = false;                                   // GUARDED_BY(mu)
+  bool writer_failed = false;                                  // GUARDED_BY(mu)
 
   // Acks go out in request order from this thread.
   std::thread writer([&] {
@@ -89,7 +104,7 @@ grpc::Status LedgerService::SubmitStream(
         out.set_already_logged(ack.already_logged);
         *out.mutable_checkpoint() = *ack.checkpoint;
       } else {
-        out.set_message(ack.status.ToString());
+        out.set_message(Refused(ack.status).error_message());
       }
       if (!stream->Write(out)) {
         std::lock_guard lock(mu);
@@ -158,7 +173,7 @@ grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
   if (!proof.ok()) return ToGrpcStatus(proof.status());
   *resp->mutable_proof() = std::move(proof).value();
   *resp->mutable_checkpoint() = *ckpt;
-  return grpc::Status::OK;
+  return Proof("GetInclusionProof", grpc::Status::OK);
 }
 
 grpc::Status LedgerService::GetConsistencyProof(grpc::ServerContext*,
@@ -167,7 +182,7 @@ grpc::Status LedgerService::GetConsistencyProof(grpc::ServerContext*,
   auto proof = ledger_->ConsistencyProof(req->first(), req->second());
   if (!proof.ok()) return ToGrpcStatus(proof.status());
   *resp = std::move(proof).value();
-  return grpc::Status::OK;
+  return Proof("GetConsistencyProof", grpc::Status::OK);
 }
 
 grpc::Status LedgerService::GetDeviceEvidence(grpc::ServerContext*,
@@ -176,29 +191,28 @@ grpc::Status LedgerService::GetDeviceEvidence(grpc::ServerContext*,
   auto ev = ledger_->DeviceEvidence(req->manufacturer_org(), req->serial());
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
-  return grpc::Status::OK;
+  return Evidence("GetDeviceEvidence", grpc::Status::OK);
 }
 
-grpc::Status LedgerService::GetOrganizationEvidence(
-    grpc::ServerContext*, const pb::GetOrganizationEvidenceRequest* req, pb::Evidence* resp) {
+grpc::Status LedgerService::GetOrganizationEvidence(grpc::ServerContext*,
+                                                    const pb::GetOrganizationEvidenceRequest* req,
+                                                    pb::Evidence* resp) {
   auto ev = ledger_->OrganizationEvidence(req->org_id());
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
-  return grpc::Status::OK;
+  return Evidence("GetOrganizationEvidence", grpc::Status::OK);
 }
 
 grpc::Status LedgerService::GetEvidence(grpc::ServerContext*, const pb::GetEvidenceRequest* req,
                                         pb::Evidence* resp) {
-  auto ev = ledger_->DevicesEvidence({req->devices().begin(), req->devices().end()},
-                                     {req->orgs().begin(), req->orgs().end()},
-                                     {req->laws().begin(), req->laws().end()},
-                                     {req->certificate_issuers().begin(),
-                                      req->certificate_issuers().end()},
-                                     {req->mac_addresses().begin(), req->mac_addresses().end()},
-                                     req->witnessed());
+  auto ev = ledger_->DevicesEvidence(
+      {req->devices().begin(), req->devices().end()}, {req->orgs().begin(), req->orgs().end()},
+      {req->laws().begin(), req->laws().end()},
+      {req->certificate_issuers().begin(), req->certificate_issuers().end()},
+      {req->mac_addresses().begin(), req->mac_addresses().end()}, req->witnessed());
   if (!ev.ok()) return ToGrpcStatus(ev.status());
   *resp = std::move(ev).value();
-  return grpc::Status::OK;
+  return Evidence("GetEvidence", grpc::Status::OK);
 }
 
 grpc::Status LedgerService::WatchCheckpoints(grpc::ServerContext* ctx,

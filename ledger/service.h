@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "ledger/ledger.h"
+#include "ledger/metrics.h"
 #include "proto/ledger.grpc.pb.h"
 
 namespace ledger {
@@ -19,6 +20,9 @@ struct ServiceOptions {
   // Submit and SubmitStream need a verified client certificate (mTLS);
   // reads stay open to everyone.
   bool writes_need_client_cert = false;
+  // Optional (nullptr: none): rejections by reason, proofs and evidence
+  // served. Must outlive the service.
+  Metrics* metrics = nullptr;
 };
 
 class LedgerService final : public pb::Ledger::Service {
@@ -26,19 +30,16 @@ class LedgerService final : public pb::Ledger::Service {
   explicit LedgerService(Ledger* ledger, ServiceOptions options = {})
       : ledger_(ledger), options_(options) {}
 
-  grpc::Status Submit(grpc::ServerContext*, const pb::SubmitRequest*,
-                      pb::SubmitResponse*) override;
-  grpc::Status SubmitStream(
-      grpc::ServerContext*,
-      grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>*) override;
+  grpc::Status Submit(grpc::ServerContext*, const pb::SubmitRequest*, pb::SubmitResponse*) override;
+  grpc::Status SubmitStream(grpc::ServerContext*,
+                            grpc::ServerReaderWriter<pb::StreamAck, pb::SubmitRequest>*) override;
   grpc::Status GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
                              pb::SignedCheckpoint*) override;
   grpc::Status GetEntries(grpc::ServerContext*, const pb::GetEntriesRequest*,
                           pb::GetEntriesResponse*) override;
   grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::GetInclusionProofRequest*,
                                  pb::GetInclusionProofResponse*) override;
-  grpc::Status GetConsistencyProof(grpc::ServerContext*,
-                                   const pb::GetConsistencyProofRequest*,
+  grpc::Status GetConsistencyProof(grpc::ServerContext*, const pb::GetConsistencyProofRequest*,
                                    pb::GetConsistencyProofResponse*) override;
   grpc::Status GetDeviceEvidence(grpc::ServerContext*, const pb::GetDeviceEvidenceRequest*,
                                  pb::Evidence*) override;
@@ -56,6 +57,12 @@ class LedgerService final : public pb::Ledger::Service {
 
  private:
   Ledger* ledger_;
+  // Counts a refused submission (if metrics are on); returns `s` as grpc.
+  grpc::Status Refused(const verifier::Status& s);
+  // Counts an answered proof/evidence RPC (if metrics are on and `s` is OK).
+  grpc::Status Proof(const char* rpc, grpc::Status s);
+  grpc::Status Evidence(const char* rpc, grpc::Status s);
+
   ServiceOptions options_;
   std::atomic<bool> stopping_{false};
 };

@@ -13,7 +13,8 @@ packages=(
   golang-go golang-golang-x-mod-dev xxd procps
   libyaml-cpp-dev graphviz chromium fonts-dejavu-core iso-codes ieee-data libhttp-parser-dev
   clang libclang-rt-14-dev
-  python3-jsonschema
+  python3-jsonschema python3-prometheus-client
+  prometheus-cpp-dev
   curl
   onvif-tools iproute2 util-linux
   nginx-light wrk

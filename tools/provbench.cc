@@ -7,8 +7,13 @@
 //
 //   provbench --provd build/ledger/provd --data-dir /tmp/bench --records 1000000
 //
+// With --metrics, provd serves /metrics (--metrics-listen 127.0.0.1:0) and
+// provbench scrapes it every --metrics-scrape-ms during the run, so the
+// figures can be set side by side with a run without.
+//
 // Exit codes: 0 every record acknowledged and every proof verified (targets
 // are reported, and enforced only with --require-targets); 1 otherwise.
+#include <httplib.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -36,8 +41,8 @@ namespace {
 
 namespace pb = provenance::v1;
 using tools::MfrId;
-using tools::Quantile;
 using tools::PreSign;
+using tools::Quantile;
 using tools::SeededKey;
 using tools::Setup;
 using Clock = std::chrono::steady_clock;
@@ -56,11 +61,69 @@ struct Options {
   bool smoke = false;
   bool require_targets = false;
   std::string json;
-  std::string prov;       // path to `prov`, for the delivery-check run
+  std::string prov;           // path to `prov`, for the delivery-check run
   uint64_t delivery = 10000;  // manifest rows for `prov delivery check`
   bool tiles = false;         // provd publishes static tiles
   int witnesses = 0;          // local provwitness processes cosigning (implies tiles)
   std::string provwitness;    // path to provwitness
+  bool metrics = false;       // provd --metrics-listen, scraped while streaming
+  int metrics_scrape_ms = 1000;
+};
+
+// Scrapes `url` (http://HOST:PORT/metrics) every `every` until destroyed;
+// keeps the last body.
+class Scraper {
+ public:
+  Scraper(const std::string& url, std::chrono::milliseconds every)
+      : base_(url.substr(0, url.rfind('/'))), thread_([this, every] {
+          httplib::Client http(base_);
+          std::unique_lock lock(mu_);
+          for (;;) {  // at least one scrape, even if stopped at once
+            lock.unlock();
+            auto res = http.Get("/metrics");
+            lock.lock();
+            if (res && res->status == 200) {
+              ++scrapes_;
+              last_ = res->body;
+            } else {
+              ++failures_;
+            }
+            if (cv_.wait_for(lock, every, [this] { return stop_; })) break;
+          }
+        }) {}
+  ~Scraper() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // The value of an unlabelled sample in the last scrape; -1 if absent.
+  double Value(const std::string& name) {
+    std::lock_guard lock(mu_);
+    size_t p = last_.find("\n" + name + " ");
+    return p == std::string::npos ? -1 : std::strtod(last_.c_str() + p + name.size() + 2, nullptr);
+  }
+  uint64_t scrapes() {
+    std::lock_guard lock(mu_);
+    return scrapes_;
+  }
+  uint64_t failures() {
+    std::lock_guard lock(mu_);
+    return failures_;
+  }
+
+ private:
+  std::string base_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;      // GUARDED_BY(mu_)
+  uint64_t scrapes_ = 0;   // GUARDED_BY(mu_)
+  uint64_t failures_ = 0;  // GUARDED_BY(mu_)
+  std::string last_;       // GUARDED_BY(mu_)
+  std::thread thread_;
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -175,15 +238,16 @@ int Run(const Options& o) {
   }
   std::vector<std::string> extra = o.tls.ProvdArgs();
   if (o.max_batch > 0) extra.insert(extra.end(), {"--max-batch", std::to_string(o.max_batch)});
+  if (o.metrics) extra.insert(extra.end(), {"--metrics-listen", "127.0.0.1:0"});
   // Witnesses: local provwitness processes and a tlog-policy naming them.
   std::vector<std::unique_ptr<tools::WitnessProcess>> witnesses;
   if (o.tiles || o.witnesses > 0) extra.insert(extra.end(), {"--tiles-dir", o.data_dir + "/tiles"});
   if (o.witnesses > 0) {
     std::string policy = "log " + *vkey + "\n";
     for (int i = 0; i < o.witnesses; ++i) {
-      auto w = tools::WitnessProcess::Start(o.provwitness, o.data_dir + "/witness" + std::to_string(i),
-                                            "w" + std::to_string(i) + ".provbench.example",
-                                            *vkey);
+      auto w =
+          tools::WitnessProcess::Start(o.provwitness, o.data_dir + "/witness" + std::to_string(i),
+                                       "w" + std::to_string(i) + ".provbench.example", *vkey);
       if (!w.ok()) {
         std::fprintf(stderr, "provbench: %s\n", w.status().ToString().c_str());
         return 1;
@@ -201,8 +265,14 @@ int Run(const Options& o) {
     std::fprintf(stderr, "provbench: %s\n", provd.status().ToString().c_str());
     return 1;
   }
-  std::printf("provd serving on %s (data in %s)\n", (*provd)->target().c_str(),
-              o.data_dir.c_str());
+  std::printf("provd serving on %s (data in %s)\n", (*provd)->target().c_str(), o.data_dir.c_str());
+  std::unique_ptr<Scraper> scraper;
+  if (o.metrics) {
+    std::printf("metrics on: %s scraped every %d ms\n", (*provd)->metrics_url().c_str(),
+                o.metrics_scrape_ms);
+    scraper = std::make_unique<Scraper>(
+        (*provd)->metrics_url(), std::chrono::milliseconds(std::max(1, o.metrics_scrape_ms)));
+  }
 
   auto connected = client::LedgerClient::Connect((*provd)->target(), *vkey, o.tls.Client());
   if (!connected.ok()) {
@@ -272,12 +342,13 @@ int Run(const Options& o) {
     errors += r.errors;
   }
   const double rate = static_cast<double>(latency.size()) / stream_s;
-  const double first_rate =
-      marks.size() > 1 ? (marks[1].first - marks[0].first) / Seconds(marks[1].second - marks[0].second) : rate;
-  const double last_rate =
-      marks.size() > 1 ? (marks.back().first - marks[marks.size() - 2].first) /
-                             Seconds(marks.back().second - marks[marks.size() - 2].second)
-                       : rate;
+  const double first_rate = marks.size() > 1 ? (marks[1].first - marks[0].first) /
+                                                   Seconds(marks[1].second - marks[0].second)
+                                             : rate;
+  const double last_rate = marks.size() > 1
+                               ? (marks.back().first - marks[marks.size() - 2].first) /
+                                     Seconds(marks.back().second - marks[marks.size() - 2].second)
+                               : rate;
   const double ack_p50 = Quantile(latency, 0.50), ack_p99 = Quantile(latency, 0.99);
   std::printf("appended %zu records in %.2f s: %.0f appends/s (%.0f%% of the Ed25519 ceiling)\n",
               latency.size(), stream_s, rate, 100 * rate / (verify_rate * cores));
@@ -368,8 +439,8 @@ int Run(const Options& o) {
     std::string last, line;
     while (std::getline(in, line)) last = line;
     auto result = nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
-    const bool delivered = rc == 0 && result.is_object() &&
-                           result.value("trusted", uint64_t{0}) == delivery_rows;
+    const bool delivered =
+        rc == 0 && result.is_object() && result.value("trusted", uint64_t{0}) == delivery_rows;
     std::printf("prov delivery check of %llu devices: %.2f s (%s)\n",
                 static_cast<unsigned long long>(delivery_rows), delivery_s,
                 delivered ? "all TRUSTED" : ("FAILED, exit " + std::to_string(rc)).c_str());
@@ -384,6 +455,26 @@ int Run(const Options& o) {
               db_bytes / 1048576.0, bytes_per_entry,
               o.records ? static_cast<double>(leaf_bytes) / o.records : 0.0, rss / 1048576.0);
 
+  if (scraper) {
+    scraper->Stop();
+    Scraper last((*provd)->metrics_url(), std::chrono::hours(1));  // one final scrape
+    last.Stop();
+    const double appends = last.Value("provd_appends_total");
+    std::printf(
+        "metrics: %llu scrapes (%llu failed); provd_appends_total %.0f, "
+        "provd_batch_records_count %.0f, process_resident_memory_bytes %.0f\n",
+        static_cast<unsigned long long>(scraper->scrapes()),
+        static_cast<unsigned long long>(scraper->failures()), appends,
+        last.Value("provd_batch_records_count"), last.Value("process_resident_memory_bytes"));
+    if (appends < static_cast<double>(o.records)) {
+      std::printf("ERROR: provd_appends_total %.0f < %llu records appended\n", appends,
+                  static_cast<unsigned long long>(o.records));
+      ok = false;
+    }
+    report["metrics"] = {{"scrapes", scraper->scrapes()},
+                         {"scrape_failures", scraper->failures()},
+                         {"appends_total", appends}};
+  }
   connected->reset();  // close the channel before asking provd to drain
   const int exit_code = (*provd)->Stop(SIGTERM);
   if (exit_code != 0) {
@@ -457,6 +548,11 @@ int main(int argc, char** argv) {
                  "on every published head (implies --tiles; needs --provwitness)")
       ->check(CLI::Range(0, 16));
   app.add_option("--provwitness", o.provwitness, "path to the provwitness binary");
+  app.add_flag("--metrics", o.metrics,
+               "provd serves Prometheus metrics (--metrics-listen 127.0.0.1:0), scraped while "
+               "streaming");
+  app.add_option("--metrics-scrape-ms", o.metrics_scrape_ms, "with --metrics: scrape interval")
+      ->default_val(o.metrics_scrape_ms);
   o.tls.AddOptions(app);
   try {
     app.parse(argc, argv);

@@ -73,8 +73,8 @@ Result<std::string> InitLedger(
     const std::string& provd, const std::string& data_dir, const std::string& origin,
     const std::vector<std::pair<std::string, verifier::PublicKey>>& authorities,
     uint32_t threshold) {
-  std::vector<std::string> argv = {provd, "init", "--data-dir", data_dir, "--origin", origin,
-                                   "--threshold", std::to_string(threshold)};
+  std::vector<std::string> argv = {provd,      "init", "--data-dir",  data_dir,
+                                   "--origin", origin, "--threshold", std::to_string(threshold)};
   for (const auto& [name, key] : authorities) {
     argv.push_back("--authority");
     argv.push_back(name + "=" + verifier::HexEncode(key));
@@ -83,8 +83,8 @@ Result<std::string> InitLedger(
   fs::create_directories(data_dir, ec);
   const std::string log = data_dir + "/provd.log";
   if (int rc = RunCommand(argv, log); rc != 0) {
-    return verifier::Internal("PROVD_INIT", "provd init exited " + std::to_string(rc) +
-                                                "; see " + log);
+    return verifier::Internal("PROVD_INIT",
+                              "provd init exited " + std::to_string(rc) + "; see " + log);
   }
   std::ifstream in(data_dir + "/log.vkey");
   std::string vkey;
@@ -100,8 +100,8 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
   const std::string log = data_dir + "/provd.log";
   std::error_code ec;
   const auto offset = static_cast<std::streamoff>(fs::exists(log, ec) ? fs::file_size(log, ec) : 0);
-  std::vector<std::string> argv = {provd, "serve", "--data-dir", data_dir, "--listen",
-                                   "127.0.0.1:0"};
+  std::vector<std::string> argv = {provd,    "serve",    "--data-dir",
+                                   data_dir, "--listen", "127.0.0.1:0"};
   // Plaintext on loopback unless the caller configures TLS.
   if (std::find(extra.begin(), extra.end(), "--tls-cert") == extra.end()) {
     argv.push_back("--plaintext");
@@ -120,14 +120,15 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
       p->target_ = m[1];
       static const std::regex kTiles(R"(provd: tiles on (http://\S+:\d+))");
       if (std::regex_search(text, m, kTiles)) p->tiles_url_ = m[1];
+      static const std::regex kMetrics(R"(provd: metrics on (http://\S+:\d+/metrics))");
+      if (std::regex_search(text, m, kMetrics)) p->metrics_url_ = m[1];
       return p;
     }
     int wstatus = 0;
     if (waitpid(p->pid_, &wstatus, WNOHANG) == p->pid_) {
       p->pid_ = -1;
-      return verifier::Internal("PROVD_START", "provd exited " +
-                                                   std::to_string(ExitCode(wstatus)) + ": " +
-                                                   text.substr(0, 2000));
+      return verifier::Internal("PROVD_START", "provd exited " + std::to_string(ExitCode(wstatus)) +
+                                                   ": " + text.substr(0, 2000));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -141,8 +142,8 @@ Result<std::unique_ptr<WitnessProcess>> WitnessProcess::Start(const std::string&
   const std::string log = state_dir + ".log";
   if (int rc = RunCommand({provwitness, "init", "--state-dir", state_dir, "--name", name}, log);
       rc != 0) {
-    return verifier::Internal("WITNESS_START", "provwitness init exited " + std::to_string(rc) +
-                                                   "; see " + log);
+    return verifier::Internal("WITNESS_START",
+                              "provwitness init exited " + std::to_string(rc) + "; see " + log);
   }
   std::error_code ec;
   const auto offset = static_cast<std::streamoff>(fs::file_size(log, ec));

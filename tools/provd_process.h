@@ -2,7 +2,8 @@
 // `provd init` a data directory, start `provd serve` on a loopback port
 // chosen by the kernel, and stop it with a signal. Its stdout and stderr go
 // to <data-dir>/provd.log; the port is read from the "provd: serving" line
-// (and the tiles URL from "provd: tiles on").
+// (the tiles URL from "provd: tiles on", the metrics URL from "provd:
+// metrics on").
 #pragma once
 
 #include <sys/types.h>
@@ -41,6 +42,8 @@ class ProvdProcess {
   const std::string& target() const { return target_; }  // "127.0.0.1:PORT"
   // "http://127.0.0.1:PORT" with --tiles-dir and --http-listen; else empty.
   const std::string& tiles_url() const { return tiles_url_; }
+  // "http://127.0.0.1:PORT/metrics" with --metrics-listen; else empty.
+  const std::string& metrics_url() const { return metrics_url_; }
   pid_t pid() const { return pid_; }
   // Peak resident set size (VmHWM) in bytes; 0 if unknown.
   uint64_t PeakRssBytes() const;
@@ -54,6 +57,7 @@ class ProvdProcess {
   pid_t pid_ = -1;
   std::string target_;
   std::string tiles_url_;
+  std::string metrics_url_;
 };
 
 // A real `provwitness` child process: `provwitness init --state-dir DIR

@@ -44,8 +44,8 @@ class WitnessedLogTest : public ::testing::Test {
     char tmpl[] = "/tmp/witnessed-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto vkey = tools::InitLedger(PROVD_PATH, dir_ + "/a", kOrigin,
-                                  {{"auth", authority_.public_key()}}, 1);
+    auto vkey =
+        tools::InitLedger(PROVD_PATH, dir_ + "/a", kOrigin, {{"auth", authority_.public_key()}}, 1);
     ASSERT_TRUE(vkey.ok()) << vkey.status().ToString();
     vkey_ = *vkey;
     for (const char* name : {"w1", "w2", "w3"}) {
@@ -79,8 +79,9 @@ class WitnessedLogTest : public ::testing::Test {
                                                   const std::string& policy) {
     auto p = tools::ProvdProcess::Start(
         PROVD_PATH, data,
-        {"--tiles-dir", data + "/tiles", "--http-listen", "127.0.0.1:0", "--witness-policy",
-         policy, "--witness-timeout-ms", "1500", "--checkpoint-refresh", "1"});
+        {"--tiles-dir", data + "/tiles", "--http-listen", "127.0.0.1:0", "--witness-policy", policy,
+         "--witness-timeout-ms", "1500", "--checkpoint-refresh", "1", "--metrics-listen",
+         "127.0.0.1:0"});
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     return p.ok() ? std::move(p).value() : nullptr;
   }
@@ -183,20 +184,38 @@ TEST_F(WitnessedLogTest, HeadsAreServedWithTheirCosignaturesAndADeadWitnessCosts
   EXPECT_EQ(Names(v.cosigned), (std::vector<std::string>{"w1", "w2"}));
   EXPECT_EQ(Names(v.missing), (std::vector<std::string>{"w3"}));
 
+  // /metrics counts each witness's answers: w1 cosigned, w3 failed at least once.
+  const std::string url = provd->metrics_url();
+  ASSERT_FALSE(url.empty());
+  httplib::Client mhttp(url.substr(0, url.rfind('/')));
+  auto scraped = mhttp.Get("/metrics");
+  ASSERT_TRUE(scraped && scraped->status == 200);
+  auto counted = [&](const std::string& labels) {
+    const std::string key = "provd_witness_answers_total{" + labels + "} ";
+    size_t p = scraped->body.find(key);
+    return p == std::string::npos ? 0.0
+                                  : std::strtod(scraped->body.c_str() + p + key.size(), nullptr);
+  };
+  EXPECT_GE(counted("outcome=\"cosigned\",witness=\"w1\""), 2) << scraped->body;
+  EXPECT_EQ(scraped->body.find("outcome=\"cosigned\",witness=\"w3\"} 0"), std::string::npos);
+  EXPECT_NE(scraped->body.find(",witness=\"w3\"}"), std::string::npos) << scraped->body;
+  EXPECT_NE(scraped->body.find("provd_witness_answers_total{outcome=\"WITNESS_"), std::string::npos)
+      << scraped->body;
+
   // An evidence bundle exported with no policy carries the cosigned head,
   // so a site applying the policy offline later accepts it.
   const std::string bundle = dir_ + "/site.bundle";
-  auto exported = testexec::Exec({PROV_PATH, "--server", provd->target(), "--plaintext", "--vkey",
-                                  dir_ + "/a/log.vkey", "--state-dir", dir_ + "/trust-export",
-                                  "bundle", "export", "--manufacturer", tools::MfrId(0),
-                                  "--serial", "SN0000000001", "--out", bundle},
-                                 dir_);
+  auto exported = testexec::Exec(
+      {PROV_PATH, "--server", provd->target(), "--plaintext", "--vkey", dir_ + "/a/log.vkey",
+       "--state-dir", dir_ + "/trust-export", "bundle", "export", "--manufacturer", tools::MfrId(0),
+       "--serial", "SN0000000001", "--out", bundle},
+      dir_);
   ASSERT_EQ(exported.rc, 0) << testexec::Describe(exported);
-  auto offline = testexec::Exec({PROV_PATH, "--server", "127.0.0.1:1", "--vkey",
-                                 dir_ + "/a/log.vkey", "--state-dir", dir_ + "/trust-site",
-                                 "--witness-policy", PolicyFile("client.policy", {}), "bundle",
-                                 "show", bundle},
-                                dir_);
+  auto offline =
+      testexec::Exec({PROV_PATH, "--server", "127.0.0.1:1", "--vkey", dir_ + "/a/log.vkey",
+                      "--state-dir", dir_ + "/trust-site", "--witness-policy",
+                      PolicyFile("client.policy", {}), "bundle", "show", bundle},
+                     dir_);
   EXPECT_EQ(offline.rc, 0) << testexec::Describe(offline);
   EXPECT_EQ(provd->Stop(SIGTERM), 0);
 }
@@ -239,10 +258,10 @@ TEST_F(WitnessedLogTest, ASplitViewGetsAQuorumForOneHistoryOnly) {
   // refuses it, naming the witnesses missing, and remembers nothing.
   const std::string policy = PolicyFile("client.policy", {});
   auto prov = [&](tools::ProvdProcess& provd, const std::string& state) {
-    return testexec::Exec({PROV_PATH, "--server", provd.target(), "--plaintext", "--vkey",
-                           dir_ + "/a/log.vkey", "--state-dir", dir_ + "/" + state,
-                           "--witness-policy", policy, "log", "checkpoint"},
-                          dir_);
+    return testexec::Exec(
+        {PROV_PATH, "--server", provd.target(), "--plaintext", "--vkey", dir_ + "/a/log.vkey",
+         "--state-dir", dir_ + "/" + state, "--witness-policy", policy, "log", "checkpoint"},
+        dir_);
   };
   auto shown_a = prov(*a, "trust-a");
   EXPECT_EQ(shown_a.rc, 0) << testexec::Describe(shown_a);
