@@ -17,6 +17,7 @@
 #include <limits>
 #include <sstream>
 
+#include "ledger/http_listen.h"
 #include "ledger/kv_store.h"
 #include "transport/credentials.h"
 #include "transport/host_port.h"
@@ -354,22 +355,9 @@ verifier::Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     res.set_header("Cache-Control", "no-store");
     res.set_content(metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  auto not_found = [](const httplib::Request&, httplib::Response& res) { res.status = 404; };
-  s->server_->Post(".*", not_found);
-  s->server_->Put(".*", not_found);
-  s->server_->Patch(".*", not_found);
-  s->server_->Delete(".*", not_found);
-  s->server_->Options(".*", not_found);
-  if (port == 0) {
-    s->port_ = s->server_->bind_to_any_port(host);
-  } else if (s->server_->bind_to_port(host, port)) {
-    s->port_ = port;
-  }
-  if (s->port_ <= 0) {
-    return verifier::FailedPrecondition("METRICS_LISTEN", "cannot listen on " + listen);
-  }
-  httplib::Server* server = s->server_.get();
-  s->thread_ = std::thread([server] { server->listen_after_bind(); });
+  auto bound = ListenGetOnly(*s->server_, host, port, listen, "METRICS_LISTEN", &s->thread_);
+  if (!bound.ok()) return bound.status();
+  s->port_ = *bound;
   return s;
 }
 

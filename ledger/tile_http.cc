@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ledger/http_listen.h"
 #include "transport/credentials.h"
 #include "transport/host_port.h"
 #include "verifier/index.h"
@@ -79,22 +80,9 @@ verifier::Result<std::unique_ptr<TileHttpServer>> TileHttpServer::Start(std::str
   s->server_->Get(".*", [served](const httplib::Request& req, httplib::Response& res) {
     Serve(served, req, res);
   });
-  auto not_found = [](const httplib::Request&, httplib::Response& res) { res.status = 404; };
-  s->server_->Post(".*", not_found);
-  s->server_->Put(".*", not_found);
-  s->server_->Patch(".*", not_found);
-  s->server_->Delete(".*", not_found);
-  s->server_->Options(".*", not_found);
-  if (port == 0) {
-    s->port_ = s->server_->bind_to_any_port(host);
-  } else if (s->server_->bind_to_port(host, port)) {
-    s->port_ = port;
-  }
-  if (s->port_ <= 0) {
-    return verifier::FailedPrecondition("HTTP_LISTEN", "cannot listen on " + listen);
-  }
-  httplib::Server* server = s->server_.get();
-  s->thread_ = std::thread([server] { server->listen_after_bind(); });
+  auto bound = ListenGetOnly(*s->server_, host, port, listen, "HTTP_LISTEN", &s->thread_);
+  if (!bound.ok()) return bound.status();
+  s->port_ = *bound;
   return s;
 }
 
