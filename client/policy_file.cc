@@ -254,9 +254,7 @@ class Reader {
         v, what,
         [](const std::string& s) -> std::string {
           if (verifier::IsPurpose(s)) return "";
-          std::string all;
-          for (const auto& x : verifier::Purposes()) all += (all.empty() ? "" : ", ") + x;
-          return "is not a purpose (" + all + ")" +
+          return "is not a purpose (" + verifier::PurposeList() + ")" +
                  verifier::DidYouMean(verifier::Nearest(s, verifier::Purposes(), 3));
         },
         &items));

@@ -1,10 +1,6 @@
 // What check, delivery check, bundle and scan share (client/verdicts.h).
 #include "client/verdicts.h"
 
-#include "verifier/suggest.h"
-
-#include "client/static_evidence.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -12,6 +8,7 @@
 
 #include "client/static_evidence.h"
 #include "client/witness_policy.h"
+#include "verifier/suggest.h"
 
 namespace prov {
 
@@ -124,23 +121,22 @@ void AddPolicyOption(CLI::App* cmd, PolicyChoice* p) {
   cmd->add_option("--policy", p->path,
                   "judge against a trust policy file (YAML; e.g. policies/uk-sensitive-site.yaml)")
       ->envname("PROV_POLICY");
-  std::string uses;
-  for (const auto& x : verifier::Purposes()) uses += (uses.empty() ? "" : ", ") + x;
   cmd->add_option("--purpose", p->purpose,
-                  "the use the cameras are for, when the policy covers some uses only: " + uses);
+                  "the use the cameras are for, when the policy covers some uses only: " +
+                      verifier::PurposeList());
 }
 
 Status PolicyChoice::Load() {
   if (!purpose.empty() && !verifier::IsPurpose(purpose)) {
-    std::string uses;
-    for (const auto& x : verifier::Purposes()) uses += (uses.empty() ? "" : ", ") + x;
     return verifier::InvalidArgument(
-        "BAD_PURPOSE", "--purpose '" + purpose + "' is not a purpose (" + uses + ")" +
-                           verifier::DidYouMean(verifier::Nearest(purpose, verifier::Purposes(), 3)));
+        "BAD_PURPOSE",
+        "--purpose '" + purpose + "' is not a purpose (" + verifier::PurposeList() + ")" +
+            verifier::DidYouMean(verifier::Nearest(purpose, verifier::Purposes(), 3)));
   }
   if (!purpose.empty() && path.empty()) {
-    return verifier::InvalidArgument("BAD_PURPOSE", "--purpose needs --policy: the use matters "
-                                                    "only to a policy whose scope names uses");
+    return verifier::InvalidArgument("BAD_PURPOSE",
+                                     "--purpose needs --policy: the use matters "
+                                     "only to a policy whose scope names uses");
   }
   if (path.empty()) return Status::Ok();
   PROV_ASSIGN_OR_RETURN(verifier::Policy p, client::LoadPolicy(path));

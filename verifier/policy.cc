@@ -85,6 +85,15 @@ const std::vector<std::string>& Purposes() {
   return kPurposes;
 }
 
+const std::string& PurposeList() {
+  static const std::string kList = [] {
+    std::string out;
+    for (const auto& x : Purposes()) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  }();
+  return kList;
+}
+
 bool IsPurpose(const std::string& purpose) {
   const auto& all = Purposes();
   return std::find(all.begin(), all.end(), purpose) != all.end();

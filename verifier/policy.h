@@ -110,6 +110,8 @@ struct Policy {
 // residential and other.
 const std::vector<std::string>& Purposes();
 bool IsPurpose(const std::string& purpose);
+// Purposes() as "public-safety, government-facility-security, ...".
+const std::string& PurposeList();
 
 // Beneficial ownership from the Ownership records of some evidence.
 // Stakes are time-bounded ([valid_from, valid_until)); a later record for

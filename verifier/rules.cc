@@ -745,15 +745,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     case pb::Record::kOrganization: {
       PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "organization"));
       for (const auto& law : r.organization().laws()) {
-        pb::LawState unused;
-        PROV_ASSIGN_OR_RETURN(bool known, Load(s, state_key::Law(law), &unused));
-        if (!known) {
-          return FailedPrecondition("DANGLING_REFERENCE",
-                                    "organization " + r.organization().org_id() +
-                                        " names law " + law +
-                                        ", which is not registered (register it with a Law "
-                                        "record first)");
-        }
+        PROV_RETURN_IF_ERROR(RequireLaw(s, law, "organization " + r.organization().org_id()));
       }
       pb::OrgState os;
       PROV_ASSIGN_OR_RETURN(bool found,
