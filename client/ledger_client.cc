@@ -65,10 +65,86 @@ const verifier::Checkpoint& LedgerClient::ReadAt(const verifier::Checkpoint& at)
   return latest_ && latest_->checkpoint.size >= at.size ? latest_->checkpoint : at;
 }
 
+Result<verifier::NoteVerifier> LedgerClient::KeyForNote(const std::string& note) const {
+  auto size = verifier::NoteSize(note);
+  if (!size.ok()) return Unverified(size.status());
+  std::lock_guard lock(keys_mu_);
+  if (eras_.empty()) return verifier_;
+  return verifier::EraForSize(eras_, *size).key;
+}
+
+Status LedgerClient::LearnRotations() const {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  pb::GetEntriesResponse resp;
+  PROV_RETURN_IF_ERROR(
+      FromGrpc(stub_->GetLogKeyRotations(&ctx, pb::GetLogKeyRotationsRequest(), &resp)));
+  std::vector<verifier::RotationLeaf> leaves;
+  for (const auto& e : resp.entries()) leaves.push_back({e.index(), e.signed_record()});
+  PROV_ASSIGN_OR_RETURN(auto eras,
+                        verifier::FollowLogKeyRotations(verifier_, verifier_.name, leaves));
+  std::lock_guard lock(keys_mu_);
+  eras_ = std::move(eras);
+  learned_ = true;
+  return Status::Ok();
+}
+
+Status LedgerClient::ProveRotations(const VerifiedCheckpoint& c) const {
+  std::vector<verifier::LogKeyEra> todo;
+  {
+    std::lock_guard lock(keys_mu_);
+    for (size_t i = eras_proven_; i < eras_.size() && eras_[i].from_size <= c.checkpoint.size;
+         ++i) {
+      todo.push_back(eras_[i]);
+    }
+  }
+  for (const auto& era : todo) {
+    auto hashes = source_->InclusionProof(*era.index, c.checkpoint.size, c.checkpoint);
+    Status s = hashes.status();
+    if (s.ok()) {
+      s = Unverified(verifier::VerifyInclusion(*era.index, c.checkpoint.size,
+                                               verifier::LeafHash(verifier::AsBytes(era.leaf)),
+                                               *hashes, c.checkpoint.root));
+    }
+    if (!s.ok()) {
+      return verifier::DataLoss("ROTATION_NOT_LOGGED",
+                                "the log key rotation at #" + std::to_string(*era.index) +
+                                    " is not proven in the tree of size " +
+                                    std::to_string(c.checkpoint.size) + ": " + s.ToString());
+    }
+  }
+  std::lock_guard lock(keys_mu_);
+  eras_proven_ = std::max(eras_proven_, eras_proven_ + todo.size());
+  return Status::Ok();
+}
+
 Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) const {
-  auto c = verifier::VerifyCheckpoint(note, verifier_, verifier_.name);
+  PROV_ASSIGN_OR_RETURN(verifier::NoteVerifier key, KeyForNote(note));
+  auto c = verifier::VerifyCheckpoint(note, key, verifier_.name);
+  bool learn = false;
+  {
+    std::lock_guard lock(keys_mu_);
+    learn = !c.ok() && stub_ && !learned_;
+  }
+  if (learn) {
+    // A broken chain is the server's lie; a server that cannot say leaves
+    // the note as unverified as it was.
+    Status learned = LearnRotations();
+    if (learned.code() == verifier::Code::kDataLoss) return learned;
+    if (!learned.ok()) {
+      return Unverified(Status(c.status().code(), c.status().reason(),
+                               c.status().message() +
+                                   " (and the log's key rotations could not "
+                                   "be read: " +
+                                   learned.ToString() + ")"));
+    }
+    PROV_ASSIGN_OR_RETURN(key, KeyForNote(note));
+    c = verifier::VerifyCheckpoint(note, key, verifier_.name);
+  }
   if (!c.ok()) return Unverified(c.status());
-  return VerifiedCheckpoint{std::move(c).value(), note};
+  VerifiedCheckpoint out{std::move(c).value(), note};
+  PROV_RETURN_IF_ERROR(ProveRotations(out));
+  return out;
 }
 
 int64_t LedgerClient::now() const {
@@ -77,12 +153,15 @@ int64_t LedgerClient::now() const {
 
 Status LedgerClient::RequireWitnesses(const std::string& note) const {
   if (!witness_policy_) return Status::Ok();
-  return RequireWitnessQuorum(*witness_policy_, verifier_, note, now());
+  PROV_ASSIGN_OR_RETURN(verifier::NoteVerifier key, KeyForNote(note));
+  return RequireWitnessQuorum(*witness_policy_, key, note, now());
 }
 
 size_t LedgerClient::Cosignatures(const std::string& note) const {
   if (!witness_policy_) return 0;
-  return CountCosignatures(*witness_policy_, verifier_, note, now());
+  auto key = KeyForNote(note);
+  if (!key.ok()) return 0;
+  return CountCosignatures(*witness_policy_, *key, note, now());
 }
 
 Status LedgerClient::ProveConsistentWithLatest(const VerifiedCheckpoint& c) const {
@@ -105,9 +184,8 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
     if (c.checkpoint.size < old.size) {
       return verifier::DataLoss(
           "ROLLBACK", "log rolled back: server shows size " + std::to_string(c.checkpoint.size) +
-                          " root " + verifier::HexEncode(c.checkpoint.root) +
-                          " after size " + std::to_string(old.size) + " root " +
-                          verifier::HexEncode(old.root));
+                          " root " + verifier::HexEncode(c.checkpoint.root) + " after size " +
+                          std::to_string(old.size) + " root " + verifier::HexEncode(old.root));
     }
     bool fetch_failed = false;
     Status s = ProveConsistency(old, c.checkpoint, &fetch_failed);
@@ -123,8 +201,7 @@ Status LedgerClient::Advance(const VerifiedCheckpoint& c) {
                                             " root " + verifier::HexEncode(c.checkpoint.root) +
                                             " is not consistent with size " +
                                             std::to_string(old.size) + " root " +
-                                            verifier::HexEncode(old.root) + ": " +
-                                            s.ToString());
+                                            verifier::HexEncode(old.root) + ": " + s.ToString());
     }
     if (c.checkpoint.size == old.size) {
       // The same tree (proven above): keep the better-cosigned note.
@@ -242,6 +319,7 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
   verifier::CompactRange range;
   verifier::IndexReplay index_replay;  // recomputes every logged index root
   bool last_is_index_root = false;
+  std::vector<verifier::RotationLeaf> rotations;
   const uint64_t n = head.checkpoint.size;
   for (uint64_t start = 0; start < n; start += 1000) {
     PROV_ASSIGN_OR_RETURN(auto leaves, client.GetEntries(start, std::min(n, start + 1000)));
@@ -257,23 +335,28 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
         // Is this what the signed tree holds, or did the server swap it?
         Status proven = client.ProveInclusion(index, leaves[i], head);
         if (!proven.ok()) {
-          return verifier::DataLoss("ENTRY_NOT_IN_TREE",
-                                    "the server's entry #" + std::to_string(index) +
-                                        " is not the leaf the signed checkpoint holds: " +
-                                        proven.ToString());
+          return verifier::DataLoss(
+              "ENTRY_NOT_IN_TREE",
+              "the server's entry #" + std::to_string(index) +
+                  " is not the leaf the signed checkpoint holds: " + proven.ToString());
         }
         if (rules_ok) return s;  // a well-signed, false index root
         return Status(s.code(), "AUDIT_REJECTED",
-                      "entry #" + std::to_string(index) +
-                          " breaks the rules: " + s.ToString());
+                      "entry #" + std::to_string(index) + " breaks the rules: " + s.ToString());
       }
       state.Apply(overlay);
       last_is_index_root = prepared->record.has_index_root();
+      if (prepared->record.has_log_key_rotation()) rotations.push_back({index, leaves[i]});
       report.kinds[verifier::RecordKindName(prepared->record)]++;
       range.Append(prepared->leaf_hash);
     }
     if (progress) progress(std::min(n, start + 1000));
   }
+  // The log's keys: a chain from the pinned key, each rotation signed by
+  // the key before it.
+  PROV_RETURN_IF_ERROR(
+      verifier::FollowLogKeyRotations(client.verifier(), client.verifier().name, rotations)
+          .status());
   // Every head ends with the index of what it holds (docs/index.md).
   if (n > 0 && !last_is_index_root) {
     return Status(verifier::Code::kFailedPrecondition, "AUDIT_REJECTED",
@@ -283,10 +366,9 @@ Result<AuditReport> Audit(LedgerClient& client, const VerifiedCheckpoint& head,
   report.size = range.size();
   report.root = range.Root();
   if (!verifier::ConstantTimeEqual(report.root, head.checkpoint.root)) {
-    return verifier::DataLoss("ROOT_MISMATCH",
-                              "replayed root " + verifier::HexEncode(report.root) +
-                                  " differs from the signed checkpoint root " +
-                                  verifier::HexEncode(head.checkpoint.root));
+    return verifier::DataLoss("ROOT_MISMATCH", "replayed root " + verifier::HexEncode(report.root) +
+                                                   " differs from the signed checkpoint root " +
+                                                   verifier::HexEncode(head.checkpoint.root));
   }
   return report;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "client/tiles_source.h"
 #include "proto/ledger.grpc.pb.h"
 #include "transport/credentials.h"
+#include "verifier/log_keys.h"
 #include "verifier/note.h"
 #include "verifier/state.h"
 #include "verifier/status.h"
@@ -75,7 +77,15 @@ class LedgerClient {
   // consistency with the newest checkpoint seen so far (which it then
   // replaces; at the same size, by a better-cosigned note of the same tree).
   Result<VerifiedCheckpoint> GetCheckpoint();
+  // Verifies a checkpoint note with the log key of its tree size: the pinned
+  // key, or a key the log rotated to since. A note the known keys do not
+  // verify makes a gRPC client follow the log's rotations from the pinned key
+  // once (verifier/log_keys.h; a broken chain is DATA_LOSS); the rotation
+  // leaves are then proven included in the first checkpoint the new key
+  // signed that this client sees.
   Result<VerifiedCheckpoint> VerifyNote(const std::string& note) const;
+  // The log key that signs a checkpoint of this note's size (see VerifyNote).
+  Result<verifier::NoteVerifier> KeyForNote(const std::string& note) const;
   // A checkpoint the server sent along with data (evidence): verifies it
   // (and its quorum, under a policy) and proves it consistent with the
   // newest head seen, in whichever direction; a newer one becomes the newest.
@@ -116,9 +126,14 @@ class LedgerClient {
   pb::Ledger::Stub& stub() { return *stub_; }
   bool has_server() const { return stub_ != nullptr; }
   LogSource& source() { return *source_; }
+  // The pinned log key (it names the log in the trust store).
   const verifier::NoteVerifier& verifier() const { return verifier_; }
 
  private:
+  // Asks provd for the log's rotations and follows them from the pinned key.
+  Status LearnRotations() const;
+  // Proves the rotation leaves `c` covers that are not proven yet.
+  Status ProveRotations(const VerifiedCheckpoint& c) const;
   LedgerClient() = default;
   Status Advance(const VerifiedCheckpoint& c);
   // Proves `c` consistent with the newest head, in whichever direction,
@@ -135,6 +150,11 @@ class LedgerClient {
   std::shared_ptr<pb::Ledger::Stub> stub_;  // null over tiles
   std::unique_ptr<LogSource> source_;
   verifier::NoteVerifier verifier_;
+  // The log's keys from the pinned one on; learned once, when a note needs it.
+  mutable std::mutex keys_mu_;
+  mutable std::vector<verifier::LogKeyEra> eras_;
+  mutable bool learned_ = false;
+  mutable size_t eras_proven_ = 1;  // eras_[0, eras_proven_) need no proof
   std::optional<VerifiedCheckpoint> latest_;
   std::shared_ptr<const verifier::TlogPolicy> witness_policy_;
   std::function<int64_t()> clock_;

@@ -433,7 +433,9 @@ int BundleExport(const BundleOpts& o) {
   }
   merged->clear_unknown_ids();
   // Never write a bundle that does not verify.
-  auto check = verifier::VerifyEvidence(*merged, (*c)->verifier(), &cache);
+  auto key = (*c)->KeyForNote(merged->checkpoint().note());
+  auto check = key.ok() ? verifier::VerifyEvidence(*merged, *key, &cache)
+                        : Result<verifier::VerifiedEvidence>(key.status());
   if (!check.ok()) return Report(check.status());
   const std::string bytes = merged->SerializeAsString();
   if (Status s = WriteFile(o.out, bytes); !s.ok()) return Report(s);

@@ -46,13 +46,12 @@ json PlanJson(const client::Registry& r, const client::PlannedRecord& p) {
   return j;
 }
 
-// The signing keys: every one an authority key of the genesis; a real run
+// The signing keys: every one a key of the current authority set; a real run
 // needs the threshold of them.
 Status CheckKeys(const std::vector<verifier::SigningKey>& keys, const verifier::StateView& state,
                  bool writes) {
-  pb::Genesis g;
-  PROV_ASSIGN_OR_RETURN(bool have, verifier::GetMessage(state, verifier::state_key::Genesis(), &g));
-  if (!have) return verifier::FailedPrecondition("NO_GENESIS", "the ledger has no genesis");
+  PROV_ASSIGN_OR_RETURN(pb::AuthorityState current, verifier::CurrentAuthorities(state));
+  const pb::AuthoritySet& g = current.set();
   std::set<std::string> authorities, given;
   for (const auto& a : g.authority_keys()) authorities.insert(a.public_key());
   for (const auto& k : keys) {
@@ -61,7 +60,7 @@ Status CheckKeys(const std::vector<verifier::SigningKey>& keys, const verifier::
       return verifier::InvalidArgument(
           "NOT_AN_AUTHORITY_KEY",
           "--key " + verifier::HexEncode(verifier::KeyId(k.public_key())).substr(0, 16) +
-              " is not one of this ledger's authority keys (its genesis names " +
+              " is not one of this ledger's authority keys (the current set names " +
               std::to_string(g.authority_keys_size()) +
               "): registry records are authority "
               "records");

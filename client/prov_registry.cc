@@ -15,14 +15,18 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
 #include "client/cli.h"
 #include "client/csv_table.h"
 #include "client/oui_registry.h"
-#include "records/records.h"
 #include "client/submit_many.h"
+#include "client/verdicts.h"
+#include "records/records.h"
+#include "verifier/index.h"
+#include "verifier/judge.h"
 #include "verifier/rules.h"
 #include "verifier/x509.h"
 
@@ -40,9 +44,8 @@ Status Usage(const std::string& reason, const std::string& message) {
 // --- parsing of option values (failures are usage errors: exit 2) ---
 
 bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::isdigit(c) != 0;
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 // YYYY-MM-DD (UTC midnight) or unix seconds.
@@ -50,8 +53,8 @@ Result<int64_t> ParseDate(const std::string& what, const std::string& text) {
   std::string v = Trim(text);
   while (!v.empty() && v.front() == ' ') v.erase(v.begin());
   auto bad = [&] {
-    return Usage("BAD_DATE", what + " \"" + text +
-                                 "\" is not a date: use YYYY-MM-DD (UTC) or unix seconds");
+    return Usage("BAD_DATE",
+                 what + " \"" + text + "\" is not a date: use YYYY-MM-DD (UTC) or unix seconds");
   };
   if (AllDigits(v)) {
     int64_t t = 0;
@@ -71,8 +74,8 @@ Result<int64_t> ParseDate(const std::string& what, const std::string& text) {
   if (year < 70 || mon < 0 || mon > 11 || day < 1 || day > 31) return bad();
   time_t t = timegm(&tm);
   std::tm check{};
-  if (t == static_cast<time_t>(-1) || gmtime_r(&t, &check) == nullptr ||
-      check.tm_year != year || check.tm_mon != mon || check.tm_mday != day) {
+  if (t == static_cast<time_t>(-1) || gmtime_r(&t, &check) == nullptr || check.tm_year != year ||
+      check.tm_mon != mon || check.tm_mday != day) {
     return bad();  // e.g. 2024-02-30
   }
   return static_cast<int64_t>(t);
@@ -195,6 +198,22 @@ std::vector<const verifier::SigningKey*> Ptrs(const std::vector<verifier::Signin
   return out;
 }
 
+// The current authority set, from evidence that proves the authorities'
+// whole history (every AuthoritySet record since the genesis).
+Result<pb::AuthorityState> VerifiedAuthorities(client::LedgerClient& c) {
+  verifier::RecordCache cache;
+  PROV_ASSIGN_OR_RETURN(auto evidence, FetchEvidence(c, {}, client::Wanted{}, &cache, nullptr));
+  if (evidence.empty()) return verifier::DataLoss("NO_EVIDENCE", "the server sent no evidence");
+  const verifier::VerifiedEvidence& ev = evidence.front();
+  auto missing = verifier::CheckComplete(ev, {verifier::subject::Authorities()});
+  if (!missing.empty() || !ev.problems.empty()) {
+    const auto& f = missing.empty() ? ev.problems.front() : missing.front();
+    return verifier::DataLoss("EVIDENCE_INCOMPLETE",
+                              "the authority sets are not proven complete: " + f.message);
+  }
+  return verifier::CurrentAuthorities(ev.state);
+}
+
 // Output file of part `i` of `n` for --out.
 std::string PartFile(const std::string& out, size_t i, size_t n) {
   return n == 1 ? out : out + "." + std::to_string(i + 1);
@@ -220,13 +239,15 @@ int SignAndSubmit(const std::vector<pb::Record>& records, const std::vector<std:
       }
       std::string kind = verifier::RecordKindName(records[i]);
       if (G().json) {
-        std::cout << json{{"ok", true}, {"kind", kind}, {"file", file},
+        std::cout << json{{"ok", true},
+                          {"kind", kind},
+                          {"file", file},
                           {"signatures", signed_records[i].signatures_size()}}
                          .dump()
                   << "\n";
       } else {
-        std::fprintf(stderr, "prov: signed %s with %zu key(s) -> %s\n", kind.c_str(),
-                     ptrs.size(), file.c_str());
+        std::fprintf(stderr, "prov: signed %s with %zu key(s) -> %s\n", kind.c_str(), ptrs.size(),
+                     file.c_str());
       }
     }
     return kOk;
@@ -264,9 +285,9 @@ int SignAndSubmit(const pb::Record& record, const std::vector<std::string>& key_
 // Adds the options every signing command has.
 void SigningOptions(CLI::App* sub, std::vector<std::string>& keys, std::string& out,
                     bool cosignable) {
-  auto* k = sub->add_option("--key", keys,
-                            cosignable ? "signing key file, 0600 (repeatable: co-signing)"
-                                       : "signing key file, 0600");
+  auto* k = sub->add_option(
+      "--key", keys,
+      cosignable ? "signing key file, 0600 (repeatable: co-signing)" : "signing key file, 0600");
   k->required();
   if (!cosignable) k->expected(1);
   sub->add_option("--out", out,
@@ -429,13 +450,13 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
       }
       ImportRow row;
       row.line = line_no;
-      row.record = records::DeviceRecord(now, org, fields[0], fields[1], *dev_key, *made,
-                                        fields[4]);
+      row.record =
+          records::DeviceRecord(now, org, fields[0], fields[1], *dev_key, *made, fields[4]);
       rows.push_back(std::move(row));
     }
     if (records->empty()) {
-      return Report(Usage("BAD_CSV_HEADER", csv_file + " is empty; expected the header \"" +
-                                                kCsvHeader + "\""));
+      return Report(Usage("BAD_CSV_HEADER",
+                          csv_file + " is empty; expected the header \"" + kCsvHeader + "\""));
     }
   }
 
@@ -500,27 +521,25 @@ int Import(const std::string& org, const std::string& csv_file, const std::strin
       }
       return a;
     };
-    json j{{"ok", all_landed},
-           {"rows", total},
-           {"appended", appended},
-           {"already_logged", already},
-           {"refused", list(refused)},
-           {"malformed", list(malformed)}};
+    json j{{"ok", all_landed},         {"rows", total},
+           {"appended", appended},     {"already_logged", already},
+           {"refused", list(refused)}, {"malformed", list(malformed)}};
     if (head) j["checkpoint"] = HeadJson(head->checkpoint);
     if (!fatal.ok()) j["error"] = {{"reason", fatal.reason()}, {"message", fatal.message()}};
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("imported %llu of %llu rows: %llu appended, %llu already logged, %zu refused, "
-                "%zu malformed\n",
-                static_cast<unsigned long long>(appended + already),
-                static_cast<unsigned long long>(total), static_cast<unsigned long long>(appended),
-                static_cast<unsigned long long>(already), refused.size(), malformed.size());
+    std::printf(
+        "imported %llu of %llu rows: %llu appended, %llu already logged, %zu refused, "
+        "%zu malformed\n",
+        static_cast<unsigned long long>(appended + already), static_cast<unsigned long long>(total),
+        static_cast<unsigned long long>(appended), static_cast<unsigned long long>(already),
+        refused.size(), malformed.size());
     std::vector<Problem> all = refused;
     all.insert(all.end(), malformed.begin(), malformed.end());
     std::stable_sort(all.begin(), all.end(), by_line);
     for (const auto& p : all) {
-      std::printf("line %llu: %s: %s\n", static_cast<unsigned long long>(p.line),
-                  p.reason.c_str(), p.message.c_str());
+      std::printf("line %llu: %s: %s\n", static_cast<unsigned long long>(p.line), p.reason.c_str(),
+                  p.message.c_str());
     }
     if (fatal.ok() && head && (appended + already) > 0) {
       std::printf("every appended row proven included in the tree of size %llu\n",
@@ -575,8 +594,9 @@ void AddRegistryCommands(CLI::App& app) {
     };
     auto o = std::make_shared<Opts>();
     auto* sub = auth->add_subcommand(
-        "law", "register a law organisations can be subject to and policies can deny (a later "
-               "record for the same --code supersedes earlier ones)");
+        "law",
+        "register a law organisations can be subject to and policies can deny (a later "
+        "record for the same --code supersedes earlier ones)");
     sub->add_option("--code", o->code, "law code, e.g. CN-NIL-2017")->required();
     sub->add_option("--name", o->name, "its name, e.g. \"PRC National Intelligence Law (2017)\"")
         ->required();
@@ -586,9 +606,8 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--source", o->source, "citation or URL of the text");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
-      return SignAndSubmit(
-          records::LawRecord(Now(), o->code, o->name, o->jurisdiction, o->source), o->keys,
-          o->out);
+      return SignAndSubmit(records::LawRecord(Now(), o->code, o->name, o->jurisdiction, o->source),
+                           o->keys, o->out);
     });
   }
   {
@@ -604,8 +623,9 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--prefix", o->prefix, "the prefix, e.g. AC:CC:8E (MA-L), 7 or 9 hex digits")
         ->required();
     sub->add_option("--source", o->source, "where the assignment was checked");
-    sub->add_flag("--ieee", o->ieee,
-                  "show IEEE's registered holder of the prefix (Debian's ieee-data) before signing");
+    sub->add_flag(
+        "--ieee", o->ieee,
+        "show IEEE's registered holder of the prefix (Debian's ieee-data) before signing");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
       const std::string prefix = verifier::NormalizeMac(o->prefix);
@@ -619,9 +639,10 @@ void AddRegistryCommands(CLI::App& app) {
         if (!reg.ok()) return Report(reg.status());
         auto a = reg->Lookup(prefix + std::string(12 - prefix.size(), '0'));
         if (!a.ok()) return Report(a.status());
-        std::fprintf(stderr, "prov: IEEE lists %s as %s\n", prefix.c_str(),
-                     *a ? ((*a)->registry + " " + (*a)->prefix + " of " + (*a)->organization).c_str()
-                        : "not assigned");
+        std::fprintf(
+            stderr, "prov: IEEE lists %s as %s\n", prefix.c_str(),
+            *a ? ((*a)->registry + " " + (*a)->prefix + " of " + (*a)->organization).c_str()
+               : "not assigned");
       }
       return SignAndSubmit(records::MacBlockRecord(Now(), o->org, prefix, o->source), o->keys,
                            o->out);
@@ -634,8 +655,9 @@ void AddRegistryCommands(CLI::App& app) {
       bool state_owned = false;
     };
     auto o = std::make_shared<Opts>();
-    auto* sub = auth->add_subcommand("org", "vet an organisation (a later record for the same "
-                                            "--id supersedes earlier ones)");
+    auto* sub = auth->add_subcommand("org",
+                                     "vet an organisation (a later record for the same "
+                                     "--id supersedes earlier ones)");
     sub->add_option("--id", o->id, "org id, [a-z0-9][a-z0-9.-]*")->required();
     sub->add_option("--name", o->name, "legal name")->required();
     sub->add_option("--country", o->country, "ISO 3166-1 alpha-2 code, e.g. GB")->required();
@@ -648,7 +670,7 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
       pb::Record r = records::OrganizationRecord(Now(), o->id, o->name, o->country, o->laws,
-                                                o->state_owned, o->aliases);
+                                                 o->state_owned, o->aliases);
       r.mutable_organization()->set_source(o->source);
       return SignAndSubmit(r, o->keys, o->out);
     });
@@ -666,8 +688,7 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--owned", o->owned, "owned org id")->required();
     sub->add_option("--stake-bp", o->stake_bp, "stake in basis points, 0..10000")->required();
     sub->add_flag("--control", o->control, "the owner controls the owned org");
-    sub->add_option("--from", o->from, "held since DATE (YYYY-MM-DD or unix seconds)")
-        ->required();
+    sub->add_option("--from", o->from, "held since DATE (YYYY-MM-DD or unix seconds)")->required();
     sub->add_option("--until", o->until, "held until DATE (default: still held)");
     sub->add_option("--source", o->source, "where the stake is published (citation or URL)");
     SigningOptions(sub, o->keys, o->out, true);
@@ -675,7 +696,7 @@ void AddRegistryCommands(CLI::App& app) {
       auto window = ParseWindow(o->from, o->until);
       if (!window.ok()) return Report(window.status());
       pb::Record r = records::OwnershipRecord(Now(), o->owner, o->owned, o->stake_bp, o->control,
-                                             window->first, window->second);
+                                              window->first, window->second);
       r.mutable_ownership()->set_source(o->source);
       return SignAndSubmit(r, o->keys, o->out);
     });
@@ -711,12 +732,12 @@ void AddRegistryCommands(CLI::App& app) {
       auto window = ParseWindow(o->from, o->until);
       if (!window.ok()) return Report(window.status());
       const auto [from, until] = *window;
-      pb::Record r = !o->country.empty()
-                         ? records::OrgCountryFact(Now(), o->org, o->country, from, until, o->source)
-                     : !o->law.empty()
-                         ? records::OrgLawFact(Now(), o->org, o->law, from, until, o->source)
-                         : records::OrgStateOwnedFact(Now(), o->org, o->state_owned == "yes", from,
-                                                     until, o->source);
+      pb::Record r =
+          !o->country.empty()
+              ? records::OrgCountryFact(Now(), o->org, o->country, from, until, o->source)
+          : !o->law.empty() ? records::OrgLawFact(Now(), o->org, o->law, from, until, o->source)
+                            : records::OrgStateOwnedFact(Now(), o->org, o->state_owned == "yes",
+                                                         from, until, o->source);
       return SignAndSubmit(r, o->keys, o->out);
     });
   }
@@ -743,7 +764,7 @@ void AddRegistryCommands(CLI::App& app) {
       if (!window.ok()) return Report(window.status());
       return SignAndSubmit(
           records::NoRegistrableOwnerRecord(Now(), o->org, o->threshold_bp, window->first,
-                                           window->second, o->source),
+                                            window->second, o->source),
           o->keys, o->out);
     });
   }
@@ -767,14 +788,14 @@ void AddRegistryCommands(CLI::App& app) {
     sub->add_option("--reasoning", o->reasoning, "why");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
-      return SignAndSubmit(
-          records::RulingRecord(Now(), o->org, o->law, o->subject == "yes", o->source, o->reasoning),
-          o->keys, o->out);
+      return SignAndSubmit(records::RulingRecord(Now(), o->org, o->law, o->subject == "yes",
+                                                 o->source, o->reasoning),
+                           o->keys, o->out);
     });
   }
   {
     struct Opts {
-      std::string public_key, key_file, org, not_before, not_after, out;
+      std::string public_key, key_file, org, not_before, not_after, renews, out;
       std::vector<std::string> roles, keys;
     };
     auto o = std::make_shared<Opts>();
@@ -790,10 +811,19 @@ void AddRegistryCommands(CLI::App& app) {
         ->check(CLI::IsMember({"manufacturer", "custodian", "installer"}));
     sub->add_option("--not-before", o->not_before, "valid from DATE (default: always)");
     sub->add_option("--not-after", o->not_after, "valid until DATE (default: no expiry)");
+    sub->add_option("--renews", o->renews,
+                    "a renewal of this enrolled key (hex public key): the same key with a later "
+                    "--not-after, or a successor; it must not leave a gap");
     SigningOptions(sub, o->keys, o->out, true);
     OnRun(sub, [o] {
       auto key = SubjectKey(o->public_key, o->key_file);
       if (!key.ok()) return Report(key.status());
+      std::optional<verifier::PublicKey> renews;
+      if (!o->renews.empty()) {
+        auto k = ParsePublicKey("--renews", o->renews);
+        if (!k.ok()) return Report(k.status());
+        renews = *k;
+      }
       int64_t nb = 0, na = 0;
       if (!o->not_before.empty()) {
         auto t = ParseDate("--not-before", o->not_before);
@@ -812,8 +842,10 @@ void AddRegistryCommands(CLI::App& app) {
                                             : pb::ROLE_CUSTODIAN;
         if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
       }
-      return SignAndSubmit(records::KeyEnrollmentRecord(Now(), *key, o->org, roles, nb, na),
-                           o->keys, o->out);
+      return SignAndSubmit(
+          renews ? records::KeyRenewalRecord(Now(), *key, *renews, o->org, roles, nb, na)
+                 : records::KeyEnrollmentRecord(Now(), *key, o->org, roles, nb, na),
+          o->keys, o->out);
     });
   }
   {
@@ -845,9 +877,91 @@ void AddRegistryCommands(CLI::App& app) {
     });
   }
 
+  {
+    struct Opts {
+      std::vector<std::string> authorities, keys;
+      uint32_t threshold = 0;
+      int64_t replaces = -1;
+      std::string reason, out;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* sub = auth->add_subcommand(
+        "rotate",
+        "replace the authority keys and threshold: signed by the current set's threshold and by "
+        "every key it adds");
+    sub->add_option("--authority", o->authorities,
+                    "NAME=PUBHEX: a key of the new set (repeatable; the whole set)")
+        ->required();
+    sub->add_option("--threshold", o->threshold, "signatures the new set needs")->required();
+    sub->add_option("--reason", o->reason, "why, e.g. \"auth-0 retires\"");
+    sub->add_option("--replaces", o->replaces,
+                    "leaf index of the set it replaces (0: the genesis); default: the current "
+                    "set, read from the verified log");
+    SigningOptions(sub, o->keys, o->out, true);
+    OnRun(sub, [o] {
+      std::vector<std::pair<std::string, verifier::PublicKey>> set;
+      for (const auto& a : o->authorities) {
+        const auto eq = a.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return Report(Usage("BAD_KEY", "--authority must be NAME=PUBHEX, not \"" + a + "\""));
+        }
+        auto k = ParsePublicKey("--authority " + a.substr(0, eq), a.substr(eq + 1));
+        if (!k.ok()) return Report(k.status());
+        set.emplace_back(a.substr(0, eq), *k);
+      }
+      uint64_t replaces = 0;
+      if (o->replaces >= 0) {
+        replaces = static_cast<uint64_t>(o->replaces);
+      } else {
+        auto c = ConnectVerified();
+        if (!c.ok()) return Report(c.status());
+        auto current = VerifiedAuthorities(**c);
+        if (!current.ok()) return Report(current.status());
+        replaces = current->index();
+      }
+      return SignAndSubmit(
+          records::AuthoritySetRecord(Now(), set, o->threshold, replaces, o->reason), o->keys,
+          o->out);
+    });
+  }
+  {
+    auto* sub = auth->add_subcommand(
+        "show", "the current authority keys and threshold, proven from the verified log");
+    OnRun(sub, [] {
+      auto c = ConnectVerified();
+      if (!c.ok()) return Report(c.status());
+      auto current = VerifiedAuthorities(**c);
+      if (!current.ok()) return Report(current.status());
+      if (Status s = SaveTrust(**c); !s.ok()) return Report(s);
+      const auto& set = current->set();
+      if (G().json) {
+        json keys = json::array();
+        for (const auto& k : set.authority_keys()) {
+          keys.push_back({{"name", k.name()},
+                          {"public_key", verifier::HexEncode(verifier::AsBytes(k.public_key()))}});
+        }
+        std::cout << json{{"ok", true},
+                          {"threshold", set.threshold()},
+                          {"since", current->index()},
+                          {"keys", keys}}
+                         .dump()
+                  << "\n";
+        return kOk;
+      }
+      std::printf(
+          "%u of %d authority keys, since %s:\n", set.threshold(), set.authority_keys_size(),
+          current->index() == 0 ? "the genesis" : ("#" + std::to_string(current->index())).c_str());
+      for (const auto& k : set.authority_keys()) {
+        std::printf("  %s %s\n", k.name().c_str(),
+                    verifier::HexEncode(verifier::AsBytes(k.public_key())).c_str());
+      }
+      return kOk;
+    });
+  }
+
   // --- manufacturer ---
-  auto* mfr = app.add_subcommand(
-      "manufacturer", "manufacturer records (signed by a manufacturer key of the org)");
+  auto* mfr = app.add_subcommand("manufacturer",
+                                 "manufacturer records (signed by a manufacturer key of the org)");
   mfr->require_subcommand(1);
   {
     struct Opts {
@@ -855,16 +969,14 @@ void AddRegistryCommands(CLI::App& app) {
       std::vector<std::string> keys;
     };
     auto o = std::make_shared<Opts>();
-    static const auto kinds =
-        EnumNames(pb::ComponentKind_descriptor(), "COMPONENT_KIND_");
+    static const auto kinds = EnumNames(pb::ComponentKind_descriptor(), "COMPONENT_KIND_");
     auto* sub = mfr->add_subcommand("component", "register a component the org makes");
     sub->add_option("--org", o->org, "maker org id")->required();
     sub->add_option("--part", o->part, "part number")->required();
     sub->add_option("--kind", o->kind, Join(Keys(kinds), "|"))
         ->required()
         ->check(CLI::IsMember(Keys(kinds)));
-    sub->add_option("--country", o->country, "country of origin (ISO 3166-1 alpha-2)")
-        ->required();
+    sub->add_option("--country", o->country, "country of origin (ISO 3166-1 alpha-2)")->required();
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
       auto kind = static_cast<pb::ComponentKind>(kinds.at(o->kind));
@@ -898,9 +1010,10 @@ void AddRegistryCommands(CLI::App& app) {
     SigningOptions(sub, o->keys, o->out, false);
     OnRun(sub, [o] {
       pb::Record r = records::DeviceModelRecord(Now(), o->org, o->model,
-                                               o->brand.empty() ? o->org : o->brand, {});
+                                                o->brand.empty() ? o->org : o->brand, {});
       if (!o->name.empty()) r.mutable_device_model()->set_name(o->name);
-      for (const auto& v : o->shown_manufacturer) r.mutable_device_model()->add_shown_manufacturer(v);
+      for (const auto& v : o->shown_manufacturer)
+        r.mutable_device_model()->add_shown_manufacturer(v);
       for (const auto& v : o->shown_model) r.mutable_device_model()->add_shown_model(v);
       for (const auto& e : o->equipment) {
         r.mutable_device_model()->add_equipment(static_cast<pb::EquipmentKind>(equipment.at(e)));
@@ -987,7 +1100,8 @@ void AddRegistryCommands(CLI::App& app) {
         ->required();
     sub->add_option("--serial-from", o->serial_from, "where a leaf carries the unit's serial")
         ->required()
-        ->check(CLI::IsMember({"subject-serial-number", "hardware-module-name", "subject-pattern"}));
+        ->check(
+            CLI::IsMember({"subject-serial-number", "hardware-module-name", "subject-pattern"}));
     sub->add_option("--serial-attribute", o->serial_attribute,
                     "with subject-pattern: the subject attribute holding the serial, e.g. CN");
     sub->add_option("--serial-pattern", o->serial_pattern,
@@ -1022,7 +1136,7 @@ void AddRegistryCommands(CLI::App& app) {
           : o->serial_from == "subject-pattern"    ? pb::SERIAL_SOURCE_SUBJECT_PATTERN
                                                    : pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER;
       pb::Record r = records::DeviceIdentityCaRecord(Now(), o->org, o->ca_id, ders, source,
-                                                    o->normalize, o->algorithms, nb, na);
+                                                     o->normalize, o->algorithms, nb, na);
       r.mutable_device_identity_ca()->set_serial_attribute(o->serial_attribute);
       r.mutable_device_identity_ca()->set_serial_pattern(o->serial_pattern);
       return SignAndSubmit(r, o->keys, o->out);
@@ -1034,8 +1148,8 @@ void AddRegistryCommands(CLI::App& app) {
       std::vector<std::string> keys;
     };
     auto o = std::make_shared<Opts>();
-    auto* sub = mfr->add_subcommand("identity-ca-revoke",
-                                    "revoke a device-identity CA from a time on");
+    auto* sub =
+        mfr->add_subcommand("identity-ca-revoke", "revoke a device-identity CA from a time on");
     sub->add_option("--org", o->org, "manufacturer org id")->required();
     sub->add_option("--ca-id", o->ca_id, "the CA's name")->required();
     sub->add_option("--effective", o->effective, "leaves not accepted from DATE on")->required();
@@ -1044,9 +1158,9 @@ void AddRegistryCommands(CLI::App& app) {
     OnRun(sub, [o] {
       auto t = ParseDate("--effective", o->effective);
       if (!t.ok()) return Report(t.status());
-      return SignAndSubmit(records::DeviceIdentityCaRevocationRecord(Now(), o->org, o->ca_id, *t,
-                                                                    o->reason),
-                           o->keys, o->out);
+      return SignAndSubmit(
+          records::DeviceIdentityCaRevocationRecord(Now(), o->org, o->ca_id, *t, o->reason),
+          o->keys, o->out);
     });
   }
   {
@@ -1057,8 +1171,9 @@ void AddRegistryCommands(CLI::App& app) {
     };
     auto o = std::make_shared<Opts>();
     auto* sub = mfr->add_subcommand(
-        "device", "register one camera: serial, model, and its identity (a key, a factory "
-                  "certificate, or the CA that issued it)");
+        "device",
+        "register one camera: serial, model, and its identity (a key, a factory "
+        "certificate, or the CA that issued it)");
     sub->add_option("--org", o->org, "manufacturer org id")->required();
     sub->add_option("--serial", o->serial, "serial number")->required();
     sub->add_option("--model-id", o->model, "model id (must be registered)")->required();
@@ -1077,8 +1192,9 @@ void AddRegistryCommands(CLI::App& app) {
     OnRun(sub, [o] {
       if (o->device_key.empty() && o->identity_cert.empty() && o->identity_spki.empty() &&
           o->identity_ca.empty()) {
-        return Report(Usage("NO_IDENTITY", "give --device-key, --identity-cert, --identity-spki "
-                                           "or --identity-ca"));
+        return Report(Usage("NO_IDENTITY",
+                            "give --device-key, --identity-cert, --identity-spki "
+                            "or --identity-ca"));
       }
       verifier::PublicKey dev{};
       if (!o->device_key.empty()) {
@@ -1139,8 +1255,8 @@ void AddRegistryCommands(CLI::App& app) {
       std::vector<std::string> serials, keys;
     };
     auto o = std::make_shared<Opts>();
-    auto* sub = app.add_subcommand(
-        "transfer", "move custody of devices (signed by a custodian key of --from)");
+    auto* sub = app.add_subcommand("transfer",
+                                   "move custody of devices (signed by a custodian key of --from)");
     sub->add_option("--manufacturer", o->mfr, "manufacturer org id of the devices")->required();
     sub->add_option("--serial", o->serials, "serial number (repeatable)");
     sub->add_option("--serials-file", o->serials_file, "or: a file with one serial per line");
@@ -1151,8 +1267,8 @@ void AddRegistryCommands(CLI::App& app) {
     OnRun(sub, [o] {
       auto serials = CollectSerials(o->serials, o->serials_file);
       if (!serials.ok()) return Report(serials.status());
-      auto records = TransferRecords(Now(), o->mfr, *serials, o->from, o->to, o->reference,
-                                     o->keys.size());
+      auto records =
+          TransferRecords(Now(), o->mfr, *serials, o->from, o->to, o->reference, o->keys.size());
       if (records.size() > 1 && !G().json) {
         std::fprintf(stderr, "prov: %zu serials are split over %zu transfer records\n",
                      serials->size(), records.size());
@@ -1168,11 +1284,11 @@ void AddRegistryCommands(CLI::App& app) {
       std::vector<std::string> keys;
     };
     auto o = std::make_shared<Opts>();
-    static const auto conditions =
-        EnumNames(pb::DeviceCondition_descriptor(), "DEVICE_CONDITION_");
-    auto* sub = app.add_subcommand(
-        "status", "record a device's condition (signed by its custodian or manufacturer, "
-                  "or the authority threshold)");
+    static const auto conditions = EnumNames(pb::DeviceCondition_descriptor(), "DEVICE_CONDITION_");
+    auto* sub =
+        app.add_subcommand("status",
+                           "record a device's condition (signed by its custodian or manufacturer, "
+                           "or the authority threshold)");
     sub->add_option("--manufacturer", o->mfr, "manufacturer org id")->required();
     sub->add_option("--serial", o->serial, "serial number")->required();
     sub->add_option("--condition", o->condition, Join(Keys(conditions), "|"))

@@ -1015,10 +1015,8 @@ class Planner {
   // would refuse is refused here, before anything is logged.
   Status Simulate(const ImportPlan& plan) const {
     if (plan.records.empty()) return Status::Ok();
-    pb::Genesis g;
-    PROV_ASSIGN_OR_RETURN(bool have,
-                          verifier::GetMessage(ledger_, verifier::state_key::Genesis(), &g));
-    if (!have) return verifier::FailedPrecondition("NO_GENESIS", "the ledger has no genesis");
+    PROV_ASSIGN_OR_RETURN(pb::AuthorityState current, verifier::CurrentAuthorities(ledger_));
+    const pb::AuthoritySet& g = current.set();
     std::vector<verifier::PublicKey> authorities;
     for (const auto& a : g.authority_keys()) {
       if (authorities.size() >= g.threshold() || a.public_key().size() != 32) continue;

@@ -58,6 +58,7 @@ Result<pb::Evidence> StaticEvidence(LedgerClient& c, const pb::GetEvidenceReques
   for (const auto& id : req.orgs()) roots.push_back(verifier::subject::Org(id));
   for (const auto& code : req.laws()) roots.push_back(verifier::subject::Law(code));
   roots.push_back(verifier::subject::MacRegistry());  // as provd: for scans and bundles
+  roots.push_back(verifier::subject::Authorities());  // as provd: the current authority set
   pb::Evidence ev;
   std::set<uint64_t> indices{0, covered};
   std::map<verifier::Subject, bool> registered;

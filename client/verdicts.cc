@@ -203,7 +203,8 @@ Result<std::vector<verifier::VerifiedEvidence>> FetchEvidence(
     }
     PROV_RETURN_IF_ERROR(status);
     PROV_RETURN_IF_ERROR(c.Observe(ev.checkpoint().note()).status());
-    PROV_ASSIGN_OR_RETURN(auto verified, verifier::VerifyEvidence(ev, c.verifier(), cache));
+    PROV_ASSIGN_OR_RETURN(auto key, c.KeyForNote(ev.checkpoint().note()));
+    PROV_ASSIGN_OR_RETURN(auto verified, verifier::VerifyEvidence(ev, key, cache));
     out.push_back(std::move(verified));
     if (raw) raw->push_back(std::move(ev));
     if (progress) progress(std::min(devices.size(), start + kEvidenceChunk));

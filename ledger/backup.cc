@@ -59,7 +59,8 @@ Result<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Writes `data` to `path` through a temporary file, fsynced, renamed into place.
+}  // namespace
+
 Status WriteFileDurably(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -73,6 +74,8 @@ Status WriteFileDurably(const std::string& path, const std::string& data) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 // Copies log.key (refusing a group- or world-readable one, writing 0600) and
 // log.vkey from `from` to `to`; checks that the vkey is the key's.

@@ -29,6 +29,9 @@ std::string DataDirVkey(const std::string& dir);  // DIR/log.vkey
 // DIR/admin.sock: the running provd's control socket (ledger/admin_socket.h).
 std::string DataDirAdminSocket(const std::string& dir);
 
+// Writes `data` to `path` through a temporary file, fsynced, renamed into place.
+verifier::Status WriteFileDurably(const std::string& path, const std::string& data);
+
 struct BackupInfo {
   std::string origin;
   uint64_t size = 0;

@@ -98,7 +98,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   if (!checkpoint.ok()) {
     return verifier::DataLoss(
         "BAD_CHECKPOINT",
-        "latest checkpoint does not verify with the log key: " + checkpoint.status().ToString());
+        "latest checkpoint does not verify with the log key (after an interrupted "
+        "`provd rotate-log-key`, run it again to finish): " +
+            checkpoint.status().ToString());
   }
   std::unique_ptr<Ledger> l(new Ledger(std::move(kv), log_key, options));
   l->origin_ = origin;
@@ -150,6 +152,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
                              std::to_string(size - 1));
   }
   l->index_.Adopt(size, l->index_.current(), size);
+  pb::LogKeyState rotated;
+  PROV_ASSIGN_OR_RETURN(bool has_rotated,
+                        verifier::GetMessage(l->state_, verifier::state_key::LogKey(), &rotated));
+  if (has_rotated && rotated.rotation().new_key() != vkey) {
+    return verifier::FailedPrecondition(
+        "WRONG_LOG_KEY", "the log rotated its key at #" + std::to_string(rotated.index()) + " to " +
+                             rotated.rotation().new_key() + ", not the given key");
+  }
 
   auto c = std::make_shared<pb::SignedCheckpoint>();
   c->set_note(note);
@@ -173,9 +183,10 @@ Ledger::~Ledger() {
 std::future<Ack> Ledger::Submit(verifier::PreparedRecord record) {
   Pending p{std::move(record), {}};
   std::future<Ack> f = p.promise.get_future();
-  if (p.record.record.has_index_root()) {
+  if (p.record.record.has_index_root() || p.record.record.has_log_key_rotation()) {
     p.promise.set_value(
-        Ack{verifier::PermissionDenied("LOG_RECORD", "index roots are written by the log itself"),
+        Ack{verifier::PermissionDenied("LOG_RECORD", verifier::RecordKindName(p.record.record) +
+                                                         " records are written by the log itself"),
             0, false, nullptr});
     return f;
   }
@@ -235,6 +246,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
   std::map<Hash, uint64_t> batch_hashes;
   std::vector<Done> done;
   done.reserve(batch.size());
+  std::shared_ptr<const verifier::SigningKey> rotate_to;  // a log key rotation appended
 
   for (size_t i = 0; i < batch.size(); ++i) {
     const verifier::PreparedRecord& rec = batch[i].record;
@@ -261,6 +273,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     }
     state.Absorb(rec_state);
     AppendLeaf(&kv, rec, next);
+    if (batch[i].rotate_to) rotate_to = batch[i].rotate_to;
     batch_hashes.emplace(rec.leaf_hash, next);
     done.push_back({i, next, false});
     ++next;
@@ -287,7 +300,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     }
     for (const auto& [k, v] : state.writes()) kv.Put(coding::StateKey(k), v);
     writer_->FlushTiles(&kv);
-    ckpt = SignCheckpoint(next, writer_->Root());
+    ckpt = SignCheckpoint(next, writer_->Root(), rotate_to ? *rotate_to : log_key_);
     kv.Put(coding::CheckpointKey(next), ckpt->note());
     kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
     s = kv_->Write(kv);
@@ -298,6 +311,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
       return;
     }
     index_.Adopt(next, std::move(*tree), Head(true)->size());
+    if (rotate_to) AdoptLogKey(*rotate_to);
     Publish(ckpt);
   } else {
     ckpt = Checkpoint();
@@ -356,8 +370,13 @@ void Ledger::RefreshCheckpoint() {
 
 std::shared_ptr<const pb::SignedCheckpoint> Ledger::SignCheckpoint(uint64_t size,
                                                                    const Hash& root) const {
+  return SignCheckpoint(size, root, log_key_);
+}
+
+std::shared_ptr<const pb::SignedCheckpoint> Ledger::SignCheckpoint(
+    uint64_t size, const Hash& root, const verifier::SigningKey& key) const {
   auto out = std::make_shared<pb::SignedCheckpoint>();
-  out->set_note(CheckpointNote(origin_, size, root, log_key_));
+  out->set_note(CheckpointNote(origin_, size, root, key));
   out->set_size(size);
   out->set_root_hash(std::string(verifier::AsStringView(root)));
   return out;
@@ -631,6 +650,9 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   // Every vetted MAC block: a scan (online, or later from a bundle of this
   // evidence) judges a camera's MACs against all of them.
   roots.push_back(verifier::subject::MacRegistry());
+  // Who the authorities are (every authority set since the genesis), so
+  // that any evidence tells the current set.
+  roots.push_back(verifier::subject::Authorities());
   for (const auto& id : want_orgs) {
     std::string unused;
     PROV_ASSIGN_OR_RETURN(bool found, state_.Get(verifier::state_key::Org(id), &unused));
@@ -724,17 +746,69 @@ Result<pb::Evidence> Ledger::DevicesEvidence(const std::vector<pb::DeviceRef>& d
   return ev;
 }
 
+Result<uint64_t> Ledger::RotateLogKey(const verifier::SigningKey& next) {
+  const uint64_t at = Checkpoint()->size();
+  pb::Record r;
+  r.set_issued_at(static_cast<int64_t>(std::time(nullptr)));
+  auto* k = r.mutable_log_key_rotation();
+  k->set_origin(origin_);
+  k->set_old_key(vkey_);
+  k->set_new_key(verifier::FormatVerifierKey(origin_, next.public_key()));
+  k->set_from_size(at + 1);
+  const verifier::SigningKey* keys[] = {&log_key_, &next};
+  PROV_ASSIGN_OR_RETURN(verifier::PreparedRecord prepared,
+                        verifier::PrepareRecord(
+                            verifier::SignRecord(r.SerializeAsString(), keys).SerializeAsString()));
+  Pending p{std::move(prepared), {}, std::make_shared<verifier::SigningKey>(next)};
+  std::future<Ack> f = p.promise.get_future();
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) {
+      return Status(verifier::Code::kUnavailable, "SHUTTING_DOWN", "the ledger is stopping");
+    }
+    queue_.push_back(std::move(p));
+  }
+  queue_cv_.notify_one();
+  Ack ack = f.get();
+  if (!ack.status.ok()) return ack.status;
+  return ack.index;
+}
+
+void Ledger::AdoptLogKey(const verifier::SigningKey& key) {
+  log_key_ = key;
+  vkey_ = verifier::FormatVerifierKey(origin_, key.public_key());
+  note_verifier_ = *verifier::ParseVerifierKey(vkey_);
+}
+
+Result<std::vector<pb::LogEntry>> Ledger::LogKeyRotations() const {
+  pb::LogKeyState st;
+  PROV_ASSIGN_OR_RETURN(bool rotated,
+                        verifier::GetMessage(state_, verifier::state_key::LogKey(), &st));
+  std::vector<pb::LogEntry> out;
+  if (!rotated) return out;
+  for (uint64_t i : st.indices()) {
+    PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+    pb::LogEntry e;
+    e.set_index(i);
+    e.set_signed_record(std::move(leaf));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 verifier::Status Ledger::CheckSignersKnown(const pb::SignedRecord& record) const {
-  pb::Genesis genesis;
-  PROV_ASSIGN_OR_RETURN(bool have_genesis,
-                        verifier::GetMessage(state_, verifier::state_key::Genesis(), &genesis));
+  auto authorities = verifier::CurrentAuthorities(state_);
+  // The keys an authority set adds sign it too (proof of possession).
+  pb::Record r;
+  const bool adds_keys = r.ParseFromString(record.record()) && r.has_authority_set();
+  auto in = [&](const pb::AuthoritySet& set, const std::string& pk) {
+    return std::any_of(set.authority_keys().begin(), set.authority_keys().end(),
+                       [&](const auto& a) { return a.public_key() == pk; });
+  };
   for (const auto& sig : record.signatures()) {
     if (sig.public_key().size() != 32) continue;  // malformed: PrepareRecord says so precisely
-    const bool authority =
-        have_genesis &&
-        std::any_of(genesis.authority_keys().begin(), genesis.authority_keys().end(),
-                    [&](const auto& a) { return a.public_key() == sig.public_key(); });
-    if (authority) continue;
+    if (authorities.ok() && in(authorities->set(), sig.public_key())) continue;
+    if (adds_keys && in(r.authority_set(), sig.public_key())) continue;
     std::string unused;
     PROV_ASSIGN_OR_RETURN(
         bool enrolled,

@@ -125,6 +125,15 @@ class Ledger {
                                       const std::string& serial) const;
   Result<pb::Evidence> OrganizationEvidence(const std::string& org_id) const;
 
+  // Rotates the log key: appends a LogKeyRotation naming `next`, signed by
+  // the current key and `next`, as its own commit batch (with its index
+  // root), whose checkpoint `next` signs; from then on `next` signs every
+  // checkpoint. Returns the rotation's leaf index. For a ledger that serves
+  // no one (`provd rotate-log-key` runs with provd stopped).
+  Result<uint64_t> RotateLogKey(const verifier::SigningKey& next);
+  // Every LogKeyRotation leaf, oldest first.
+  Result<std::vector<pb::LogEntry>> LogKeyRotations() const;
+
   // Cheap admission check before any signature is verified: every signer
   // must be a genesis authority or a key enrolled by a committed record.
   // PERMISSION_DENIED / UNKNOWN_SIGNER otherwise.
@@ -139,6 +148,9 @@ class Ledger {
   struct Pending {
     verifier::PreparedRecord record;
     std::promise<Ack> promise;
+    // A LogKeyRotation to this key (RotateLogKey): the batch's checkpoint is
+    // signed by it, and it becomes the log key once the batch is durable.
+    std::shared_ptr<const verifier::SigningKey> rotate_to;
   };
 
   // A batch slot's outcome.
@@ -157,6 +169,10 @@ class Ledger {
   void FailBatch(std::vector<Pending>& batch, const std::vector<Done>& done, uint64_t old_size,
                  const verifier::Status& why);
   std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size, const Hash& root) const;
+  std::shared_ptr<const pb::SignedCheckpoint> SignCheckpoint(uint64_t size, const Hash& root,
+                                                             const verifier::SigningKey& key) const;
+  // Makes `key` the log key (after a durable rotation).
+  void AdoptLogKey(const verifier::SigningKey& key);
   void Publish(std::shared_ptr<const pb::SignedCheckpoint> c);
   // Sequencer thread, while idle: re-signs the head if it is older than
   // options_.checkpoint_refresh.

@@ -25,6 +25,7 @@
 #include "ledger/backup.h"
 #include "ledger/json_log.h"
 #include "ledger/ledger.h"
+#include "ledger/log_key_rotation.h"
 #include "ledger/metrics.h"
 #include "ledger/service.h"
 #include "ledger/tile_http.h"
@@ -361,6 +362,24 @@ int Backup(const std::string& dir, const std::string& to) {
   return 0;
 }
 
+int RotateLogKey(const std::string& dir) {
+  auto r = ledger::RotateLogKey(dir);
+  if (!r.ok()) return Fail(r.status());
+  if (r->finished) {
+    spdlog::info("finished an interrupted rotation: the log key is now the one it rotated to");
+  } else {
+    spdlog::info("log key rotated at #{}: checkpoints from size {} on are signed by the new key",
+                 r->index, r->index + 1);
+  }
+  spdlog::info("old key {}", r->old_vkey);
+  spdlog::info(
+      "clients that pinned the old key follow the rotation; pin the new key above "
+      "for new clients (also in {})",
+      VkeyPath(dir));
+  std::printf("%s\n", r->new_vkey.c_str());
+  return 0;
+}
+
 int Restore(const std::string& from, const std::string& dir, bool force) {
   auto start = std::chrono::steady_clock::now();
   auto report =
@@ -444,6 +463,11 @@ int main(int argc, char** argv) {
       "verify", "offline full check: re-hash and replay every leaf, compare tree and state");
   verify->add_option("--data-dir", dir, "directory made by `provd init`")->required();
 
+  auto* rotate = app.add_subcommand(
+      "rotate-log-key",
+      "with provd stopped: a new log key, announced in the log by a record the old key signs");
+  rotate->add_option("--data-dir", dir, "directory made by `provd init`")->required();
+
   std::string to, from;
   bool force = false;
   auto* backup = app.add_subcommand(
@@ -468,6 +492,11 @@ int main(int argc, char** argv) {
   if (*serve && so.log_format == "json") ledger::UseJsonLogLines();
   if (*init) return Init(dir, origin, authorities, threshold);
   if (*verify) return Verify(dir);
+  if (*rotate) {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("provd-stderr"));  // stdout: the new key
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
+    return RotateLogKey(dir);
+  }
   if (*backup || *restore) {
     // The result line on stdout, every diagnostic on stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("provd-stderr"));

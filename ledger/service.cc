@@ -153,6 +153,15 @@ grpc::Status LedgerService::GetEntries(grpc::ServerContext*, const pb::GetEntrie
   return grpc::Status::OK;
 }
 
+grpc::Status LedgerService::GetLogKeyRotations(grpc::ServerContext*,
+                                               const pb::GetLogKeyRotationsRequest*,
+                                               pb::GetEntriesResponse* resp) {
+  auto entries = ledger_->LogKeyRotations();
+  if (!entries.ok()) return ToGrpcStatus(entries.status());
+  for (auto& e : *entries) *resp->add_entries() = std::move(e);
+  return grpc::Status::OK;
+}
+
 grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
                                               const pb::GetInclusionProofRequest* req,
                                               pb::GetInclusionProofResponse* resp) {

@@ -37,6 +37,8 @@ class LedgerService final : public pb::Ledger::Service {
                              pb::SignedCheckpoint*) override;
   grpc::Status GetEntries(grpc::ServerContext*, const pb::GetEntriesRequest*,
                           pb::GetEntriesResponse*) override;
+  grpc::Status GetLogKeyRotations(grpc::ServerContext*, const pb::GetLogKeyRotationsRequest*,
+                                  pb::GetEntriesResponse*) override;
   grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::GetInclusionProofRequest*,
                                  pb::GetInclusionProofResponse*) override;
   grpc::Status GetConsistencyProof(grpc::ServerContext*, const pb::GetConsistencyProofRequest*,

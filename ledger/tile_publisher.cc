@@ -13,9 +13,10 @@
 #include <set>
 
 #include "ledger/coding.h"
+#include "ledger/ledger.h"
+#include "ledger/log_key_rotation.h"
 #include "ledger/subject_index.h"
 #include "verifier/index.h"
-#include "ledger/ledger.h"
 
 namespace ledger {
 
@@ -182,6 +183,13 @@ Status TilePublisher::Resume(uint64_t head_size) {
   if (!found) return Status::Ok();
   auto c = verifier::VerifyCheckpoint(note, verifier_, verifier_.name);
   if (!c.ok()) {
+    // Published before the log rotated its key: signed by an older key.
+    PROV_ASSIGN_OR_RETURN(auto past, PastLogKeys(*kv_));
+    for (const auto& key : past) {
+      if (auto old = verifier::VerifyCheckpoint(note, key, verifier_.name); old.ok()) c = old;
+    }
+  }
+  if (!c.ok()) {
     return NotOurs(dir_, "has a checkpoint that is not " + verifier_.name + "'s (" +
                              c.status().ToString() + ")");
   }
@@ -338,7 +346,8 @@ Result<verifier::IndexTree> TilePublisher::Advance(const verifier::IndexTree& fr
     // record concerns no subject.
     provenance::v1::Record r;
     if (!verifier::ParseLeafRecord(leaf, &r)) continue;
-    for (const auto& subject : verifier::SubjectsOf(r)) dirty.push_back(verifier::SubjectKey(subject));
+    for (const auto& subject : verifier::SubjectsOf(r))
+      dirty.push_back(verifier::SubjectKey(subject));
   }
   std::sort(dirty.begin(), dirty.end());
   dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
@@ -366,8 +375,10 @@ Result<verifier::IndexTree> TilePublisher::IndexAt(uint64_t size, const verifier
   // It must be what the head's last leaf logged: never publish another index.
   const Hash root = tree.Root();
   if (logged.root() != verifier::AsStringView(root)) {
-    return verifier::DataLoss("INDEX_CORRUPT", "the stored histories do not give the index root "
-                                               "logged at #" + std::to_string(covered));
+    return verifier::DataLoss("INDEX_CORRUPT",
+                              "the stored histories do not give the index root "
+                              "logged at #" +
+                                  std::to_string(covered));
   }
   return tree;
 }
@@ -389,8 +400,7 @@ Result<std::optional<verifier::IndexTree>> TilePublisher::StageIndex(uint64_t si
   KvStateView state(kv_);
   const uint64_t covered = size - 1;
   Status st = verifier::IndexTilesToPublish(
-      tree, index_,
-      [&](const Hash& k) { return HistoryBefore(state, k, covered); },
+      tree, index_, [&](const Hash& k) { return HistoryBefore(state, k, covered); },
       [&](const Hash& h, std::string bytes) {
         return Stage(verifier::IndexTilePath(h), bytes, /*sync=*/false);
       });

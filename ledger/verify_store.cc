@@ -78,6 +78,13 @@ Result<StoreReport> VerifyStore(const KvStore& kv, const verifier::PublicKey& lo
   if (!verifier::ConstantTimeEqual(range.Root(), head->root)) {
     return Bad("recomputed root differs from the signed checkpoint");
   }
+  provenance::v1::LogKeyState rotated;
+  PROV_ASSIGN_OR_RETURN(bool has_rotated,
+                        verifier::GetMessage(state, verifier::state_key::LogKey(), &rotated));
+  if (has_rotated && rotated.rotation().new_key() != verifier::FormatVerifierKey(origin, log_key)) {
+    return Bad("the log rotated its key at #" + std::to_string(rotated.index()) + " to " +
+               rotated.rotation().new_key() + ", which is not the log key given");
+  }
   if (!last_is_index_root) {
     return Bad("the head's last leaf " + std::to_string(head->size - 1) +
                " is not an index root (docs/index.md)");

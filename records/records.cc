@@ -18,6 +18,17 @@ std::string SignRecordBytes(const pb::Record& record,
   return SignRecord(record, keys).SerializeAsString();
 }
 
+namespace {
+void AddAuthorityKeys(const std::vector<std::pair<std::string, verifier::PublicKey>>& keys,
+                      google::protobuf::RepeatedPtrField<pb::AuthorityKey>* out) {
+  for (const auto& [name, key] : keys) {
+    auto* a = out->Add();
+    a->set_name(name);
+    a->set_public_key(std::string(AsStringView(key)));
+  }
+}
+}  // namespace
+
 pb::Record GenesisRecord(
     const std::string& origin,
     const std::vector<std::pair<std::string, verifier::PublicKey>>& authorities,
@@ -25,12 +36,30 @@ pb::Record GenesisRecord(
   pb::Record r;
   auto* g = r.mutable_genesis();
   g->set_origin(origin);
-  for (const auto& [name, key] : authorities) {
-    auto* a = g->add_authority_keys();
-    a->set_name(name);
-    a->set_public_key(std::string(AsStringView(key)));
-  }
+  AddAuthorityKeys(authorities, g->mutable_authority_keys());
   g->set_threshold(threshold);
+  return r;
+}
+
+pb::Record AuthoritySetRecord(int64_t issued_at,
+                              const std::vector<std::pair<std::string, verifier::PublicKey>>& keys,
+                              uint32_t threshold, uint64_t replaces, const std::string& reason) {
+  pb::Record r;
+  r.set_issued_at(issued_at);
+  auto* a = r.mutable_authority_set();
+  AddAuthorityKeys(keys, a->mutable_authority_keys());
+  a->set_threshold(threshold);
+  a->set_replaces(replaces);
+  a->set_reason(reason);
+  return r;
+}
+
+pb::Record KeyRenewalRecord(int64_t issued_at, const verifier::PublicKey& key,
+                            const verifier::PublicKey& renews, const std::string& org_id,
+                            const std::vector<pb::Role>& roles, int64_t not_before,
+                            int64_t not_after) {
+  pb::Record r = KeyEnrollmentRecord(issued_at, key, org_id, roles, not_before, not_after);
+  r.mutable_key_enrollment()->set_renews(std::string(AsStringView(verifier::KeyId(renews))));
   return r;
 }
 
@@ -106,9 +135,9 @@ pb::Record OrganizationRecord(int64_t issued_at, const std::string& org_id,
   return r;
 }
 
-pb::Record OwnershipRecord(int64_t issued_at, const std::string& owner,
-                           const std::string& owned, uint32_t stake_bp, bool control,
-                           int64_t valid_from, int64_t valid_until) {
+pb::Record OwnershipRecord(int64_t issued_at, const std::string& owner, const std::string& owned,
+                           uint32_t stake_bp, bool control, int64_t valid_from,
+                           int64_t valid_until) {
   pb::Record r;
   r.set_issued_at(issued_at);
   auto* w = r.mutable_ownership();
@@ -159,8 +188,8 @@ pb::Record OrgStateOwnedFact(int64_t issued_at, const std::string& org, bool sta
 }
 
 pb::Record NoRegistrableOwnerRecord(int64_t issued_at, const std::string& org,
-                                    uint32_t threshold_bp, int64_t valid_from,
-                                    int64_t valid_until, const std::string& source) {
+                                    uint32_t threshold_bp, int64_t valid_from, int64_t valid_until,
+                                    const std::string& source) {
   pb::Record r;
   r.set_issued_at(issued_at);
   auto* n = r.mutable_no_registrable_owner();
@@ -186,9 +215,8 @@ pb::Record RulingRecord(int64_t issued_at, const std::string& org, const std::st
 }
 
 pb::Record KeyEnrollmentRecord(int64_t issued_at, const verifier::PublicKey& key,
-                               const std::string& org_id,
-                               const std::vector<pb::Role>& roles, int64_t not_before,
-                               int64_t not_after) {
+                               const std::string& org_id, const std::vector<pb::Role>& roles,
+                               int64_t not_before, int64_t not_after) {
   pb::Record r;
   r.set_issued_at(issued_at);
   auto* e = r.mutable_key_enrollment();
@@ -255,8 +283,8 @@ pb::Record FirmwareReleaseRecord(int64_t issued_at, const std::string& manufactu
 }
 
 pb::Record FirmwareRevocationRecord(int64_t issued_at, const std::string& manufacturer,
-                                    const std::string& model_id,
-                                    const std::string& version, const std::string& reason) {
+                                    const std::string& model_id, const std::string& version,
+                                    const std::string& reason) {
   pb::Record r;
   r.set_issued_at(issued_at);
   auto* f = r.mutable_firmware_revocation();
@@ -284,9 +312,8 @@ pb::Record DeviceRecord(int64_t issued_at, const std::string& manufacturer,
 }
 
 pb::Record TransferRecord(int64_t issued_at, const std::string& manufacturer,
-                          const std::vector<std::string>& serials,
-                          const std::string& from, const std::string& to,
-                          const std::string& reference) {
+                          const std::vector<std::string>& serials, const std::string& from,
+                          const std::string& to, const std::string& reference) {
   pb::Record r;
   r.set_issued_at(issued_at);
   auto* t = r.mutable_transfer();

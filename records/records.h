@@ -62,6 +62,17 @@ pb::Record RulingRecord(int64_t issued_at, const std::string& org, const std::st
 pb::Record KeyEnrollmentRecord(int64_t issued_at, const verifier::PublicKey& key,
                                const std::string& org_id, const std::vector<pb::Role>& roles,
                                int64_t not_before = 0, int64_t not_after = 0);
+// A renewal of key `renews` (its public key): the same key with a later
+// expiry, or `key` succeeding it.
+pb::Record KeyRenewalRecord(int64_t issued_at, const verifier::PublicKey& key,
+                            const verifier::PublicKey& renews, const std::string& org_id,
+                            const std::vector<pb::Role>& roles, int64_t not_before,
+                            int64_t not_after);
+// Replaces the authority keys and threshold; `replaces` is the leaf the
+// current set came from (0: the genesis).
+pb::Record AuthoritySetRecord(int64_t issued_at,
+                              const std::vector<std::pair<std::string, verifier::PublicKey>>& keys,
+                              uint32_t threshold, uint64_t replaces, const std::string& reason);
 pb::Record KeyRevocationRecord(int64_t issued_at, const verifier::PublicKey& key,
                                int64_t effective_time, const std::string& reason = "");
 pb::Record ComponentRecord(int64_t issued_at, const std::string& maker,

@@ -56,13 +56,14 @@ Subject Ca(std::string_view m, std::string_view id) {
 }
 Subject Mac(std::string_view prefix) { return {"mac", {std::string(prefix)}}; }
 Subject MacRegistry() { return {"macs", {}}; }
+Subject Authorities() { return {"authorities", {}}; }
 Subject Law(std::string_view code) { return {"law", {std::string(code)}}; }
 }  // namespace subject
 
 Status CheckSubject(const Subject& s) {
   static const std::pair<std::string_view, size_t> kKinds[] = {
-      {"device", 2}, {"org", 1}, {"key", 1}, {"model", 2},
-      {"component", 2}, {"ca", 2}, {"mac", 1}, {"macs", 0}, {"law", 1},
+      {"device", 2}, {"org", 1}, {"key", 1},  {"model", 2}, {"component", 2},
+      {"ca", 2},     {"mac", 1}, {"macs", 0}, {"law", 1},   {"authorities", 0},
   };
   for (const auto& [kind, ids] : kKinds) {
     if (s.kind != kind) continue;
@@ -123,8 +124,15 @@ std::vector<Subject> SubjectsOf(const pb::Record& r) {
       if (k.size() == pk.size()) std::copy(k.begin(), k.end(), pk.begin());
       out.push_back(subject::Key(pk));
       out.push_back(subject::Org(r.key_enrollment().org_id()));
+      const std::string& renews = r.key_enrollment().renews();
+      if (renews.size() == 32 && renews != AsStringView(KeyId(pk))) {
+        out.push_back(subject::KeyById(renews));
+      }
       break;
     }
+    case pb::Record::kAuthoritySet:
+      out.push_back(subject::Authorities());
+      break;
     case pb::Record::kKeyRevocation:
       out.push_back(subject::KeyById(r.key_revocation().key_id()));
       break;
@@ -132,7 +140,8 @@ std::vector<Subject> SubjectsOf(const pb::Record& r) {
       out.push_back(subject::Component(r.component().maker_org(), r.component().part_number()));
       break;
     case pb::Record::kDeviceModel:
-      out.push_back(subject::Model(r.device_model().manufacturer_org(), r.device_model().model_id()));
+      out.push_back(
+          subject::Model(r.device_model().manufacturer_org(), r.device_model().model_id()));
       break;
     case pb::Record::kFirmwareRelease:
       out.push_back(
@@ -151,10 +160,12 @@ std::vector<Subject> SubjectsOf(const pb::Record& r) {
       }
       break;
     case pb::Record::kDeviceStatus:
-      out.push_back(subject::Device(r.device_status().manufacturer_org(), r.device_status().serial()));
+      out.push_back(
+          subject::Device(r.device_status().manufacturer_org(), r.device_status().serial()));
       break;
     case pb::Record::kCommissioning:
-      out.push_back(subject::Device(r.commissioning().manufacturer_org(), r.commissioning().serial()));
+      out.push_back(
+          subject::Device(r.commissioning().manufacturer_org(), r.commissioning().serial()));
       break;
     case pb::Record::kMacBlock:
       out.push_back(subject::Mac(r.mac_block().prefix()));
@@ -170,6 +181,7 @@ std::vector<Subject> SubjectsOf(const pb::Record& r) {
       break;
     case pb::Record::kGenesis:
     case pb::Record::kIndexRoot:
+    case pb::Record::kLogKeyRotation:
     case pb::Record::KIND_NOT_SET:
       break;
   }
@@ -186,6 +198,9 @@ std::vector<Subject> ReliesOn(const pb::Record& r, std::span<const PublicKey> si
                     [&](const pb::AuthorityKey& a) { return a.public_key() == pks; });
     if (!authority) AddUnique(&out, subject::Key(pk));
   }
+  // Who the authorities were when it was signed: the genesis's set, or the
+  // sets that replaced it (their records, all of them).
+  if (!signers.empty() && !r.has_log_key_rotation()) AddUnique(&out, subject::Authorities());
   switch (r.kind_case()) {
     case pb::Record::kOrganization:
       for (const auto& law : r.organization().laws()) AddUnique(&out, subject::Law(law));
@@ -333,14 +348,13 @@ Status VerifyIndexProof(const Hash& root, const Hash& key, std::span<const uint6
     return InvalidArgument("INDEX_PROOF_MALFORMED", "an index proof descends at most 256 levels");
   }
   if (history.size() > kMaxHistory) {
-    return InvalidArgument("INDEX_PROOF_MALFORMED", "a history of more than " +
-                                                        std::to_string(kMaxHistory) + " leaves");
+    return InvalidArgument("INDEX_PROOF_MALFORMED",
+                           "a history of more than " + std::to_string(kMaxHistory) + " leaves");
   }
   for (size_t i = 1; i < history.size(); ++i) {
     if (history[i] <= history[i - 1]) {
-      return InvalidArgument("INDEX_PROOF_MALFORMED",
-                             "the history is not strictly ascending at #" +
-                                 std::to_string(history[i]));
+      return InvalidArgument("INDEX_PROOF_MALFORMED", "the history is not strictly ascending at #" +
+                                                          std::to_string(history[i]));
     }
   }
   for (const auto& s : proof.siblings) {
@@ -398,7 +412,8 @@ Result<IndexProof> ParseIndexProof(const pb::SubjectProof& p) {
     auto k = ToHash(AsBytes(p.other_key()));
     auto h = ToHash(AsBytes(p.other_history_hash()));
     if (!k.ok() || !h.ok()) {
-      return InvalidArgument("INDEX_PROOF_MALFORMED", "another leaf's key and hash are 32 bytes each");
+      return InvalidArgument("INDEX_PROOF_MALFORMED",
+                             "another leaf's key and hash are 32 bytes each");
     }
     out.other = std::make_pair(*k, *h);
   }
@@ -475,7 +490,7 @@ NodePtr Update(const NodePtr& node, size_t depth, std::span<const Leaf> leaves, 
   }
   // Split by the bit at this depth: keys with 0 sort first.
   auto mid = std::partition_point(leaves.begin(), leaves.end(),
-                                   [depth](const Leaf& l) { return KeyBit(l.first, depth) == 0; });
+                                  [depth](const Leaf& l) { return KeyBit(l.first, depth) == 0; });
   const size_t n = static_cast<size_t>(mid - leaves.begin());
   NodePtr left = Update(node ? node->child[0] : nullptr, depth + 1, leaves.subspan(0, n), added);
   NodePtr right = Update(node ? node->child[1] : nullptr, depth + 1, leaves.subspan(n), added);
@@ -598,13 +613,12 @@ Status IndexReplay::Apply(StateOverlay& state, const PreparedRecord& rec, uint64
   PROV_ASSIGN_OR_RETURN(IndexTree tree, Commit(state));
   const Hash root = tree.Root();
   if (x.root() != AsStringView(root) || x.subjects() != tree.size()) {
-    return DataLoss("INDEX_ROOT_MISMATCH",
-                    "the index root logged at #" + std::to_string(index) + " (" +
-                        HexEncode(AsBytes(x.root())).substr(0, 16) + ", " +
-                        std::to_string(x.subjects()) + " subjects) is not the index of the " +
-                        std::to_string(index) + " leaves before it (" +
-                        HexEncode(root).substr(0, 16) + ", " + std::to_string(tree.size()) +
-                        " subjects)");
+    return DataLoss(
+        "INDEX_ROOT_MISMATCH",
+        "the index root logged at #" + std::to_string(index) + " (" +
+            HexEncode(AsBytes(x.root())).substr(0, 16) + ", " + std::to_string(x.subjects()) +
+            " subjects) is not the index of the " + std::to_string(index) + " leaves before it (" +
+            HexEncode(root).substr(0, 16) + ", " + std::to_string(tree.size()) + " subjects)");
   }
   return Status::Ok();
 }
@@ -705,7 +719,8 @@ struct TileReader {
   size_t path_inner = 0;  // inner nodes on the key's path
 
   Status Malformed(const std::string& why) const {
-    return InvalidArgument("INDEX_TILE_MALFORMED", "index tile byte " + std::to_string(pos) + ": " + why);
+    return InvalidArgument("INDEX_TILE_MALFORMED",
+                           "index tile byte " + std::to_string(pos) + ": " + why);
   }
   Result<Hash> ReadHash() {
     if (in.size() - pos < 32) return Malformed("truncated");
@@ -749,7 +764,8 @@ struct TileReader {
         const int bit = on_path ? KeyBit(key, depth) : -1;
         PROV_ASSIGN_OR_RETURN(Hash l, Node(depth + 1, bit == 0));
         PROV_ASSIGN_OR_RETURN(Hash r, Node(depth + 1, bit == 1));
-        if (l == kEmptyIndexHash && r == kEmptyIndexHash) return Malformed("an inner node with no leaves");
+        if (l == kEmptyIndexHash && r == kEmptyIndexHash)
+          return Malformed("an inner node with no leaves");
         if (on_path) {
           ++path_inner;
           const Hash& sib = bit == 0 ? r : l;
@@ -792,7 +808,7 @@ Result<IndexTileStep> WalkIndexTile(const Hash& hash, std::string_view bytes, co
 }
 
 Result<pb::SubjectProof> ProveFromTiles(const Hash& root, const Subject& subject,
-                                         const IndexTileFetch& fetch) {
+                                        const IndexTileFetch& fetch) {
   const Hash key = SubjectKey(subject);
   IndexProof proof;
   std::vector<uint64_t> history;

@@ -31,7 +31,7 @@ namespace verifier {
 
 // A subject: a kind and its ids, e.g. {"device", {"acme", "SN-1"}}.
 struct Subject {
-  std::string kind;  // device org key model component ca mac macs law
+  std::string kind;  // device org key model component ca mac macs law authorities
   std::vector<std::string> ids;
 
   // "device acme/SN-1"
@@ -53,6 +53,9 @@ Subject Mac(std::string_view prefix);  // upper-case hex, 6, 7 or 9 digits
 // holding the camera's MAC was left out, online or from a bundle.
 Subject MacRegistry();
 Subject Law(std::string_view code);
+// Every AuthoritySet record: who the authorities were at each leaf. Every
+// signed record relies on it.
+Subject Authorities();
 }  // namespace subject
 
 // OK for a known kind with its number of ids; INVALID_ARGUMENT

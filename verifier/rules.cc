@@ -6,6 +6,7 @@
 
 #include "proto/state.pb.h"
 #include "verifier/merkle.h"
+#include "verifier/note.h"
 #include "verifier/x509.h"
 
 namespace verifier {
@@ -14,12 +15,8 @@ using google::protobuf::Message;
 
 namespace {
 
-Status Malformed(std::string msg) {
-  return InvalidArgument("MALFORMED_RECORD", std::move(msg));
-}
-Status BadField(std::string msg) {
-  return InvalidArgument("INVALID_FIELD", std::move(msg));
-}
+Status Malformed(std::string msg) { return InvalidArgument("MALFORMED_RECORD", std::move(msg)); }
+Status BadField(std::string msg) { return InvalidArgument("INVALID_FIELD", std::move(msg)); }
 
 // Identifiers: 1..128 bytes, no control characters.
 Status CheckId(std::string_view what, const std::string& v) {
@@ -95,7 +92,8 @@ Result<std::optional<MacOwner>> MacBlockOf(const StateView& s, std::string_view 
   PROV_ASSIGN_OR_RETURN(const std::string hex, MacHex(mac));
   for (size_t len : kMacPrefixLengths) {
     pb::MacBlockState held;
-    PROV_ASSIGN_OR_RETURN(bool found, GetMessage(s, state_key::MacBlock(hex.substr(0, len)), &held));
+    PROV_ASSIGN_OR_RETURN(bool found,
+                          GetMessage(s, state_key::MacBlock(hex.substr(0, len)), &held));
     if (found) return std::optional<MacOwner>(MacOwner{held.current(), held.index()});
   }
   return std::optional<MacOwner>();
@@ -110,8 +108,8 @@ Status CheckIdentityCaCertificates(const pb::DeviceIdentityCa& c, int64_t at) {
   for (int i = 0; i < c.certificates_size(); ++i) {
     auto cert = ParseCertificateDer(c.certificates(i));
     if (!cert.ok()) {
-      return InvalidArgument("BAD_CERTIFICATE", "certificate " + std::to_string(i) + ": " +
-                                                    cert.status().message());
+      return InvalidArgument("BAD_CERTIFICATE",
+                             "certificate " + std::to_string(i) + ": " + cert.status().message());
     }
     if (!cert->is_ca) {
       return InvalidArgument("BAD_CERTIFICATE", "certificate " + std::to_string(i) + " (" +
@@ -119,8 +117,8 @@ Status CheckIdentityCaCertificates(const pb::DeviceIdentityCa& c, int64_t at) {
     }
     if (i == 0) {
       if (!cert->self_signed) {
-        return InvalidArgument("BAD_CERTIFICATE", "certificate 0 (" + cert->subject +
-                                                      ") must be a self-signed root");
+        return InvalidArgument("BAD_CERTIFICATE",
+                               "certificate 0 (" + cert->subject + ") must be a self-signed root");
       }
       anchors.push_back(cert->der);
       continue;
@@ -162,8 +160,8 @@ Status CheckCountry(std::string_view what, const std::string& v, bool optional) 
 
 Status CheckLen(std::string_view what, const std::string& v, size_t n) {
   if (v.size() != n) {
-    return BadField(std::string(what) + " must be " + std::to_string(n) +
-                    " bytes, got " + std::to_string(v.size()));
+    return BadField(std::string(what) + " must be " + std::to_string(n) + " bytes, got " +
+                    std::to_string(v.size()));
   }
   return Status::Ok();
 }
@@ -196,8 +194,9 @@ Status CheckSource(std::string_view what, const std::string& v) {
 Status CheckDeviceIdentity(const pb::Device& d) {
   if (d.device_public_key().empty() && d.identity_spki_sha256().empty() &&
       d.identity_certificate().empty() && d.identity_ca_id().empty()) {
-    return BadField("a device needs an identity: device_public_key, identity_spki_sha256, "
-                    "identity_certificate or identity_ca_id");
+    return BadField(
+        "a device needs an identity: device_public_key, identity_spki_sha256, "
+        "identity_certificate or identity_ca_id");
   }
   if (!d.device_public_key().empty()) {
     PROV_RETURN_IF_ERROR(CheckLen("device_public_key", d.device_public_key(), 32));
@@ -205,11 +204,14 @@ Status CheckDeviceIdentity(const pb::Device& d) {
   if (!d.identity_spki_sha256().empty()) {
     PROV_RETURN_IF_ERROR(CheckLen("identity_spki_sha256", d.identity_spki_sha256(), 32));
   }
-  if (!d.identity_ca_id().empty()) PROV_RETURN_IF_ERROR(CheckOrgId("identity_ca_id", d.identity_ca_id()));
+  if (!d.identity_ca_id().empty())
+    PROV_RETURN_IF_ERROR(CheckOrgId("identity_ca_id", d.identity_ca_id()));
   if (d.identity_certificate().empty()) return Status::Ok();
   auto cert = ParseCertificateDer(d.identity_certificate());
-  if (!cert.ok()) return InvalidArgument("BAD_CERTIFICATE", "identity_certificate: " + cert.status().message());
-  if (cert->is_ca) return InvalidArgument("BAD_CERTIFICATE", "identity_certificate is a CA, not a device's");
+  if (!cert.ok())
+    return InvalidArgument("BAD_CERTIFICATE", "identity_certificate: " + cert.status().message());
+  if (cert->is_ca)
+    return InvalidArgument("BAD_CERTIFICATE", "identity_certificate is a CA, not a device's");
   if (!IsSupportedKeyAlgorithm(cert->key_algorithm)) {
     return InvalidArgument("BAD_CERTIFICATE",
                            "identity_certificate key is " + cert->key_algorithm +
@@ -234,27 +236,49 @@ Status CheckComponentRef(const pb::ComponentRef& r) {
   return CheckId("component part_number", r.part_number());
 }
 
+// An authority set: named, distinct 32-byte keys and a threshold they can meet.
+Status CheckAuthorityKeys(const google::protobuf::RepeatedPtrField<pb::AuthorityKey>& keys,
+                          uint32_t threshold, const std::string& what) {
+  if (keys.empty()) return BadField(what + " needs authority keys");
+  std::set<std::string> seen;
+  for (const auto& k : keys) {
+    PROV_RETURN_IF_ERROR(CheckId("authority key name", k.name()));
+    PROV_RETURN_IF_ERROR(CheckLen("authority public_key", k.public_key(), 32));
+    if (!seen.insert(k.public_key()).second)
+      return BadField(what + " lists an authority key twice");
+  }
+  if (threshold < 1 || threshold > seen.size()) {
+    return BadField("threshold must be between 1 and the number of authority keys");
+  }
+  return Status::Ok();
+}
+
 // Stateless syntax checks of each kind.
 Status CheckFields(const pb::Record& r) {
   if (r.kind_case() != pb::Record::kGenesis && r.issued_at() <= 0) {
     return BadField("issued_at must be a positive unix time");
   }
   switch (r.kind_case()) {
-    case pb::Record::kGenesis: {
-      const auto& g = r.genesis();
-      PROV_RETURN_IF_ERROR(CheckId("origin", g.origin()));
-      if (g.authority_keys().empty()) return BadField("genesis needs authority keys");
-      std::set<std::string> keys;
-      for (const auto& k : g.authority_keys()) {
-        PROV_RETURN_IF_ERROR(CheckId("authority key name", k.name()));
-        PROV_RETURN_IF_ERROR(CheckLen("authority public_key", k.public_key(), 32));
-        if (!keys.insert(k.public_key()).second) {
-          return BadField("genesis lists an authority key twice");
+    case pb::Record::kGenesis:
+      PROV_RETURN_IF_ERROR(CheckId("origin", r.genesis().origin()));
+      return CheckAuthorityKeys(r.genesis().authority_keys(), r.genesis().threshold(), "genesis");
+    case pb::Record::kAuthoritySet:
+      PROV_RETURN_IF_ERROR(CheckText("reason", r.authority_set().reason(), 1024));
+      return CheckAuthorityKeys(r.authority_set().authority_keys(), r.authority_set().threshold(),
+                                "an authority set");
+    case pb::Record::kLogKeyRotation: {
+      const auto& k = r.log_key_rotation();
+      PROV_RETURN_IF_ERROR(CheckId("origin", k.origin()));
+      for (const std::string* key : {&k.old_key(), &k.new_key()}) {
+        if (auto v = ParseVerifierKey(*key); !v.ok()) {
+          return BadField("a log key rotation names a key that is not a note verifier key: " +
+                          v.status().message());
         }
       }
-      if (g.threshold() < 1 || g.threshold() > keys.size()) {
-        return BadField("threshold must be between 1 and the number of authority keys");
+      if (ParseVerifierKey(k.old_key())->public_key == ParseVerifierKey(k.new_key())->public_key) {
+        return BadField("a log key rotation must name a new key");
       }
+      if (k.from_size() < 2) return BadField("from_size must be past the genesis");
       return Status::Ok();
     }
     case pb::Record::kOrganization: {
@@ -279,7 +303,8 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckOrgId("manufacturer_org", c.manufacturer_org()));
       PROV_RETURN_IF_ERROR(CheckOrgId("ca_id", c.ca_id()));
       if (c.certificates().empty() || c.certificates_size() > 4) {
-        return BadField("a device-identity CA has 1 to 4 certificates (a root, then intermediates)");
+        return BadField(
+            "a device-identity CA has 1 to 4 certificates (a root, then intermediates)");
       }
       if (c.serial_source() != pb::SERIAL_SOURCE_SUBJECT_SERIAL_NUMBER &&
           c.serial_source() != pb::SERIAL_SOURCE_HARDWARE_MODULE_NAME &&
@@ -295,8 +320,9 @@ Status CheckFields(const pb::Record& r) {
           return BadField("serial_pattern must hold \"{serial}\" exactly once (at most 256 bytes)");
         }
       } else if (!c.serial_attribute().empty() || !c.serial_pattern().empty()) {
-        return BadField("serial_attribute and serial_pattern are for serial_source "
-                        "SERIAL_SOURCE_SUBJECT_PATTERN only");
+        return BadField(
+            "serial_attribute and serial_pattern are for serial_source "
+            "SERIAL_SOURCE_SUBJECT_PATTERN only");
       }
       if (c.leaf_algorithms().empty()) return BadField("leaf_algorithms must name at least one");
       for (const auto& a : c.leaf_algorithms()) {
@@ -384,6 +410,7 @@ Status CheckFields(const pb::Record& r) {
       if (e.not_after() != 0 && e.not_after() <= e.not_before()) {
         return BadField("not_after must be after not_before");
       }
+      if (!e.renews().empty()) PROV_RETURN_IF_ERROR(CheckLen("renews", e.renews(), 32));
       return Status::Ok();
     }
     case pb::Record::kKeyRevocation:
@@ -406,13 +433,14 @@ Status CheckFields(const pb::Record& r) {
       PROV_RETURN_IF_ERROR(CheckOrgId("brand_org", m.brand_org()));
       for (const auto& line : m.bom()) {
         PROV_RETURN_IF_ERROR(CheckComponentRef(line.component()));
-        PROV_RETURN_IF_ERROR(CheckCountry("assembly_test_location",
-                                          line.assembly_test_location(), true));
+        PROV_RETURN_IF_ERROR(
+            CheckCountry("assembly_test_location", line.assembly_test_location(), true));
       }
       if (m.shown_manufacturer_size() > 16 || m.shown_model_size() > 16) {
         return BadField("at most 16 shown manufacturer and model strings");
       }
-      for (const auto& v : m.shown_manufacturer()) PROV_RETURN_IF_ERROR(CheckId("shown_manufacturer", v));
+      for (const auto& v : m.shown_manufacturer())
+        PROV_RETURN_IF_ERROR(CheckId("shown_manufacturer", v));
       for (const auto& v : m.shown_model()) PROV_RETURN_IF_ERROR(CheckId("shown_model", v));
       std::set<int> kinds;
       for (int k : m.equipment()) {
@@ -509,63 +537,71 @@ void Store(StateOverlay& s, std::string key, const Message& m) {
 
 // The signers of a record, resolved against state.
 struct Signers {
-  int authority = 0;  // how many are genesis authority keys
+  int authority = 0;  // how many are keys of the current authority set
   std::vector<pb::KeyState> enrolled;
+  // Of an AuthoritySet record: the keys it adds that signed it.
+  std::set<std::string> newcomers;
 };
 
-Result<Signers> ResolveSigners(const StateView& s, const pb::Genesis& genesis,
+bool InSet(const pb::AuthoritySet& set, std::string_view public_key) {
+  return std::any_of(set.authority_keys().begin(), set.authority_keys().end(),
+                     [&](const pb::AuthorityKey& a) { return a.public_key() == public_key; });
+}
+
+Result<Signers> ResolveSigners(const StateView& s, const pb::AuthoritySet& auth,
                                const PreparedRecord& rec) {
   Signers out;
   int64_t t = rec.record.issued_at();
   for (const PublicKey& pk : rec.signers) {
     std::string_view pks = AsStringView(pk);
-    bool is_authority = std::any_of(
-        genesis.authority_keys().begin(), genesis.authority_keys().end(),
-        [&](const pb::AuthorityKey& a) { return a.public_key() == pks; });
-    if (is_authority) {
+    if (InSet(auth, pks)) {
       ++out.authority;
+      continue;
+    }
+    if (rec.record.has_authority_set() && InSet(rec.record.authority_set(), pks)) {
+      out.newcomers.insert(std::string(pks));
       continue;
     }
     pb::KeyState ks;
     PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Key(KeyId(pk)), &ks));
     std::string id = HexEncode(KeyId(pk)).substr(0, 16);
     if (!found) {
-      return PermissionDenied("UNKNOWN_SIGNER",
-                              "key " + id + " is not enrolled in this ledger");
+      return PermissionDenied("UNKNOWN_SIGNER", "key " + id + " is not enrolled in this ledger");
     }
     if (ks.revoked()) {
-      return PermissionDenied("REVOKED_KEY",
-                              "key " + id + " of " + ks.enrollment().org_id() +
-                                  " was revoked at entry #" +
-                                  std::to_string(ks.revoked_index()));
+      return PermissionDenied("REVOKED_KEY", "key " + id + " of " + ks.enrollment().org_id() +
+                                                 " was revoked at entry #" +
+                                                 std::to_string(ks.revoked_index()));
     }
     if (t < ks.enrollment().not_before()) {
-      return PermissionDenied("KEY_NOT_YET_VALID",
-                              "key " + id + " is not valid before " +
-                                  std::to_string(ks.enrollment().not_before()));
+      return PermissionDenied("KEY_NOT_YET_VALID", "key " + id + " is not valid before " +
+                                                       UtcDate(ks.enrollment().not_before()));
     }
     if (ks.enrollment().not_after() != 0 && t >= ks.enrollment().not_after()) {
-      return PermissionDenied("KEY_EXPIRED",
-                              "key " + id + " expired at " +
-                                  std::to_string(ks.enrollment().not_after()));
+      return PermissionDenied(
+          "KEY_EXPIRED", "key " + id + " of " + ks.enrollment().org_id() + " expired on " +
+                             UtcDate(ks.enrollment().not_after()) +
+                             (ks.renewed_by().empty()
+                                  ? std::string(" (renew a key before it expires)")
+                                  : " (renewed by key " +
+                                        HexEncode(AsBytes(ks.renewed_by())).substr(0, 16) + ")"));
     }
     out.enrolled.push_back(std::move(ks));
   }
   return out;
 }
 
-Status RequireAuthority(const Signers& s, const pb::Genesis& g,
-                        const std::string& kind) {
+Status RequireAuthority(const Signers& s, const pb::AuthoritySet& auth, const std::string& kind) {
   if (!s.enrolled.empty()) {
     return PermissionDenied("WRONG_ROLE", kind +
                                               " records are signed by authority "
                                               "keys only, not by org key of " +
                                               s.enrolled[0].enrollment().org_id());
   }
-  if (s.authority < static_cast<int>(g.threshold())) {
+  if (s.authority < static_cast<int>(auth.threshold())) {
     return PermissionDenied("INSUFFICIENT_SIGNATURES",
-                            kind + " records need " + std::to_string(g.threshold()) +
-                                " distinct authority signatures, got " +
+                            kind + " records need " + std::to_string(auth.threshold()) +
+                                " distinct signatures of the current authority keys, got " +
                                 std::to_string(s.authority));
   }
   return Status::Ok();
@@ -584,8 +620,8 @@ Status RequireOrgRole(const Signers& s, const std::string& org, pb::Role role,
     if (k.enrollment().org_id() == org && HasRole(k, role)) return Status::Ok();
   }
   const char* name = role == pb::ROLE_MANUFACTURER ? "manufacturer"
-                     : role == pb::ROLE_INSTALLER   ? "installer"
-                                                    : "custodian";
+                     : role == pb::ROLE_INSTALLER  ? "installer"
+                                                   : "custodian";
   return PermissionDenied("WRONG_ROLE", kind + " must be signed by a " + name + " key of " + org);
 }
 
@@ -594,8 +630,8 @@ Result<pb::OrgState> LoadOrg(const StateView& s, const std::string& org_id,
   pb::OrgState os;
   PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Org(org_id), &os));
   if (!found) {
-    return FailedPrecondition("UNKNOWN_ORG", role + " " + org_id +
-                                                 " is not a registered organization");
+    return FailedPrecondition("UNKNOWN_ORG",
+                              role + " " + org_id + " is not a registered organization");
   }
   return os;
 }
@@ -611,8 +647,8 @@ Result<pb::DeviceState> LoadDevice(const StateView& s, const std::string& mfr,
   pb::DeviceState d;
   PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Device(mfr, serial), &d));
   if (!found) {
-    return FailedPrecondition("UNKNOWN_DEVICE", "device " + mfr + "/" + serial +
-                                                    " is not registered");
+    return FailedPrecondition("UNKNOWN_DEVICE",
+                              "device " + mfr + "/" + serial + " is not registered");
   }
   return d;
 }
@@ -696,8 +732,8 @@ Status AddNoOwner(pb::OrgState* os, const pb::NoRegistrableOwner& n, uint64_t in
       return FailedPrecondition("CONTRADICTS_OWNERSHIP",
                                 "no owner of " + n.org_id() + " at or above " +
                                     std::to_string(n.threshold_bp()) + " bp " +
-                                    Window(n.valid_from(), n.valid_until()) +
-                                    " contradicts " + StakeText(e.stake(), e.index()));
+                                    Window(n.valid_from(), n.valid_until()) + " contradicts " +
+                                    StakeText(e.stake(), e.index()));
     }
   }
   if (!same) same = os->add_no_owner();
@@ -726,9 +762,8 @@ Status AddStake(pb::OrgState* owned, const pb::Ownership& w, uint64_t index) {
   }
   for (const auto& e : owned->no_owner()) {
     if (Contradicts(w, e.statement())) {
-      return FailedPrecondition("CONTRADICTS_OWNERSHIP",
-                                StakeText(w, index) + " contradicts " +
-                                    NoOwnerText(e.statement(), e.index()));
+      return FailedPrecondition("CONTRADICTS_OWNERSHIP", StakeText(w, index) + " contradicts " +
+                                                             NoOwnerText(e.statement(), e.index()));
     }
   }
   if (!same) same = owned->add_owners();
@@ -737,27 +772,120 @@ Status AddStake(pb::OrgState* owned, const pb::Ownership& w, uint64_t index) {
   return Status::Ok();
 }
 
-Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& rec,
-                 const Signers& signers, uint64_t index, ApplyMode mode) {
+// The current authority set and the leaf it came from (0: the genesis).
+Result<pb::AuthorityState> LoadAuthorities(const StateView& s) {
+  pb::AuthorityState st;
+  PROV_ASSIGN_OR_RETURN(bool rotated, Load(s, state_key::Authorities(), &st));
+  if (rotated) return st;
+  pb::Genesis g;
+  PROV_ASSIGN_OR_RETURN(bool have, Load(s, state_key::Genesis(), &g));
+  if (!have) return FailedPrecondition("NO_GENESIS", "ledger has no genesis");
+  *st.mutable_set()->mutable_authority_keys() = g.authority_keys();
+  st.mutable_set()->set_threshold(g.threshold());
+  st.set_index(0);
+  return st;
+}
+
+// The log's key rotation at leaf `index`: for this log, signed by the old
+// key and the new one and nobody else, continuing the chain, and taking
+// effect at the next tree size.
+Status ApplyLogKeyRotation(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& rec,
+                           uint64_t index) {
+  const auto& k = rec.record.log_key_rotation();
+  if (k.origin() != g.origin()) {
+    return FailedPrecondition("LOG_KEY_FOREIGN",
+                              "a log key rotation of " + k.origin() + ", not " + g.origin());
+  }
+  if (k.from_size() != index + 1) {
+    return FailedPrecondition(
+        "BAD_ROTATION", "a log key rotation at " + Idx(index) + " takes effect at tree size " +
+                            std::to_string(index + 1) + ", not " + std::to_string(k.from_size()));
+  }
+  const auto old_key = ParseVerifierKey(k.old_key());
+  const auto new_key = ParseVerifierKey(k.new_key());
+  const bool by_old =
+      std::find(rec.signers.begin(), rec.signers.end(), old_key->public_key) != rec.signers.end();
+  const bool by_new =
+      std::find(rec.signers.begin(), rec.signers.end(), new_key->public_key) != rec.signers.end();
+  if (!by_old || !by_new || rec.signers.size() != 2) {
+    return PermissionDenied("BAD_ROTATION",
+                            "a log key rotation is signed by the old log key and the new one, "
+                            "and by no other key");
+  }
+  pb::LogKeyState st;
+  PROV_ASSIGN_OR_RETURN(bool rotated, Load(s, state_key::LogKey(), &st));
+  if (rotated && st.rotation().new_key() != k.old_key()) {
+    return FailedPrecondition("BAD_ROTATION_CHAIN", "the rotation replaces key " + old_key->name +
+                                                        ", but the log key since " +
+                                                        Idx(st.index()) + " is " +
+                                                        st.rotation().new_key());
+  }
+  *st.mutable_rotation() = k;
+  st.set_index(index);
+  st.add_indices(index);
+  Store(s, state_key::LogKey(), st);
+  return Status::Ok();
+}
+
+// A renewal of `old` by enrollment `e` (the same key or its successor),
+// logged at `issued_at`: of the same org, not revoked, and leaving no gap.
+Status CheckRenewal(const pb::KeyState& old, const pb::KeyEnrollment& e, int64_t issued_at) {
+  const std::string id = HexEncode(KeyId(AsBytes(old.enrollment().public_key()))).substr(0, 16);
+  const int64_t until = old.enrollment().not_after();
+  if (old.enrollment().org_id() != e.org_id()) {
+    return FailedPrecondition("BAD_RENEWAL", "key " + id + " belongs to " +
+                                                 old.enrollment().org_id() + ", not " + e.org_id());
+  }
+  if (old.revoked()) {
+    return FailedPrecondition("BAD_RENEWAL", "key " + id + " was revoked at " +
+                                                 Idx(old.revoked_index()) +
+                                                 "; a revoked key is replaced, not renewed");
+  }
+  if (until == 0) {
+    if (e.public_key() == old.enrollment().public_key()) {
+      return FailedPrecondition("BAD_RENEWAL", "key " + id + " never expires; nothing to renew");
+    }
+    return Status::Ok();
+  }
+  if (issued_at >= until) {
+    return FailedPrecondition("RENEWAL_GAP", "key " + id + " expired on " + UtcDate(until) +
+                                                 ", before this renewal; enroll a new key");
+  }
+  if (e.not_before() > until) {
+    return FailedPrecondition("RENEWAL_GAP", "the renewal starts on " + UtcDate(e.not_before()) +
+                                                 ", after key " + id + " expires (" +
+                                                 UtcDate(until) + "): a renewal leaves no gap");
+  }
+  if (e.public_key() == old.enrollment().public_key() && e.not_after() != 0 &&
+      e.not_after() <= until) {
+    return FailedPrecondition("BAD_RENEWAL",
+                              "the renewal of key " + id + " ends on " + UtcDate(e.not_after()) +
+                                  ", not after its current expiry (" + UtcDate(until) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const pb::AuthoritySet& auth,
+                 const PreparedRecord& rec, const Signers& signers, uint64_t index,
+                 ApplyMode mode) {
   const bool subset = mode == ApplyMode::kEvidenceSubset;
   const pb::Record& r = rec.record;
   switch (r.kind_case()) {
     case pb::Record::kOrganization: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "organization"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "organization"));
       for (const auto& law : r.organization().laws()) {
         PROV_RETURN_IF_ERROR(RequireLaw(s, law, "organization " + r.organization().org_id()));
       }
       pb::OrgState os;
-      PROV_ASSIGN_OR_RETURN(bool found,
-                            Load(s, state_key::Org(r.organization().org_id()), &os));
+      PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Org(r.organization().org_id()), &os));
       (void)found;  // a later version supersedes
       for (const auto& law : r.organization().laws()) {
         for (const auto& e : os.facts()) {
           if (e.fact().has_law() && e.fact().law() == law) {
             return FailedPrecondition(
-                "FACT_OVERLAPS", "organization " + r.organization().org_id() + " lists law " +
-                                     law + " as binding at all times, but org fact " +
-                                     Idx(e.index()) + " dates it (" +
+                "FACT_OVERLAPS", "organization " + r.organization().org_id() + " lists law " + law +
+                                     " as binding at all times, but org fact " + Idx(e.index()) +
+                                     " dates it (" +
                                      Window(e.fact().valid_from(), e.fact().valid_until()) +
                                      "): leave it out of the record, or correct the fact");
           }
@@ -769,7 +897,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kLaw: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "law"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "law"));
       pb::LawState ls;
       PROV_ASSIGN_OR_RETURN(bool found, Load(s, state_key::Law(r.law().code()), &ls));
       (void)found;  // a later version supersedes
@@ -792,15 +920,13 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
                                                  Idx(existing.index()));
       }
       // A root belongs to one maker: another org cannot claim its devices.
-      const std::string root_key =
-          state_key::IdentityCaRoot(Sha256(AsBytes(c.certificates(0))));
+      const std::string root_key = state_key::IdentityCaRoot(Sha256(AsBytes(c.certificates(0))));
       pb::IdentityCaState root_owner;
       PROV_ASSIGN_OR_RETURN(bool root_taken, Load(s, root_key, &root_owner));
       if (root_taken && root_owner.ca().manufacturer_org() != c.manufacturer_org()) {
-        return AlreadyExists("CA_ROOT_TAKEN",
-                             "that root CA is registered by " +
-                                 root_owner.ca().manufacturer_org() + " " +
-                                 Idx(root_owner.index()));
+        return AlreadyExists("CA_ROOT_TAKEN", "that root CA is registered by " +
+                                                  root_owner.ca().manufacturer_org() + " " +
+                                                  Idx(root_owner.index()));
       }
       pb::IdentityCaState st;
       *st.mutable_ca() = c;
@@ -830,7 +956,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     case pb::Record::kDeviceIdentityCaRevocation: {
       const auto& v = r.device_identity_ca_revocation();
       const bool by_authorities =
-          signers.enrolled.empty() && signers.authority >= static_cast<int>(g.threshold());
+          signers.enrolled.empty() && signers.authority >= static_cast<int>(auth.threshold());
       if (!by_authorities) {
         PROV_RETURN_IF_ERROR(RequireOrgRole(signers, v.manufacturer_org(), pb::ROLE_MANUFACTURER,
                                             "a device-identity CA revocation"));
@@ -839,9 +965,9 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       pb::IdentityCaState st;
       PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &st));
       if (!found) {
-        return FailedPrecondition("DANGLING_REFERENCE", "no device-identity CA " +
-                                                            v.manufacturer_org() + "/" +
-                                                            v.ca_id() + " is registered");
+        return FailedPrecondition(
+            "DANGLING_REFERENCE",
+            "no device-identity CA " + v.manufacturer_org() + "/" + v.ca_id() + " is registered");
       }
       if (st.revoked()) {
         return AlreadyExists("ALREADY_REVOKED", "device-identity CA " + v.ca_id() +
@@ -856,7 +982,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kMacBlock: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "MAC block"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "MAC block"));
       const auto& b = r.mac_block();
       PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, b.org_id(), "MAC block holder"));
       // The block itself or a shorter block containing it, vetted for
@@ -868,10 +994,10 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
         PROV_ASSIGN_OR_RETURN(bool taken,
                               Load(s, state_key::MacBlock(b.prefix().substr(0, len)), &held));
         if (taken && held.current().org_id() != b.org_id()) {
-          return AlreadyExists("MAC_BLOCK_TAKEN",
-                               "MAC block " + b.prefix() + " lies in block " +
-                                   held.current().prefix() + ", vetted as " +
-                                   held.current().org_id() + "'s " + Idx(held.index()));
+          return AlreadyExists("MAC_BLOCK_TAKEN", "MAC block " + b.prefix() + " lies in block " +
+                                                      held.current().prefix() + ", vetted as " +
+                                                      held.current().org_id() + "'s " +
+                                                      Idx(held.index()));
         }
       }
       pb::MacBlockState ms;
@@ -882,7 +1008,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kOwnership: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "ownership"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "ownership"));
       const auto& w = r.ownership();
       if (subset) {
         pb::OrgState unused;
@@ -898,7 +1024,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kOrgFact: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "org fact"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "org fact"));
       const auto& f = r.org_fact();
       if (subset) {
         pb::OrgState unused;
@@ -922,7 +1048,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kNoRegistrableOwner: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "no-registrable-owner statement"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "no-registrable-owner statement"));
       const auto& n = r.no_registrable_owner();
       if (subset) {
         pb::OrgState unused;
@@ -935,7 +1061,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kRuling: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "ruling"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "ruling"));
       const auto& u = r.ruling();
       if (subset) {
         pb::OrgState unused;
@@ -955,23 +1081,50 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       return Status::Ok();
     }
     case pb::Record::kKeyEnrollment: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "key enrollment"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "key enrollment"));
       const auto& e = r.key_enrollment();
       PROV_ASSIGN_OR_RETURN(auto org, LoadOrg(s, e.org_id(), "key owner"));
-      for (const auto& a : g.authority_keys()) {
-        if (a.public_key() == e.public_key()) {
-          return AlreadyExists("KEY_ALREADY_ENROLLED",
-                               "that key is an authority key of this ledger");
-        }
+      if (InSet(auth, e.public_key())) {
+        return AlreadyExists("KEY_ALREADY_ENROLLED", "that key is an authority key of this ledger");
       }
-      std::string key = state_key::Key(KeyId(AsBytes(e.public_key())));
+      const Hash id = KeyId(AsBytes(e.public_key()));
+      std::string key = state_key::Key(id);
       pb::KeyState ks;
       PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ks));
-      if (found) {
+      const bool same_key = e.renews() == AsStringView(id);
+      if (found && !same_key) {
         return AlreadyExists("KEY_ALREADY_ENROLLED",
-                             "key is already enrolled for " +
-                                 ks.enrollment().org_id() + " at " +
-                                 Idx(ks.enrolled_index()));
+                             "key is already enrolled for " + ks.enrollment().org_id() + " at " +
+                                 Idx(ks.enrolled_index()) +
+                                 " (to extend its window, renew it: renews = its own key id)");
+      }
+      if (same_key && !found) {
+        return FailedPrecondition("UNKNOWN_KEY", "a renewal of key " + HexEncode(id).substr(0, 16) +
+                                                     ", which is not enrolled");
+      }
+      if (same_key) {
+        PROV_RETURN_IF_ERROR(CheckRenewal(ks, e, r.issued_at()));
+        const int64_t from = std::min(ks.enrollment().not_before(), e.not_before());
+        *ks.mutable_enrollment() = e;
+        ks.mutable_enrollment()->set_not_before(from);
+        ks.add_renewal_indices(index);
+        Store(s, key, ks);
+        AppendOrgIndex(s, std::move(org), index);
+        return Status::Ok();
+      }
+      if (!e.renews().empty()) {
+        const std::string old_key = state_key::Key(*ToHash(AsBytes(e.renews())));
+        pb::KeyState old;
+        PROV_ASSIGN_OR_RETURN(bool have_old, Load(s, old_key, &old));
+        if (have_old) {
+          PROV_RETURN_IF_ERROR(CheckRenewal(old, e, r.issued_at()));
+          old.set_renewed_by(std::string(AsStringView(id)));
+          Store(s, old_key, old);
+        } else if (!subset) {
+          return FailedPrecondition(
+              "UNKNOWN_KEY", "the renewed key " + HexEncode(AsBytes(e.renews())).substr(0, 16) +
+                                 " is not enrolled");
+        }
       }
       *ks.mutable_enrollment() = e;
       ks.set_enrolled_index(index);
@@ -979,15 +1132,50 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       AppendOrgIndex(s, std::move(org), index);
       return Status::Ok();
     }
+    case pb::Record::kAuthoritySet: {
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "authority set"));
+      const auto& next = r.authority_set();
+      PROV_ASSIGN_OR_RETURN(pb::AuthorityState current, LoadAuthorities(s));
+      if (next.replaces() != current.index()) {
+        return FailedPrecondition(
+            "STALE_AUTHORITY_SET",
+            "the authority set replaces the set of " + Idx(next.replaces()) +
+                ", but the current set is the one of " + Idx(current.index()) +
+                (current.index() == 0 ? std::string(" (the genesis)") : std::string()) +
+                "; draw it up again against the current set");
+      }
+      for (const auto& k : next.authority_keys()) {
+        if (InSet(auth, k.public_key())) continue;
+        if (!signers.newcomers.count(k.public_key())) {
+          return PermissionDenied("NEW_KEY_MUST_SIGN",
+                                  "authority key " + k.name() + " (" +
+                                      HexEncode(KeyId(AsBytes(k.public_key()))).substr(0, 16) +
+                                      ") is added, so it must sign the record that adds it");
+        }
+        pb::KeyState unused;
+        PROV_ASSIGN_OR_RETURN(bool enrolled,
+                              Load(s, state_key::Key(KeyId(AsBytes(k.public_key()))), &unused));
+        if (enrolled) {
+          return AlreadyExists("KEY_ALREADY_ENROLLED", "authority key " + k.name() +
+                                                           " is enrolled as a key of " +
+                                                           unused.enrollment().org_id());
+        }
+      }
+      pb::AuthorityState st;
+      *st.mutable_set() = next;
+      st.set_index(index);
+      Store(s, state_key::Authorities(), st);
+      return Status::Ok();
+    }
     case pb::Record::kKeyRevocation: {
-      PROV_RETURN_IF_ERROR(RequireAuthority(signers, g, "key revocation"));
+      PROV_RETURN_IF_ERROR(RequireAuthority(signers, auth, "key revocation"));
       const auto& v = r.key_revocation();
       std::string key = state_key::Key(*ToHash(AsBytes(v.key_id())));
       pb::KeyState ks;
       PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ks));
       if (!found) {
-        return FailedPrecondition("UNKNOWN_KEY", "no enrolled key has id " +
-                                                     HexEncode(AsBytes(v.key_id())));
+        return FailedPrecondition("UNKNOWN_KEY",
+                                  "no enrolled key has id " + HexEncode(AsBytes(v.key_id())));
       }
       if (ks.revoked()) {
         return AlreadyExists("ALREADY_REVOKED",
@@ -1019,8 +1207,8 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     }
     case pb::Record::kDeviceModel: {
       const auto& m = r.device_model();
-      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, m.manufacturer_org(),
-                                          pb::ROLE_MANUFACTURER, "a device model"));
+      PROV_RETURN_IF_ERROR(
+          RequireOrgRole(signers, m.manufacturer_org(), pb::ROLE_MANUFACTURER, "a device model"));
       PROV_RETURN_IF_ERROR(LoadOrg(s, m.brand_org(), "brand").status());
       for (const auto& line : m.bom()) {
         const auto& ref = line.component();
@@ -1029,9 +1217,8 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
             bool found, Load(s, state_key::Component(ref.maker_org(), ref.part_number()), &cs));
         if (!found) {
           return FailedPrecondition("DANGLING_REFERENCE",
-                                    "bill of materials names component " +
-                                        ref.maker_org() + "/" + ref.part_number() +
-                                        ", which is not registered");
+                                    "bill of materials names component " + ref.maker_org() + "/" +
+                                        ref.part_number() + ", which is not registered");
         }
       }
       std::string key = state_key::Model(m.manufacturer_org(), m.model_id());
@@ -1039,8 +1226,7 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ms));
       if (found) {
         return AlreadyExists("DUPLICATE_MODEL", "model " + m.manufacturer_org() + "/" +
-                                                    m.model_id() +
-                                                    " is already registered at " +
+                                                    m.model_id() + " is already registered at " +
                                                     Idx(ms.index()));
       }
       *ms.mutable_model() = m;
@@ -1053,41 +1239,38 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       bool release = r.kind_case() == pb::Record::kFirmwareRelease;
       const std::string& mfr = release ? r.firmware_release().manufacturer_org()
                                        : r.firmware_revocation().manufacturer_org();
-      const std::string& model = release ? r.firmware_release().model_id()
-                                         : r.firmware_revocation().model_id();
-      const std::string& version = release ? r.firmware_release().version()
-                                           : r.firmware_revocation().version();
-      PROV_RETURN_IF_ERROR(
-          RequireOrgRole(signers, mfr, pb::ROLE_MANUFACTURER, "firmware"));
+      const std::string& model =
+          release ? r.firmware_release().model_id() : r.firmware_revocation().model_id();
+      const std::string& version =
+          release ? r.firmware_release().version() : r.firmware_revocation().version();
+      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, mfr, pb::ROLE_MANUFACTURER, "firmware"));
       std::string mkey = state_key::Model(mfr, model);
       pb::ModelState ms;
       PROV_ASSIGN_OR_RETURN(bool mfound, Load(s, mkey, &ms));
       if (!mfound) {
-        return FailedPrecondition("DANGLING_REFERENCE", "firmware names model " + mfr +
-                                                            "/" + model +
-                                                            ", which is not registered");
+        return FailedPrecondition("DANGLING_REFERENCE", "firmware names model " + mfr + "/" +
+                                                            model + ", which is not registered");
       }
       std::string fkey = state_key::Firmware(mfr, model, version);
       pb::FirmwareState fs;
       PROV_ASSIGN_OR_RETURN(bool ffound, Load(s, fkey, &fs));
       if (release) {
         if (ffound) {
-          return AlreadyExists("DUPLICATE_FIRMWARE",
-                               "firmware " + version + " of " + model +
-                                   " is already released at " + Idx(fs.release_index()));
+          return AlreadyExists("DUPLICATE_FIRMWARE", "firmware " + version + " of " + model +
+                                                         " is already released at " +
+                                                         Idx(fs.release_index()));
         }
         fs.set_sha256(r.firmware_release().sha256());
         fs.set_release_index(index);
       } else {
         if (!ffound) {
           return FailedPrecondition("DANGLING_REFERENCE",
-                                    "firmware " + version + " of " + model +
-                                        " was never released");
+                                    "firmware " + version + " of " + model + " was never released");
         }
         if (fs.revoked()) {
-          return AlreadyExists("ALREADY_REVOKED", "firmware " + version +
-                                                      " was already revoked at " +
-                                                      Idx(fs.revoked_index()));
+          return AlreadyExists(
+              "ALREADY_REVOKED",
+              "firmware " + version + " was already revoked at " + Idx(fs.revoked_index()));
         }
         fs.set_revoked(true);
         fs.set_revoked_index(index);
@@ -1099,11 +1282,11 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     }
     case pb::Record::kDevice: {
       const auto& d = r.device();
-      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, d.manufacturer_org(),
-                                          pb::ROLE_MANUFACTURER, "a device"));
+      PROV_RETURN_IF_ERROR(
+          RequireOrgRole(signers, d.manufacturer_org(), pb::ROLE_MANUFACTURER, "a device"));
       pb::ModelState ms;
-      PROV_ASSIGN_OR_RETURN(
-          bool mfound, Load(s, state_key::Model(d.manufacturer_org(), d.model_id()), &ms));
+      PROV_ASSIGN_OR_RETURN(bool mfound,
+                            Load(s, state_key::Model(d.manufacturer_org(), d.model_id()), &ms));
       if (!mfound) {
         return FailedPrecondition("DANGLING_REFERENCE",
                                   "device names model " + d.manufacturer_org() + "/" +
@@ -1113,10 +1296,9 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       pb::DeviceState ds;
       PROV_ASSIGN_OR_RETURN(bool found, Load(s, key, &ds));
       if (found) {
-        return AlreadyExists("DUPLICATE_SERIAL", "serial " + d.serial() + " of " +
-                                                     d.manufacturer_org() +
-                                                     " is already registered at " +
-                                                     Idx(ds.index()));
+        return AlreadyExists("DUPLICATE_SERIAL",
+                             "serial " + d.serial() + " of " + d.manufacturer_org() +
+                                 " is already registered at " + Idx(ds.index()));
       }
       if (!d.identity_ca_id().empty()) {
         pb::IdentityCaState ca;
@@ -1169,21 +1351,20 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     }
     case pb::Record::kTransfer: {
       const auto& t = r.transfer();
-      PROV_RETURN_IF_ERROR(
-          RequireOrgRole(signers, t.from_org(), pb::ROLE_CUSTODIAN, "a transfer"));
+      PROV_RETURN_IF_ERROR(RequireOrgRole(signers, t.from_org(), pb::ROLE_CUSTODIAN, "a transfer"));
       PROV_RETURN_IF_ERROR(LoadOrg(s, t.to_org(), "recipient").status());
       for (const auto& serial : t.serials()) {
         if (subset) {
           pb::DeviceState unused;
-          PROV_ASSIGN_OR_RETURN(
-              bool held, Load(s, state_key::Device(t.manufacturer_org(), serial), &unused));
+          PROV_ASSIGN_OR_RETURN(bool held,
+                                Load(s, state_key::Device(t.manufacturer_org(), serial), &unused));
           if (!held) continue;
         }
         PROV_ASSIGN_OR_RETURN(auto ds, LoadDevice(s, t.manufacturer_org(), serial));
         if (ds.custodian_org() != t.from_org()) {
-          return PermissionDenied("NOT_CUSTODIAN",
-                                  t.from_org() + " does not hold device " + serial +
-                                      " (custodian: " + ds.custodian_org() + ")");
+          return PermissionDenied("NOT_CUSTODIAN", t.from_org() + " does not hold device " +
+                                                       serial +
+                                                       " (custodian: " + ds.custodian_org() + ")");
         }
         ds.set_custodian_org(t.to_org());
         ds.add_record_indices(index);
@@ -1194,16 +1375,16 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
     case pb::Record::kDeviceStatus: {
       const auto& st = r.device_status();
       PROV_ASSIGN_OR_RETURN(auto ds, LoadDevice(s, st.manufacturer_org(), st.serial()));
-      bool allowed = signers.enrolled.empty() && signers.authority >= static_cast<int>(g.threshold());
+      bool allowed =
+          signers.enrolled.empty() && signers.authority >= static_cast<int>(auth.threshold());
       for (const auto& k : signers.enrolled) {
         const std::string& org = k.enrollment().org_id();
         if (org == ds.custodian_org() || org == st.manufacturer_org()) allowed = true;
       }
       if (!allowed) {
-        return PermissionDenied("WRONG_ROLE",
-                                "device status is signed by the custodian (" +
-                                    ds.custodian_org() +
-                                    "), the manufacturer or the authorities");
+        return PermissionDenied("WRONG_ROLE", "device status is signed by the custodian (" +
+                                                  ds.custodian_org() +
+                                                  "), the manufacturer or the authorities");
       }
       ds.set_condition(st.condition());
       ds.add_record_indices(index);
@@ -1237,13 +1418,14 @@ Status ApplyKind(StateOverlay& s, const pb::Genesis& g, const PreparedRecord& re
       }
       if (x.covered_size() != index) {
         return FailedPrecondition("INDEX_ROOT_MISPLACED",
-                                  "the index root at #" + std::to_string(index) + " says it covers " +
-                                      std::to_string(x.covered_size()) + " leaves, not " +
-                                      std::to_string(index));
+                                  "the index root at #" + std::to_string(index) +
+                                      " says it covers " + std::to_string(x.covered_size()) +
+                                      " leaves, not " + std::to_string(index));
       }
       return Status::Ok();
     }
     case pb::Record::kGenesis:
+    case pb::Record::kLogKeyRotation:  // applied before signers are resolved
     case pb::Record::KIND_NOT_SET:
       break;
   }
@@ -1283,10 +1465,9 @@ Result<bool> GetMessage(const StateView& state, std::string_view key, Message* o
 Result<PreparedRecord> PrepareRecord(std::string leaf) {
   InitCrypto();
   if (leaf.size() > kMaxSignedRecordBytes) {
-    return InvalidArgument("RECORD_TOO_LARGE",
-                           "signed record is " + std::to_string(leaf.size()) +
-                               " bytes; the limit is " +
-                               std::to_string(kMaxSignedRecordBytes));
+    return InvalidArgument("RECORD_TOO_LARGE", "signed record is " + std::to_string(leaf.size()) +
+                                                   " bytes; the limit is " +
+                                                   std::to_string(kMaxSignedRecordBytes));
   }
   PreparedRecord p;
   if (!p.signed_record.ParseFromString(leaf)) {
@@ -1326,8 +1507,7 @@ Result<PreparedRecord> PrepareRecord(std::string leaf) {
   }
   Bytes pae = PreAuthEncoding(kRecordPayloadType, AsBytes(p.signed_record.record()));
   for (const auto& sig : sigs) {
-    if (sig.public_key().size() != kPublicKeySize ||
-        sig.signature().size() != kSignatureSize) {
+    if (sig.public_key().size() != kPublicKeySize || sig.signature().size() != kSignatureSize) {
       return Malformed("a signature needs a 32-byte key and 64-byte signature");
     }
     PublicKey pk;
@@ -1336,9 +1516,9 @@ Result<PreparedRecord> PrepareRecord(std::string leaf) {
       return InvalidArgument("DUPLICATE_SIGNER", "a key signed the record twice");
     }
     if (!VerifySignature(pk, pae, AsBytes(sig.signature()))) {
-      return InvalidArgument("BAD_SIGNATURE",
-                             "signature by key " + HexEncode(KeyId(pk)).substr(0, 16) +
-                                 " does not verify");
+      return InvalidArgument(
+          "BAD_SIGNATURE",
+          "signature by key " + HexEncode(KeyId(pk)).substr(0, 16) + " does not verify");
     }
     p.signers.push_back(pk);
   }
@@ -1380,10 +1560,20 @@ Status ApplyPrepared(StateOverlay& state, const PreparedRecord& rec, uint64_t in
   if (rec.record.kind_case() == pb::Record::kGenesis) {
     return FailedPrecondition("GENESIS_NOT_FIRST", "only leaf 0 may be a genesis record");
   }
-  PROV_ASSIGN_OR_RETURN(Signers signers, ResolveSigners(s, g, rec));
-  PROV_RETURN_IF_ERROR(ApplyKind(s, g, rec, signers, index, mode));
+  if (rec.record.has_log_key_rotation()) {
+    PROV_RETURN_IF_ERROR(ApplyLogKeyRotation(s, g, rec, index));
+    state.Absorb(s);
+    return Status::Ok();
+  }
+  PROV_ASSIGN_OR_RETURN(pb::AuthorityState auth, LoadAuthorities(s));
+  PROV_ASSIGN_OR_RETURN(Signers signers, ResolveSigners(s, auth.set(), rec));
+  PROV_RETURN_IF_ERROR(ApplyKind(s, g, auth.set(), rec, signers, index, mode));
   state.Absorb(s);
   return Status::Ok();
+}
+
+Result<pb::AuthorityState> CurrentAuthorities(const StateView& state) {
+  return LoadAuthorities(state);
 }
 
 Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index, ApplyMode mode) {
@@ -1409,28 +1599,54 @@ void AddSignature(pb::SignedRecord& signed_record, const SigningKey& key) {
 
 std::string RecordKindName(const pb::Record& record) {
   switch (record.kind_case()) {
-    case pb::Record::kGenesis: return "genesis";
-    case pb::Record::kOrganization: return "organization";
-    case pb::Record::kOwnership: return "ownership";
-    case pb::Record::kKeyEnrollment: return "key enrollment";
-    case pb::Record::kKeyRevocation: return "key revocation";
-    case pb::Record::kComponent: return "component";
-    case pb::Record::kDeviceModel: return "device model";
-    case pb::Record::kFirmwareRelease: return "firmware release";
-    case pb::Record::kFirmwareRevocation: return "firmware revocation";
-    case pb::Record::kDevice: return "device";
-    case pb::Record::kTransfer: return "transfer";
-    case pb::Record::kDeviceStatus: return "device status";
-    case pb::Record::kLaw: return "law";
-    case pb::Record::kMacBlock: return "MAC block";
-    case pb::Record::kDeviceIdentityCa: return "device-identity CA";
-    case pb::Record::kDeviceIdentityCaRevocation: return "device-identity CA revocation";
-    case pb::Record::kCommissioning: return "commissioning";
-    case pb::Record::kIndexRoot: return "index root";
-    case pb::Record::kOrgFact: return "org fact";
-    case pb::Record::kNoRegistrableOwner: return "no-registrable-owner statement";
-    case pb::Record::kRuling: return "ruling";
-    case pb::Record::KIND_NOT_SET: break;
+    case pb::Record::kGenesis:
+      return "genesis";
+    case pb::Record::kOrganization:
+      return "organization";
+    case pb::Record::kOwnership:
+      return "ownership";
+    case pb::Record::kKeyEnrollment:
+      return "key enrollment";
+    case pb::Record::kKeyRevocation:
+      return "key revocation";
+    case pb::Record::kComponent:
+      return "component";
+    case pb::Record::kDeviceModel:
+      return "device model";
+    case pb::Record::kFirmwareRelease:
+      return "firmware release";
+    case pb::Record::kFirmwareRevocation:
+      return "firmware revocation";
+    case pb::Record::kDevice:
+      return "device";
+    case pb::Record::kTransfer:
+      return "transfer";
+    case pb::Record::kDeviceStatus:
+      return "device status";
+    case pb::Record::kLaw:
+      return "law";
+    case pb::Record::kMacBlock:
+      return "MAC block";
+    case pb::Record::kDeviceIdentityCa:
+      return "device-identity CA";
+    case pb::Record::kDeviceIdentityCaRevocation:
+      return "device-identity CA revocation";
+    case pb::Record::kCommissioning:
+      return "commissioning";
+    case pb::Record::kIndexRoot:
+      return "index root";
+    case pb::Record::kOrgFact:
+      return "org fact";
+    case pb::Record::kNoRegistrableOwner:
+      return "no-registrable-owner statement";
+    case pb::Record::kRuling:
+      return "ruling";
+    case pb::Record::kAuthoritySet:
+      return "authority set";
+    case pb::Record::kLogKeyRotation:
+      return "log key rotation";
+    case pb::Record::KIND_NOT_SET:
+      break;
   }
   return "unknown";
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proto/records.pb.h"
+#include "proto/state.pb.h"
 #include "verifier/crypto.h"
 #include "verifier/state.h"
 #include "verifier/status.h"
@@ -66,6 +67,11 @@ Status ApplyPrepared(StateOverlay& state, const PreparedRecord& record,
 // PrepareRecord + ApplyPrepared.
 Status ApplyRecord(StateOverlay& state, std::string leaf, uint64_t index,
                    ApplyMode mode = ApplyMode::kFullLog);
+
+// The current authority set: the genesis's keys and threshold until an
+// AuthoritySet record replaces them, with the leaf it came from (0: the
+// genesis). Authority records need the threshold of this set.
+Result<provenance::v1::AuthorityState> CurrentAuthorities(const StateView& state);
 
 // Signs `record` for inclusion: returns a SignedRecord with one signature
 // per key (the exact bytes of `record` are kept).

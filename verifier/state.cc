@@ -52,6 +52,8 @@ std::string Join(char kind, std::initializer_list<std::string_view> parts) {
 }  // namespace
 
 std::string Genesis() { return "g/"; }
+std::string Authorities() { return "a/"; }
+std::string LogKey() { return "v/"; }
 std::string Org(std::string_view org_id) { return Join('o', {org_id}); }
 std::string Law(std::string_view code) { return Join('l', {code}); }
 std::string MacBlock(std::string_view prefix) { return Join('b', {prefix}); }

@@ -58,6 +58,11 @@ class MemoryState final : public StateView {
 // State keys. Every key starts with a one-letter kind and '/'.
 namespace state_key {
 std::string Genesis();
+// The current authority set (proto AuthorityState); absent until the first
+// AuthoritySet record: the genesis's set holds until then.
+std::string Authorities();
+// The log key the latest LogKeyRotation announced (proto LogKeyState).
+std::string LogKey();
 std::string Org(std::string_view org_id);
 std::string Law(std::string_view code);
 std::string MacBlock(std::string_view prefix);  // upper-case hex, 6, 7 or 9 digits

@@ -16,6 +16,7 @@
 #include "verifier/crypto.h"
 #include "verifier/merkle.h"
 #include "verifier/note.h"
+#include "verifier/rules.h"
 
 namespace testlie {
 
@@ -27,15 +28,20 @@ enum class Lie {
   kConsistencyProof,  // flips a byte of every consistency proof
   kEntryBytes,        // GetEntries returns other bytes than the proven leaves
   kOtherKey,          // checkpoints signed by another key (same origin)
-  kRollback,          // serves the first checkpoint it saw, forever
-  kFork,              // a validly signed checkpoint with another root, one larger
-  kDropDependency,    // evidence without the device's model record
-  kSwapDevice,        // evidence where the device's registration is another device's
+  // ... and a log key rotation to that key, at the head's last leaf, which
+  // the log does not hold: signed by the real log key (a stolen key) and
+  // the other, or by the other key alone.
+  kForgedRotation,
+  kUnsignedRotation,
+  kRollback,        // serves the first checkpoint it saw, forever
+  kFork,            // a validly signed checkpoint with another root, one larger
+  kDropDependency,  // evidence without the device's model record
+  kSwapDevice,      // evidence where the device's registration is another device's
   // Omissions: evidence without the records set_omit() picks (a hidden
   // stolen status, revocation, sale, re-registration, ...), ...
-  kOmit,               // ... the subject proofs left as the ledger made them
-  kOmitAndTrimHistory, // ... and the omitted indices cut from the proofs' histories
-  kOmitAndDropProof,   // ... and no proof for a subject whose history lists one
+  kOmit,                // ... the subject proofs left as the ledger made them
+  kOmitAndTrimHistory,  // ... and the omitted indices cut from the proofs' histories
+  kOmitAndDropProof,    // ... and no proof for a subject whose history lists one
 };
 
 class LyingLedger final : public pb::Ledger::Service {
@@ -87,6 +93,30 @@ class LyingLedger final : public pb::Ledger::Service {
       resp->mutable_entries(1)->set_signed_record(resp->entries(0).signed_record());
     }
     return s;
+  }
+  grpc::Status GetLogKeyRotations(grpc::ServerContext*, const pb::GetLogKeyRotationsRequest* req,
+                                  pb::GetEntriesResponse* resp) override {
+    const Lie l = lie();
+    grpc::ClientContext ctx;
+    if (l != Lie::kForgedRotation && l != Lie::kUnsignedRotation) {
+      return real_->GetLogKeyRotations(&ctx, *req, resp);
+    }
+    pb::SignedCheckpoint head;
+    grpc::Status s = real_->GetCheckpoint(&ctx, pb::GetCheckpointRequest(), &head);
+    if (!s.ok()) return s;
+    pb::Record r;
+    r.set_issued_at(1'700'000'000);
+    auto* k = r.mutable_log_key_rotation();
+    k->set_origin(origin_);
+    k->set_old_key(verifier::FormatVerifierKey(origin_, log_key_.public_key()));
+    k->set_new_key(verifier::FormatVerifierKey(origin_, other_key_.public_key()));
+    k->set_from_size(head.size());
+    std::vector<const verifier::SigningKey*> keys{&other_key_};
+    if (l == Lie::kForgedRotation) keys.push_back(&log_key_);
+    auto* e = resp->add_entries();
+    e->set_index(head.size() - 1);
+    e->set_signed_record(verifier::SignRecord(r.SerializeAsString(), keys).SerializeAsString());
+    return grpc::Status::OK;
   }
   grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::GetInclusionProofRequest* req,
                                  pb::GetInclusionProofResponse* resp) override {
@@ -148,6 +178,8 @@ class LyingLedger final : public pb::Ledger::Service {
     verifier::Checkpoint cp = *parsed;
     switch (lie_) {
       case Lie::kOtherKey:
+      case Lie::kForgedRotation:
+      case Lie::kUnsignedRotation:
         Sign(cp, other_key_, c);
         break;
       case Lie::kRollback:
@@ -225,8 +257,8 @@ class LyingLedger final : public pb::Ledger::Service {
     for (int i = entries->size() - 1; i >= 0; --i) {
       pb::SignedRecord sr;
       pb::Record r;
-      if (!sr.ParseFromString(entries->Get(i).signed_record()) ||
-          !r.ParseFromString(sr.record()) || !which || !which(r)) {
+      if (!sr.ParseFromString(entries->Get(i).signed_record()) || !r.ParseFromString(sr.record()) ||
+          !which || !which(r)) {
         continue;
       }
       left_out.insert(entries->Get(i).index());
@@ -255,11 +287,13 @@ class LyingLedger final : public pb::Ledger::Service {
   static pb::Record::KindCase Kind(const std::string& leaf) {
     pb::SignedRecord sr;
     pb::Record r;
-    if (!sr.ParseFromString(leaf) || !r.ParseFromString(sr.record())) return pb::Record::KIND_NOT_SET;
+    if (!sr.ParseFromString(leaf) || !r.ParseFromString(sr.record()))
+      return pb::Record::KIND_NOT_SET;
     return r.kind_case();
   }
   static std::string Body(const std::string& note) { return note.substr(0, note.find("\n\n") + 1); }
-  void Sign(const verifier::Checkpoint& cp, const verifier::SigningKey& key, pb::SignedCheckpoint* c) {
+  void Sign(const verifier::Checkpoint& cp, const verifier::SigningKey& key,
+            pb::SignedCheckpoint* c) {
     c->set_note(verifier::SignNote(verifier::FormatCheckpoint(cp), origin_, key));
     c->set_size(cp.size);
     c->set_root_hash(std::string(verifier::AsStringView(cp.root)));

@@ -598,6 +598,11 @@ TEST_F(ProvCheckTest, ALyingServerIsAlwaysCaught) {
   expect_lie(Lie::kDropDependency, check, "EVIDENCE_INCOMPLETE");
   expect_lie(Lie::kOtherKey, check, "UNVERIFIED_NOTE");
   expect_lie(Lie::kOtherKey, {"log", "checkpoint"}, "UNVERIFIED_NOTE");
+  // A key rotation the old key did not sign; one it signed (a stolen key)
+  // that the log does not hold.
+  expect_lie(Lie::kUnsignedRotation, {"log", "checkpoint"}, "ROTATION_NOT_SIGNED");
+  expect_lie(Lie::kForgedRotation, {"log", "checkpoint"}, "ROTATION_NOT_LOGGED");
+  expect_lie(Lie::kForgedRotation, check, "ROTATION_NOT_LOGGED");
   expect_lie(Lie::kFork, {"log", "checkpoint"}, "\"reason\":\"FORK\"");
   expect_lie(Lie::kEntryBytes, {"audit"}, "ENTRY_NOT_IN_TREE");
   expect_lie(Lie::kInclusionProof, {"delivery", "check", dir_ + "/lie.csv", "--buyer", "buyer"},

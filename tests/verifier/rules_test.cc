@@ -22,6 +22,7 @@
 #include "proto/state.pb.h"
 #include "verifier/crypto.h"
 #include "verifier/merkle.h"
+#include "verifier/note.h"
 #include "verifier/state.h"
 #include "verifier/status.h"
 #include "verifier/x509.h"
@@ -2057,6 +2058,218 @@ TEST_F(RulesTest, AnIndexRootStandsOnlyWhereItSaysForThisLog) {
   EXPECT_TRUE(Rejected(records::SignRecordBytes(short_root, {}), Code::kInvalidArgument,
                        "INVALID_FIELD"));
   EXPECT_TRUE(Accepted(records::SignRecordBytes(IndexRootRecord("ledger.example/cams", here), {})));
+}
+
+}  // namespace
+}  // namespace verifier
+
+// ---------------------------------------------------------------------------
+// Rotation: authority sets, key renewals, log key rotations
+
+namespace verifier {
+namespace {
+
+std::vector<std::pair<std::string, PublicKey>> Set(
+    std::initializer_list<std::pair<const char*, const SigningKey*>> keys) {
+  std::vector<std::pair<std::string, PublicKey>> out;
+  for (const auto& [name, k] : keys) out.emplace_back(name, k->public_key());
+  return out;
+}
+
+TEST_F(RulesTest, AuthoritySetReplacesTheKeysAndThreshold) {
+  const SigningKey a3 = KeyFromByte(4);
+  // {auth-0, auth-1, auth-2} 2-of-3 becomes {auth-1, auth-2, auth-3} 2-of-3:
+  // signed by the old threshold, and by auth-3, whom it adds.
+  const uint64_t at = next_index_;
+  ASSERT_TRUE(Accepted(records::SignRecordBytes(
+      records::AuthoritySetRecord(kT, Set({{"auth-1", &auth1_}, {"auth-2", &auth2_}, {"auth-3", &a3}}),
+                                  2, 0, "auth-0 retires"),
+      {&auth0_, &auth1_, &a3})));
+  auto st = Read<pb::AuthorityState>(state_key::Authorities());
+  EXPECT_EQ(st.index(), at);
+  EXPECT_EQ(st.set().authority_keys_size(), 3);
+  auto current = CurrentAuthorities(state_);
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->index(), at);
+
+  // auth-0 signs nothing more; auth-3 counts.
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(records::LawRecord(kT, "X-1", "x", "GB", "s"),
+                                                {&auth0_, &auth1_}),
+                       Code::kPermissionDenied, "UNKNOWN_SIGNER"));
+  EXPECT_TRUE(Accepted(records::SignRecordBytes(records::LawRecord(kT, "X-1", "x", "GB", "s"),
+                                                {&auth1_, &a3})));
+  // The new set's threshold: one of them is not enough.
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(records::LawRecord(kT, "X-2", "x", "GB", "s"),
+                                                {&a3}),
+                       Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+  // An authority key is not enrolled as an org key.
+  EXPECT_TRUE(Rejected(records::SignRecordBytes(
+                           records::KeyEnrollmentRecord(kT, a3.public_key(), kAcme,
+                                                        {pb::ROLE_MANUFACTURER}),
+                           {&auth1_, &a3}),
+                       Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+  // The next rotation names this one.
+  EXPECT_TRUE(Rejected(
+      records::SignRecordBytes(
+          records::AuthoritySetRecord(kT, Set({{"auth-1", &auth1_}, {"auth-3", &a3}}), 2, 0, ""),
+          {&auth1_, &a3}),
+      Code::kFailedPrecondition, "STALE_AUTHORITY_SET"));
+  EXPECT_TRUE(Accepted(records::SignRecordBytes(
+      records::AuthoritySetRecord(kT, Set({{"auth-1", &auth1_}, {"auth-3", &a3}}), 2, at, ""),
+      {&auth1_, &a3})));
+}
+
+TEST_F(RulesTest, AnAttackersAuthoritySetIsRefused) {
+  const SigningKey evil1 = KeyFromByte(66), evil2 = KeyFromByte(67);
+  // One stolen authority key and two keys of the attacker's own: the
+  // newcomers' signatures do not count towards the current threshold.
+  EXPECT_TRUE(Rejected(
+      records::SignRecordBytes(
+          records::AuthoritySetRecord(
+              kT, Set({{"auth-0", &auth0_}, {"evil-1", &evil1}, {"evil-2", &evil2}}), 1, 0, ""),
+          {&auth0_, &evil1, &evil2}),
+      Code::kPermissionDenied, "INSUFFICIENT_SIGNATURES"));
+  // Keys the set does not name are strangers.
+  EXPECT_TRUE(Rejected(
+      records::SignRecordBytes(
+          records::AuthoritySetRecord(kT, Set({{"auth-0", &auth0_}, {"auth-1", &auth1_}}), 1, 0, ""),
+          {&auth0_, &evil1}),
+      Code::kPermissionDenied, "UNKNOWN_SIGNER"));
+  // An org key is not an authority.
+  EXPECT_TRUE(Rejected(
+      records::SignRecordBytes(
+          records::AuthoritySetRecord(kT, Set({{"auth-0", &auth0_}, {"auth-1", &auth1_}}), 1, 0, ""),
+          {&auth0_, &auth1_, &acme_mfr_}),
+      Code::kPermissionDenied, "WRONG_ROLE"));
+  // A key it adds must sign it (proof of possession).
+  EXPECT_TRUE(Rejected(
+      records::SignRecordBytes(
+          records::AuthoritySetRecord(kT, Set({{"auth-0", &auth0_}, {"new", &evil1}}), 2, 0, ""),
+          {&auth0_, &auth1_}),
+      Code::kPermissionDenied, "NEW_KEY_MUST_SIGN"));
+  // Nor may it add an enrolled org key.
+  EXPECT_TRUE(Rejected(
+      records::SignRecordBytes(
+          records::AuthoritySetRecord(kT, Set({{"auth-0", &auth0_}, {"mfr", &acme_mfr_}}), 2, 0, ""),
+          {&auth0_, &auth1_, &acme_mfr_}),
+      Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+  // Malformed sets.
+  for (auto [keys, threshold] :
+       {std::pair{Set({{"auth-0", &auth0_}}), 2u}, std::pair{Set({{"auth-0", &auth0_}}), 0u},
+        std::pair{Set({{"auth-0", &auth0_}, {"again", &auth0_}}), 1u},
+        std::pair{Set({}), 1u}}) {
+    EXPECT_TRUE(Rejected(
+        records::SignRecordBytes(records::AuthoritySetRecord(kT, keys, threshold, 0, ""),
+                                 {&auth0_, &auth1_}),
+        Code::kInvalidArgument, "INVALID_FIELD"));
+  }
+  EXPECT_FALSE(Has(state_key::Authorities()));
+}
+
+TEST_F(RulesTest, KeysAreRenewedWithoutGaps) {
+  const int64_t day = 86400;
+  const SigningKey k = KeyFromByte(40), successor = KeyFromByte(41);
+  ASSERT_TRUE(Accepted(Auth(records::KeyEnrollmentRecord(kT, k.public_key(), kAcme,
+                                                         {pb::ROLE_MANUFACTURER}, kT, kT + 10 * day))));
+  auto component = [&](const std::string& part, int64_t at, const SigningKey& key) {
+    return By(records::ComponentRecord(at, kAcme, part, pb::COMPONENT_KIND_SOC, "TW"), key);
+  };
+  EXPECT_TRUE(Accepted(component("P-1", kT + day, k)));
+  // Without a renewal the key expires.
+  EXPECT_TRUE(Rejected(component("P-2", kT + 10 * day, k), Code::kPermissionDenied, "KEY_EXPIRED"));
+  // Enrolling it again is not a renewal.
+  EXPECT_TRUE(Rejected(Auth(records::KeyEnrollmentRecord(kT + day, k.public_key(), kAcme,
+                                                         {pb::ROLE_MANUFACTURER}, kT, kT + 20 * day)),
+                       Code::kAlreadyExists, "KEY_ALREADY_ENROLLED"));
+  // A renewal that would shorten it, or start after it ends, or for another org.
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT + day, k.public_key(), k.public_key(), kAcme,
+                                                      {pb::ROLE_MANUFACTURER}, kT, kT + 5 * day)),
+                       Code::kFailedPrecondition, "BAD_RENEWAL"));
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT + day, k.public_key(), k.public_key(), kAcme,
+                                                      {pb::ROLE_MANUFACTURER}, kT + 11 * day,
+                                                      kT + 20 * day)),
+                       Code::kFailedPrecondition, "RENEWAL_GAP"));
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT + day, successor.public_key(),
+                                                      k.public_key(), kOrion,
+                                                      {pb::ROLE_MANUFACTURER}, kT, 0)),
+                       Code::kFailedPrecondition, "BAD_RENEWAL"));
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT + day, successor.public_key(),
+                                                      stranger_.public_key(), kAcme,
+                                                      {pb::ROLE_MANUFACTURER}, kT, 0)),
+                       Code::kFailedPrecondition, "UNKNOWN_KEY"));
+  // Renewed before it expires: the window runs on without a gap.
+  ASSERT_TRUE(Accepted(Auth(records::KeyRenewalRecord(kT + 9 * day, k.public_key(), k.public_key(),
+                                                      kAcme, {pb::ROLE_MANUFACTURER}, kT + 10 * day,
+                                                      kT + 20 * day))));
+  auto ks = Read<pb::KeyState>(state_key::Key(KeyId(k.public_key())));
+  EXPECT_EQ(ks.enrollment().not_before(), kT);  // the window is one, from the first day
+  EXPECT_EQ(ks.enrollment().not_after(), kT + 20 * day);
+  EXPECT_EQ(ks.renewal_indices_size(), 1);
+  EXPECT_TRUE(Accepted(component("P-2", kT + 10 * day, k)));
+  // A successor, enrolled while the key is valid, takes over.
+  ASSERT_TRUE(Accepted(Auth(records::KeyRenewalRecord(kT + 19 * day, successor.public_key(),
+                                                      k.public_key(), kAcme,
+                                                      {pb::ROLE_MANUFACTURER}, kT + 19 * day, 0))));
+  EXPECT_EQ(Read<pb::KeyState>(state_key::Key(KeyId(k.public_key()))).renewed_by(),
+            Str(KeyId(successor.public_key())));
+  Status expired = Append(component("P-3", kT + 21 * day, k));
+  EXPECT_EQ(expired.reason(), "KEY_EXPIRED");
+  EXPECT_NE(expired.message().find("renewed by key"), std::string::npos) << expired.ToString();
+  EXPECT_TRUE(Accepted(component("P-3", kT + 21 * day, successor)));
+  // After it expired a key is not renewed: a new key is enrolled.
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT + 21 * day, k.public_key(), k.public_key(),
+                                                      kAcme, {pb::ROLE_MANUFACTURER}, kT,
+                                                      kT + 30 * day)),
+                       Code::kFailedPrecondition, "RENEWAL_GAP"));
+  // Nor is a revoked key, or one that never expires.
+  ASSERT_TRUE(Accepted(Auth(records::KeyRevocationRecord(kT + 22 * day, successor.public_key(),
+                                                         kT + 22 * day))));
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT + 22 * day, KeyFromByte(42).public_key(),
+                                                      successor.public_key(), kAcme,
+                                                      {pb::ROLE_MANUFACTURER}, kT + 22 * day, 0)),
+                       Code::kFailedPrecondition, "BAD_RENEWAL"));
+  EXPECT_TRUE(Rejected(Auth(records::KeyRenewalRecord(kT, acme_mfr_.public_key(),
+                                                      acme_mfr_.public_key(), kAcme,
+                                                      {pb::ROLE_MANUFACTURER}, 0, kT + day)),
+                       Code::kFailedPrecondition, "BAD_RENEWAL"));
+}
+
+TEST_F(RulesTest, LogKeyRotationsChainFromKeyToKey) {
+  const SigningKey log1 = KeyFromByte(50), log2 = KeyFromByte(51), log3 = KeyFromByte(52);
+  const std::string origin = "ledger.example/cams";
+  auto rotation = [&](const SigningKey& from, const SigningKey& to, uint64_t from_size,
+                      std::vector<const SigningKey*> signers, const std::string& o = "") {
+    pb::Record r;
+    r.set_issued_at(kT);
+    auto* k = r.mutable_log_key_rotation();
+    k->set_origin(o.empty() ? origin : o);
+    k->set_old_key(FormatVerifierKey(origin, from.public_key()));
+    k->set_new_key(FormatVerifierKey(origin, to.public_key()));
+    k->set_from_size(from_size);
+    return records::SignRecordBytes(r, signers);
+  };
+  const uint64_t at = next_index_;
+  EXPECT_TRUE(Rejected(rotation(log1, log2, at + 1, {&log1}), Code::kPermissionDenied,
+                       "BAD_ROTATION"));  // the new key must sign too
+  EXPECT_TRUE(Rejected(rotation(log1, log2, at + 1, {&log2}), Code::kPermissionDenied,
+                       "BAD_ROTATION"));  // and the old one
+  EXPECT_TRUE(Rejected(rotation(log1, log2, at + 1, {&log1, &log2, &auth0_}),
+                       Code::kPermissionDenied, "BAD_ROTATION"));
+  EXPECT_TRUE(Rejected(rotation(log1, log2, at + 5, {&log1, &log2}), Code::kFailedPrecondition,
+                       "BAD_ROTATION"));
+  EXPECT_TRUE(Rejected(rotation(log1, log2, at + 1, {&log1, &log2}, "other.example/log"),
+                       Code::kFailedPrecondition, "LOG_KEY_FOREIGN"));
+  EXPECT_TRUE(Rejected(rotation(log1, log1, at + 1, {&log1}), Code::kInvalidArgument,
+                       "INVALID_FIELD"));
+  ASSERT_TRUE(Accepted(rotation(log1, log2, at + 1, {&log1, &log2})));
+  auto st = Read<pb::LogKeyState>(state_key::LogKey());
+  EXPECT_EQ(st.rotation().new_key(), FormatVerifierKey(origin, log2.public_key()));
+  // The next one starts from log2, not from another key.
+  EXPECT_TRUE(Rejected(rotation(log1, log3, at + 2, {&log1, &log3}), Code::kFailedPrecondition,
+                       "BAD_ROTATION_CHAIN"));
+  ASSERT_TRUE(Accepted(rotation(log2, log3, at + 2, {&log2, &log3})));
+  EXPECT_EQ(Vec(Read<pb::LogKeyState>(state_key::LogKey()).indices()),
+            (std::vector<uint64_t>{at, at + 1}));
 }
 
 }  // namespace
