@@ -179,6 +179,7 @@ int Serve(const std::string& dir, const std::string& listen,
 int main(int argc, char** argv) {
   verifier::InitCrypto();
   CLI::App app{"provwitness: a C2SP tlog-witness (docs/witness.md)"};
+  app.set_version_flag("--version", std::string("provwitness ") + PROV_VERSION);
   app.require_subcommand(1);
   std::string dir, name, listen, config, tiles_ca;
   std::vector<std::string> logs;
