@@ -383,6 +383,7 @@ int main(int argc, char** argv) {
   CLI::App app{"provd: the provenance ledger server for security cameras"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("provd ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every subcommand's options (the man page)");
 
   std::string dir, origin;
   ServeOptions so;

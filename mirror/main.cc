@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("provmirror"));
   CLI::App app{"provmirror: a verifying mirror of a C2SP tlog-tiles log"};
   app.set_version_flag("--version", std::string("provmirror ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every subcommand's options (the man page)");
   app.require_subcommand(1);
   Flags f;
   auto common = [&f](CLI::App* c) {
