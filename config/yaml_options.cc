@@ -151,8 +151,9 @@ Status YamlOptions::ApplyText(const std::string& file, const std::string& text) 
       if (is_switch && !ParseSwitch(values.front(), &on)) {
         return Error(file, vline, key + ": is a switch: true or false, got '" + Shown(v) + "'");
       }
-      // A flag on the command line wins; the file's value is not used.
-      if (o->count() > 0) continue;
+      // The file's value is checked as the flag would be, even where a flag
+      // on the command line wins (then applied again over it).
+      const std::vector<std::string> from_flags = o->results();
       try {
         o->clear();
         if (is_switch) {
@@ -164,6 +165,11 @@ Status YamlOptions::ApplyText(const std::string& file, const std::string& text) 
       } catch (const CLI::Error& e) {
         o->clear();
         return Error(file, vline, key + ": '" + Shown(v) + "' refused: " + e.what());
+      }
+      if (!from_flags.empty()) {
+        o->clear();
+        for (const auto& s : from_flags) o->add_result(s);
+        o->run_callback();  // accepted when the command line was parsed
       }
     }
   }

@@ -5,7 +5,8 @@
 // (docs/config.md).
 //
 // Precedence: a flag given on the command line wins over the file's key; the
-// file wins over the option's default. Every mistake is refused as
+// file wins over the option's default. Every key is checked, overridden or
+// not. Every mistake is refused as
 // "FILE:LINE: message" before the daemon opens or changes anything: unknown
 // keys (with the nearest known key), repeated keys, lists or mappings where
 // one value belongs, switches that are not true/false, values the option's

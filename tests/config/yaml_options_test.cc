@@ -94,6 +94,19 @@ TEST_F(YamlOptionsTest, CommandLineFlagsWinOverTheFile) {
   EXPECT_EQ(listen_, "127.0.0.1:2");
 }
 
+TEST_F(YamlOptionsTest, SwitchesAndListsOnTheCommandLineWinToo) {
+  ASSERT_TRUE(
+      Run("data-dir: /d\nplaintext: false\nwitness: [a, b]\n", {"--plaintext", "--witness", "c"})
+          .ok());
+  EXPECT_TRUE(plaintext_);
+  EXPECT_EQ(witnesses_, (std::vector<std::string>{"c"}));
+}
+
+TEST_F(YamlOptionsTest, AKeyAFlagOverridesIsStillChecked) {
+  std::string m = Refusal("data-dir: /d\nmax-batch: 0\n", {"--max-batch", "7"});
+  EXPECT_EQ(m.rfind("f.yaml:2: max-batch: '0' refused: ", 0), 0u) << m;
+}
+
 TEST_F(YamlOptionsTest, RequiredOptionMayComeFromTheFlagAlone) {
   ASSERT_TRUE(Run("", {"--data-dir", "/d"}).ok());
   EXPECT_EQ(dir_, "/d");
