@@ -60,7 +60,8 @@ done
 # read them (the real binaries refuse any unknown key or bad value).
 dpkg-deb -x "$deb" "$ctrl/root"
 for m in "$ctrl"/root/usr/share/man/man1/*.1.gz; do
-  gzip -t "$m" && zcat "$m" | grep -q '^\.TH ' || fail "$m is not a man page"
+  page=$(zcat "$m") || fail "$m is not gzip"
+  grep -q '^\.TH ' <<<"$page" || fail "$m is not a man page"
 done
 # provd reads the shipped file; a data-dir that was never made then fails
 # at the log key (exit 1), after the config was accepted (a refusal is 2).
