@@ -656,6 +656,7 @@ int main(int argc, char** argv) {
   // Global options are accepted before or after the subcommand.
   app.fallthrough();
   app.set_version_flag("--version", std::string("prov ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every subcommand's options (the man page)");
   Globals& g = G();
   app.add_option("--server", g.server, "provd address HOST:PORT")
       ->default_val(g.server)

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <thread>
 
+#include "config/yaml_options.h"
 #include "ledger/admin_socket.h"
 #include "ledger/backup.h"
 #include "ledger/json_log.h"
@@ -400,6 +401,8 @@ int main(int argc, char** argv) {
   verifier::InitCrypto();
   CLI::App app{"provd: the provenance ledger server for security cameras"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("provd ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every subcommand's options (the man page)");
 
   std::string dir, origin;
   ServeOptions so;
@@ -418,10 +421,13 @@ int main(int argc, char** argv) {
   serve->add_option("--data-dir", dir, "directory made by `provd init`")->required();
   serve->add_option("--listen", so.listen, "HOST:PORT (port 0 picks a free one)")
       ->default_val(so.listen);
-  serve->add_option("--max-batch", so.max_batch, "records per commit")->default_val(4096);
+  serve->add_option("--max-batch", so.max_batch, "records per commit")
+      ->check(CLI::Range(1, 1 << 20))
+      ->default_val(4096);
   serve
       ->add_option("--checkpoint-refresh", so.checkpoint_refresh,
                    "seconds after which an idle head is re-signed with a fresh Timestamp line")
+      ->check(CLI::Range(1, 86400))
       ->default_val(60);
   serve->add_option("--tls-cert", so.tls.cert, "PEM server certificate chain (TLS)");
   serve->add_option("--tls-key", so.tls.key, "PEM private key of --tls-cert");
@@ -438,6 +444,7 @@ int main(int argc, char** argv) {
       ->add_option("--publish-interval-ms", so.publish_interval_ms,
                    "with --tiles-dir: at most one published head per interval (under load each "
                    "then covers many commits; an idle log's new head is published at once)")
+      ->check(CLI::Range(0, 3600 * 1000))
       ->default_val(so.publish_interval_ms);
   serve->add_option(
       "--witness-policy", so.witness_policy,
@@ -447,6 +454,7 @@ int main(int argc, char** argv) {
       ->add_option("--witness-timeout-ms", so.witness_timeout_ms,
                    "how long a checkpoint waits for its witnesses before it is published "
                    "with the cosignatures gathered")
+      ->check(CLI::Range(1, 600 * 1000))
       ->default_val(so.witness_timeout_ms);
   serve->add_flag("--http-public", so.http_public,
                   "allow a non-loopback --http-listen (plain HTTP; prefer nginx or a CDN)");
@@ -458,6 +466,9 @@ int main(int argc, char** argv) {
   serve->add_option("--log-format", so.log_format, "log lines as text or json (one object a line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val(so.log_format);
+  // `--config FILE`: the same settings as YAML keys (docs/config.md); last,
+  // so that it sees every serve option.
+  config::YamlOptions serve_config(serve);
 
   auto* verify = app.add_subcommand(
       "verify", "offline full check: re-hash and replay every leaf, compare tree and state");
@@ -487,6 +498,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  // A bad config file is a usage error like a bad flag: refused before
+  // anything is opened.
+  if (*serve) {
+    if (Status s = serve_config.Apply(); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.message().c_str());
+      return kExitUsage;
+    }
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
   if (*serve && so.log_format == "json") ledger::UseJsonLogLines();

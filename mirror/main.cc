@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "config/yaml_options.h"
 #include "ledger/tile_http.h"
 #include "mirror/mirror.h"
 
@@ -140,6 +141,8 @@ int main(int argc, char** argv) {
   // Log lines on stderr; stdout carries the lines scripts read.
   spdlog::set_default_logger(spdlog::stderr_color_mt("provmirror"));
   CLI::App app{"provmirror: a verifying mirror of a C2SP tlog-tiles log"};
+  app.set_version_flag("--version", std::string("provmirror ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every subcommand's options (the man page)");
   app.require_subcommand(1);
   Flags f;
   auto common = [&f](CLI::App* c) {
@@ -161,10 +164,16 @@ int main(int argc, char** argv) {
   auto* sync = app.add_subcommand("sync", "one round: catch up with the source, then exit");
   common(sync);
   sync->add_flag("--once", f.once, "one round (the only mode)")->required();
+  // `--config FILE`: the same settings as YAML keys (docs/config.md).
+  config::YamlOptions serve_config(serve), sync_config(sync);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : mirror::kExitLocal;
+  }
+  if (Status s = (*serve ? serve_config : sync_config).Apply(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return mirror::kExitLocal;
   }
   if (*serve) return Serve(f);
   return SyncOnce(f);

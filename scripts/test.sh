@@ -11,6 +11,9 @@ bash scripts/install-deps.sh
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ninja -C "$BUILD" -j2
 ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
+# The Debian package and its systemd units, without installing (the install
+# in a fresh Debian root: bash scripts/package-test.sh).
+bash scripts/package-check.sh "$BUILD"
 # Crash-safety smoke (the full 20-kill proof: ctest --test-dir build -L crash).
 "$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
 # Benchmark smoke: the load path end to end with a small count.

@@ -179,6 +179,8 @@ int Serve(const std::string& dir, const std::string& listen,
 int main(int argc, char** argv) {
   verifier::InitCrypto();
   CLI::App app{"provwitness: a C2SP tlog-witness (docs/witness.md)"};
+  app.set_version_flag("--version", std::string("provwitness ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every subcommand's options (the man page)");
   app.require_subcommand(1);
   std::string dir, name, listen, config, tiles_ca;
   std::vector<std::string> logs;
