@@ -74,13 +74,7 @@ Result<verifier::NoteVerifier> LedgerClient::KeyForNote(const std::string& note)
 }
 
 Status LedgerClient::LearnRotations() const {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  pb::GetEntriesResponse resp;
-  PROV_RETURN_IF_ERROR(
-      FromGrpc(stub_->GetLogKeyRotations(&ctx, pb::GetLogKeyRotationsRequest(), &resp)));
-  std::vector<verifier::RotationLeaf> leaves;
-  for (const auto& e : resp.entries()) leaves.push_back({e.index(), e.signed_record()});
+  PROV_ASSIGN_OR_RETURN(std::vector<verifier::RotationLeaf> leaves, source_->LogKeyRotations());
   PROV_ASSIGN_OR_RETURN(auto eras,
                         verifier::FollowLogKeyRotations(verifier_, verifier_.name, leaves));
   std::lock_guard lock(keys_mu_);
@@ -124,7 +118,7 @@ Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) con
   bool learn = false;
   {
     std::lock_guard lock(keys_mu_);
-    learn = !c.ok() && stub_ && !learned_;
+    learn = !c.ok() && !learned_;
   }
   if (learn) {
     // A broken chain is the server's lie; a server that cannot say leaves

@@ -79,8 +79,8 @@ class LedgerClient {
   Result<VerifiedCheckpoint> GetCheckpoint();
   // Verifies a checkpoint note with the log key of its tree size: the pinned
   // key, or a key the log rotated to since. A note the known keys do not
-  // verify makes a gRPC client follow the log's rotations from the pinned key
-  // once (verifier/log_keys.h; a broken chain is DATA_LOSS); the rotation
+  // verify makes the client follow the log's rotations from the pinned key
+  // once (from provd, or the tiles' log-key-rotations file) (verifier/log_keys.h; a broken chain is DATA_LOSS); the rotation
   // leaves are then proven included in the first checkpoint the new key
   // signed that this client sees.
   Result<VerifiedCheckpoint> VerifyNote(const std::string& note) const;
@@ -130,7 +130,8 @@ class LedgerClient {
   const verifier::NoteVerifier& verifier() const { return verifier_; }
 
  private:
-  // Asks provd for the log's rotations and follows them from the pinned key.
+  // Reads the log's rotations from the source and follows them from the
+  // pinned key.
   Status LearnRotations() const;
   // Proves the rotation leaves `c` covers that are not proven yet.
   Status ProveRotations(const VerifiedCheckpoint& c) const;

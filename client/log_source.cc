@@ -18,6 +18,19 @@ Result<std::string> GrpcSource::Checkpoint() {
   return std::move(*resp.mutable_note());
 }
 
+Result<std::vector<verifier::RotationLeaf>> GrpcSource::LogKeyRotations() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  pb::GetEntriesResponse resp;
+  PROV_RETURN_IF_ERROR(
+      FromGrpc(stub_->GetLogKeyRotations(&ctx, pb::GetLogKeyRotationsRequest(), &resp)));
+  std::vector<verifier::RotationLeaf> out;
+  for (auto& e : *resp.mutable_entries()) {
+    out.push_back({e.index(), std::move(*e.mutable_signed_record())});
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> GrpcSource::Entries(uint64_t start, uint64_t end,
                                                      const verifier::Checkpoint&) {
   std::vector<std::string> out;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "proto/ledger.grpc.pb.h"
+#include "verifier/log_keys.h"
 #include "verifier/crypto.h"
 #include "verifier/note.h"
 #include "verifier/status.h"
@@ -61,6 +62,10 @@ class LogSource {
   // Ask for heads published with witness cosignatures (provd has both; a
   // tiles directory only ever holds the published one).
   virtual void SetWitnessed(bool) {}
+  // Every LogKeyRotation leaf of the log, oldest first (verifier/log_keys.h):
+  // provd's GetLogKeyRotations, or the tiles' log-key-rotations file.
+  // Unverified: the client follows them from its pinned key.
+  virtual verifier::Result<std::vector<verifier::RotationLeaf>> LogKeyRotations() = 0;
 };
 
 // provd's Ledger service. Errors are the server's (client::FromGrpc).
@@ -78,6 +83,7 @@ class GrpcSource final : public LogSource {
       uint64_t size1, uint64_t size2, const verifier::Checkpoint& at) override;
   std::string Describe() const override { return "provd at " + target_; }
   void SetWitnessed(bool witnessed) override { witnessed_ = witnessed; }
+  verifier::Result<std::vector<verifier::RotationLeaf>> LogKeyRotations() override;
 
  private:
   std::shared_ptr<provenance::v1::Ledger::Stub> stub_;

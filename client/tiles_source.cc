@@ -224,6 +224,15 @@ Result<std::string> TilesSource::Checkpoint() {
   return note;
 }
 
+Result<std::vector<verifier::RotationLeaf>> TilesSource::LogKeyRotations() {
+  auto body = Get(verifier::kLogKeyRotationsPath, 1 << 20);
+  if (!body.ok() && body.status().code() == verifier::Code::kNotFound) {
+    return std::vector<verifier::RotationLeaf>{};  // the key never changed
+  }
+  if (!body.ok()) return body.status();
+  return verifier::ParseLogKeyRotations(*body);
+}
+
 Result<std::string> TilesSource::FetchResource(const TileRef& ref, const verifier::Checkpoint& at,
                                                bool* full) {
   const size_t max =

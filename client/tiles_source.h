@@ -71,6 +71,8 @@ class TilesSource final : public LogSource {
   // At most 1 MiB (an index tile of 8 levels with its leaves' histories).
   verifier::Result<std::string> IndexTile(const verifier::Hash& hash) override;
   bool ChecksWhatItReads() const override { return true; }
+  // The log-key-rotations file (docs/tiles.md); none when it is absent.
+  verifier::Result<std::vector<verifier::RotationLeaf>> LogKeyRotations() override;
 
   // Every resource path requested so far, in order (tests).
   const std::vector<std::string>& requested() const { return requested_; }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ledger/coding.h"
+#include "ledger/log_key_rotation.h"
 #include "ledger/metrics.h"
 #include "proto/state.pb.h"
 #include "verifier/suggest.h"
@@ -781,16 +782,12 @@ void Ledger::AdoptLogKey(const verifier::SigningKey& key) {
 }
 
 Result<std::vector<pb::LogEntry>> Ledger::LogKeyRotations() const {
-  pb::LogKeyState st;
-  PROV_ASSIGN_OR_RETURN(bool rotated,
-                        verifier::GetMessage(state_, verifier::state_key::LogKey(), &st));
+  PROV_ASSIGN_OR_RETURN(auto leaves, LogKeyRotationLeaves(*kv_));
   std::vector<pb::LogEntry> out;
-  if (!rotated) return out;
-  for (uint64_t i : st.indices()) {
-    PROV_ASSIGN_OR_RETURN(std::string leaf, GetLeaf(i));
+  for (auto& l : leaves) {
     pb::LogEntry e;
-    e.set_index(i);
-    e.set_signed_record(std::move(leaf));
+    e.set_index(l.index);
+    e.set_signed_record(std::move(l.leaf));
     out.push_back(std::move(e));
   }
   return out;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include "ledger/backup.h"
 #include "ledger/coding.h"
@@ -54,20 +56,52 @@ Result<bool> HeadSignedBy(const KvStore& kv, const verifier::SigningKey& key) {
 
 }  // namespace
 
-Result<std::vector<verifier::NoteVerifier>> PastLogKeys(const KvStore& kv) {
+Result<std::string> PrepareLogKey(const std::string& dir) {
+  PROV_ASSIGN_OR_RETURN(verifier::SigningKey current, verifier::ReadKeyFile(DataDirKey(dir)));
+  std::ifstream in(DataDirVkey(dir));
+  std::string vkey;
+  std::getline(in, vkey);
+  auto parsed = verifier::ParseVerifierKey(vkey);
+  if (!parsed.ok() || parsed->public_key != current.public_key()) {
+    return verifier::FailedPrecondition(
+        "KEY_MISMATCH", DataDirVkey(dir) + " is not the verifier key of " + DataDirKey(dir));
+  }
+  std::error_code ec;
+  if (!fs::exists(DataDirNextKey(dir), ec)) {
+    PROV_RETURN_IF_ERROR(
+        verifier::WriteKeyFile(DataDirNextKey(dir), verifier::SigningKey::Generate()));
+  }
+  PROV_ASSIGN_OR_RETURN(verifier::SigningKey next, verifier::ReadKeyFile(DataDirNextKey(dir)));
+  return verifier::FormatVerifierKey(parsed->name, next.public_key());
+}
+
+Result<std::vector<verifier::RotationLeaf>> LogKeyRotationLeaves(const KvStore& kv) {
   std::string bytes;
   PROV_ASSIGN_OR_RETURN(bool rotated,
                         kv.Get(coding::StateKey(verifier::state_key::LogKey()), &bytes));
-  std::vector<verifier::NoteVerifier> out;
+  std::vector<verifier::RotationLeaf> out;
   if (!rotated) return out;
   provenance::v1::LogKeyState st;
   if (!st.ParseFromString(bytes)) return verifier::DataLoss("STATE_CORRUPT", "log key state");
   for (uint64_t i : st.indices()) {
     std::string leaf;
     PROV_ASSIGN_OR_RETURN(bool found, kv.Get(coding::LeafKey(i), &leaf));
-    provenance::v1::Record r;
-    if (!found || !verifier::ParseLeafRecord(leaf, &r) || !r.has_log_key_rotation()) {
+    if (!found) {
       return verifier::DataLoss("STATE_CORRUPT", "no log key rotation at #" + std::to_string(i));
+    }
+    out.push_back({i, std::move(leaf)});
+  }
+  return out;
+}
+
+Result<std::vector<verifier::NoteVerifier>> PastLogKeys(const KvStore& kv) {
+  PROV_ASSIGN_OR_RETURN(auto leaves, LogKeyRotationLeaves(kv));
+  std::vector<verifier::NoteVerifier> out;
+  for (const auto& l : leaves) {
+    provenance::v1::Record r;
+    if (!verifier::ParseLeafRecord(l.leaf, &r) || !r.has_log_key_rotation()) {
+      return verifier::DataLoss("STATE_CORRUPT",
+                                "no log key rotation at #" + std::to_string(l.index));
     }
     PROV_ASSIGN_OR_RETURN(auto old_key, verifier::ParseVerifierKey(r.log_key_rotation().old_key()));
     out.push_back(std::move(old_key));
@@ -86,9 +120,11 @@ Result<LogKeyRotated> RotateLogKey(const std::string& dir) {
   LogKeyRotated out;
 
   std::error_code ec;
+  std::optional<verifier::SigningKey> prepared;
   if (fs::exists(DataDirNextKey(dir), ec)) {
-    // An earlier run stopped part way. If its rotation is durable, the head
-    // is signed by the next key: finish. Otherwise nothing used that key.
+    // Prepared (--prepare), or an earlier run stopped part way. If its
+    // rotation is durable, the head is signed by the next key: finish.
+    // Otherwise rotate to it now.
     PROV_ASSIGN_OR_RETURN(verifier::SigningKey next, verifier::ReadKeyFile(DataDirNextKey(dir)));
     PROV_ASSIGN_OR_RETURN(bool durable, HeadSignedBy(*kv, next));
     if (durable) {
@@ -103,12 +139,11 @@ Result<LogKeyRotated> RotateLogKey(const std::string& dir) {
       PROV_RETURN_IF_ERROR(Adopt(dir, out.new_vkey));
       return out;
     }
-    fs::remove(DataDirNextKey(dir), ec);
-    if (ec) return verifier::Internal("IO_ERROR", "cannot remove " + DataDirNextKey(dir));
+    prepared = std::move(next);
   }
 
-  const auto next = verifier::SigningKey::Generate();
-  PROV_RETURN_IF_ERROR(verifier::WriteKeyFile(DataDirNextKey(dir), next));
+  const verifier::SigningKey next = prepared ? *prepared : verifier::SigningKey::Generate();
+  if (!prepared) PROV_RETURN_IF_ERROR(verifier::WriteKeyFile(DataDirNextKey(dir), next));
   auto rotated = [&]() -> Status {
     PROV_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(std::move(kv), old_key));
     out.old_vkey = ledger->verifier_key();
@@ -117,7 +152,7 @@ Result<LogKeyRotated> RotateLogKey(const std::string& dir) {
     return Status::Ok();  // the ledger drains and closes the database
   }();
   if (!rotated.ok()) {
-    fs::remove(DataDirNextKey(dir), ec);  // nothing was signed with it
+    if (!prepared) fs::remove(DataDirNextKey(dir), ec);  // nothing was signed with it
     return rotated;
   }
   PROV_RETURN_IF_ERROR(Adopt(dir, out.new_vkey));

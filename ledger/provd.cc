@@ -363,7 +363,16 @@ int Backup(const std::string& dir, const std::string& to) {
   return 0;
 }
 
-int RotateLogKey(const std::string& dir) {
+int RotateLogKey(const std::string& dir, bool prepare) {
+  if (prepare) {
+    auto next = ledger::PrepareLogKey(dir);
+    if (!next.ok()) return Fail(next.status());
+    spdlog::info("the next log key is ready in {}: give its verifier key (above) to the witnesses "
+                 "(they accept either key), then stop provd and run rotate-log-key again",
+                 ledger::DataDirNextKey(dir));
+    std::printf("%s\n", next->c_str());
+    return 0;
+  }
   auto r = ledger::RotateLogKey(dir);
   if (!r.ok()) return Fail(r.status());
   if (r->finished) {
@@ -478,6 +487,10 @@ int main(int argc, char** argv) {
       "rotate-log-key",
       "with provd stopped: a new log key, announced in the log by a record the old key signs");
   rotate->add_option("--data-dir", dir, "directory made by `provd init`")->required();
+  bool prepare = false;
+  rotate->add_flag("--prepare", prepare,
+                   "only make the next key (log.key.next) and print its verifier key, for the "
+                   "witnesses; works while provd serves");
 
   std::string to, from;
   bool force = false;
@@ -514,7 +527,7 @@ int main(int argc, char** argv) {
   if (*rotate) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("provd-stderr"));  // stdout: the new key
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ provd: %v");
-    return RotateLogKey(dir);
+    return RotateLogKey(dir, prepare);
   }
   if (*backup || *restore) {
     // The result line on stdout, every diagnostic on stderr.

@@ -9,6 +9,7 @@
 #include "transport/credentials.h"
 #include "transport/host_port.h"
 #include "verifier/index.h"
+#include "verifier/log_keys.h"
 #include "verifier/tlog_tiles.h"
 
 namespace ledger {
@@ -37,7 +38,9 @@ bool ReadRegularFile(const std::string& path, std::string* out) {
 
 void Serve(const std::string& dir, const httplib::Request& req, httplib::Response& res) {
   std::string_view path = req.path;
-  const bool checkpoint = path == "/checkpoint";
+  // The checkpoint and the rotations change; tiles never do.
+  const bool checkpoint = path == "/checkpoint" ||
+                          path == std::string("/") + verifier::kLogKeyRotationsPath;
   if (!checkpoint && (!path.starts_with("/") || (!verifier::ParseTilePath(path.substr(1)).ok() &&
                                                   !verifier::IsIndexTilePath(path.substr(1))))) {
     res.status = 404;

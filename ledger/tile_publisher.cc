@@ -150,7 +150,7 @@ Result<std::unique_ptr<TilePublisher>> TilePublisher::Open(std::string dir, cons
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name != kCheckpoint && name != "tile" && name != "index" && name != kStaging &&
-        name != kLock) {
+        name != kLock && name != verifier::kLogKeyRotationsPath) {
       return NotOurs(dir, "holds \"" + name + "\", which is not a tiles file");
     }
   }
@@ -429,6 +429,7 @@ Status TilePublisher::PublishCheckpoint(const std::string& note) {
         "CHECKPOINT_ROOT_MISMATCH",
         "checkpoint root at size " + std::to_string(c.size) + " is not the stored tree's");
   }
+  PROV_RETURN_IF_ERROR(PublishRotations(c.size));
   const std::string staging =
       dir_ + "/" + kStaging + "/" + std::to_string(++staged_counter_) + ".tmp";
   const std::string final_path = dir_ + "/" + kCheckpoint;
@@ -443,6 +444,25 @@ Status TilePublisher::PublishCheckpoint(const std::string& note) {
   published_size_ = c.size;
   published_note_ = note;
   RemoveSupersededPartials(old_size, c.size);
+  return Status::Ok();
+}
+
+Status TilePublisher::PublishRotations(uint64_t size) {
+  PROV_ASSIGN_OR_RETURN(auto leaves, LogKeyRotationLeaves(*kv_));
+  std::erase_if(leaves, [&](const verifier::RotationLeaf& l) { return l.index >= size; });
+  if (leaves.size() == published_rotations_) return Status::Ok();
+  // Before the checkpoint that needs them, so a reader never lacks them.
+  const std::string staging =
+      dir_ + "/" + kStaging + "/" + std::to_string(++staged_counter_) + ".tmp";
+  const std::string final_path = dir_ + "/" + verifier::kLogKeyRotationsPath;
+  PROV_RETURN_IF_ERROR(WriteSynced(staging, verifier::FormatLogKeyRotations(leaves)));
+  if (::rename(staging.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(staging.c_str());
+    return IoError("rename to", final_path, err);
+  }
+  PROV_RETURN_IF_ERROR(SyncDir(dir_));
+  published_rotations_ = leaves.size();
   return Status::Ok();
 }
 

@@ -117,6 +117,9 @@ class TilePublisher {
   verifier::Status MakeDirs(const std::string& rel_dir);
   // Best effort: removes the .p/ files of tiles full at new_size, not old_size.
   void RemoveSupersededPartials(uint64_t old_size, uint64_t new_size);
+  // Writes log-key-rotations with the log's key rotations before `size`
+  // when there are more than published (docs/tiles.md).
+  verifier::Status PublishRotations(uint64_t size);
 
   std::string dir_;
   const KvStore* kv_;
@@ -127,6 +130,7 @@ class TilePublisher {
   std::string published_note_;
   uint64_t tiles_size_ = 0;
   uint64_t staged_counter_ = 0;
+  size_t published_rotations_ = 0;
   std::vector<std::pair<std::string, std::string>> staged_;  // staging path, rel path
   bool unsynced_ = false;                                    // staged without fsync
   verifier::IndexTree index_;                                // of the head of index_size_

@@ -1,6 +1,7 @@
 #include "verifier/log_keys.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "proto/records.pb.h"
 #include "verifier/rules.h"
@@ -94,6 +95,41 @@ const LogKeyEra& EraForSize(const std::vector<LogKeyEra>& eras, uint64_t size) {
     if (e.from_size <= size) out = &e;
   }
   return *out;
+}
+
+std::string FormatLogKeyRotations(const std::vector<RotationLeaf>& rotations) {
+  std::string out;
+  for (const auto& r : rotations) {
+    out += std::to_string(r.index) + " " + Base64Encode(AsBytes(r.leaf)) + "\n";
+  }
+  return out;
+}
+
+Result<std::vector<RotationLeaf>> ParseLogKeyRotations(std::string_view text) {
+  std::vector<RotationLeaf> out;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      return DataLoss("MALFORMED_ROTATIONS", "line " + std::to_string(line_no) + " has no newline");
+    }
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    const size_t sp = line.find(' ');
+    uint64_t index = 0;
+    auto [end, ec] =
+        std::from_chars(line.data(), line.data() + (sp == std::string_view::npos ? 0 : sp), index);
+    auto leaf = sp == std::string_view::npos ? Result<Bytes>(DataLoss("x", "x"))
+                                             : Base64Decode(line.substr(sp + 1));
+    if (sp == std::string_view::npos || sp == 0 || ec != std::errc() || end != line.data() + sp ||
+        !leaf.ok()) {
+      return DataLoss("MALFORMED_ROTATIONS",
+                      "line " + std::to_string(line_no) + " is not \"<index> <base64 leaf>\"");
+    }
+    out.push_back({index, std::string(AsStringView(*leaf))});
+  }
+  return out;
 }
 
 Result<uint64_t> NoteSize(std::string_view note) {

@@ -46,6 +46,13 @@ Result<std::vector<LogKeyEra>> FollowLogKeyRotations(const NoteVerifier& pinned,
 // The era whose key signs a checkpoint of `size`. REQUIRES: eras non-empty.
 const LogKeyEra& EraForSize(const std::vector<LogKeyEra>& eras, uint64_t size);
 
+// The static file of a log's rotations next to its tiles (docs/tiles.md):
+// one line per rotation, oldest first, "<leaf index> <base64 of the leaf>".
+inline constexpr char kLogKeyRotationsPath[] = "log-key-rotations";
+std::string FormatLogKeyRotations(const std::vector<RotationLeaf>& rotations);
+// MALFORMED_ROTATIONS (DATA_LOSS) for anything else.
+Result<std::vector<RotationLeaf>> ParseLogKeyRotations(std::string_view text);
+
 // The tree size a signed checkpoint note claims, signatures not verified.
 Result<uint64_t> NoteSize(std::string_view note);
 

@@ -284,6 +284,20 @@ TEST_F(LogKeyRotationTest, ClientsThatPinnedTheOldKeyFollowTheRotation) {
   EXPECT_EQ(Verdict("beta"), "TRUSTED");
   json j = ProvJson({"audit"});
   EXPECT_EQ(j["ok"], true);
+  // Over the static tiles too: the rotations are published beside them.
+  EXPECT_NE(Slurp(dir_ + "/tiles/log-key-rotations"), "");
+  Spit(dir_ + "/old.vkey", old_vkey);
+  for (int i = 0;
+       i < 100 && Slurp(dir_ + "/tiles/checkpoint").find(new_vkey.substr(0, new_vkey.find('+'))) ==
+                      std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Outcome tiles_read =
+      Exec({PROV_PATH, "--tiles-url", provd_->tiles_url(), "--vkey", dir_ + "/old.vkey",
+            "--state-dir", dir_ + "/tiles-trust", "--json", "audit"},
+           dir_);
+  EXPECT_EQ(tiles_read.rc, 0) << Describe(tiles_read);
   // A new client pinning the old key, and one pinning the new key.
   state_dir_ = dir_ + "/fresh-trust";
   EXPECT_EQ(Verdict("beta"), "TRUSTED");
@@ -312,17 +326,24 @@ TEST_F(LogKeyRotationTest, AnotherKeyWithoutARotationIsRefused) {
 
 TEST_F(LogKeyRotationTest, AnInterruptedRotationIsFinishedByARerun) {
   RegisterDevice("acme", {"a", "b"});
+  // The next key prepared while provd serves (for the witnesses): the
+  // rotation uses it, and preparing again gives the same key.
+  Outcome r = Provd({"rotate-log-key", "--prepare", "--data-dir", Ledger()});
+  ASSERT_EQ(r.rc, 0) << Describe(r);
+  const std::string prepared = r.out.substr(0, r.out.find('\n'));
+  r = Provd({"rotate-log-key", "--prepare", "--data-dir", Ledger()});
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), prepared);
+  struct stat st;
+  ASSERT_EQ(stat((Ledger() + "/log.key.next").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  EXPECT_EQ(Slurp(Ledger() + "/log.vkey"), Slurp(vkey_file_)) << "preparing changes nothing else";
   ASSERT_EQ(provd_->Stop(SIGTERM), 0);
   provd_.reset();
-  // A stray next key from an attempt that never reached the log: discarded.
-  verifier::SigningKey stray = verifier::SigningKey::Generate();
-  ASSERT_TRUE(verifier::WriteKeyFile(Ledger() + "/log.key.next", stray).ok());
   const std::string old_key = Slurp(Ledger() + "/log.key");
-  Outcome r = Provd({"rotate-log-key", "--data-dir", Ledger()});
+  r = Provd({"rotate-log-key", "--data-dir", Ledger()});
   ASSERT_EQ(r.rc, 0) << Describe(r);
   const std::string new_vkey = r.out.substr(0, r.out.find('\n'));
-  EXPECT_EQ(new_vkey.find(verifier::FormatVerifierKey(kOrigin, stray.public_key())),
-            std::string::npos);
+  EXPECT_EQ(new_vkey, prepared);
 
   // Now as if it had crashed after the log was written and before the key
   // files were swapped: the old key back in log.key, the new in log.key.next.

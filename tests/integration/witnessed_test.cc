@@ -291,4 +291,40 @@ TEST_F(WitnessedLogTest, ASplitViewGetsAQuorumForOneHistoryOnly) {
   EXPECT_EQ(b->Stop(SIGTERM), 0);
 }
 
+// The log key rotated under its witnesses: the next key is prepared while
+// provd serves and given to the witnesses, which then accept either key;
+// after `provd rotate-log-key` the new key's heads are cosigned by all of
+// them, consistent with the heads they cosigned under the old key.
+TEST_F(WitnessedLogTest, ALogKeyRotationKeepsItsWitnesses) {
+  const std::string data = dir_ + "/a";
+  auto prepared = testexec::Exec({PROVD_PATH, "rotate-log-key", "--prepare", "--data-dir", data}, dir_);
+  ASSERT_EQ(prepared.rc, 0) << testexec::Describe(prepared);
+  const std::string next = prepared.out.substr(0, prepared.out.find('\n'));
+  ASSERT_NE(next, vkey_);
+  witnesses_.clear();  // witnesses that know the log by both keys
+  for (const char* name : {"r1", "r2", "r3"}) {
+    witnesses_.push_back(
+        std::make_unique<RealWitness>(dir_, name, std::vector<std::string>{vkey_, next}));
+    ASSERT_GT(witnesses_.back()->port(), 0) << name;
+  }
+  auto provd = StartProvd(data, PolicyFile("before.policy", {0, 1, 2}));
+  ASSERT_TRUE(provd);
+  uint64_t size = Grow(*provd, "maker-a", 5);
+  EXPECT_EQ(Judge(CosignedHead(*provd, size, 3)).cosigned.size(), 3u);
+  ASSERT_EQ(provd->Stop(SIGTERM), 0);
+
+  auto rotated = testexec::Exec({PROVD_PATH, "rotate-log-key", "--data-dir", data}, dir_);
+  ASSERT_EQ(rotated.rc, 0) << testexec::Describe(rotated);
+  EXPECT_EQ(rotated.out.substr(0, rotated.out.find('\n')), next);  // the prepared key
+  vkey_ = next;
+  provd = StartProvd(data, PolicyFile("after.policy", {0, 1, 2}));
+  ASSERT_TRUE(provd);
+  size = Grow(*provd, "maker-a", 5);
+  std::string note = CosignedHead(*provd, size, 3);
+  auto v = Judge(note);
+  EXPECT_TRUE(v.quorum_met) << note;
+  EXPECT_EQ(v.cosigned.size(), 3u) << note;
+  EXPECT_EQ(provd->Stop(SIGTERM), 0);
+}
+
 }  // namespace

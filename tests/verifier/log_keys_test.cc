@@ -114,6 +114,21 @@ TEST_F(LogKeysTest, ABrokenChainIsRefused) {
   EXPECT_EQ(foreign.status().reason(), "BAD_ROTATION");
 }
 
+TEST_F(LogKeysTest, TheStaticFileRoundTripsAndRefusesAnythingElse) {
+  std::vector<RotationLeaf> rotations = {Rotation(10, k1_, k2_, {&k1_, &k2_}),
+                                         Rotation(20, k2_, k3_, {&k2_, &k3_})};
+  const std::string text = FormatLogKeyRotations(rotations);
+  auto parsed = ParseLogKeyRotations(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[1].index, 20u);
+  EXPECT_EQ((*parsed)[1].leaf, rotations[1].leaf);
+  EXPECT_TRUE(ParseLogKeyRotations("")->empty());
+  for (const char* bad : {"10 AAAA", "x AAAA\n", "10\n", " AAAA\n", "10 !!!\n", "10  AAAA\n"}) {
+    EXPECT_EQ(ParseLogKeyRotations(bad).status().reason(), "MALFORMED_ROTATIONS") << bad;
+  }
+}
+
 TEST_F(LogKeysTest, NoteSizeReadsTheCheckpointWithoutTrustingIt) {
   Checkpoint c{kOrigin, 42, {}, {}};
   std::string note = SignNote(FormatCheckpoint(c), kOrigin, k1_);

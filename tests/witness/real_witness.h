@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/client/exec.h"
 #include "verifier/cosignature.h"
@@ -21,15 +22,20 @@ namespace witness {
 class RealWitness {
  public:
   RealWitness(const std::filesystem::path& dir, const std::string& name, const std::string& log_vkey)
+      : RealWitness(dir, name, std::vector<std::string>{log_vkey}) {}
+  // A witness of one log known by several keys (before and after a rotation).
+  RealWitness(const std::filesystem::path& dir, const std::string& name,
+              const std::vector<std::string>& log_vkeys)
       : dir_(dir / name) {
     std::filesystem::create_directories(dir_);
     auto init = testexec::Exec({PROVWITNESS_PATH, "init", "--state-dir", (dir_ / "s").string(),
                                 "--name", name},
                                dir_.string());
     vkey_ = init.out.substr(0, init.out.find('\n'));
-    proc_ = testexec::Start({PROVWITNESS_PATH, "serve", "--state-dir", (dir_ / "s").string(),
-                             "--listen", "127.0.0.1:0", "--log", log_vkey},
-                            dir_.string());
+    std::vector<std::string> argv = {PROVWITNESS_PATH, "serve", "--state-dir",
+                                     (dir_ / "s").string(), "--listen", "127.0.0.1:0"};
+    for (const auto& v : log_vkeys) argv.insert(argv.end(), {"--log", v});
+    proc_ = testexec::Start(argv, dir_.string());
     const std::string marker = "provwitness: serving on 127.0.0.1:";
     for (int i = 0; i < 200 && port_ == 0; ++i) {
       std::string out = testexec::Slurp(proc_.out);
