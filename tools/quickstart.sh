@@ -17,7 +17,9 @@
 #   6. an auditor checks consistency and replays the whole log;
 #   7. trust policies: one delivery judged under the UK sensitive-site policy
 #      and under NDAA s.889, with explained findings and an HTML report;
-#   8. a short load benchmark.
+#   8. a short load benchmark;
+#   9. years of operation: an online backup, the authority set rotated (gov-a
+#      retires), the log key rotated and followed by a client pinning the old.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -181,6 +183,13 @@ running_servers() {
   local name
   for name in "${SERVERS[@]}"; do alive "$name" && echo "$name"; done
   return 0
+}
+stop_server() {  # stop_server NAME: SIGTERM, wait, and no longer expected to run
+  local name=$1 kept=() n
+  kill -TERM "${PID[$name]}"
+  wait "${PID[$name]}" 2>/dev/null || true
+  for n in "${SERVERS[@]}"; do [ "$n" = "$name" ] || kept+=("$n"); done
+  SERVERS=("${kept[@]}")
 }
 stop_servers() {
   local name n
@@ -572,6 +581,36 @@ expect 0 "$PROV" check --manufacturer lorex --serial LOREX-2024 --buyer buyer-go
 
 step "8. Load: provbench streams pre-signed device records into a fresh ledger"
 "$BUILD/tools/provbench" --provd "$PROVD" --prov "$PROV" --data-dir "$W/bench" --records "${QUICKSTART_BENCH_RECORDS:-20000}"
+
+step "9. Years of operation: an online backup, a new authority set, a new log key"
+say "   an online, consistent backup of the running ledger (a RocksDB checkpoint taken by provd):"
+"$PROVD" backup --data-dir "$W/ledger" --to "$W/backup"
+say "   gov-a retires and gov-c joins: signed by the current threshold and by gov-c itself:"
+"$PROV" key generate --out "$K/gov-c.key" >/dev/null
+"$PROV" authority rotate --authority "gov-b=$("$PROV" key show "$K/gov-b.key")" \
+  --authority "gov-c=$("$PROV" key show "$K/gov-c.key")" --threshold 2 --reason "gov-a retires" \
+  "${AUTH[@]}" --key "$K/gov-c.key"
+"$PROV" authority show
+say "   gov-a signs nothing more; the new set does, and verifiers follow it from the genesis:"
+expect 1 "$PROV" authority org --id late-co --name "Late Co" --country GB "${AUTH[@]}"
+AUTH=(--key "$K/gov-b.key" --key "$K/gov-c.key")
+"$PROV" authority org --id late-co --name "Late Co" --country GB "${AUTH[@]}"
+expect 0 "$PROV" check --manufacturer lorex --serial LOREX-2024 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --purpose public-safety
+say "   the log key: the next one prepared while provd serves (for the witnesses), then rotated"
+say "   with provd stopped; a client that pinned the old key follows the rotation, which the old"
+say "   key signed and the log holds:"
+cp "$W/ledger/log.vkey" "$W/old.vkey"
+"$PROVD" rotate-log-key --prepare --data-dir "$W/ledger" 2>/dev/null
+stop_server provd
+"$PROVD" rotate-log-key --data-dir "$W/ledger"
+serve provd-rotated "$PROVD" serve --data-dir "$W/ledger" --listen 127.0.0.1:0 --plaintext
+LEDGER=${ADDR[provd-rotated]}
+export PROV_SERVER=$LEDGER PROV_VKEY=$W/old.vkey
+"$PROV" log checkpoint
+expect 0 "$PROV" check --manufacturer lorex --serial LOREX-2024 --buyer buyer-gov \
+  --policy policies/ndaa-889.yaml --purpose public-safety
+"$PROV" audit | grep -E "^audit:|authority set|log key rotation"
 
 step "Done in $((SECONDS - T0)) s. Everything is in $W (the log: $LOG)"
 stop_servers

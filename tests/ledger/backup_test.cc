@@ -137,7 +137,7 @@ TEST_F(BackupTest, OnlineBackupUnderAppendsRestoresVerifiesAndIsARollback) {
   auto setup = Connect(*live_provd_);
   ASSERT_NE(setup, nullptr);
   ASSERT_TRUE(setup->GetCheckpoint().ok());
-  const std::vector<std::string> leaves = Records(*setup, 20000);
+  const std::vector<std::string> leaves = Records(*setup, 10000);
 
   // Stream the records on a connection of their own while the backup runs.
   std::atomic<uint64_t> acked{0};
