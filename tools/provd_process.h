@@ -31,10 +31,13 @@ Result<std::string> InitLedger(
 class ProvdProcess {
  public:
   // Starts `provd serve --data-dir DIR --listen 127.0.0.1:0 EXTRA...` and
-  // waits (up to 60 s) until it serves.
+  // waits (up to 60 s) until it serves. A `wrapper` (e.g.
+  // FiuControl::Wrapper()) is put before provd on the command line and must
+  // exec it (keeping the pid).
   static Result<std::unique_ptr<ProvdProcess>> Start(const std::string& provd,
                                                      const std::string& data_dir,
-                                                     std::vector<std::string> extra = {});
+                                                     std::vector<std::string> extra = {},
+                                                     std::vector<std::string> wrapper = {});
   ~ProvdProcess();  // SIGKILL if still running
   ProvdProcess(const ProvdProcess&) = delete;
   ProvdProcess& operator=(const ProvdProcess&) = delete;
@@ -80,6 +83,29 @@ class WitnessProcess {
   WitnessProcess() = default;
   pid_t pid_ = -1;
   std::string url_, vkey_;
+};
+
+// Disk faults in a live process, with libfiu (Debian fiu-utils): a process
+// started under `fiu-run -x -f PREFIX` (Wrapper()) has libfiu's POSIX
+// wrappers preloaded, and takes fiu-ctrl's commands on the named pipes
+// PREFIX-PID.in and PREFIX-PID.out. A failure point such as
+// posix/io/rw/write or posix/io/sync/fdatasync then fails every call of that
+// function in the whole process (any thread, any fd; glibc's own stdio does
+// not go through them) with the given errno, until disabled.
+class FiuControl {
+ public:
+  // `fiu-run -x -f PREFIX`; NOT_FOUND if fiu-run is not installed.
+  static Result<std::vector<std::string>> Wrapper(const std::string& prefix);
+  FiuControl(std::string prefix, pid_t pid) : prefix_(std::move(prefix)), pid_(pid) {}
+
+  // Every call behind `point` (e.g. "posix/io/rw/write") fails with `err`.
+  Status Enable(const std::string& point, int err);
+  Status Disable(const std::string& point);
+
+ private:
+  Status Command(const std::string& line);
+  std::string prefix_;
+  pid_t pid_;
 };
 
 // Runs a command to completion with stdout/stderr appended to `log`;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <map>
@@ -598,9 +599,18 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   ledger_.reset();
   auto flaky_owned = std::make_unique<FlakyKvStore>(store_);
   FlakyKvStore* flaky = flaky_owned.get();
-  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key);
+  LedgerOptions options;
+  options.storage_retry = std::chrono::milliseconds(10);
+  std::mutex mu;
+  std::vector<verifier::Status> changes;  // GUARDED_BY(mu)
+  options.on_storage_change = [&](const verifier::Status& s) {
+    std::lock_guard lock(mu);
+    changes.push_back(s);
+  };
+  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key, options);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   ledger_ = std::move(l).value();
+  EXPECT_TRUE(ledger_->StorageStatus().ok());
 
   // Grow to just below the first tile boundary.
   std::vector<uint64_t> device_at;
@@ -610,7 +620,8 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   ASSERT_EQ(before, 250u);
   auto ckpt = ledger_->Checkpoint();
 
-  // Batches that would cross 256 fail: nobody is told they were appended.
+  // Batches that would cross 256 fail: nobody is told they were appended,
+  // and no write is taken until storage recovers (the retries fail too).
   flaky->fail = true;
   std::vector<std::future<Ack>> fs;
   for (uint32_t i = 500; i < 520; ++i)
@@ -619,16 +630,37 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
     Ack a = f.get();
     EXPECT_EQ(a.status.code(), Code::kUnavailable);
     EXPECT_EQ(a.status.reason(), "STORAGE_ERROR");
+    EXPECT_NE(a.status.message().find("storage unavailable: disk full"), std::string::npos)
+        << a.status.ToString();
     EXPECT_EQ(a.checkpoint, nullptr);
   }
+  EXPECT_EQ(ledger_->StorageStatus().reason(), "STORAGE_ERROR");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // failed recoveries
+  Ack refused = ledger_->SubmitAndWait(w_.Device(600));
+  EXPECT_EQ(refused.status.reason(), "STORAGE_ERROR") << refused.status.ToString();
   Ack again = ledger_->SubmitAndWait(w_.Device(3));  // already logged: no write needed
   EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device_at[3])
       << again.status.ToString();
   EXPECT_EQ(ledger_->Checkpoint(), ckpt);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(changes.size(), 1u);  // once per change, not per refusal or retry
+    EXPECT_EQ(changes[0].reason(), "STORAGE_ERROR");
+  }
 
-  // Storage is back: other records take the same indices, and the failed ones
-  // can be submitted again.
+  // Storage is back: the ledger reloads its head and takes writes again;
+  // other records take the same indices, and the failed ones can be
+  // submitted again.
   flaky->fail = false;
+  for (int i = 0; i < 500 && !ledger_->StorageStatus().ok(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ledger_->StorageStatus().ok()) << ledger_->StorageStatus().ToString();
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_TRUE(changes[1].ok());
+  }
+  EXPECT_EQ(ledger_->Checkpoint()->size(), before);  // re-signed by the recovery's probe write
   EXPECT_TRUE(Appended(w_.Device(600), before));
   fs.clear();
   for (uint32_t i = 500; i < 520; ++i)
