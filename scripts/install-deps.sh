@@ -18,6 +18,7 @@ packages=(
   curl
   onvif-tools iproute2 util-linux
   nginx-light wrk
+  fiu-utils
 )
 # Node.js for the npm onvif interop test. A node that is already there (e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm

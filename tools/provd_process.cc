@@ -1,6 +1,8 @@
 #include "tools/provd_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,6 +222,31 @@ Status FiuControl::Command(const std::string& line) {
     return verifier::Internal("FIU_CTRL", "libfiu refused '" + line + "': '" + reply + "'");
   }
   return Status::Ok();
+}
+
+int HealthStatus(const std::string& target, const transport::TlsFiles& tls) {
+  auto creds = transport::ChannelCredentials(tls, target);
+  if (!creds.ok()) return -1;
+  grpc::GenericStub stub(grpc::CreateChannel(target, *creds));
+  grpc::Slice empty("");  // HealthCheckRequest{service: ""}
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  if (!cq.Next(&tag, &ok) || !status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status = 1 (varint)}; UNKNOWN (0) is encoded empty.
+  if (bytes.empty()) return 0;
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1;
 }
 
 ProvdProcess::~ProvdProcess() {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "transport/credentials.h"
 #include "verifier/crypto.h"
 #include "verifier/status.h"
 
@@ -107,6 +108,11 @@ class FiuControl {
   std::string prefix_;
   pid_t pid_;
 };
+
+// The standard gRPC health status of `target` (grpc.health.v1.Health/Check,
+// service ""): 1 SERVING, 2 NOT_SERVING, 0 UNKNOWN; -1 if the call failed.
+int HealthStatus(const std::string& target,
+                 const transport::TlsFiles& tls = transport::TlsFiles::Plaintext());
 
 // Runs a command to completion with stdout/stderr appended to `log`;
 // returns its exit code (128+signal if killed).

@@ -12,7 +12,6 @@
 // the latter to its own log: see docs/storage.md), and provd's probe file.
 // gRPC's sockets (sendmsg), its wakeups (eventfd_write inside glibc) and
 // spdlog's output (stdio: glibc-internal writes) are not affected.
-#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -45,31 +44,7 @@ constexpr char kWrite[] = "posix/io/rw/write";
 constexpr char kFsync[] = "posix/io/sync/fsync";
 constexpr char kFdatasync[] = "posix/io/sync/fdatasync";
 
-// gRPC health (grpc.health.v1.Health/Check, service ""): 1 SERVING,
-// 2 NOT_SERVING; -1 if the call failed.
-int HealthStatus(const std::string& target) {
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::CompletionQueue cq;
-  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
-  call->StartCall();
-  grpc::Status status;
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  if (!cq.Next(&tag, &ok) || !status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (!response.Dump(&slices).ok()) return -1;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  // HealthCheckResponse{status = 1 (varint)}; SERVING_STATUS_UNKNOWN (0) is empty.
-  if (bytes.empty()) return 0;
-  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1;
-}
+int HealthStatus(const std::string& target) { return tools::HealthStatus(target); }
 
 template <typename Pred>
 bool WaitFor(Pred pred, std::chrono::seconds limit) {
