@@ -296,7 +296,9 @@ class DiskFaultTest : public ::testing::Test {
     EXPECT_NE(unary.error_message().find("STORAGE_ERROR: storage unavailable"), std::string::npos)
         << unary.error_message();
 
-    // Nothing more is acknowledged while the fault lasts; reads go on.
+    // Nothing more is acknowledged while the fault lasts (once the acks
+    // already on their way have arrived); reads go on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const size_t acked_during = stream.acked();
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     EXPECT_EQ(stream.acked(), acked_during) << "acknowledged while the disk failed";
