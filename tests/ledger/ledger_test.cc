@@ -581,6 +581,10 @@ class FlakyKvStore final : public KvStore {
   }
   verifier::Status Write(const KvBatch& batch) override {
     if (fail) return verifier::Internal("STORAGE_ERROR", "disk full");
+    if (write_then_fail) {  // a failed fsync of a write that reached the disk anyway
+      (void)base_->Write(batch);
+      return verifier::Internal("STORAGE_ERROR", "fsync: Input/output error");
+    }
     return base_->Write(batch);
   }
   verifier::Status Scan(
@@ -589,6 +593,7 @@ class FlakyKvStore final : public KvStore {
     return base_->Scan(prefix, fn);
   }
   std::atomic<bool> fail{false};
+  std::atomic<bool> write_then_fail{false};
 
  private:
   std::shared_ptr<KvStore> base_;
@@ -683,6 +688,55 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   EXPECT_EQ(after, retried.back() + 2);
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Size(), after);
+}
+
+TEST_F(LedgerTest, ABatchRefusedButDurableIsReloadedAndAnsweredAsLogged) {
+  ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  ledger_.reset();
+  auto flaky_owned = std::make_unique<FlakyKvStore>(store_);
+  FlakyKvStore* flaky = flaky_owned.get();
+  LedgerOptions options;
+  options.storage_retry = std::chrono::milliseconds(10);
+  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key, options);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  ledger_ = std::move(l).value();
+  const uint64_t before = Size();
+
+  // The write reaches the disk but reports failure: nobody is told it did,
+  // and the head in memory stays where it was.
+  flaky->write_then_fail = true;
+  std::vector<std::future<Ack>> fs;
+  for (uint32_t i = 700; i < 706; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (auto& f : fs) {
+    Ack a = f.get();
+    EXPECT_EQ(a.status.reason(), "STORAGE_ERROR") << a.status.ToString();
+    EXPECT_EQ(a.checkpoint, nullptr);
+  }
+  EXPECT_EQ(Size(), before);
+
+  // Recovery reloads the durable head, which holds the batch; resubmitting
+  // its records tells their submitters where they are.
+  flaky->write_then_fail = false;
+  for (int i = 0; i < 500 && !ledger_->StorageStatus().ok(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ledger_->StorageStatus().ok()) << ledger_->StorageStatus().ToString();
+  // The first batch failed (it holds at least Device(700)); the records
+  // queued behind it were refused without a write.
+  const uint64_t after = Size();
+  ASSERT_GE(after, before + 2);
+  const uint64_t durable = after - before - 1;  // records, then their index root
+  for (uint32_t i = 700; i < 706; ++i) {
+    Ack a = ledger_->SubmitAndWait(w_.Device(i));
+    ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+    EXPECT_EQ(a.already_logged, i - 700 < durable) << i;
+    if (a.already_logged) EXPECT_EQ(a.index, before + (i - 700));
+    EXPECT_TRUE(Included(w_.Device(i), a.index, *a.checkpoint));
+  }
+  EXPECT_TRUE(Appended(w_.Device(706), Size()));
+  const uint64_t final_size = Size();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Size(), final_size);
 }
 
 // ---------------------------------------------------------------------------
