@@ -38,6 +38,13 @@ std::string CheckpointNote(const std::string& origin, uint64_t size, const Hash&
   return verifier::SignNote(verifier::FormatCheckpoint(c), origin, key);
 }
 
+// What submitters are told while storage fails (`why`: the store's error).
+Status StorageUnavailable(const Status& why) {
+  return Status(verifier::Code::kUnavailable, "STORAGE_ERROR",
+                "storage unavailable: " + why.message() +
+                    "; nothing more is appended until the disk takes writes again (retry)");
+}
+
 void Sort(std::vector<uint64_t>* v) {
   std::sort(v->begin(), v->end());
   v->erase(std::unique(v->begin(), v->end()), v->end());
@@ -267,12 +274,7 @@ void Ledger::StorageFailed(const Status& why) {
   // head is reloaded from the store once it recovers.
   index_.Discard();
   writer_.reset();
-  Status failure =
-      why.code() == verifier::Code::kDataLoss
-          ? why
-          : Status(verifier::Code::kUnavailable, "STORAGE_ERROR",
-                   "storage unavailable: " + why.message() +
-                       "; nothing more is appended until the disk takes writes again (retry)");
+  Status failure = why.code() == verifier::Code::kDataLoss ? why : StorageUnavailable(why);
   {
     std::lock_guard lock(storage_mu_);
     const bool changed = storage_.ok() || storage_.code() != failure.code();
@@ -313,18 +315,13 @@ void Ledger::TryRecoverStorage() {
     if (s.ok()) Publish(ckpt);
   }
   if (!s.ok()) {
-    // Still failing: the reason may have changed (reported only if its code did).
+    // Still failing: the latest reason is kept (and reported again only if
+    // it is now a DATA_LOSS, which stays).
     const bool lost = s.code() == verifier::Code::kDataLoss;
     index_.Discard();
     writer_.reset();
     std::lock_guard lock(storage_mu_);
-    if (lost || storage_.code() != verifier::Code::kDataLoss) {
-      storage_ = lost ? s
-                      : Status(verifier::Code::kUnavailable, "STORAGE_ERROR",
-                               "storage unavailable: " + s.message() +
-                                   "; nothing more is appended until the disk takes writes "
-                                   "again (retry)");
-    }
+    storage_ = lost ? s : StorageUnavailable(s);
     if (!lost) return;
   } else {
     std::lock_guard lock(storage_mu_);

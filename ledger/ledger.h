@@ -2,7 +2,9 @@
 // assigns leaf indices. Submissions are verified in the caller's thread
 // (signatures, in parallel) and then group-committed by one sequencer thread:
 // one atomic, WAL-synced write per batch holding the leaves, tiles, rulebook
-// state and the new signed checkpoint. Nobody is answered before that write.
+// state and the new signed checkpoint. Nobody is answered before that write;
+// when it fails, writes stop until the store recovers and the durable head
+// is reloaded (StorageStatus, docs/storage.md).
 #pragma once
 
 #include <atomic>
