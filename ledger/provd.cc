@@ -113,8 +113,8 @@ struct ServeOptions {
   std::string log_format = "text";
 };
 
-// The ledger's storage status as logs and gRPC health ("" and every
-// service): SERVING while writes are taken, NOT_SERVING after a failed write
+// The ledger's storage status as logs and gRPC health ("" and
+// provenance.v1.Ledger): SERVING while writes are taken, NOT_SERVING after a failed write
 // until the disk takes writes again. Thread-safe.
 class StorageHealth {
  public:
@@ -130,16 +130,22 @@ class StorageHealth {
     }
     std::lock_guard lock(mu_);
     ok_ = s.ok();
-    if (service_) service_->SetServingStatus(ok_);
+    Set();
   }
   // Sets `service` (nullptr: none) to the current status and follows it.
   void Follow(grpc::HealthCheckServiceInterface* service) {
     std::lock_guard lock(mu_);
     service_ = service;
-    if (service_) service_->SetServingStatus(ok_);
+    Set();
   }
 
  private:
+  void Set() {  // REQUIRES: mu_ held
+    if (!service_) return;
+    service_->SetServingStatus(ok_);  // "" (the server)
+    service_->SetServingStatus(provenance::v1::Ledger::service_full_name(), ok_);
+  }
+
   std::mutex mu_;
   bool ok_ = true;                                        // GUARDED_BY(mu_)
   grpc::HealthCheckServiceInterface* service_ = nullptr;  // GUARDED_BY(mu_)

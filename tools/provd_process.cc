@@ -224,12 +224,16 @@ Status FiuControl::Command(const std::string& line) {
   return Status::Ok();
 }
 
-int HealthStatus(const std::string& target, const transport::TlsFiles& tls) {
+int HealthStatus(const std::string& target, const transport::TlsFiles& tls,
+                 const std::string& service) {
   auto creds = transport::ChannelCredentials(tls, target);
-  if (!creds.ok()) return -1;
+  if (!creds.ok() || service.size() > 127) return -1;
   grpc::GenericStub stub(grpc::CreateChannel(target, *creds));
-  grpc::Slice empty("");  // HealthCheckRequest{service: ""}
-  grpc::ByteBuffer request(&empty, 1), response;
+  // HealthCheckRequest{service = 1 (string)}; "" is encoded empty.
+  std::string bytes;
+  if (!service.empty()) bytes = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::CompletionQueue cq;
@@ -242,7 +246,7 @@ int HealthStatus(const std::string& target, const transport::TlsFiles& tls) {
   if (!cq.Next(&tag, &ok) || !status.ok()) return -1;
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return -1;
-  std::string bytes;
+  bytes.clear();
   for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   // HealthCheckResponse{status = 1 (varint)}; UNKNOWN (0) is encoded empty.
   if (bytes.empty()) return 0;

@@ -109,10 +109,12 @@ class FiuControl {
   pid_t pid_;
 };
 
-// The standard gRPC health status of `target` (grpc.health.v1.Health/Check,
-// service ""): 1 SERVING, 2 NOT_SERVING, 0 UNKNOWN; -1 if the call failed.
+// The standard gRPC health status of `service` ("": the server as a whole)
+// at `target` (grpc.health.v1.Health/Check): 1 SERVING, 2 NOT_SERVING,
+// 0 UNKNOWN; -1 if the call failed (NOT_FOUND for a service not served).
 int HealthStatus(const std::string& target,
-                 const transport::TlsFiles& tls = transport::TlsFiles::Plaintext());
+                 const transport::TlsFiles& tls = transport::TlsFiles::Plaintext(),
+                 const std::string& service = "");
 
 // Runs a command to completion with stdout/stderr appended to `log`;
 // returns its exit code (128+signal if killed).

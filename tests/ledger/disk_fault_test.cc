@@ -44,7 +44,14 @@ constexpr char kWrite[] = "posix/io/rw/write";
 constexpr char kFsync[] = "posix/io/sync/fsync";
 constexpr char kFdatasync[] = "posix/io/sync/fdatasync";
 
-int HealthStatus(const std::string& target) { return tools::HealthStatus(target); }
+// gRPC health of the server ("") and of the Ledger service, which must agree:
+// 1 SERVING, 2 NOT_SERVING; -1 if the call failed or they differ.
+int HealthStatus(const std::string& target) {
+  const int server = tools::HealthStatus(target);
+  const int ledger =
+      tools::HealthStatus(target, transport::TlsFiles::Plaintext(), "provenance.v1.Ledger");
+  return server == ledger ? server : -1;
+}
 
 template <typename Pred>
 bool WaitFor(Pred pred, std::chrono::seconds limit) {
