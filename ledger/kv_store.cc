@@ -129,8 +129,9 @@ Status ProbeWrite(const std::string& path) {
   char block[4096] = {};
   int err = 0;
   const char* step = "write";
+  errno = 0;
   if (::write(fd, block, sizeof block) != static_cast<ssize_t>(sizeof block)) {
-    err = errno ? errno : ENOSPC;
+    err = errno ? errno : ENOSPC;  // a short write: the disk is full
   } else if (step = "fdatasync"; ::fdatasync(fd) != 0) {
     err = errno;
   }
