@@ -135,11 +135,15 @@ class Loop {
     if (!Start() || !Check()) return 1;
     std::printf("  SIGTERM during a stream: exit 0, %zu acks before it all present\n",
                 acked_.size() - before);
+    const std::string faults = o_.fault_rounds > 0
+                                   ? ", slowest recovery from a disk fault " +
+                                         std::to_string(max_recovery_).substr(0, 4) + " s"
+                                   : "";
     std::printf(
         "crashloop: ok — %d kills, %d disk faults, %zu acknowledged records all present "
         "with identical bytes, %zu acknowledged checkpoints consistent, slowest restart "
-        "%.2f s, slowest recovery from a disk fault %.2f s\n",
-        o_.rounds, o_.fault_rounds, acked_.size(), notes_checked_, max_restart_, max_recovery_);
+        "%.2f s%s\n",
+        o_.rounds, o_.fault_rounds, acked_.size(), notes_checked_, max_restart_, faults.c_str());
     return 0;
   }
 
