@@ -41,7 +41,14 @@ class KvStore {
   virtual ~KvStore() = default;
   virtual Result<bool> Get(std::string_view key, std::string* value) const = 0;
   // Atomic; when it returns OK the batch survives a crash (WAL synced).
+  // A failed write (a full disk, an I/O error) is UNAVAILABLE STORAGE_ERROR
+  // and may leave the store refusing writes until Recover().
   virtual verifier::Status Write(const KvBatch& batch) = 0;
+  // After a failed Write: makes the store take writes again if the disk
+  // does. OK means writes may be tried again (prove it with one), and what
+  // the store holds is what is durable; UNAVAILABLE while the fault lasts.
+  // Thread-safe; reads may wait while it runs.
+  virtual verifier::Status Recover() { return verifier::Status::Ok(); }
   // Calls fn for every key with `prefix`, in key order, until fn returns false.
   virtual verifier::Status Scan(
       std::string_view prefix,

@@ -39,6 +39,13 @@ std::string CheckpointNote(const std::string& origin, uint64_t size, const Hash&
   return verifier::SignNote(verifier::FormatCheckpoint(c), origin, key);
 }
 
+// What submitters are told while storage fails (`why`: the store's error).
+Status StorageUnavailable(const Status& why) {
+  return Status(verifier::Code::kUnavailable, "STORAGE_ERROR",
+                "storage unavailable: " + why.message() +
+                    "; nothing more is appended until the disk takes writes again (retry)");
+}
+
 void Sort(std::vector<uint64_t>* v) {
   std::sort(v->begin(), v->end());
   v->erase(std::unique(v->begin(), v->end()), v->end());
@@ -95,7 +102,18 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
   std::string origin = NoteOrigin(note);
   std::string vkey = verifier::FormatVerifierKey(origin, log_key.public_key());
   PROV_ASSIGN_OR_RETURN(auto verifier_key, verifier::ParseVerifierKey(vkey));
-  auto checkpoint = verifier::VerifyCheckpoint(note, verifier_key, origin);
+  std::unique_ptr<Ledger> l(new Ledger(std::move(kv), log_key, options));
+  l->origin_ = origin;
+  l->vkey_ = vkey;
+  l->note_verifier_ = verifier_key;
+  PROV_RETURN_IF_ERROR(l->Load());
+  l->sequencer_ = std::thread([p = l.get()] { p->SequencerLoop(); });
+  return l;
+}
+
+Status Ledger::Load() {
+  PROV_ASSIGN_OR_RETURN(std::string note, ReadLatestNote(*kv_));
+  auto checkpoint = verifier::VerifyCheckpoint(note, note_verifier_, origin_);
   if (!checkpoint.ok()) {
     return verifier::DataLoss(
         "BAD_CHECKPOINT",
@@ -103,33 +121,33 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
         "`provd rotate-log-key`, run it again to finish): " +
             checkpoint.status().ToString());
   }
-  std::unique_ptr<Ledger> l(new Ledger(std::move(kv), log_key, options));
-  l->origin_ = origin;
-  l->vkey_ = vkey;
-  l->note_verifier_ = verifier_key;
-  uint64_t size = checkpoint->size;
+  const uint64_t size = checkpoint->size;
+  if (auto before = Checkpoint(); before && size < before->size()) {
+    return verifier::DataLoss("HEAD_LOST", "the durable head has size " + std::to_string(size) +
+                                               ", below the " + std::to_string(before->size()) +
+                                               " acknowledged before the storage error");
+  }
 
   // The stored tree must be exactly the checkpointed one.
-  auto root = l->reader_.RootAt(size);
+  auto root = reader_.RootAt(size);
   if (!root.ok()) return root.status();
   if (!verifier::ConstantTimeEqual(*root, checkpoint->root)) {
     return verifier::DataLoss("TREE_CORRUPT", "stored tree root at size " + std::to_string(size) +
                                                   " differs from the signed checkpoint");
   }
-  PROV_ASSIGN_OR_RETURN(std::string last, l->GetLeaf(size - 1));
-  PROV_ASSIGN_OR_RETURN(Hash last_hash, l->reader_.SubtreeHash(size - 1, size));
+  PROV_ASSIGN_OR_RETURN(std::string last, GetLeaf(size - 1));
+  PROV_ASSIGN_OR_RETURN(Hash last_hash, reader_.SubtreeHash(size - 1, size));
   if (verifier::LeafHash(verifier::AsBytes(last)) != last_hash) {
     return verifier::DataLoss("TREE_CORRUPT",
                               "leaf " + std::to_string(size - 1) + " does not match its tree hash");
   }
   std::string extra;
-  PROV_ASSIGN_OR_RETURN(bool beyond, l->kv_->Get(coding::LeafKey(size), &extra));
+  PROV_ASSIGN_OR_RETURN(bool beyond, kv_->Get(coding::LeafKey(size), &extra));
   if (beyond) {
     return verifier::DataLoss("TREE_CORRUPT",
                               "a leaf exists beyond the checkpointed size " + std::to_string(size));
   }
-  PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(l->reader_, l->kv_.get(), size));
-  l->writer_ = std::make_unique<TreeWriter>(std::move(writer));
+  PROV_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::Open(reader_, kv_.get(), size));
 
   // The index, rebuilt from the stored histories, must be the one the
   // head's last leaf logged.
@@ -140,35 +158,36 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<KvStore> kv,
         "the head's last leaf is not an index root: this ledger predates "
         "the verifiable index (docs/index.md); create a new one");
   }
-  if (Status loaded = l->index_.Load(*l->kv_); !loaded.ok()) {
+  if (Status loaded = index_.Load(*kv_); !loaded.ok()) {
     if (loaded.code() != verifier::Code::kDataLoss) return loaded;  // storage error
     return verifier::DataLoss("INDEX_CORRUPT",
                               "the stored subject histories do not load: " + loaded.ToString());
   }
-  const Hash index_root = l->index_.current().Root();
+  const Hash index_root = index_.current().Root();
   if (last_record.index_root().root() != verifier::AsStringView(index_root) ||
-      last_record.index_root().subjects() != l->index_.current().size()) {
+      last_record.index_root().subjects() != index_.current().size()) {
     return verifier::DataLoss(
         "INDEX_CORRUPT", "the stored subject histories do not give the index root logged at #" +
                              std::to_string(size - 1));
   }
-  l->index_.Adopt(size, l->index_.current(), size);
+  index_.Adopt(size, index_.current(), Head(true) ? Head(true)->size() : size);
+  writer_ = std::make_unique<TreeWriter>(std::move(writer));
   pb::LogKeyState rotated;
   PROV_ASSIGN_OR_RETURN(bool has_rotated,
-                        verifier::GetMessage(l->state_, verifier::state_key::LogKey(), &rotated));
-  if (has_rotated && rotated.rotation().new_key() != vkey) {
+                        verifier::GetMessage(state_, verifier::state_key::LogKey(), &rotated));
+  if (has_rotated && rotated.rotation().new_key() != vkey_) {
     return verifier::FailedPrecondition(
         "WRONG_LOG_KEY", "the log rotated its key at #" + std::to_string(rotated.index()) + " to " +
                              rotated.rotation().new_key() + ", not the given key");
   }
 
+  if (auto current = Checkpoint(); current && current->note() == note) return Status::Ok();
   auto c = std::make_shared<pb::SignedCheckpoint>();
   c->set_note(note);
   c->set_size(size);
   c->set_root_hash(std::string(verifier::AsStringView(checkpoint->root)));
-  l->checkpoint_ = std::move(c);
-  l->sequencer_ = std::thread([p = l.get()] { p->SequencerLoop(); });
-  return l;
+  Publish(std::move(c));
+  return Status::Ok();
 }
 
 Ledger::~Ledger() {
@@ -215,14 +234,24 @@ Ack Ledger::SubmitAndWait(std::string leaf) {
 void Ledger::SequencerLoop() {
   RefreshCheckpoint();  // a head loaded from disk may be old
   std::vector<Pending> batch;
+  auto next_retry = std::chrono::steady_clock::now();
   for (;;) {
+    const bool failed = storage_failed_.load();
     {
       std::unique_lock lock(queue_mu_);
-      const bool work = queue_cv_.wait_for(lock, options_.checkpoint_refresh,
-                                           [&] { return stopping_ || !queue_.empty(); });
+      const auto wait = failed ? std::max(std::chrono::steady_clock::duration::zero(),
+                                          next_retry - std::chrono::steady_clock::now())
+                               : std::chrono::steady_clock::duration(options_.checkpoint_refresh);
+      const bool work =
+          queue_cv_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty(); });
       if (!work) {
         lock.unlock();
-        RefreshCheckpoint();
+        if (failed) {
+          TryRecoverStorage();
+          next_retry = std::chrono::steady_clock::now() + options_.storage_retry;
+        } else {
+          RefreshCheckpoint();
+        }
         continue;
       }
       if (queue_.empty()) return;  // stopping, and drained
@@ -233,9 +262,85 @@ void Ledger::SequencerLoop() {
       }
     }
     queue_space_cv_.notify_all();
-    CommitBatch(batch);
+    if (failed) {
+      RefuseQueued(batch);
+      if (std::chrono::steady_clock::now() >= next_retry) {  // also under a steady stream
+        TryRecoverStorage();
+        next_retry = std::chrono::steady_clock::now() + options_.storage_retry;
+      }
+    } else {
+      CommitBatch(batch);
+      if (storage_failed_) next_retry = std::chrono::steady_clock::now() + options_.storage_retry;
+    }
     batch.clear();
   }
+}
+
+Status Ledger::StorageStatus() const {
+  std::lock_guard lock(storage_mu_);
+  return storage_;
+}
+
+void Ledger::StorageFailed(const Status& why) {
+  // Whatever the sequencer holds may be ahead of the disk: forget it. The
+  // head is reloaded from the store once it recovers.
+  index_.Discard();
+  writer_.reset();
+  Status failure = why.code() == verifier::Code::kDataLoss ? why : StorageUnavailable(why);
+  {
+    std::lock_guard lock(storage_mu_);
+    const bool changed = storage_.ok() || storage_.code() != failure.code();
+    storage_ = failure;
+    storage_failed_ = true;
+    if (!changed) return;
+  }
+  if (Metrics* m = options_.metrics) m->RecordStorageFailure();
+  if (options_.on_storage_change) options_.on_storage_change(failure);
+}
+
+void Ledger::RefuseQueued(std::vector<Pending>& batch) {
+  const Status why = StorageStatus();
+  auto ckpt = Checkpoint();
+  for (Pending& p : batch) {
+    // A record the durable tree holds is answered as usual (a client
+    // retrying after an error learns its index); nothing else is.
+    auto logged = FindLeaf(p.record.leaf_hash);
+    if (logged.ok() && *logged < ckpt->size()) {
+      if (Metrics* m = options_.metrics) m->RecordDuplicate();
+      p.promise.set_value({Status::Ok(), *logged, true, ckpt});
+    } else {
+      p.promise.set_value(Ack{why, 0, false, nullptr});
+    }
+  }
+}
+
+void Ledger::TryRecoverStorage() {
+  if (StorageStatus().code() == verifier::Code::kDataLoss) return;  // for an operator
+  Status s = kv_->Recover();
+  if (s.ok()) s = Load();
+  if (s.ok()) {
+    // Prove that a synced write goes through: the head, re-signed.
+    auto ckpt = SignCheckpoint(writer_->size(), writer_->Root());
+    KvBatch kv;
+    kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
+    s = kv_->Write(kv);
+    if (s.ok()) Publish(ckpt);
+  }
+  if (!s.ok()) {
+    // Still failing: the latest reason is kept (and reported again only if
+    // it is now a DATA_LOSS, which stays).
+    const bool lost = s.code() == verifier::Code::kDataLoss;
+    index_.Discard();
+    writer_.reset();
+    std::lock_guard lock(storage_mu_);
+    storage_ = lost ? s : StorageUnavailable(s);
+    if (!lost) return;
+  } else {
+    std::lock_guard lock(storage_mu_);
+    storage_ = Status::Ok();
+    storage_failed_ = false;
+  }
+  if (options_.on_storage_change) options_.on_storage_change(StorageStatus());
 }
 
 void Ledger::CommitBatch(std::vector<Pending>& batch) {
@@ -306,9 +411,9 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
     s = kv_->Write(kv);
     if (!s.ok()) {
-      FailBatch(batch, done, old_size,
-                Status(verifier::Code::kUnavailable, "STORAGE_ERROR",
-                       "the ledger could not write durably; nothing was appended: " + s.message()));
+      StorageFailed(s);
+      const Status why = StorageStatus();
+      for (const Done& d : done) batch[d.slot].promise.set_value(Ack{why, 0, false, nullptr});
       return;
     }
     index_.Adopt(next, std::move(*tree), Head(true)->size());
@@ -348,8 +453,11 @@ void Ledger::FailBatch(std::vector<Pending>& batch, const std::vector<Done>& don
   // Nothing was acknowledged; roll the in-memory tree and index back.
   index_.Discard();
   auto reopened = TreeWriter::Open(reader_, kv_.get(), old_size);
-  if (!reopened.ok()) std::abort();  // storage is unusable: let a restart recover
-  writer_ = std::make_unique<TreeWriter>(std::move(reopened).value());
+  if (reopened.ok()) {
+    writer_ = std::make_unique<TreeWriter>(std::move(reopened).value());
+  } else {
+    StorageFailed(reopened.status());  // cannot read the tree back: reload it later
+  }
   for (const Done& d : done) batch[d.slot].promise.set_value(Ack{why, 0, false, nullptr});
 }
 
@@ -365,7 +473,10 @@ void Ledger::RefreshCheckpoint() {
   auto ckpt = SignCheckpoint(writer_->size(), writer_->Root());
   KvBatch kv;
   kv.Put(std::string(coding::kLatestCheckpointKey), ckpt->note());
-  if (!kv_->Write(kv).ok()) return;  // the old head stays; retried on the next idle period
+  if (Status s = kv_->Write(kv); !s.ok()) {
+    StorageFailed(s);  // the old head stays
+    return;
+  }
   Publish(ckpt);
 }
 

@@ -2,7 +2,9 @@
 // assigns leaf indices. Submissions are verified in the caller's thread
 // (signatures, in parallel) and then group-committed by one sequencer thread:
 // one atomic, WAL-synced write per batch holding the leaves, tiles, rulebook
-// state and the new signed checkpoint. Nobody is answered before that write.
+// state and the new signed checkpoint. Nobody is answered before that write;
+// when it fails, writes stop until the store recovers and the durable head
+// is reloaded (StorageStatus, docs/storage.md).
 #pragma once
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -42,6 +45,12 @@ struct LedgerOptions {
   // Optional (nullptr: none); told of every committed batch by the
   // sequencer (atomic adds only). Must outlive the Ledger.
   Metrics* metrics = nullptr;
+  // After a failed write the ledger takes no writes (StorageStatus) and
+  // tries to recover this often.
+  std::chrono::milliseconds storage_retry{500};
+  // Optional: called on the sequencer thread at each change of
+  // StorageStatus() (once per failure, once per recovery) with the new one.
+  std::function<void(const verifier::Status&)> on_storage_change;
 };
 
 // A sequenced record's answer.
@@ -74,8 +83,16 @@ class Ledger {
   Ledger& operator=(const Ledger&) = delete;
 
   // Queues a record verified by verifier::PrepareRecord. Blocks while the
-  // queue is full. The future is fulfilled after the durable commit.
+  // queue is full. The future is fulfilled after the durable commit, or
+  // with UNAVAILABLE STORAGE_ERROR when the write failed (nothing appended)
+  // and, until storage recovers, for every record not already logged.
   std::future<Ack> Submit(verifier::PreparedRecord record);
+
+  // OK while writes are taken; after a failed write (a full disk, an I/O
+  // error) UNAVAILABLE STORAGE_ERROR saying why, until the store takes
+  // writes again and the ledger has reloaded its head from what is durable
+  // (as Open does). A DATA_LOSS found on reloading stays. Reads go on.
+  verifier::Status StorageStatus() const;
   // PrepareRecord + Submit + wait.
   Ack SubmitAndWait(std::string leaf);
 
@@ -161,7 +178,18 @@ class Ledger {
   };
 
   Ledger(std::unique_ptr<KvStore> kv, const verifier::SigningKey& key, LedgerOptions options);
+  // Loads the durable head: verifies the latest checkpoint and that the
+  // stored tree and subject index are exactly the ones it commits to;
+  // restores the tree writer and the index. Open, and after a storage error.
+  verifier::Status Load();
   void SequencerLoop();
+  // Sequencer thread: writes stop (`why`: the failed write's error).
+  void StorageFailed(const verifier::Status& why);
+  // Sequencer thread, while storage is failed: answers the queued records
+  // (already logged, or refused) without writing.
+  void RefuseQueued(std::vector<Pending>& batch);
+  // Sequencer thread: Recover the store, reload the head, prove a write.
+  void TryRecoverStorage();
   void CommitBatch(std::vector<Pending>& batch);
   void AppendLeaf(KvBatch* kv, const verifier::PreparedRecord& rec, uint64_t index);
   // Answers every slot in `done` with `why` and rolls the tree and the index
@@ -211,8 +239,8 @@ class Ledger {
   KvStateView state_;
 
   // Sequencer-thread only.
-  std::unique_ptr<TreeWriter> writer_;
-  SubjectIndex index_;  // versions readable from any thread
+  std::unique_ptr<TreeWriter> writer_;  // null while storage is failed
+  SubjectIndex index_;                  // versions readable from any thread
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;        // sequencer waits for work
@@ -224,6 +252,10 @@ class Ledger {
   mutable std::condition_variable ckpt_cv_;
   std::shared_ptr<const pb::SignedCheckpoint> checkpoint_;  // GUARDED_BY(ckpt_mu_)
   std::shared_ptr<const pb::SignedCheckpoint> published_;   // GUARDED_BY(ckpt_mu_)
+
+  mutable std::mutex storage_mu_;
+  verifier::Status storage_;                 // GUARDED_BY(storage_mu_); written by the sequencer
+  std::atomic<bool> storage_failed_{false};  // !storage_.ok(), for the sequencer
 
   std::thread sequencer_;
 };

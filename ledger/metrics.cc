@@ -209,6 +209,10 @@ void Metrics::SetTreeSize(std::function<uint64_t()> tree_size,
 
 void Metrics::SetKvStore(const KvStore* kv) { kv_ = kv; }
 
+void Metrics::SetStorageOk(std::function<bool()> storage_ok) {
+  storage_ok_ = std::move(storage_ok);
+}
+
 std::vector<MetricFamily> Metrics::CollectOwn() const {
   std::vector<MetricFamily> out;
   out.push_back(Single("provd_appends_total",
@@ -227,6 +231,17 @@ std::vector<MetricFamily> Metrics::CollectOwn() const {
       "provd_commit_duration_seconds",
       "Time to commit one batch: rule checks, tree, signing and the WAL-synced write",
       commit_seconds_));
+  out.push_back(Single("provd_storage_failures_total",
+                       "Times a durable write failed (full disk, I/O error) and provd stopped "
+                       "taking writes until the disk took them again",
+                       MetricType::Counter,
+                       static_cast<double>(storage_failures_.load(std::memory_order_relaxed))));
+  if (storage_ok_) {
+    out.push_back(Single("provd_storage_ok",
+                         "1 while provd takes writes; 0 after a failed write until storage "
+                         "recovers (health is NOT_SERVING meanwhile)",
+                         MetricType::Gauge, storage_ok_() ? 1.0 : 0.0));
+  }
   if (tree_size_) {
     out.push_back(Single("provd_tree_size", "Leaves in the latest signed checkpoint",
                          MetricType::Gauge, static_cast<double>(tree_size_())));

@@ -94,11 +94,16 @@ class Metrics {
   // (e.g. WITNESS_TIMEOUT).
   void RecordWitnessAnswer(std::string_view witness, std::string_view outcome);
 
+  // Sequencer: a write failed and the ledger stopped taking writes.
+  void RecordStorageFailure() { storage_failures_.fetch_add(1, std::memory_order_relaxed); }
+
   // Scrape-time sources; each is optional. `tree_size` and `published_size`
   // are called on the scraping thread and must be thread-safe.
   void SetTreeSize(std::function<uint64_t()> tree_size, std::function<uint64_t()> published_size);
   // `kv` must outlive every Render() call.
   void SetKvStore(const KvStore* kv);
+  // Whether the ledger takes writes (provd_storage_ok); thread-safe.
+  void SetStorageOk(std::function<bool()> storage_ok);
 
   // The text exposition format of every metric, process_* included.
   std::string Render() const;
@@ -119,6 +124,7 @@ class Metrics {
   std::atomic<uint64_t> appends_{0};
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> storage_failures_{0};
   AtomicHistogram batch_records_;
   AtomicHistogram commit_seconds_;
 
@@ -132,6 +138,7 @@ class Metrics {
 
   // Set before serving starts; read by Render().
   std::function<uint64_t()> tree_size_, published_size_;
+  std::function<bool()> storage_ok_;
   const KvStore* kv_ = nullptr;
   double start_time_seconds_;  // process start, from /proc/self/stat
 };

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "config/yaml_options.h"
@@ -114,6 +115,44 @@ struct ServeOptions {
   std::string log_format = "text";
 };
 
+// The ledger's storage status as logs and gRPC health ("" and
+// provenance.v1.Ledger): SERVING while writes are taken, NOT_SERVING after a failed write
+// until the disk takes writes again. Thread-safe.
+class StorageHealth {
+ public:
+  // The sequencer thread, at each change.
+  void Changed(const Status& s) {
+    if (s.ok()) {
+      spdlog::info(
+          "storage recovered: the durable head was reloaded and verified; taking writes "
+          "again (health SERVING)");
+    } else {
+      spdlog::error("storage failed, refusing writes (health NOT_SERVING) until it recovers: {}",
+                    s.ToString());
+    }
+    std::lock_guard lock(mu_);
+    ok_ = s.ok();
+    Set();
+  }
+  // Sets `service` (nullptr: none) to the current status and follows it.
+  void Follow(grpc::HealthCheckServiceInterface* service) {
+    std::lock_guard lock(mu_);
+    service_ = service;
+    Set();
+  }
+
+ private:
+  void Set() {  // REQUIRES: mu_ held
+    if (!service_) return;
+    service_->SetServingStatus(ok_);  // "" (the server)
+    service_->SetServingStatus(provenance::v1::Ledger::service_full_name(), ok_);
+  }
+
+  std::mutex mu_;
+  bool ok_ = true;                                        // GUARDED_BY(mu_)
+  grpc::HealthCheckServiceInterface* service_ = nullptr;  // GUARDED_BY(mu_)
+};
+
 // The witnesses of a C2SP tlog-policy file that provd sends its checkpoints
 // to (those with a URL). The policy's `log` lines, if any, must include this
 // log.
@@ -171,7 +210,11 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   // Metrics: only with --metrics-listen (nothing is counted otherwise).
   std::unique_ptr<ledger::Metrics> metrics;
   if (!o.metrics_listen.empty()) metrics = std::make_unique<ledger::Metrics>();
+  // A failed write stops writes until the disk takes them again: logged once
+  // per change, and the gRPC health status follows (NOT_SERVING meanwhile).
+  StorageHealth health;
   ledger::LedgerOptions options;
+  options.on_storage_change = [&health](const Status& s) { health.Changed(s); };
   options.metrics = metrics.get();
   options.max_batch = o.max_batch;
   options.checkpoint_refresh = std::chrono::seconds(std::max<int64_t>(1, o.checkpoint_refresh));
@@ -194,6 +237,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   std::unique_ptr<ledger::MetricsHttpServer> metrics_http;  // stopped before `ledger` goes
   if (metrics) {
     const ledger::Ledger* l = ledger.get();
+    metrics->SetStorageOk([l] { return l->StorageStatus().ok(); });
     metrics->SetTreeSize([l] { return l->Checkpoint()->size(); },
                          [l] { return l->Head(/*published=*/true)->size(); });
     metrics->SetKvStore(&ledger->kv());
@@ -284,6 +328,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
     spdlog::critical("cannot listen on {}", listen);
     return 1;
   }
+  health.Follow(server->GetHealthCheckService());
   auto ckpt = ledger->Checkpoint();
   std::string host = listen.substr(0, listen.rfind(':'));
   if (http) {
@@ -320,6 +365,7 @@ int Serve(const std::string& dir, const ServeOptions& o) {
   tiles.reset();     // after the round in progress
   cosigner.reset();  // no witness request reads the ledger after this
   ledger.reset();    // drains queued submissions
+  health.Follow(nullptr);
   spdlog::info("stopped");
   return 0;
 }

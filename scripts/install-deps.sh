@@ -19,6 +19,7 @@ packages=(
   onvif-tools iproute2 util-linux
   nginx-light wrk
   help2man systemd dpkg-dev debootstrap
+  fiu-utils
 )
 # Node.js for the npm onvif interop test. A node that is already there (e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm

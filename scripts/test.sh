@@ -16,6 +16,8 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 -LE crash
 bash scripts/package-check.sh "$BUILD"
 # Crash-safety smoke (the full 20-kill proof: ctest --test-dir build -L crash).
 "$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/crash" --rounds 3 --records 30000
+# Disk-fault smoke: ENOSPC/EIO injected with fiu-run under load (the full run: ctest --test-dir build -L faults).
+"$BUILD/tools/crashloop" --provd "$BUILD/ledger/provd" --data-dir "$(mktemp -d)/faults" --rounds 0 --fault-rounds 3 --records 80000 --fault-max-ms 1000
 # Benchmark smoke: the load path end to end with a small count.
 "$BUILD/tools/provbench" --provd "$BUILD/ledger/provd" --prov "$BUILD/client/prov" --data-dir "$(mktemp -d)/bench" --smoke
 # The same with three local witnesses cosigning every published head.

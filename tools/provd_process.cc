@@ -1,12 +1,16 @@
 #include "tools/provd_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -30,7 +34,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    execv(args[0], args.data());
+    execvp(args[0], args.data());
     _exit(127);
   }
   return pid;
@@ -96,7 +100,8 @@ Result<std::string> InitLedger(
 
 Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& provd,
                                                           const std::string& data_dir,
-                                                          std::vector<std::string> extra) {
+                                                          std::vector<std::string> extra,
+                                                          std::vector<std::string> wrapper) {
   const std::string log = data_dir + "/provd.log";
   std::error_code ec;
   const auto offset = static_cast<std::streamoff>(fs::exists(log, ec) ? fs::file_size(log, ec) : 0);
@@ -107,6 +112,7 @@ Result<std::unique_ptr<ProvdProcess>> ProvdProcess::Start(const std::string& pro
     argv.push_back("--plaintext");
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
   std::unique_ptr<ProvdProcess> p(new ProvdProcess);
   p->pid_ = Spawn(argv, log);
   if (p->pid_ < 0) return verifier::Internal("PROVD_START", "fork failed");
@@ -172,6 +178,79 @@ WitnessProcess::~WitnessProcess() {
   kill(pid_, SIGTERM);
   int wstatus = 0;
   waitpid(pid_, &wstatus, 0);
+}
+
+Result<std::vector<std::string>> FiuControl::Wrapper(const std::string& prefix) {
+  for (const char* path : {"/usr/bin/fiu-run", "/usr/local/bin/fiu-run"}) {
+    if (access(path, X_OK) == 0) return std::vector<std::string>{path, "-x", "-f", prefix};
+  }
+  return verifier::NotFound("NO_FIU_RUN", "fiu-run is not installed (apt-get install fiu-utils)");
+}
+
+Status FiuControl::Enable(const std::string& point, int err) {
+  return Command("enable name=" + point + ",failinfo=" + std::to_string(err));
+}
+
+Status FiuControl::Disable(const std::string& point) { return Command("disable name=" + point); }
+
+// What fiu-ctrl does: the command line into PREFIX-PID.in, the answer ("0"
+// or "-1") from PREFIX-PID.out.
+Status FiuControl::Command(const std::string& line) {
+  const std::string base = prefix_ + "-" + std::to_string(pid_);
+  // Non-blocking: ENXIO at once if nobody (a dead process) reads the pipe.
+  int in = -1;
+  for (int tries = 0; tries < 100 && in < 0; ++tries) {
+    in = open((base + ".in").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (in < 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (in < 0) {
+    return verifier::Internal("FIU_CTRL", "cannot open " + base + ".in: " + std::strerror(errno));
+  }
+  const std::string text = line + "\n";
+  const bool wrote = write(in, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(in);
+  if (!wrote) return verifier::Internal("FIU_CTRL", "cannot write " + base + ".in");
+  std::string reply;
+  int out = open((base + ".out").c_str(), O_RDONLY | O_CLOEXEC);
+  if (out < 0) {
+    return verifier::Internal("FIU_CTRL", "cannot open " + base + ".out: " + std::strerror(errno));
+  }
+  char buf[64];
+  for (ssize_t n; (n = read(out, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(n));
+  close(out);
+  if (reply.rfind("0", 0) != 0) {
+    return verifier::Internal("FIU_CTRL", "libfiu refused '" + line + "': '" + reply + "'");
+  }
+  return Status::Ok();
+}
+
+int HealthStatus(const std::string& target, const transport::TlsFiles& tls,
+                 const std::string& service) {
+  auto creds = transport::ChannelCredentials(tls, target);
+  if (!creds.ok() || service.size() > 127) return -1;
+  grpc::GenericStub stub(grpc::CreateChannel(target, *creds));
+  // HealthCheckRequest{service = 1 (string)}; "" is encoded empty.
+  std::string bytes;
+  if (!service.empty()) bytes = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  if (!cq.Next(&tag, &ok) || !status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  bytes.clear();
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status = 1 (varint)}; UNKNOWN (0) is encoded empty.
+  if (bytes.empty()) return 0;
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1;
 }
 
 ProvdProcess::~ProvdProcess() {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "transport/credentials.h"
 #include "verifier/crypto.h"
 #include "verifier/status.h"
 
@@ -31,10 +32,13 @@ Result<std::string> InitLedger(
 class ProvdProcess {
  public:
   // Starts `provd serve --data-dir DIR --listen 127.0.0.1:0 EXTRA...` and
-  // waits (up to 60 s) until it serves.
+  // waits (up to 60 s) until it serves. A `wrapper` (e.g.
+  // FiuControl::Wrapper()) is put before provd on the command line and must
+  // exec it (keeping the pid).
   static Result<std::unique_ptr<ProvdProcess>> Start(const std::string& provd,
                                                      const std::string& data_dir,
-                                                     std::vector<std::string> extra = {});
+                                                     std::vector<std::string> extra = {},
+                                                     std::vector<std::string> wrapper = {});
   ~ProvdProcess();  // SIGKILL if still running
   ProvdProcess(const ProvdProcess&) = delete;
   ProvdProcess& operator=(const ProvdProcess&) = delete;
@@ -81,6 +85,36 @@ class WitnessProcess {
   pid_t pid_ = -1;
   std::string url_, vkey_;
 };
+
+// Disk faults in a live process, with libfiu (Debian fiu-utils): a process
+// started under `fiu-run -x -f PREFIX` (Wrapper()) has libfiu's POSIX
+// wrappers preloaded, and takes fiu-ctrl's commands on the named pipes
+// PREFIX-PID.in and PREFIX-PID.out. A failure point such as
+// posix/io/rw/write or posix/io/sync/fdatasync then fails every call of that
+// function in the whole process (any thread, any fd; glibc's own stdio does
+// not go through them) with the given errno, until disabled.
+class FiuControl {
+ public:
+  // `fiu-run -x -f PREFIX`; NOT_FOUND if fiu-run is not installed.
+  static Result<std::vector<std::string>> Wrapper(const std::string& prefix);
+  FiuControl(std::string prefix, pid_t pid) : prefix_(std::move(prefix)), pid_(pid) {}
+
+  // Every call behind `point` (e.g. "posix/io/rw/write") fails with `err`.
+  Status Enable(const std::string& point, int err);
+  Status Disable(const std::string& point);
+
+ private:
+  Status Command(const std::string& line);
+  std::string prefix_;
+  pid_t pid_;
+};
+
+// The standard gRPC health status of `service` ("": the server as a whole)
+// at `target` (grpc.health.v1.Health/Check): 1 SERVING, 2 NOT_SERVING,
+// 0 UNKNOWN; -1 if the call failed (NOT_FOUND for a service not served).
+int HealthStatus(const std::string& target,
+                 const transport::TlsFiles& tls = transport::TlsFiles::Plaintext(),
+                 const std::string& service = "");
 
 // Runs a command to completion with stdout/stderr appended to `log`;
 // returns its exit code (128+signal if killed).

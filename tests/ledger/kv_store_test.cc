@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -251,6 +252,28 @@ TEST(RocksKvStoreTest, DataSurvivesCloseAndReopen) {
                          })
                   .ok());
   EXPECT_EQ(n, 50u);
+}
+
+// Recover() after no error: a probe write beside the database (removed),
+// RocksDB's Resume() (nothing to resume); the store is as it was.
+TEST(RocksKvStoreTest, RecoverOnAHealthyStoreChangesNothingAndLeavesNoProbe) {
+  TempDir dir;
+  auto kv = OpenRocksKvStore(dir.db(), /*create=*/true);
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  KvBatch b;
+  b.Put("k", "v1");
+  ASSERT_TRUE((*kv)->Write(b).ok());
+  verifier::Status s = (*kv)->Recover();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir.db() + ".write-probe"));
+  std::string v;
+  ASSERT_TRUE(*(*kv)->Get("k", &v));
+  EXPECT_EQ(v, "v1");
+  KvBatch b2;
+  b2.Put("k", "v2");
+  ASSERT_TRUE((*kv)->Write(b2).ok());
+  ASSERT_TRUE(*(*kv)->Get("k", &v));
+  EXPECT_EQ(v, "v2");
 }
 
 TEST(RocksKvStoreTest, OpeningAMissingDatabaseWithoutCreateIsNoLedger) {

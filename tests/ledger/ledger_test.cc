@@ -14,6 +14,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <map>
@@ -580,6 +581,10 @@ class FlakyKvStore final : public KvStore {
   }
   verifier::Status Write(const KvBatch& batch) override {
     if (fail) return verifier::Internal("STORAGE_ERROR", "disk full");
+    if (write_then_fail) {  // a failed fsync of a write that reached the disk anyway
+      (void)base_->Write(batch);
+      return verifier::Internal("STORAGE_ERROR", "fsync: Input/output error");
+    }
     return base_->Write(batch);
   }
   verifier::Status Scan(
@@ -588,6 +593,7 @@ class FlakyKvStore final : public KvStore {
     return base_->Scan(prefix, fn);
   }
   std::atomic<bool> fail{false};
+  std::atomic<bool> write_then_fail{false};
 
  private:
   std::shared_ptr<KvStore> base_;
@@ -598,9 +604,18 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   ledger_.reset();
   auto flaky_owned = std::make_unique<FlakyKvStore>(store_);
   FlakyKvStore* flaky = flaky_owned.get();
-  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key);
+  LedgerOptions options;
+  options.storage_retry = std::chrono::milliseconds(10);
+  std::mutex mu;
+  std::vector<verifier::Status> changes;  // GUARDED_BY(mu)
+  options.on_storage_change = [&](const verifier::Status& s) {
+    std::lock_guard lock(mu);
+    changes.push_back(s);
+  };
+  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key, options);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   ledger_ = std::move(l).value();
+  EXPECT_TRUE(ledger_->StorageStatus().ok());
 
   // Grow to just below the first tile boundary.
   std::vector<uint64_t> device_at;
@@ -610,7 +625,8 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   ASSERT_EQ(before, 250u);
   auto ckpt = ledger_->Checkpoint();
 
-  // Batches that would cross 256 fail: nobody is told they were appended.
+  // Batches that would cross 256 fail: nobody is told they were appended,
+  // and no write is taken until storage recovers (the retries fail too).
   flaky->fail = true;
   std::vector<std::future<Ack>> fs;
   for (uint32_t i = 500; i < 520; ++i)
@@ -619,16 +635,37 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
     Ack a = f.get();
     EXPECT_EQ(a.status.code(), Code::kUnavailable);
     EXPECT_EQ(a.status.reason(), "STORAGE_ERROR");
+    EXPECT_NE(a.status.message().find("storage unavailable: disk full"), std::string::npos)
+        << a.status.ToString();
     EXPECT_EQ(a.checkpoint, nullptr);
   }
+  EXPECT_EQ(ledger_->StorageStatus().reason(), "STORAGE_ERROR");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // failed recoveries
+  Ack refused = ledger_->SubmitAndWait(w_.Device(600));
+  EXPECT_EQ(refused.status.reason(), "STORAGE_ERROR") << refused.status.ToString();
   Ack again = ledger_->SubmitAndWait(w_.Device(3));  // already logged: no write needed
   EXPECT_TRUE(again.status.ok() && again.already_logged && again.index == device_at[3])
       << again.status.ToString();
   EXPECT_EQ(ledger_->Checkpoint(), ckpt);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(changes.size(), 1u);  // once per change, not per refusal or retry
+    EXPECT_EQ(changes[0].reason(), "STORAGE_ERROR");
+  }
 
-  // Storage is back: other records take the same indices, and the failed ones
-  // can be submitted again.
+  // Storage is back: the ledger reloads its head and takes writes again;
+  // other records take the same indices, and the failed ones can be
+  // submitted again.
   flaky->fail = false;
+  for (int i = 0; i < 500 && !ledger_->StorageStatus().ok(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ledger_->StorageStatus().ok()) << ledger_->StorageStatus().ToString();
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_TRUE(changes[1].ok());
+  }
+  EXPECT_EQ(ledger_->Checkpoint()->size(), before);  // re-signed by the recovery's probe write
   EXPECT_TRUE(Appended(w_.Device(600), before));
   fs.clear();
   for (uint32_t i = 500; i < 520; ++i)
@@ -651,6 +688,55 @@ TEST_F(LedgerTest, AFailedWriteAppendsNothingAndTheTreeRollsBack) {
   EXPECT_EQ(after, retried.back() + 2);
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Size(), after);
+}
+
+TEST_F(LedgerTest, ABatchRefusedButDurableIsReloadedAndAnsweredAsLogged) {
+  ASSERT_NO_FATAL_FAILURE(AppendSetup());
+  ledger_.reset();
+  auto flaky_owned = std::make_unique<FlakyKvStore>(store_);
+  FlakyKvStore* flaky = flaky_owned.get();
+  LedgerOptions options;
+  options.storage_retry = std::chrono::milliseconds(10);
+  auto l = Ledger::Open(std::move(flaky_owned), w_.log_key, options);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  ledger_ = std::move(l).value();
+  const uint64_t before = Size();
+
+  // The write reaches the disk but reports failure: nobody is told it did,
+  // and the head in memory stays where it was.
+  flaky->write_then_fail = true;
+  std::vector<std::future<Ack>> fs;
+  for (uint32_t i = 700; i < 706; ++i)
+    fs.push_back(ledger_->Submit(*verifier::PrepareRecord(w_.Device(i))));
+  for (auto& f : fs) {
+    Ack a = f.get();
+    EXPECT_EQ(a.status.reason(), "STORAGE_ERROR") << a.status.ToString();
+    EXPECT_EQ(a.checkpoint, nullptr);
+  }
+  EXPECT_EQ(Size(), before);
+
+  // Recovery reloads the durable head, which holds the batch; resubmitting
+  // its records tells their submitters where they are.
+  flaky->write_then_fail = false;
+  for (int i = 0; i < 500 && !ledger_->StorageStatus().ok(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ledger_->StorageStatus().ok()) << ledger_->StorageStatus().ToString();
+  // The first batch failed (it holds at least Device(700)); the records
+  // queued behind it were refused without a write.
+  const uint64_t after = Size();
+  ASSERT_GE(after, before + 2);
+  const uint64_t durable = after - before - 1;  // records, then their index root
+  for (uint32_t i = 700; i < 706; ++i) {
+    Ack a = ledger_->SubmitAndWait(w_.Device(i));
+    ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+    EXPECT_EQ(a.already_logged, i - 700 < durable) << i;
+    if (a.already_logged) EXPECT_EQ(a.index, before + (i - 700));
+    EXPECT_TRUE(Included(w_.Device(i), a.index, *a.checkpoint));
+  }
+  EXPECT_TRUE(Appended(w_.Device(706), Size()));
+  const uint64_t final_size = Size();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Size(), final_size);
 }
 
 // ---------------------------------------------------------------------------

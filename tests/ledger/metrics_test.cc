@@ -54,6 +54,8 @@ TEST(MetricsTest, BatchesWitnessesAndProofs) {
   m.RecordWitnessAnswer("w1", "DEADLINE_EXCEEDED");
   m.RecordWitnessAnswer("w1", "cosigned");
   m.SetTreeSize([] { return uint64_t{42}; }, [] { return uint64_t{40}; });
+  m.RecordStorageFailure();
+  m.SetStorageOk([] { return false; });
   std::string text = m.Render();
   for (const char* line : {
            "provd_appends_total 2\n",
@@ -70,6 +72,8 @@ TEST(MetricsTest, BatchesWitnessesAndProofs) {
            "provd_witness_answers_total{outcome=\"DEADLINE_EXCEEDED\",witness=\"w1\"} 1\n",
            "provd_tree_size 42\n",
            "provd_published_tree_size 40\n",
+           "provd_storage_failures_total 1\n",
+           "provd_storage_ok 0\n",
        }) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   }
