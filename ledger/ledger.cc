@@ -353,6 +353,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
   std::vector<Done> done;
   done.reserve(batch.size());
   std::shared_ptr<const verifier::SigningKey> rotate_to;  // a log key rotation appended
+  int64_t index_root_time = 0;                            // AppendBatch's; 0: now
 
   for (size_t i = 0; i < batch.size(); ++i) {
     const verifier::PreparedRecord& rec = batch[i].record;
@@ -380,6 +381,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     state.Absorb(rec_state);
     AppendLeaf(&kv, rec, next);
     if (batch[i].rotate_to) rotate_to = batch[i].rotate_to;
+    if (batch[i].index_root_time) index_root_time = batch[i].index_root_time;
     batch_hashes.emplace(rec.leaf_hash, next);
     done.push_back({i, next, false});
     ++next;
@@ -393,7 +395,7 @@ void Ledger::CommitBatch(std::vector<Pending>& batch) {
     auto staged = index_.Staged();
     if (staged.ok()) {
       tree = std::move(staged).value();
-      auto root_leaf = IndexRootLeaf(origin_, next, *tree);
+      auto root_leaf = IndexRootLeaf(origin_, next, *tree, index_root_time);
       s = root_leaf.status();
       if (s.ok()) s = verifier::ApplyPrepared(state, *root_leaf, next);
       if (s.ok()) AppendLeaf(&kv, *root_leaf, next++);
@@ -884,6 +886,29 @@ Result<uint64_t> Ledger::RotateLogKey(const verifier::SigningKey& next) {
   Ack ack = f.get();
   if (!ack.status.ok()) return ack.status;
   return ack.index;
+}
+
+std::vector<Ack> Ledger::AppendBatch(std::vector<verifier::PreparedRecord> records,
+                                     int64_t index_root_time) {
+  std::vector<std::future<Ack>> futures;
+  {
+    std::lock_guard lock(queue_mu_);
+    for (auto& r : records) {
+      Pending p{std::move(r), {}, nullptr, index_root_time};
+      futures.push_back(p.promise.get_future());
+      if (stopping_) {
+        p.promise.set_value(Ack{Status(verifier::Code::kUnavailable, "SHUTTING_DOWN",
+                                       "the ledger is stopping"),
+                                0, false, nullptr});
+        continue;
+      }
+      queue_.push_back(std::move(p));
+    }
+  }
+  queue_cv_.notify_one();
+  std::vector<Ack> out;
+  for (auto& f : futures) out.push_back(f.get());
+  return out;
 }
 
 void Ledger::AdoptLogKey(const verifier::SigningKey& key) {

@@ -148,6 +148,15 @@ class Ledger {
   // checkpoint. Returns the rotation's leaf index. For a ledger that serves
   // no one (`provd rotate-log-key` runs with provd stopped).
   Result<uint64_t> RotateLogKey(const verifier::SigningKey& next);
+  // Appends `records` as exactly one commit batch (followed, as every batch,
+  // by its index root) and waits for it: how lost leaves are appended again
+  // from a published copy of the log (tools/provrecover.cc), where each
+  // source batch must land as one batch for the index roots to match. For a
+  // ledger that serves no one; at most LedgerOptions::max_batch records.
+  // `index_root_time` is the issued_at of the index root written after it
+  // (the source's), so that it is the same leaf.
+  std::vector<Ack> AppendBatch(std::vector<verifier::PreparedRecord> records,
+                               int64_t index_root_time);
   // Every LogKeyRotation leaf, oldest first.
   Result<std::vector<pb::LogEntry>> LogKeyRotations() const;
 
@@ -168,6 +177,8 @@ class Ledger {
     // A LogKeyRotation to this key (RotateLogKey): the batch's checkpoint is
     // signed by it, and it becomes the log key once the batch is durable.
     std::shared_ptr<const verifier::SigningKey> rotate_to;
+    // AppendBatch: the issued_at of the index root after the batch (0: now).
+    int64_t index_root_time = 0;
   };
 
   // A batch slot's outcome.

@@ -85,9 +85,9 @@ std::optional<IndexTree> SubjectIndex::At(uint64_t size) const {
 }
 
 Result<verifier::PreparedRecord> IndexRootLeaf(const std::string& origin, uint64_t covered,
-                                               const IndexTree& tree) {
+                                               const IndexTree& tree, int64_t issued_at) {
   provenance::v1::Record r;
-  r.set_issued_at(static_cast<int64_t>(std::time(nullptr)));
+  r.set_issued_at(issued_at ? issued_at : static_cast<int64_t>(std::time(nullptr)));
   auto* x = r.mutable_index_root();
   x->set_origin(origin);
   x->set_covered_size(covered);

@@ -56,8 +56,10 @@ class SubjectIndex {
 };
 
 // The log's own leaf `covered`: the index root of every leaf before it.
+// `issued_at` 0 is now (a recovery gives the source's, tools/provrecover.cc).
 Result<verifier::PreparedRecord> IndexRootLeaf(const std::string& origin, uint64_t covered,
-                                               const verifier::IndexTree& tree);
+                                               const verifier::IndexTree& tree,
+                                               int64_t issued_at = 0);
 
 // A subject's history as of a head whose index root is leaf `covered`: the
 // stored history without the leaves at or after it.

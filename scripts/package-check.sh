@@ -21,12 +21,13 @@ deb="$BUILD/provd_${version}_$(dpkg --print-architecture).deb"
 
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|')
 expected=(
-  /usr/bin/provd /usr/bin/prov /usr/bin/provwitness /usr/bin/provmirror
+  /usr/bin/provd /usr/bin/prov /usr/bin/provwitness /usr/bin/provmirror /usr/bin/provrecover
   /lib/systemd/system/provd.service /lib/systemd/system/provwitness.service
   /lib/systemd/system/provmirror.service
   /etc/provd/provd.yaml /etc/provwitness/logs.conf /etc/provmirror/provmirror.yaml
   /usr/share/man/man1/provd.1.gz /usr/share/man/man1/prov.1.gz
   /usr/share/man/man1/provwitness.1.gz /usr/share/man/man1/provmirror.1.gz
+  /usr/share/man/man1/provrecover.1.gz
   /usr/share/doc/provd/README.md /usr/share/doc/provd/config.md
 )
 for p in policies/*.yaml; do expected+=("/usr/share/provd/policies/$(basename "$p")"); done

@@ -30,7 +30,7 @@ fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 
 bash scripts/install-deps.sh
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$BUILD" -j2 provd prov provwitness provmirror man_pages >/dev/null
+ninja -C "$BUILD" -j2 provd prov provwitness provmirror provrecover man_pages >/dev/null
 bash scripts/package-check.sh "$BUILD"
 version=$(sed -n 's/^project(provenance_ledger VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 deb="$BUILD/provd_${version}_$(dpkg --print-architecture).deb"
@@ -88,12 +88,12 @@ apt_get install -y -qq --no-install-recommends "$pkg" >/dev/null
   fail "provd is not installed"
 
 step "files and units where they belong"
-for f in /usr/bin/provd /usr/bin/prov /usr/bin/provwitness /usr/bin/provmirror \
+for f in /usr/bin/provd /usr/bin/prov /usr/bin/provwitness /usr/bin/provmirror /usr/bin/provrecover \
   /lib/systemd/system/provd.service /lib/systemd/system/provwitness.service \
   /lib/systemd/system/provmirror.service /etc/provd/provd.yaml /etc/provwitness/logs.conf \
   /etc/provmirror/provmirror.yaml /usr/share/man/man1/provd.1.gz /usr/share/man/man1/prov.1.gz \
   /usr/share/man/man1/provwitness.1.gz /usr/share/man/man1/provmirror.1.gz \
-  /usr/share/doc/provd/README.md /usr/share/doc/provd/config.md; do
+  /usr/share/man/man1/provrecover.1.gz /usr/share/doc/provd/README.md /usr/share/doc/provd/config.md; do
   [[ -f "$ROOT$f" ]] || fail "$f is not installed"
 done
 for p in policies/*.yaml; do
@@ -106,7 +106,7 @@ for f in /etc/provd/provd.yaml /etc/provwitness/logs.conf /etc/provmirror/provmi
 done
 
 step "every binary runs (shared libraries resolved)"
-for b in provd prov provwitness provmirror; do
+for b in provd prov provwitness provmirror provrecover; do
   in_root "$b" --help >/dev/null || fail "$b --help"
   [[ $(in_root "$b" --version) == "$b $version" ]] || fail "$b --version"
   libs=$(in_root ldd "/usr/bin/$b") || fail "ldd $b"

@@ -36,10 +36,13 @@ using verifier::Status;
 
 int ExitFor(const Status& s) {
   switch (s.code()) {
-    case verifier::Code::kDataLoss: return 3;
+    case verifier::Code::kDataLoss:
+      return 3;
     case verifier::Code::kUnavailable:
-    case verifier::Code::kDeadlineExceeded: return 4;
-    default: return 1;
+    case verifier::Code::kDeadlineExceeded:
+      return 4;
+    default:
+      return 1;
   }
 }
 
@@ -53,11 +56,13 @@ struct Recovered {
 Status AppendSegment(ledger::Ledger& l, std::vector<verifier::PreparedRecord> segment,
                      uint64_t first, const std::string& root_leaf, uint64_t root_index) {
   if (segment.empty()) {
-    return verifier::DataLoss("COPY_MALFORMED", "the copy has an index root at #" +
-                                                    std::to_string(root_index) +
-                                                    " that follows no record");
+    return verifier::DataLoss(
+        "COPY_MALFORMED",
+        "the copy has an index root at #" + std::to_string(root_index) + " that follows no record");
   }
-  auto acks = l.AppendBatch(std::move(segment));
+  pb::Record root;
+  verifier::ParseLeafRecord(root_leaf, &root);
+  auto acks = l.AppendBatch(std::move(segment), root.issued_at());
   for (size_t i = 0; i < acks.size(); ++i) {
     const auto& a = acks[i];
     if (!a.status.ok()) {
@@ -86,8 +91,7 @@ Result<Recovered> Recover(const std::string& dir, const std::string& url,
     return verifier::FailedPrecondition("DATABASE_IN_USE",
                                         "a provd is serving " + dir + "; stop it first");
   }
-  PROV_ASSIGN_OR_RETURN(verifier::SigningKey key,
-                        verifier::ReadKeyFile(ledger::DataDirKey(dir)));
+  PROV_ASSIGN_OR_RETURN(verifier::SigningKey key, verifier::ReadKeyFile(ledger::DataDirKey(dir)));
   PROV_ASSIGN_OR_RETURN(auto kv, ledger::OpenRocksKvStore(ledger::DataDirDb(dir), false));
   ledger::LedgerOptions options;
   options.max_batch = options.max_queue = 1 << 22;  // a source batch lands whole
@@ -113,11 +117,10 @@ Result<Recovered> Recover(const std::string& dir, const std::string& url,
     consistent = c->ProveConsistency(local.checkpoint, remote.checkpoint);
   }
   if (!consistent.ok()) {
-    return verifier::DataLoss("FORK", "the copy at " + url + " (size " +
-                                          std::to_string(remote.checkpoint.size) +
-                                          ") is not consistent with this ledger (size " +
-                                          std::to_string(local.checkpoint.size) +
-                                          "): " + consistent.ToString());
+    return verifier::DataLoss(
+        "FORK", "the copy at " + url + " (size " + std::to_string(remote.checkpoint.size) +
+                    ") is not consistent with this ledger (size " +
+                    std::to_string(local.checkpoint.size) + "): " + consistent.ToString());
   }
   if (behind) return out;  // nothing was lost that the copy holds
 
@@ -170,8 +173,11 @@ Result<Recovered> Recover(const std::string& dir, const std::string& url,
 
 int main(int argc, char** argv) {
   verifier::InitCrypto();
-  CLI::App app{"provrecover: append again, exactly, the leaves a restored ledger lost, from a "
-               "published copy of the log (its static tiles or a mirror's)"};
+  CLI::App app{
+      "provrecover: append again, exactly, the leaves a restored ledger lost, from a "
+      "published copy of the log (its static tiles or a mirror's)"};
+  app.set_version_flag("--version", std::string("provrecover ") + PROV_VERSION);
+  app.set_help_all_flag("--help-all", "every option (the man page)");
   std::string dir, url, ca_file;
   app.add_option("--data-dir", dir, "provd's data directory (provd stopped)")->required();
   app.add_option("--from", url, "the copy's tiles prefix: http(s)://HOST[:PORT][/PATH]")
@@ -188,15 +194,16 @@ int main(int argc, char** argv) {
     return ExitFor(r.status());
   }
   if (r->to <= r->from) {
-    std::printf("provrecover: nothing to recover: the copy (size %llu) holds nothing this "
-                "ledger (size %llu) lacks, and agrees with it\n",
-                static_cast<unsigned long long>(r->to), static_cast<unsigned long long>(r->from));
+    std::printf(
+        "provrecover: nothing to recover: the copy (size %llu) holds nothing this "
+        "ledger (size %llu) lacks, and agrees with it\n",
+        static_cast<unsigned long long>(r->to), static_cast<unsigned long long>(r->from));
     return 0;
   }
-  std::printf("provrecover: appended leaves #%llu..#%llu from %s; the head of size %llu has the "
-              "published root %s\n",
-              static_cast<unsigned long long>(r->from), static_cast<unsigned long long>(r->to - 1),
-              url.c_str(), static_cast<unsigned long long>(r->to),
-              verifier::HexEncode(r->root).c_str());
+  std::printf(
+      "provrecover: appended leaves #%llu..#%llu from %s; the head of size %llu has the "
+      "published root %s\n",
+      static_cast<unsigned long long>(r->from), static_cast<unsigned long long>(r->to - 1),
+      url.c_str(), static_cast<unsigned long long>(r->to), verifier::HexEncode(r->root).c_str());
   return 0;
 }

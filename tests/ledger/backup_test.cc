@@ -26,6 +26,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace pb = provenance::v1;
 using testexec::Describe;
 using testexec::Exec;
 using testexec::Outcome;
@@ -360,6 +361,156 @@ TEST_F(BackupTest, ARestoredLedgerBehindItsPublishedTilesIsNotServed) {
   EXPECT_NE(testexec::Slurp(restored + "/provd.log").find("TILES_AHEAD_OF_LEDGER"),
             std::string::npos)
       << testexec::Slurp(restored + "/provd.log");
+}
+
+// A static file server for a tiles directory: Python's http.server, a real
+// HTTP server that knows nothing of the log.
+class StaticFiles {
+ public:
+  explicit StaticFiles(const std::string& dir)
+      : proc_(testexec::Start({"/usr/bin/python3", "-u", "-m", "http.server", "--bind",
+                               "127.0.0.1", "--directory", dir, "0"},
+                              fs::path(dir).parent_path().string())) {  // its output beside
+    const std::string marker = "port ";
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::string out = testexec::Slurp(proc_.out);
+      if (size_t at = out.find(marker); at != std::string::npos) {
+        port_ = std::atoi(out.c_str() + at + marker.size());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~StaticFiles() {
+    ::kill(proc_.pid, SIGTERM);
+    testexec::Finish(proc_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+
+ private:
+  testexec::Running proc_;
+  int port_ = 0;
+};
+
+TEST_F(BackupTest, LostLeavesAreAppendedAgainFromThePublishedTiles) {
+  const std::string tiles = dir_ + "/tiles";
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, live_, {"--tiles-dir", tiles});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  live_provd_ = std::move(p).value();
+  auto c = Connect(*live_provd_);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->GetCheckpoint().ok());
+  const std::vector<std::string> leaves = Records(*c, 600);
+  auto submit = [&](size_t from, size_t to) {
+    std::vector<client::Submission> items;
+    for (size_t i = from; i < to; ++i) items.push_back({i, leaves[i]});
+    std::atomic<uint64_t> acked{0};
+    auto r = client::SubmitMany(*c, items, options_for(acked));
+    ASSERT_TRUE(r.fatal.ok()) << r.fatal.ToString();
+    ASSERT_EQ(r.appended, to - from);
+  };
+  ASSERT_NO_FATAL_FAILURE(submit(0, 200));
+  const std::string backup = dir_ + "/backup";
+  ASSERT_EQ(Provd({"backup", "--data-dir", live_, "--to", backup}).rc, 0);
+  ASSERT_NO_FATAL_FAILURE(submit(200, 600));  // lost with the live directory, but published
+  ASSERT_TRUE(c->GetCheckpoint().ok());
+  const auto head = c->latest()->checkpoint;
+  const std::string size_line = "\n" + std::to_string(head.size) + "\n";
+  for (int i = 0;
+       i < 200 && testexec::Slurp(tiles + "/checkpoint").find(size_line) == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(testexec::Slurp(tiles + "/checkpoint").find(size_line), std::string::npos);
+  ASSERT_EQ(Prov(live_provd_->target(), {"log", "checkpoint"}).rc, 0);  // a client saw it
+  EXPECT_EQ(live_provd_->Stop(SIGTERM), 0);
+  live_provd_.reset();
+
+  // The disk is lost; the backup and the published tiles are not.
+  fs::remove_all(live_);
+  const std::string restored = dir_ + "/restored";
+  ASSERT_EQ(Provd({"restore", "--from", backup, "--data-dir", restored}).rc, 0);
+  StaticFiles copy(tiles);
+  ASSERT_GT(copy.port(), 0);
+
+  // Not while provd serves it; not from nowhere.
+  p = tools::ProvdProcess::Start(PROVD_PATH, restored);
+  ASSERT_TRUE(p.ok());
+  Outcome r = Exec({PROVRECOVER_PATH, "--data-dir", restored, "--from", copy.url()}, dir_);
+  EXPECT_EQ(r.rc, 1) << Describe(r);
+  EXPECT_NE(r.err.find("DATABASE_IN_USE"), std::string::npos) << Describe(r);
+  EXPECT_EQ((*p)->Stop(SIGTERM), 0);
+  r = Exec({PROVRECOVER_PATH, "--data-dir", restored, "--from", "http://127.0.0.1:1"}, dir_);
+  EXPECT_EQ(r.rc, 4) << Describe(r);
+
+  r = Exec({PROVRECOVER_PATH, "--data-dir", restored, "--from", copy.url()}, dir_);
+  ASSERT_EQ(r.rc, 0) << Describe(r);
+  EXPECT_NE(r.out.find("the head of size " + std::to_string(head.size) + " has the published root " +
+                       verifier::HexEncode(head.root)),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(Provd({"verify", "--data-dir", restored}).rc, 0);
+  r = Exec({PROVRECOVER_PATH, "--data-dir", restored, "--from", copy.url()}, dir_);
+  EXPECT_EQ(r.rc, 0) << Describe(r);
+  EXPECT_NE(r.out.find("nothing to recover"), std::string::npos) << Describe(r);
+
+  // It serves beside its published tiles again, and the client that saw the
+  // lost head finds no rollback: the same tree.
+  p = tools::ProvdProcess::Start(PROVD_PATH, restored, {"--tiles-dir", tiles});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  restored_provd_ = std::move(p).value();
+  r = Prov(restored_provd_->target(), {"log", "checkpoint"});
+  EXPECT_EQ(r.rc, 0) << Describe(r);
+  EXPECT_EQ(Prov(restored_provd_->target(), {"audit"}).rc, 0);
+}
+
+TEST_F(BackupTest, RecoveryFromACopyThatIsNotThisLedgersExtensionIsRefused) {
+  StartLive();
+  auto c = Connect(*live_provd_);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->GetCheckpoint().ok());
+  const std::vector<std::string> leaves = Records(*c, 50);
+  const std::string backup = dir_ + "/backup";
+  ASSERT_EQ(Provd({"backup", "--data-dir", live_, "--to", backup}).rc, 0);
+  for (size_t i = 0; i < 25; ++i) {
+    pb::SignedRecord rec;
+    ASSERT_TRUE(rec.ParseFromString(leaves[i]));
+    ASSERT_TRUE(c->Submit(rec).ok());
+  }
+  EXPECT_EQ(live_provd_->Stop(SIGTERM), 0);
+  live_provd_.reset();
+  // A second history from the same backup, published as tiles: a fork.
+  const std::string other = dir_ + "/other", tiles = dir_ + "/other-tiles";
+  ASSERT_EQ(Provd({"restore", "--from", backup, "--data-dir", other}).rc, 0);
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, other, {"--tiles-dir", tiles});
+  ASSERT_TRUE(p.ok());
+  auto oc = Connect(**p);
+  ASSERT_NE(oc, nullptr);
+  ASSERT_TRUE(oc->GetCheckpoint().ok());
+  for (size_t i = 25; i < 50; ++i) {
+    pb::SignedRecord rec;
+    ASSERT_TRUE(rec.ParseFromString(leaves[i]));
+    ASSERT_TRUE(oc->Submit(rec).ok());
+  }
+  ASSERT_TRUE(oc->GetCheckpoint().ok());
+  const std::string size_line = "\n" + std::to_string(oc->latest()->checkpoint.size) + "\n";
+  for (int i = 0;
+       i < 200 && testexec::Slurp(tiles + "/checkpoint").find(size_line) == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ((*p)->Stop(SIGTERM), 0);
+  StaticFiles fork(tiles);
+  const auto before = Listing(live_ + "/db");
+  Outcome r = Exec({PROVRECOVER_PATH, "--data-dir", live_, "--from", fork.url()}, dir_);
+  EXPECT_EQ(r.rc, 3) << Describe(r);
+  EXPECT_NE(r.err.find("FORK"), std::string::npos) << Describe(r);
+  Outcome v = Provd({"verify", "--data-dir", live_});
+  EXPECT_EQ(v.rc, 0) << Describe(v);
+  // Nothing appended: the same number of entries as before.
+  EXPECT_NE(v.out.find("ok: " + std::to_string(c->latest()->checkpoint.size) + " entries"),
+            std::string::npos)
+      << Describe(v);
 }
 
 }  // namespace
