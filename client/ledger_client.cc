@@ -73,13 +73,19 @@ Result<verifier::NoteVerifier> LedgerClient::KeyForNote(const std::string& note)
   return verifier::EraForSize(eras_, *size).key;
 }
 
-Status LedgerClient::LearnRotations() const {
+Status LedgerClient::LearnRotations(uint64_t size) const {
   PROV_ASSIGN_OR_RETURN(std::vector<verifier::RotationLeaf> leaves, source_->LogKeyRotations());
   PROV_ASSIGN_OR_RETURN(auto eras,
                         verifier::FollowLogKeyRotations(verifier_, verifier_.name, leaves));
   std::lock_guard lock(keys_mu_);
+  for (size_t i = 0; i < eras_.size(); ++i) {
+    if (i >= eras.size() || eras[i].index != eras_[i].index || eras[i].leaf != eras_[i].leaf) {
+      return verifier::DataLoss("ROTATIONS_CHANGED",
+                                "the log's key rotations are not the ones it showed before");
+    }
+  }
   eras_ = std::move(eras);
-  learned_ = true;
+  learned_for_ = std::max(learned_for_, size);
   return Status::Ok();
 }
 
@@ -116,14 +122,16 @@ Result<VerifiedCheckpoint> LedgerClient::VerifyNote(const std::string& note) con
   PROV_ASSIGN_OR_RETURN(verifier::NoteVerifier key, KeyForNote(note));
   auto c = verifier::VerifyCheckpoint(note, key, verifier_.name);
   bool learn = false;
+  const auto parsed_size = verifier::NoteSize(note);  // parsed by KeyForNote already
+  const uint64_t size = parsed_size.ok() ? *parsed_size : 0;
   {
     std::lock_guard lock(keys_mu_);
-    learn = !c.ok() && !learned_;
+    learn = !c.ok() && size > learned_for_;
   }
   if (learn) {
     // A broken chain is the server's lie; a server that cannot say leaves
     // the note as unverified as it was.
-    Status learned = LearnRotations();
+    Status learned = LearnRotations(size);
     if (learned.code() == verifier::Code::kDataLoss) return learned;
     if (!learned.ok()) {
       return Unverified(Status(c.status().code(), c.status().reason(),

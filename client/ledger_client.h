@@ -80,7 +80,8 @@ class LedgerClient {
   // Verifies a checkpoint note with the log key of its tree size: the pinned
   // key, or a key the log rotated to since. A note the known keys do not
   // verify makes the client follow the log's rotations from the pinned key
-  // once (from provd, or the tiles' log-key-rotations file) (verifier/log_keys.h; a broken chain is DATA_LOSS); the rotation
+  // (from provd, or the tiles' log-key-rotations file; again only for a
+  // larger note) (verifier/log_keys.h; a broken chain is DATA_LOSS); the rotation
   // leaves are then proven included in the first checkpoint the new key
   // signed that this client sees.
   Result<VerifiedCheckpoint> VerifyNote(const std::string& note) const;
@@ -131,8 +132,9 @@ class LedgerClient {
 
  private:
   // Reads the log's rotations from the source and follows them from the
-  // pinned key.
-  Status LearnRotations() const;
+  // pinned key, for a note of `size`. The chain learned before must be a
+  // prefix of the new one (DATA_LOSS ROTATIONS_CHANGED otherwise).
+  Status LearnRotations(uint64_t size) const;
   // Proves the rotation leaves `c` covers that are not proven yet.
   Status ProveRotations(const VerifiedCheckpoint& c) const;
   LedgerClient() = default;
@@ -154,7 +156,7 @@ class LedgerClient {
   // The log's keys from the pinned one on; learned once, when a note needs it.
   mutable std::mutex keys_mu_;
   mutable std::vector<verifier::LogKeyEra> eras_;
-  mutable bool learned_ = false;
+  mutable uint64_t learned_for_ = 0;  // the note size that last made it learn (0: never)
   mutable size_t eras_proven_ = 1;  // eras_[0, eras_proven_) need no proof
   std::optional<VerifiedCheckpoint> latest_;
   std::shared_ptr<const verifier::TlogPolicy> witness_policy_;

@@ -110,6 +110,18 @@ class BackupTest : public ::testing::Test {
     return tools::PreSign(n, mfr, now);
   }
 
+  // Waits (up to 10 s) until the tiles in `tiles` are published at `size`.
+  static testing::AssertionResult Published(const std::string& tiles, uint64_t size) {
+    const std::string size_line = "\n" + std::to_string(size) + "\n";
+    for (int i = 0; i < 200; ++i) {
+      if (testexec::Slurp(tiles + "/checkpoint").find(size_line) != std::string::npos) {
+        return testing::AssertionSuccess();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return testing::AssertionFailure() << "no checkpoint of size " << size << " in " << tiles;
+  }
+
   Outcome Provd(std::vector<std::string> args) {
     args.insert(args.begin(), PROVD_PATH);
     return Exec(args, dir_);
@@ -344,13 +356,7 @@ TEST_F(BackupTest, ARestoredLedgerBehindItsPublishedTilesIsNotServed) {
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(c->GetCheckpoint().ok());
   Records(*c, 0);
-  const std::string size_line = "\n" + std::to_string(c->latest()->checkpoint.size) + "\n";
-  for (int i = 0;
-       i < 200 && testexec::Slurp(tiles + "/checkpoint").find(size_line) == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_NE(testexec::Slurp(tiles + "/checkpoint").find(size_line), std::string::npos);
+  ASSERT_TRUE(Published(tiles, c->latest()->checkpoint.size));
   EXPECT_EQ(live_provd_->Stop(SIGTERM), 0);
   live_provd_.reset();
 
@@ -415,13 +421,7 @@ TEST_F(BackupTest, LostLeavesAreAppendedAgainFromThePublishedTiles) {
   ASSERT_NO_FATAL_FAILURE(submit(200, 600));  // lost with the live directory, but published
   ASSERT_TRUE(c->GetCheckpoint().ok());
   const auto head = c->latest()->checkpoint;
-  const std::string size_line = "\n" + std::to_string(head.size) + "\n";
-  for (int i = 0;
-       i < 200 && testexec::Slurp(tiles + "/checkpoint").find(size_line) == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_NE(testexec::Slurp(tiles + "/checkpoint").find(size_line), std::string::npos);
+  ASSERT_TRUE(Published(tiles, head.size));
   ASSERT_EQ(Prov(live_provd_->target(), {"log", "checkpoint"}).rc, 0);  // a client saw it
   EXPECT_EQ(live_provd_->Stop(SIGTERM), 0);
   live_provd_.reset();
@@ -493,12 +493,7 @@ TEST_F(BackupTest, RecoveryFromACopyThatIsNotThisLedgersExtensionIsRefused) {
     ASSERT_TRUE(oc->Submit(rec).ok());
   }
   ASSERT_TRUE(oc->GetCheckpoint().ok());
-  const std::string size_line = "\n" + std::to_string(oc->latest()->checkpoint.size) + "\n";
-  for (int i = 0;
-       i < 200 && testexec::Slurp(tiles + "/checkpoint").find(size_line) == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  ASSERT_TRUE(Published(tiles, oc->latest()->checkpoint.size));
   EXPECT_EQ((*p)->Stop(SIGTERM), 0);
   StaticFiles fork(tiles);
   const auto before = Listing(live_ + "/db");
