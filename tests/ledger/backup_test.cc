@@ -374,8 +374,8 @@ TEST_F(BackupTest, ARestoredLedgerBehindItsPublishedTilesIsNotServed) {
 class StaticFiles {
  public:
   explicit StaticFiles(const std::string& dir)
-      : proc_(testexec::Start({"/usr/bin/python3", "-u", "-m", "http.server", "--bind",
-                               "127.0.0.1", "--directory", dir, "0"},
+      : proc_(testexec::Start({"/usr/bin/python3", "-u", "-m", "http.server", "--bind", "127.0.0.1",
+                               "--directory", dir, "0"},
                               fs::path(dir).parent_path().string())) {  // its output beside
     const std::string marker = "port ";
     for (int i = 0; i < 200 && port_ == 0; ++i) {
@@ -445,8 +445,8 @@ TEST_F(BackupTest, LostLeavesAreAppendedAgainFromThePublishedTiles) {
 
   r = Exec({PROVRECOVER_PATH, "--data-dir", restored, "--from", copy.url()}, dir_);
   ASSERT_EQ(r.rc, 0) << Describe(r);
-  EXPECT_NE(r.out.find("the head of size " + std::to_string(head.size) + " has the published root " +
-                       verifier::HexEncode(head.root)),
+  EXPECT_NE(r.out.find("the head of size " + std::to_string(head.size) +
+                       " has the published root " + verifier::HexEncode(head.root)),
             std::string::npos)
       << Describe(r);
   EXPECT_EQ(Provd({"verify", "--data-dir", restored}).rc, 0);
