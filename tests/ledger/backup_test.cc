@@ -88,8 +88,8 @@ class BackupTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  void StartLive() {
-    auto p = tools::ProvdProcess::Start(PROVD_PATH, live_);
+  void StartLive(std::vector<std::string> extra = {}) {
+    auto p = tools::ProvdProcess::Start(PROVD_PATH, live_, std::move(extra));
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     live_provd_ = std::move(p).value();
   }
@@ -349,9 +349,7 @@ TEST_F(BackupTest, ARestoredLedgerBehindItsPublishedTilesIsNotServed) {
   const std::string backup = dir_ + "/backup";
   ASSERT_EQ(Provd({"backup", "--data-dir", live_, "--to", backup}).rc, 0);
   const std::string tiles = dir_ + "/tiles";
-  auto p = tools::ProvdProcess::Start(PROVD_PATH, live_, {"--tiles-dir", tiles});
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  live_provd_ = std::move(p).value();
+  ASSERT_NO_FATAL_FAILURE(StartLive({"--tiles-dir", tiles}));
   auto c = Connect(*live_provd_);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(c->GetCheckpoint().ok());
@@ -400,9 +398,7 @@ class StaticFiles {
 
 TEST_F(BackupTest, LostLeavesAreAppendedAgainFromThePublishedTiles) {
   const std::string tiles = dir_ + "/tiles";
-  auto p = tools::ProvdProcess::Start(PROVD_PATH, live_, {"--tiles-dir", tiles});
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  live_provd_ = std::move(p).value();
+  ASSERT_NO_FATAL_FAILURE(StartLive({"--tiles-dir", tiles}));
   auto c = Connect(*live_provd_);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(c->GetCheckpoint().ok());
@@ -434,7 +430,7 @@ TEST_F(BackupTest, LostLeavesAreAppendedAgainFromThePublishedTiles) {
   ASSERT_GT(copy.port(), 0);
 
   // Not while provd serves it; not from nowhere.
-  p = tools::ProvdProcess::Start(PROVD_PATH, restored);
+  auto p = tools::ProvdProcess::Start(PROVD_PATH, restored);
   ASSERT_TRUE(p.ok());
   Outcome r = Exec({PROVRECOVER_PATH, "--data-dir", restored, "--from", copy.url()}, dir_);
   EXPECT_EQ(r.rc, 1) << Describe(r);
